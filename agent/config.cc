@@ -1,0 +1,256 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <toml++/toml.h>
+
+#include "duration.h"
+#include "sha256.h"
+#include "unique_fd.h"
+
+namespace vigil {
+namespace {
+
+constexpr size_t kMaxConfigBytes = 1024 * 1024;
+constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
+
+// Thrown inside the parser only; parse_config turns it into a Result.
+struct ConfigError {
+    std::string message;
+};
+
+class Parser {
+public:
+    explicit Parser(const std::string& path) : path_(path) {}
+
+    Config parse(const toml::table& root) {
+        Config c;
+        c.path = path_;
+        only_keys(root, {"agent", "pdp", "rule"}, "top level");
+        if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
+        if (auto* t = root.get("pdp")) c.pdp = parse_pdp(table(*t, "[pdp]"));
+        if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
+        return c;
+    }
+
+    [[noreturn]] void fail(const toml::source_region& where, const std::string& msg) const {
+        throw ConfigError{fmt::format("{}:{}: {}", path_, where.begin.line, msg)};
+    }
+
+private:
+    const toml::table& table(const toml::node& n, std::string_view what) const {
+        if (auto* t = n.as_table()) return *t;
+        fail(n.source(), fmt::format("{} must be a table", what));
+    }
+
+    void only_keys(const toml::table& t, std::set<std::string_view> allowed,
+                   std::string_view where) const {
+        for (auto&& [key, value] : t) {
+            if (!allowed.count(key.str())) {
+                fail(key.source(), fmt::format("{}: unknown key \"{}\"{}", where, key.str(),
+                                               suggestion(key.str(), allowed)));
+            }
+        }
+    }
+
+    static std::string suggestion(std::string_view key, const std::set<std::string_view>& allowed) {
+        for (auto a : allowed) {
+            if (a.starts_with(key) || key.starts_with(a)) return fmt::format(" (did you mean \"{}\"?)", a);
+        }
+        return "";
+    }
+
+    std::string string(const toml::node& n, std::string_view what) const {
+        if (auto s = n.value<std::string>()) return *s;
+        fail(n.source(), fmt::format("{} must be a string", what));
+    }
+
+    std::string absolute_path(const toml::node& n, std::string_view what) const {
+        std::string s = string(n, what);
+        if (s.empty() || s[0] != '/') fail(n.source(), fmt::format("{} must be an absolute path", what));
+        return s;
+    }
+
+    std::string socket_path(const toml::node& n, std::string_view what) const {
+        std::string s = absolute_path(n, what);
+        if (s.size() > kMaxSocketPath) {
+            fail(n.source(), fmt::format("{} is longer than a unix socket path may be ({} bytes)",
+                                         what, kMaxSocketPath));
+        }
+        return s;
+    }
+
+    int64_t integer(const toml::node& n, std::string_view what, int64_t lo, int64_t hi) const {
+        auto v = n.value<int64_t>();
+        if (!v || *v < lo || *v > hi) {
+            fail(n.source(), fmt::format("{} must be an integer from {} to {}", what, lo, hi));
+        }
+        return *v;
+    }
+
+    std::chrono::seconds duration(const toml::node& n, std::string_view what) const {
+        auto d = parse_duration(string(n, what));
+        if (!d) fail(n.source(), fmt::format("{}: {}", what, d.error().message));
+        return *d;
+    }
+
+    std::vector<std::string> string_list(const toml::node& n, std::string_view what) const {
+        auto* arr = n.as_array();
+        if (!arr) fail(n.source(), fmt::format("{} must be a list, e.g. {} = [\"...\"]", what, what));
+        std::vector<std::string> out;
+        for (auto&& item : *arr) {
+            std::string s = string(item, what);
+            if (s.empty()) fail(item.source(), fmt::format("{} holds an empty string", what));
+            out.push_back(std::move(s));
+        }
+        if (out.empty()) fail(n.source(), fmt::format("{} is empty: leave the key out to match everything", what));
+        return out;
+    }
+
+    void parse_agent(const toml::table& t, AgentSettings& a) const {
+        only_keys(t, {"socket", "admin_socket", "audit_log", "state_dir", "max_concurrent"}, "[agent]");
+        if (auto* n = t.get("socket")) a.socket = socket_path(*n, "agent.socket");
+        if (auto* n = t.get("admin_socket")) a.admin_socket = socket_path(*n, "agent.admin_socket");
+        if (auto* n = t.get("audit_log")) a.audit_log = absolute_path(*n, "agent.audit_log");
+        if (auto* n = t.get("state_dir")) a.state_dir = absolute_path(*n, "agent.state_dir");
+        if (auto* n = t.get("max_concurrent")) {
+            a.max_concurrent = static_cast<int>(integer(*n, "agent.max_concurrent", 1, 4096));
+        }
+        if (a.socket == a.admin_socket) {
+            fail(t.source(), "agent.socket and agent.admin_socket must differ");
+        }
+    }
+
+    PdpProtocol parse_pdp(const toml::table& t) const {
+        only_keys(t, {"protocol"}, "[pdp]");
+        auto* n = t.get("protocol");
+        if (!n) return PdpProtocol::Local;
+        std::string p = string(*n, "pdp.protocol");
+        if (p == "local") return PdpProtocol::Local;
+        if (p == "authzen" || p == "cerbos" || p == "opa") {
+            fail(n->source(), fmt::format("pdp.protocol \"{}\" is not supported by this version of "
+                                          "vigild yet; use \"local\"", p));
+        }
+        fail(n->source(), fmt::format("pdp.protocol \"{}\" is unknown; use \"local\"", p));
+    }
+
+    void parse_rules(const toml::node& n, std::vector<Rule>& rules) const {
+        auto* arr = n.as_array();
+        if (!arr || !arr->is_array_of_tables()) fail(n.source(), "rules are written as [[rule]] tables");
+        std::set<std::string> names;
+        for (auto&& item : *arr) {
+            Rule r = parse_rule(*item.as_table());
+            if (!names.insert(r.name).second) {
+                fail(item.source(), fmt::format("a rule named \"{}\" exists already", r.name));
+            }
+            rules.push_back(std::move(r));
+        }
+    }
+
+    Rule parse_rule(const toml::table& t) const {
+        Rule r;
+        r.line = static_cast<int>(t.source().begin.line);
+        auto* name = t.get("name");
+        if (!name) fail(t.source(), "[[rule]] needs a name");
+        r.name = string(*name, "rule name");
+        if (r.name.empty()) fail(name->source(), "rule name is empty");
+        std::string where = fmt::format("rule \"{}\"", r.name);
+        only_keys(t, {"name", "services", "users", "groups", "from", "decision", "reason", "session_max"},
+                  where);
+        if (auto* n = t.get("services")) r.services = string_list(*n, "services");
+        if (auto* n = t.get("users")) r.users = string_list(*n, "users");
+        if (auto* n = t.get("groups")) r.groups = string_list(*n, "groups");
+        if (auto* n = t.get("from")) r.from = cidrs(*n);
+        r.effect = effect(t, where);
+        parse_outcome_details(t, where, r);
+        return r;
+    }
+
+    std::vector<Cidr> cidrs(const toml::node& n) const {
+        std::vector<Cidr> out;
+        for (const std::string& s : string_list(n, "from")) {
+            auto c = parse_cidr(s);
+            if (!c) fail(n.source(), fmt::format("from: {}", c.error().message));
+            out.push_back(*c);
+        }
+        return out;
+    }
+
+    Effect effect(const toml::table& t, const std::string& where) const {
+        auto* n = t.get("decision");
+        if (!n) fail(t.source(), fmt::format("{}: needs decision = \"allow\" or \"deny\"", where));
+        std::string d = string(*n, "decision");
+        if (d == "allow") return Effect::Allow;
+        if (d == "deny") return Effect::Deny;
+        fail(n->source(), fmt::format("{}: decision must be \"allow\" or \"deny\", not \"{}\"", where, d));
+    }
+
+    void parse_outcome_details(const toml::table& t, const std::string& where, Rule& r) const {
+        if (auto* n = t.get("reason")) {
+            if (r.effect != Effect::Deny) fail(n->source(), fmt::format("{}: reason is only for deny rules", where));
+            r.reason = string(*n, "reason");
+        }
+        if (auto* n = t.get("session_max")) {
+            if (r.effect != Effect::Allow) {
+                fail(n->source(), fmt::format("{}: session_max is only for allow rules", where));
+            }
+            r.session_max = duration(*n, "session_max");
+        }
+    }
+
+    std::string path_;
+};
+
+Result<std::string> read_config_file(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return err(fmt::format("{}: cannot open: {}", path, strerror(errno)));
+    struct stat st{};
+    if (fstat(fd.get(), &st) != 0) return err(fmt::format("{}: cannot stat: {}", path, strerror(errno)));
+    if (!S_ISREG(st.st_mode)) return err(fmt::format("{}: not a regular file", path));
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        return err(fmt::format("{}: owned by uid {}; must be owned by root", path, st.st_uid));
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        return err(fmt::format("{}: writable by group or others (mode {:04o}); run chmod go-w",
+                               path, st.st_mode & 07777));
+    }
+    if (st.st_size > static_cast<off_t>(kMaxConfigBytes)) {
+        return err(fmt::format("{}: larger than {} bytes", path, kMaxConfigBytes));
+    }
+    std::string text(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < text.size()) {
+        ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return err(fmt::format("{}: read failed", path));
+        got += static_cast<size_t>(n);
+    }
+    return text;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const std::string& path) {
+    try {
+        toml::table root = toml::parse(text, path);
+        Config c = Parser(path).parse(root);
+        c.version = "sha256:" + sha256_hex(text);
+        return c;
+    } catch (const toml::parse_error& e) {
+        return err(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+    } catch (const ConfigError& e) {
+        return err(e.message);
+    }
+}
+
+Result<Config> load_config(const std::string& path) {
+    auto text = read_config_file(path);
+    if (!text) return text.error();
+    return parse_config(*text, path);
+}
+
+}  // namespace vigil

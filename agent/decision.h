@@ -1,0 +1,25 @@
+// The agent's answer to a request, before it is sent or audited.
+#ifndef VIGIL_AGENT_DECISION_H
+#define VIGIL_AGENT_DECISION_H
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace vigil {
+
+enum class Outcome { Allow, Deny };
+
+const char* to_string(Outcome o);
+
+struct Decision {
+    Outcome outcome = Outcome::Deny;
+    std::string rule;          // the rule that decided; empty for the default deny
+    std::string reason_user;   // safe to show the person at the terminal
+    std::string reason_admin;  // for the trail: names rules, groups, addresses
+    std::optional<std::chrono::seconds> session_max;
+};
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,21 @@
+// Durations as admins write them in vigil.toml: "90s", "30m", "8h", "1h30m", "2d".
+#ifndef VIGIL_AGENT_DURATION_H
+#define VIGIL_AGENT_DURATION_H
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "result.h"
+
+namespace vigil {
+
+// A positive duration of at most 366 days; anything else is an error.
+Result<std::chrono::seconds> parse_duration(std::string_view text);
+
+// The shortest form parse_duration reads back: 28800s -> "8h".
+std::string format_duration(std::chrono::seconds d);
+
+}  // namespace vigil
+
+#endif

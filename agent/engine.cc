@@ -1,0 +1,132 @@
+#include "engine.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include "journal.h"
+#include "local_policy.h"
+#include "log.h"
+#include "request_id.h"
+
+namespace vigil {
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()) % 1000;
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
+                       ms.count());
+}
+
+const char* event_name(Phase p) {
+    switch (p) {
+        case Phase::OpenSession: return "session_open";
+        case Phase::CloseSession: return "session_close";
+        default: return "decision";
+    }
+}
+
+Decision unknown_user(const Request& req) {
+    Decision d;
+    d.reason_user = "access denied by policy";
+    d.reason_admin = fmt::format("user \"{}\" is not known to NSS on this host", req.user);
+    return d;
+}
+
+Decision session_closed() {
+    Decision d;
+    d.outcome = Outcome::Allow;
+    d.reason_admin = "session ended";
+    return d;
+}
+
+nlohmann::ordered_json request_json(const Request& q) {
+    nlohmann::ordered_json j;
+    j["service"] = q.service;
+    j["user"] = q.user;
+    if (!q.rhost.empty()) j["rhost"] = q.rhost;
+    if (!q.tty.empty()) j["tty"] = q.tty;
+    if (!q.ruser.empty()) j["ruser"] = q.ruser;
+    if (!q.command.empty()) j["command"] = q.command;
+    if (!q.ssh_auth_info.empty()) j["ssh_auth_info"] = q.ssh_auth_info;
+    if (!q.xdg_session_id.empty()) j["xdg_session_id"] = q.xdg_session_id;
+    if (q.pid) j["pid"] = q.pid;
+    if (q.peer) j["peer"] = {{"pid", q.peer->pid}, {"uid", q.peer->uid}, {"gid", q.peer->gid}};
+    return j;
+}
+
+nlohmann::ordered_json signals_json(const DecisionRecord& r) {
+    auto out = nlohmann::ordered_json::array();
+    for (const auto& s : r.signals) {
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(r.at - s.observed_at);
+        out.push_back({{"name", s.name}, {"value", s.value}, {"source", s.source},
+                       {"age_ms", age.count()}});
+    }
+    return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const DecisionRecord& r) {
+    const Decision& d = r.decision;
+    nlohmann::ordered_json j;
+    j["time"] = rfc3339(r.at);
+    j["event"] = event_name(r.request.phase);
+    j["id"] = r.request_id;
+    j["phase"] = to_string(r.request.phase);
+    nlohmann::ordered_json facts = request_json(r.request);
+    for (auto& [k, v] : facts.items()) j[k] = v;
+    if (r.identity) j["uid"] = r.identity->uid, j["groups"] = r.identity->groups;
+    j["signals"] = signals_json(r);
+    j["pdp"] = "local";
+    j["policy_version"] = r.policy_version;
+    j["rule"] = d.rule;
+    j["outcome"] = to_string(d.outcome);
+    j["reason_user"] = d.reason_user;
+    j["reason_admin"] = d.reason_admin;
+    if (d.session_max) j["session_max_seconds"] = d.session_max->count();
+    j["latency_us"] = r.latency.count();
+    return j;
+}
+
+Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit)
+    : config_(std::move(config)), audit_(audit) {}
+
+Decision Engine::decide_with(const Config& config, const Request& req,
+                             const std::optional<Identity>& who) const {
+    if (req.phase == Phase::CloseSession) return session_closed();
+    if (!who) return unknown_user(req);
+    return decide_locally(config.rules, req, *who);
+}
+
+DecisionRecord Engine::decide(const Request& req) {
+    auto start = std::chrono::steady_clock::now();
+    DecisionRecord r;
+    r.request_id = new_request_id();
+    r.at = std::chrono::system_clock::now();
+    r.request = req;
+    r.identity = lookup_identity(req.user);
+    r.policy_version = config_->version;
+    r.decision = decide_with(*config_, req, r.identity);
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - start);
+    if (req.phase != Phase::DryRun) record(r);
+    return r;
+}
+
+// A decision that cannot be written to the trail is not given: an allow
+// becomes a deny, so no access goes unrecorded.
+void Engine::record(DecisionRecord& r) {
+    journal_decision(r);
+    if (audit_ == nullptr) return;
+    Status s = audit_->append(to_json(r));
+    if (s) return;
+    r.audit_error = s.error().message;
+    log_error("{}: {}", audit_->path(), r.audit_error);
+    if (r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
+        r.decision.outcome = Outcome::Deny;
+        r.decision.reason_user = "access denied: the audit trail cannot be written";
+        r.decision.reason_admin = "audit write failed: " + r.audit_error;
+    }
+}
+
+}  // namespace vigil

@@ -1,0 +1,48 @@
+#include "local_policy.h"
+
+#include <fmt/format.h>
+
+namespace vigil {
+namespace {
+
+Decision deny_by(const Rule& rule, const Request& req) {
+    Decision d;
+    d.outcome = Outcome::Deny;
+    d.rule = rule.name;
+    d.reason_user = rule.reason.empty() ? "access denied by policy" : rule.reason;
+    d.reason_admin = fmt::format("deny rule \"{}\" (line {}) matched {} for {}", rule.name,
+                                 rule.line, req.service, req.user);
+    return d;
+}
+
+Decision allow_by(const Rule& rule, const Request& req) {
+    Decision d;
+    d.outcome = Outcome::Allow;
+    d.rule = rule.name;
+    d.session_max = rule.session_max;
+    d.reason_admin = fmt::format("allow rule \"{}\" (line {}) matched {} for {}", rule.name,
+                                 rule.line, req.service, req.user);
+    return d;
+}
+
+Decision default_deny(const Request& req) {
+    Decision d;
+    d.outcome = Outcome::Deny;
+    d.reason_user = fmt::format("no policy rule allows {} for {} on this host", req.service, req.user);
+    d.reason_admin = "no rule matched; unmatched requests are denied";
+    return d;
+}
+
+}  // namespace
+
+Decision decide_locally(const std::vector<Rule>& rules, const Request& req, const Identity& who) {
+    const Rule* allow = nullptr;
+    for (const Rule& rule : rules) {
+        if (!rule_matches(rule, req, who)) continue;
+        if (rule.effect == Effect::Deny) return deny_by(rule, req);
+        if (allow == nullptr) allow = &rule;
+    }
+    return allow ? allow_by(*allow, req) : default_deny(req);
+}
+
+}  // namespace vigil

@@ -1,0 +1,26 @@
+#include "request.h"
+
+namespace vigil {
+
+const char* to_string(Phase p) {
+    switch (p) {
+        case Phase::Account: return "account";
+        case Phase::Auth: return "auth";
+        case Phase::OpenSession: return "open_session";
+        case Phase::CloseSession: return "close_session";
+        case Phase::DryRun: return "dry_run";
+    }
+    return "unknown";
+}
+
+Request dry_run_request(std::string user, std::string service, std::string rhost, std::string tty) {
+    Request q;
+    q.phase = Phase::DryRun;
+    q.user = std::move(user);
+    q.service = std::move(service);
+    q.rhost = std::move(rhost);
+    q.tty = std::move(tty);
+    return q;
+}
+
+}  // namespace vigil

@@ -1,0 +1,44 @@
+// One access request as the agent sees it: what the PAM module said, plus
+// what the agent checked itself (the peer's credentials).
+#ifndef VIGIL_AGENT_REQUEST_H
+#define VIGIL_AGENT_REQUEST_H
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil {
+
+enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun };
+
+const char* to_string(Phase p);
+
+struct PeerCredentials {
+    pid_t pid = 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+
+struct Request {
+    Phase phase = Phase::Account;
+    std::string user;
+    std::string service;
+    std::string rhost;  // empty: not a network login (sudo, su, console)
+    std::string tty;
+    std::string ruser;
+    std::string ssh_auth_info;
+    std::string xdg_session_id;
+    std::vector<std::string> command;  // sudo's argv
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    std::optional<PeerCredentials> peer;  // absent for a dry run
+};
+
+// What `vigilctl decide` asks about: decided like a real request, not audited.
+Request dry_run_request(std::string user, std::string service, std::string rhost, std::string tty);
+
+}  // namespace vigil
+
+#endif

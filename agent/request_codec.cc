@@ -1,0 +1,116 @@
+#include "request_codec.h"
+
+#include <fmt/format.h>
+
+#include <bitset>
+
+namespace vigil {
+namespace {
+
+constexpr size_t kMaxName = 256;  // user, service, tty, ruser
+constexpr size_t kMaxHost = 1025; // NI_MAXHOST
+
+Phase phase_of(wire::Kind kind) {
+    switch (kind) {
+        case wire::Kind::Authenticate: return Phase::Auth;
+        case wire::Kind::SessionOpen: return Phase::OpenSession;
+        case wire::Kind::SessionClose: return Phase::CloseSession;
+        default: return Phase::Account;
+    }
+}
+
+bool printable(std::string_view s) {
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) return false;
+    }
+    return true;
+}
+
+Status name_field(std::string_view v, size_t max, const char* what, std::string& out) {
+    if (v.size() > max) return err(fmt::format("{} longer than {} bytes", what, max));
+    if (!printable(v)) return err(fmt::format("{} holds control characters", what));
+    out = v;
+    return Ok{};
+}
+
+Status pid_field(std::string_view v, const char* what, pid_t& out) {
+    uint64_t n = 0;
+    if (!wire::parse_u64(v, n) || n == 0 || n > 4194304) return err(fmt::format("{} is not a pid", what));
+    out = static_cast<pid_t>(n);
+    return Ok{};
+}
+
+std::vector<std::string> split_argv(std::string_view v) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= v.size()) {
+        size_t nul = v.find('\0', start);
+        if (nul == std::string_view::npos) nul = v.size();
+        out.emplace_back(v.substr(start, nul - start));
+        start = nul + 1;
+    }
+    return out;
+}
+
+Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
+    switch (tag) {
+        case wire::Tag::Phase: return Ok{};  // the frame kind is authoritative
+        case wire::Tag::User: return name_field(v, kMaxName, "user", q.user);
+        case wire::Tag::Service: return name_field(v, kMaxName, "service", q.service);
+        case wire::Tag::Rhost: return name_field(v, kMaxHost, "rhost", q.rhost);
+        case wire::Tag::Tty: return name_field(v, kMaxName, "tty", q.tty);
+        case wire::Tag::Ruser: return name_field(v, kMaxName, "ruser", q.ruser);
+        case wire::Tag::Pid: return pid_field(v, "pid", q.pid);
+        case wire::Tag::Ppid: return pid_field(v, "ppid", q.ppid);
+        case wire::Tag::SshAuthInfo: q.ssh_auth_info = v; return Ok{};
+        case wire::Tag::XdgSessionId: return name_field(v, kMaxName, "xdg_session_id", q.xdg_session_id);
+        case wire::Tag::Command: q.command = split_argv(v); return Ok{};
+        default: return Ok{};  // optional fields from a newer module
+    }
+}
+
+}  // namespace
+
+Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload) {
+    Request q;
+    q.phase = phase_of(kind);
+    wire::Reader reader(payload.data(), payload.size());
+    wire::Tag tag{};
+    std::string_view value;
+    std::bitset<64> seen;
+    while (reader.next(tag, value)) {
+        auto t = static_cast<uint16_t>(tag);
+        if (t < seen.size()) {
+            if (seen[t]) return err(fmt::format("field {} appears twice", t));
+            seen[t] = true;
+        }
+        if (auto s = apply_field(tag, value, q); !s) return s.error();
+    }
+    if (reader.malformed()) return err("truncated field");
+    if (q.user.empty()) return err("no user");
+    if (q.service.empty()) return err("no service");
+    return q;
+}
+
+std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r) {
+    std::string session_max;
+    if (r.decision.session_max) session_max = std::to_string(r.decision.session_max->count());
+    std::vector<std::pair<wire::Tag, std::string_view>> fields = {
+        {wire::Tag::Outcome, to_string(r.decision.outcome)},
+        {wire::Tag::RequestId, r.request_id},
+    };
+    if (!r.decision.reason_user.empty()) fields.emplace_back(wire::Tag::ReasonUser, r.decision.reason_user);
+    if (!session_max.empty()) fields.emplace_back(wire::Tag::SessionMaxSeconds, session_max);
+    auto frame = build_frame(wire::answer_to(kind), fields);
+    // Only an absurdly long reason can overflow; answer without it rather than not at all.
+    if (!frame) return *build_frame(wire::answer_to(kind), {fields[0], fields[1]});
+    return *frame;
+}
+
+std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
+    return *build_frame(wire::answer_to(kind),
+                        {{wire::Tag::Outcome, "deny"},
+                         {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});
+}
+
+}  // namespace vigil

@@ -1,0 +1,29 @@
+// PAM request frames <-> Request, and decisions -> answer frames. Everything
+// a peer sends is checked here: required fields, sizes, numbers, duplicates.
+// A frame that fails any check is refused whole.
+#ifndef VIGIL_AGENT_REQUEST_CODEC_H
+#define VIGIL_AGENT_REQUEST_CODEC_H
+
+#include <cstdint>
+#include <vector>
+
+#include "engine.h"
+#include "frame_io.h"
+#include "protocol.h"
+#include "request.h"
+#include "result.h"
+
+namespace vigil {
+
+// kind must be one of Decide, Authenticate, SessionOpen, SessionClose.
+Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload);
+
+std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r);
+
+// The answer when the agent is at its concurrency bound: an explicit deny,
+// never a silent queue.
+std::vector<uint8_t> encode_busy_answer(wire::Kind kind);
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,41 @@
+// One [[rule]] from vigil.toml and whether it matches a request.
+//
+// A rule matches when every criterion it names matches (AND); a criterion is
+// a list and matches when any entry does (OR); a criterion the rule leaves
+// out matches everything.
+#ifndef VIGIL_AGENT_RULE_H
+#define VIGIL_AGENT_RULE_H
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cidr.h"
+#include "identity.h"
+#include "request.h"
+
+namespace vigil {
+
+enum class Effect { Allow, Deny };
+
+struct Rule {
+    std::string name;
+    int line = 0;  // where it starts in the config, for explanations
+    std::vector<std::string> services;
+    std::vector<std::string> users;
+    std::vector<std::string> groups;
+    std::vector<Cidr> from;
+    Effect effect = Effect::Deny;
+    std::string reason;
+    std::optional<std::chrono::seconds> session_max;
+};
+
+// `from` needs an address: a request without PAM_RHOST (sudo, console) never
+// matches a rule that names `from`. An rhost that is not an IP address (sshd
+// with UseDNS) cannot be placed, so it matches deny rules and no allow rule.
+bool rule_matches(const Rule& rule, const Request& req, const Identity& who);
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,174 @@
+#include "server.h"
+
+#include <fmt/format.h>
+#include <sys/socket.h>
+
+#include <thread>
+
+#include "log.h"
+#include "request_codec.h"
+#include "unix_listener.h"
+
+namespace vigil {
+
+using Answer = Result<std::vector<uint8_t>>;
+
+struct Server::Route {
+    wire::Kind kind;
+    Listener on;
+    Answer (Server::*answer)(const Frame&, const PeerCredentials&);
+};
+
+namespace {
+
+// Connections allowed past max_concurrent only to be told "busy".
+constexpr int kBusyAllowance = 64;
+constexpr std::chrono::milliseconds kWriteTimeout{2000};
+
+const char* listener_name(Listener l) { return l == Listener::Pam ? "pam" : "admin"; }
+
+nlohmann::json parse_json_field(const Frame& f) {
+    wire::Reader r(f.payload.data(), f.payload.size());
+    wire::Tag tag{};
+    std::string_view v;
+    while (r.next(tag, v)) {
+        if (tag == wire::Tag::Json) return nlohmann::json::parse(v, nullptr, false);
+    }
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+}
+
+Answer json_answer(wire::Kind kind, const nlohmann::ordered_json& j) {
+    std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return build_frame(wire::answer_to(kind), {{wire::Tag::Json, text}});
+}
+
+std::string optional_string(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+const Server::Route Server::kRoutes[] = {
+    {wire::Kind::Decide, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::Authenticate, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::SessionOpen, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::SessionClose, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
+    {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
+};
+
+const Server::Route* Server::find_route(uint16_t kind, Listener on) {
+    for (const auto& r : kRoutes) {
+        if (static_cast<uint16_t>(r.kind) == kind && r.on == on) return &r;
+    }
+    return nullptr;
+}
+
+Server::Server(ServerOptions options, EngineSource engine)
+    : options_(options), engine_(std::move(engine)) {}
+
+void Server::accept_from(int listen_fd, Listener which) {
+    for (;;) {
+        UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) return;  // EAGAIN: nothing more pending
+        auto peer = peer_credentials(conn.get());
+        if (!peer) {
+            log_warn("{} socket: {}; closing", listener_name(which), peer.error().message);
+            continue;
+        }
+        if (peer->uid != 0) {
+            log_warn("{} socket: refused peer pid {} uid {}: only root may connect",
+                     listener_name(which), peer->pid, peer->uid);
+            continue;
+        }
+        start_worker(std::move(conn), which, *peer);
+    }
+}
+
+void Server::start_worker(UniqueFd conn, Listener which, PeerCredentials peer) {
+    bool busy = false;
+    {
+        std::lock_guard lock(mu_);
+        if (active_ >= options_.max_concurrent + kBusyAllowance) {
+            log_warn("{} socket: {} connections open; dropping peer pid {}", listener_name(which),
+                     active_, peer.pid);
+            return;
+        }
+        busy = active_ >= options_.max_concurrent;
+        ++active_;
+    }
+    std::thread([this, c = std::move(conn), which, peer, busy]() mutable {
+        handle(std::move(c), which, peer, busy);
+        std::lock_guard lock(mu_);
+        if (--active_ == 0) idle_.notify_all();
+    }).detach();
+}
+
+// The one place where a connection's failures are caught and logged.
+void Server::handle(UniqueFd conn, Listener which, PeerCredentials peer, bool busy) {
+    try {
+        auto frame = read_frame(conn.get(), options_.read_timeout);
+        if (!frame) {
+            log_warn("{} socket: peer pid {}: {}; closing", listener_name(which), peer.pid,
+                     frame.error().message);
+            return;
+        }
+        const Route* route = find_route(frame->kind, which);
+        if (route == nullptr) {
+            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here; closing",
+                     listener_name(which), peer.pid, frame->kind);
+            return;
+        }
+        Answer answer = busy && which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
+                                                       : (this->*route->answer)(*frame, peer);
+        if (!answer) {
+            log_warn("{} socket: peer pid {}: bad request: {}; closing", listener_name(which),
+                     peer.pid, answer.error().message);
+            return;
+        }
+        if (auto s = write_frame(conn.get(), *answer, kWriteTimeout); !s) {
+            log_warn("{} socket: peer pid {}: answer not delivered: {}", listener_name(which),
+                     peer.pid, s.error().message);
+        }
+        ++answered_;
+    } catch (const std::exception& e) {
+        log_error("{} socket: peer pid {}: {}", listener_name(which), peer.pid, e.what());
+    }
+}
+
+Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
+    auto kind = static_cast<wire::Kind>(f.kind);
+    auto req = decode_pam_request(kind, f.payload);
+    if (!req) return req.error();
+    req->peer = peer;
+    DecisionRecord r = engine_()->decide(*req);
+    return encode_pam_answer(kind, r);
+}
+
+Answer Server::answer_admin_decide(const Frame& f, const PeerCredentials&) {
+    nlohmann::json q = parse_json_field(f);
+    if (!q.is_object()) return err("admin decide: no JSON object");
+    Request req = dry_run_request(optional_string(q, "user"), optional_string(q, "service"),
+                                  optional_string(q, "rhost"), optional_string(q, "tty"));
+    if (req.user.empty() || req.service.empty()) return err("admin decide: user and service are required");
+    return json_answer(wire::Kind::AdminDecide, to_json(engine_()->decide(req)));
+}
+
+Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {
+    auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+    nlohmann::ordered_json j = {
+        {"status", "ok"},
+        {"policy_version", engine_()->policy_version()},
+        {"uptime_seconds", uptime.count()},
+        {"answered", answered_.load()},
+    };
+    return json_answer(wire::Kind::AdminPing, j);
+}
+
+void Server::drain(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu_);
+    idle_.wait_for(lock, limit, [this] { return active_ == 0; });
+}
+
+}  // namespace vigil

@@ -1,0 +1,203 @@
+// vigilctl: the admin's view into vigild.
+//
+//   vigilctl decide --user alice --service sshd --rhost 10.0.0.5   # dry run via vigild
+//   vigilctl decide --config /etc/vigil/vigil.toml --user alice --service sudo   # offline
+//   vigilctl audit verify [/var/log/vigil/audit.jsonl]
+//   vigilctl status
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "audit_log.h"
+#include "config.h"
+#include "duration.h"
+#include "engine.h"
+#include "frame_io.h"
+#include "unix_listener.h"
+
+namespace vigil {
+namespace {
+
+constexpr std::chrono::seconds kAdminTimeout{10};
+constexpr const char* kDefaultAuditLog = "/var/log/vigil/audit.jsonl";
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: vigilctl [--socket PATH] COMMAND\n"
+                 "  decide --user U --service S [--rhost IP] [--tty T] [--json] [--config FILE]\n"
+                 "      explain what vigild decides for such a request (a dry run: nothing\n"
+                 "      is audited). With --config, evaluate FILE here without the agent.\n"
+                 "  audit verify [FILE]\n"
+                 "      check the hash chain of the decision trail (default %s)\n"
+                 "  status\n"
+                 "      is vigild answering, and with which policy\n"
+                 "  --socket PATH   vigild's admin socket (default %s)\n",
+                 kDefaultAuditLog, wire::kDefaultAdminSocket);
+}
+
+// --name value pairs and bare flags after the command word.
+struct Args {
+    std::map<std::string, std::string> values;
+    std::vector<std::string> positional;
+    bool json = false;
+};
+
+Result<Args> parse_flags(const std::vector<std::string>& words) {
+    Args a;
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        if (w == "--json") {
+            a.json = true;
+        } else if (w.rfind("--", 0) == 0) {
+            if (i + 1 >= words.size()) return err(w + " needs a value");
+            a.values[w.substr(2)] = words[++i];
+        } else {
+            a.positional.push_back(w);
+        }
+    }
+    return a;
+}
+
+Result<nlohmann::json> ask_admin(const std::string& socket, wire::Kind kind, const nlohmann::json& q) {
+    auto fd = connect_unix(socket);
+    if (!fd) return err(fd.error().message + " (is vigild running? are you root?)");
+    std::string text = q.dump();
+    auto frame = build_frame(kind, {{wire::Tag::Json, text}});
+    if (!frame) return frame.error();
+    if (auto s = write_frame(fd->get(), *frame, kAdminTimeout); !s) return s.error();
+    auto answer = read_frame(fd->get(), kAdminTimeout);
+    if (!answer) return err("vigild did not answer: " + answer.error().message);
+    if (answer->kind != static_cast<uint16_t>(wire::answer_to(kind))) return err("unexpected answer kind");
+    wire::Reader r(answer->payload.data(), answer->payload.size());
+    wire::Tag tag{};
+    std::string_view v;
+    while (r.next(tag, v)) {
+        if (tag == wire::Tag::Json) {
+            auto j = nlohmann::json::parse(v, nullptr, false);
+            if (!j.is_discarded()) return j;
+        }
+    }
+    return err("malformed answer from vigild");
+}
+
+std::string field(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+void print_explanation(const nlohmann::json& r) {
+    auto line = [](const char* k, const std::string& v) {
+        if (!v.empty()) std::printf("%-10s %s\n", k, v.c_str());
+    };
+    line("outcome:", field(r, "outcome"));
+    line("rule:", field(r, "rule").empty() ? "(none matched)" : field(r, "rule"));
+    line("user sees:", field(r, "reason_user"));
+    line("why:", field(r, "reason_admin"));
+    if (r.contains("session_max_seconds")) {
+        line("session:", "at most " + format_duration(std::chrono::seconds(r["session_max_seconds"].get<int64_t>())));
+    }
+    if (r.contains("groups")) {
+        std::string g;
+        for (auto& x : r["groups"]) g += (g.empty() ? "" : ", ") + x.get<std::string>();
+        line("groups:", g.empty() ? "(none)" : g);
+    }
+    line("signals:", r.contains("signals") && !r["signals"].empty() ? r["signals"].dump() : "(none used)");
+    line("policy:", field(r, "policy_version"));
+}
+
+int cmd_decide(const std::string& socket, const Args& a) {
+    auto user = a.values.find("user"), service = a.values.find("service");
+    if (user == a.values.end() || service == a.values.end()) {
+        std::fprintf(stderr, "vigilctl decide: --user and --service are required\n");
+        return 2;
+    }
+    auto get = [&](const char* k) { auto it = a.values.find(k); return it == a.values.end() ? "" : it->second; };
+    nlohmann::json result;
+    if (auto cfg = a.values.find("config"); cfg != a.values.end()) {
+        auto config = load_config(cfg->second);
+        if (!config) return std::fprintf(stderr, "%s\n", config.error().message.c_str()), 1;
+        Engine engine(std::make_shared<const Config>(std::move(*config)), nullptr);
+        Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
+        result = nlohmann::json::parse(to_json(engine.decide(q)).dump());
+    } else {
+        auto r = ask_admin(socket, wire::Kind::AdminDecide,
+                           {{"user", user->second}, {"service", service->second},
+                            {"rhost", get("rhost")}, {"tty", get("tty")}});
+        if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+        result = *r;
+    }
+    if (a.json) {
+        std::printf("%s\n", result.dump(2).c_str());
+    } else {
+        print_explanation(result);
+    }
+    return 0;
+}
+
+int cmd_audit(const Args& a) {
+    if (a.positional.empty() || a.positional[0] != "verify") {
+        std::fprintf(stderr, "vigilctl audit: want 'verify [FILE]'\n");
+        return 2;
+    }
+    std::string path = a.positional.size() > 1 ? a.positional[1] : kDefaultAuditLog;
+    AuditVerdict v = verify_audit_file(path);
+    if (v.ok) {
+        std::printf("ok: %zu records, chain intact (%s)\n", v.records, path.c_str());
+        return 0;
+    }
+    if (v.bad_line == 0) {
+        std::fprintf(stderr, "vigilctl audit verify: %s\n", v.problem.c_str());
+        return 2;
+    }
+    std::printf("BROKEN: %s:%zu: %s\n", path.c_str(), v.bad_line, v.problem.c_str());
+    return 1;
+}
+
+int cmd_status(const std::string& socket, const Args& a) {
+    auto r = ask_admin(socket, wire::Kind::AdminPing, nlohmann::json::object());
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (a.json) {
+        std::printf("%s\n", r->dump(2).c_str());
+    } else {
+        std::printf("vigild:   %s\npolicy:   %s\nuptime:   %ss\nanswered: %s\n", field(*r, "status").c_str(),
+                    field(*r, "policy_version").c_str(), field(*r, "uptime_seconds").c_str(),
+                    field(*r, "answered").c_str());
+    }
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    std::string socket = wire::kDefaultAdminSocket;
+    std::vector<std::string> words(argv + 1, argv + argc);
+    if (words.size() >= 2 && words[0] == "--socket") {
+        socket = words[1];
+        words.erase(words.begin(), words.begin() + 2);
+    }
+    if (words.empty() || words[0] == "--help" || words[0] == "-h") {
+        usage(words.empty() ? stderr : stdout);
+        return words.empty() ? 2 : 0;
+    }
+    std::string cmd = words[0];
+    auto args = parse_flags({words.begin() + 1, words.end()});
+    if (!args) return std::fprintf(stderr, "vigilctl %s: %s\n", cmd.c_str(), args.error().message.c_str()), 2;
+    if (cmd == "decide") return cmd_decide(socket, *args);
+    if (cmd == "audit") return cmd_audit(*args);
+    if (cmd == "status") return cmd_status(socket, *args);
+    std::fprintf(stderr, "vigilctl: unknown command %s\n", cmd.c_str());
+    usage(stderr);
+    return 2;
+}
+
+}  // namespace
+}  // namespace vigil
+
+int main(int argc, char** argv) {
+    try {
+        return vigil::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "vigilctl: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,193 @@
+// vigild: the vigil agent. Loads vigil.toml, opens the trail, listens on the
+// PAM and admin sockets and answers until SIGTERM. SIGHUP reloads the
+// policy; a bad new file is refused and the running one stays.
+//
+//   vigild --config /etc/vigil/vigil.toml            # run in the foreground
+//   vigild --check --config /etc/vigil/vigil.toml    # validate, like sshd -t
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+#include "audit_log.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "server.h"
+#include "unix_listener.h"
+
+namespace vigil {
+namespace {
+
+constexpr const char* kDefaultConfig = "/etc/vigil/vigil.toml";
+constexpr std::chrono::seconds kDrainLimit{5};
+
+struct Options {
+    std::string config = kDefaultConfig;
+    bool check = false;
+    bool debug = false;
+};
+
+void usage(FILE* out) {
+    std::fprintf(out,
+                 "usage: vigild [--config FILE] [--check] [--debug]\n"
+                 "  --config FILE  configuration (default %s)\n"
+                 "  --check        validate the configuration and exit\n"
+                 "  --debug        log every request\n",
+                 kDefaultConfig);
+}
+
+// Returns false (after printing why) for a bad command line.
+bool parse_args(int argc, char** argv, Options& o, int& exit_code) {
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--config" && i + 1 < argc) {
+            o.config = argv[++i];
+        } else if (a.rfind("--config=", 0) == 0) {
+            o.config = a.substr(9);
+        } else if (a == "--check" || a == "-t") {
+            o.check = true;
+        } else if (a == "--debug") {
+            o.debug = true;
+        } else if (a == "--help" || a == "-h") {
+            usage(stdout);
+            exit_code = 0;
+            return false;
+        } else {
+            std::fprintf(stderr, "vigild: unknown argument %s\n", a.c_str());
+            usage(stderr);
+            exit_code = 2;
+            return false;
+        }
+    }
+    return true;
+}
+
+// The engine currently in force; replaced whole on reload.
+class EngineSlot {
+public:
+    void set(std::shared_ptr<Engine> e) {
+        std::lock_guard lock(mu_);
+        engine_ = std::move(e);
+    }
+    std::shared_ptr<Engine> get() {
+        std::lock_guard lock(mu_);
+        return engine_;
+    }
+
+private:
+    std::mutex mu_;
+    std::shared_ptr<Engine> engine_;
+};
+
+void reload(const std::string& path, const Config& running, AuditLog* audit, EngineSlot& slot) {
+    auto next = load_config(path);
+    if (!next) {
+        log_error("reload refused, keeping the running policy: {}", next.error().message);
+        return;
+    }
+    const AgentSettings &a = running.agent, &b = next->agent;
+    if (a.socket != b.socket || a.admin_socket != b.admin_socket || a.audit_log != b.audit_log ||
+        a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
+        log_warn("reload: [agent] settings changed; they take effect at the next restart");
+    }
+    slot.set(std::make_shared<Engine>(std::make_shared<const Config>(std::move(*next)), audit));
+    log_info("reloaded {}: {} rules, policy {}", path, next->rules.size(), slot.get()->policy_version());
+}
+
+UniqueFd block_signals_into_fd() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    // Blocked before any worker thread exists, so every thread inherits it.
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+}
+
+int serve(const Options& opt, Config config) {
+    if (::mkdir(config.agent.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        log_error("cannot create state_dir {}: {}", config.agent.state_dir, strerror(errno));
+        return 1;
+    }
+    auto audit = AuditLog::open(config.agent.audit_log);
+    if (!audit) return log_error("{}", audit.error().message), 1;
+    UniqueFd signals = block_signals_into_fd();
+    auto pam = listen_unix(config.agent.socket, 0600);
+    if (!pam) return log_error("{}", pam.error().message), 1;
+    auto admin = listen_unix(config.agent.admin_socket, 0600);
+    if (!admin) return log_error("{}", admin.error().message), 1;
+    fcntl(pam->get(), F_SETFL, O_NONBLOCK);
+    fcntl(admin->get(), F_SETFL, O_NONBLOCK);
+
+    auto running = std::make_shared<const Config>(std::move(config));
+    EngineSlot slot;
+    slot.set(std::make_shared<Engine>(running, audit->get()));
+    Server server({running->agent.max_concurrent, running->agent.read_timeout}, [&] { return slot.get(); });
+
+    log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
+             running->agent.admin_socket, running->rules.size(), running->version);
+    sd_notify(0, "READY=1");
+    for (bool stop = false; !stop;) {
+        pollfd fds[3] = {{pam->get(), POLLIN, 0}, {admin->get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+        if (::poll(fds, 3, -1) < 0) continue;
+        if (fds[0].revents & POLLIN) server.accept_from(pam->get(), Listener::Pam);
+        if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
+        signalfd_siginfo si{};
+        while (::read(signals.get(), &si, sizeof si) == sizeof si) {
+            if (si.ssi_signo == SIGHUP) {
+                sd_notify(0, "RELOADING=1");
+                reload(opt.config, *running, audit->get(), slot);
+                sd_notify(0, "READY=1");
+            } else {
+                stop = true;
+            }
+        }
+    }
+    sd_notify(0, "STOPPING=1");
+    log_info("stopping: finishing requests in flight");
+    ::unlink(running->agent.socket.c_str());
+    ::unlink(running->agent.admin_socket.c_str());
+    server.drain(kDrainLimit);
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    Options opt;
+    int code = 0;
+    if (!parse_args(argc, argv, opt, code)) return code;
+    if (opt.debug) set_log_level(LogLevel::Debug);
+    auto config = load_config(opt.config);
+    if (!config) {
+        std::fprintf(stderr, "%s\n", config.error().message.c_str());
+        return 1;
+    }
+    if (opt.check) {
+        std::printf("%s: ok, %zu rules, policy %s\n", opt.config.c_str(), config->rules.size(),
+                    config->version.c_str());
+        return 0;
+    }
+    return serve(opt, std::move(*config));
+}
+
+}  // namespace
+}  // namespace vigil
+
+int main(int argc, char** argv) {
+    try {
+        return vigil::run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "vigild: fatal: %s\n", e.what());
+        return 1;
+    }
+}

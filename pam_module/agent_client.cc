@@ -1,0 +1,145 @@
+#include "agent_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vigil::pam {
+namespace {
+
+// Owns the socket for the length of one exchange.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+int64_t now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Waits until fd is ready for `events` or the deadline passes.
+ClientStatus wait_for(int fd, short events, int64_t deadline) {
+    for (;;) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) return ClientStatus::Timeout;
+        pollfd p{fd, events, 0};
+        int r = poll(&p, 1, static_cast<int>(left));
+        if (r > 0) return ClientStatus::Ok;
+        if (r == 0) return ClientStatus::Timeout;
+        if (errno != EINTR) return ClientStatus::Closed;
+    }
+}
+
+ClientStatus connect_agent(int fd, const char* path, int64_t deadline) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ClientStatus::Ok;
+    if (errno != EAGAIN && errno != EINPROGRESS) return ClientStatus::Unreachable;
+    // A full backlog: wait for room, within the same deadline.
+    ClientStatus s = wait_for(fd, POLLOUT, deadline);
+    if (s != ClientStatus::Ok) return s;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+        return ClientStatus::Unreachable;
+    }
+    return ClientStatus::Ok;
+}
+
+ClientStatus send_all(int fd, const uint8_t* p, size_t n, int64_t deadline) {
+    while (n > 0) {
+        ClientStatus s = wait_for(fd, POLLOUT, deadline);
+        if (s != ClientStatus::Ok) return s;
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (w <= 0) return ClientStatus::Closed;
+        p += w;
+        n -= static_cast<size_t>(w);
+    }
+    return ClientStatus::Ok;
+}
+
+ClientStatus recv_exact(int fd, uint8_t* p, size_t n, int64_t deadline) {
+    while (n > 0) {
+        ClientStatus s = wait_for(fd, POLLIN, deadline);
+        if (s != ClientStatus::Ok) return s;
+        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r <= 0) return ClientStatus::Closed;
+        p += r;
+        n -= static_cast<size_t>(r);
+    }
+    return ClientStatus::Ok;
+}
+
+ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answer) {
+    wire::Reader reader(payload, len);
+    wire::Tag tag{};
+    std::string_view value;
+    while (reader.next(tag, value)) {
+        switch (tag) {
+            case wire::Tag::Outcome: answer.outcome = value; break;
+            case wire::Tag::ReasonUser: answer.reason_user = value; break;
+            case wire::Tag::RequestId: answer.request_id = value; break;
+            case wire::Tag::SessionMaxSeconds: answer.session_max_seconds = value; break;
+            default: break;  // optional fields from a newer agent
+        }
+    }
+    if (reader.malformed() || answer.outcome.empty()) return ClientStatus::Garbage;
+    return ClientStatus::Ok;
+}
+
+ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnswer& answer) {
+    ClientStatus s = recv_exact(fd, answer.buf, wire::kHeaderSize, deadline);
+    if (s != ClientStatus::Ok) return s;
+    wire::Header h;
+    if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
+    if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
+    uint8_t* payload = answer.buf + wire::kHeaderSize;
+    s = recv_exact(fd, payload, h.length, deadline);
+    if (s != ClientStatus::Ok) return s;
+    return decode_answer(payload, h.length, answer);
+}
+
+}  // namespace
+
+const char* describe(ClientStatus s) {
+    switch (s) {
+        case ClientStatus::Ok: return "ok";
+        case ClientStatus::Unreachable: return "agent unreachable";
+        case ClientStatus::Timeout: return "agent did not answer in time";
+        case ClientStatus::Closed: return "agent closed the connection";
+        case ClientStatus::Garbage: return "agent sent a malformed answer";
+    }
+    return "unknown client status";
+}
+
+ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind,
+                       const uint8_t* frame, size_t frame_len, AgentAnswer& answer) {
+    int64_t deadline = now_ms() + timeout_ms;
+    Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (fd.get() < 0) return ClientStatus::Unreachable;
+    ClientStatus s = connect_agent(fd.get(), socket_path, deadline);
+    if (s == ClientStatus::Ok) s = send_all(fd.get(), frame, frame_len, deadline);
+    if (s == ClientStatus::Ok) s = receive_answer(fd.get(), kind, deadline, answer);
+    return s;
+}
+
+}  // namespace vigil::pam

@@ -1,0 +1,40 @@
+// One request/answer exchange with vigild over its unix socket, bounded by a
+// hard deadline: a dead, hung or lying agent costs at most timeout_ms.
+//
+//   AgentAnswer answer;
+//   ClientStatus s = ask_agent("/run/vigil/pam.sock", 3000, frame, n, answer);
+#ifndef VIGIL_PAM_MODULE_AGENT_CLIENT_H
+#define VIGIL_PAM_MODULE_AGENT_CLIENT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "protocol.h"
+
+namespace vigil::pam {
+
+enum class ClientStatus {
+    Ok,
+    Unreachable,  // no socket, refused, or permission denied
+    Timeout,      // the deadline passed before a whole answer arrived
+    Closed,       // the agent hung up mid-exchange
+    Garbage,      // the answer is not a well-formed frame of the expected kind
+};
+
+const char* describe(ClientStatus s);
+
+struct AgentAnswer {
+    std::string_view outcome;      // "allow" | "deny" | "step_up" | "error"
+    std::string_view reason_user;  // safe to show; sanitised before display
+    std::string_view request_id;
+    std::string_view session_max_seconds;
+    uint8_t buf[wire::kMaxFrame];  // backing store for the views above
+};
+
+[[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind,
+                                     const uint8_t* frame, size_t frame_len, AgentAnswer& answer);
+
+}  // namespace vigil::pam
+
+#endif

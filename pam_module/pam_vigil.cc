@@ -1,0 +1,158 @@
+// pam_vigil.so: asks vigild for a decision on every sshd and sudo request
+// and enforces the answer. The entry points only forward; each phase is a
+// short list of steps in vigil_pam(). Nothing here throws, keeps global
+// state, starts threads or links more than libc and libpam.
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <syslog.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "agent_client.h"
+#include "conversation.h"
+#include "module_args.h"
+#include "protocol.h"
+#include "request_facts.h"
+
+namespace vigil::pam {
+namespace {
+
+enum class Phase { Account, Auth, OpenSession, CloseSession };
+
+struct PhaseInfo {
+    const char* name;
+    wire::Kind kind;
+    int deny_code;  // what this phase returns for a deny
+};
+
+PhaseInfo info(Phase phase) {
+    switch (phase) {
+        case Phase::Account: return {"account", wire::Kind::Decide, PAM_PERM_DENIED};
+        case Phase::Auth: return {"auth", wire::Kind::Authenticate, PAM_AUTH_ERR};
+        case Phase::OpenSession: return {"open_session", wire::Kind::SessionOpen, PAM_SESSION_ERR};
+        case Phase::CloseSession:
+            return {"close_session", wire::Kind::SessionClose, PAM_SUCCESS};
+    }
+    return {"unknown", wire::Kind::Decide, PAM_PERM_DENIED};
+}
+
+void free_data(pam_handle_t*, void* data, int) { std::free(data); }
+
+// malloc, not operator new: the module does not link the C++ runtime.
+struct HeapAnswer {
+    AgentAnswer* answer = nullptr;
+    HeapAnswer() {
+        if (void* p = std::malloc(sizeof(AgentAnswer))) answer = new (p) AgentAnswer{};
+    }
+    HeapAnswer(const HeapAnswer&) = delete;
+    HeapAnswer& operator=(const HeapAnswer&) = delete;
+    ~HeapAnswer() { std::free(answer); }
+};
+
+// pam_systemd, stacked after us, hands this to logind as the session's
+// RuntimeMaxSec, so the limit holds even if vigild is gone later.
+void set_runtime_max(pam_handle_t* pamh, std::string_view seconds) {
+    if (seconds.empty()) return;
+    char* copy = strndup(seconds.data(), seconds.size());
+    if (copy == nullptr) return;
+    if (pam_set_data(pamh, "systemd.runtime_max_sec", copy, free_data) != PAM_SUCCESS) {
+        std::free(copy);
+    }
+}
+
+// The agent could not be asked: the PAM line's failmode decides.
+int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const char* why) {
+    PhaseInfo pi = info(phase);
+    if (args.failmode == FailMode::Safe || phase == Phase::CloseSession) {
+        pam_syslog(pamh, LOG_WARNING, "%s: %s; failmode=safe, ignoring", pi.name, why);
+        return phase == Phase::CloseSession ? PAM_SUCCESS : PAM_IGNORE;
+    }
+    pam_syslog(pamh, LOG_ERR, "%s: %s; failmode=secure, denying", pi.name, why);
+    tell_user(pamh, "access check unavailable, request denied");
+    return pi.deny_code;
+}
+
+// Maps the agent's outcome to this phase's PAM result: the one place where
+// vigil outcomes become PAM codes.
+int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const AgentAnswer& answer) {
+    PhaseInfo pi = info(phase);
+    if (answer.outcome == "allow") {
+        if (phase == Phase::Account) set_runtime_max(pamh, answer.session_max_seconds);
+        // Auth has nothing to prove without a step-up: leave the stack's verdict alone.
+        return phase == Phase::Auth ? PAM_IGNORE : PAM_SUCCESS;
+    }
+    if (phase == Phase::CloseSession) return PAM_SUCCESS;
+    if (answer.outcome == "deny") {
+        tell_user(pamh, answer.reason_user.empty() ? "access denied by policy" : answer.reason_user);
+        return pi.deny_code;
+    }
+    if (answer.outcome == "step_up") {
+        tell_user(pamh,
+                  "this request needs a second factor; it can only be given where the PAM "
+                  "auth phase runs (sudo, or sshd with keyboard-interactive)");
+        return pi.deny_code;
+    }
+    return agent_failed(pamh, args, phase, "agent answered with an unknown outcome");
+}
+
+int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
+    ModuleArgs args = parse_module_args(pamh, argc, argv);
+    PhaseInfo pi = info(phase);
+
+    RequestFacts facts;
+    if (!gather_facts(pamh, facts)) return agent_failed(pamh, args, phase, "no PAM_USER");
+
+    uint8_t frame[wire::kMaxFrame];
+    wire::Writer w(frame, sizeof frame);
+    w.put(wire::Tag::Phase, pi.name);
+    put_facts(facts, w);
+    size_t n = w.finish(pi.kind);
+    if (n == 0) return agent_failed(pamh, args, phase, "request facts too large for one frame");
+
+    // 32 KiB: on the heap, so a host program with small thread stacks is safe.
+    HeapAnswer holder;
+    if (holder.answer == nullptr) return agent_failed(pamh, args, phase, "out of memory");
+    AgentAnswer& answer = *holder.answer;
+    ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, frame, n, answer);
+    if (s != ClientStatus::Ok) return agent_failed(pamh, args, phase, describe(s));
+
+    if (args.debug) {
+        pam_syslog(pamh, LOG_DEBUG, "%s: user=%.*s outcome=%.*s request=%.*s", pi.name,
+                   static_cast<int>(facts.user.size()), facts.user.data(),
+                   static_cast<int>(answer.outcome.size()), answer.outcome.data(),
+                   static_cast<int>(answer.request_id.size()), answer.request_id.data());
+    }
+    return enforce(pamh, args, phase, answer);
+}
+
+}  // namespace
+}  // namespace vigil::pam
+
+using vigil::pam::Phase;
+
+// Built with -fvisibility=hidden; the version script is the second fence.
+#define VIGIL_EXPORT __attribute__((visibility("default")))
+
+extern "C" {
+
+VIGIL_EXPORT int pam_sm_acct_mgmt(pam_handle_t* pamh, int, int argc, const char** argv) {
+    return vigil::pam::vigil_pam(Phase::Account, pamh, argc, argv);
+}
+
+VIGIL_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int, int argc, const char** argv) {
+    return vigil::pam::vigil_pam(Phase::Auth, pamh, argc, argv);
+}
+
+VIGIL_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
+
+VIGIL_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
+    return vigil::pam::vigil_pam(Phase::OpenSession, pamh, argc, argv);
+}
+
+VIGIL_EXPORT int pam_sm_close_session(pam_handle_t* pamh, int, int argc, const char** argv) {
+    return vigil::pam::vigil_pam(Phase::CloseSession, pamh, argc, argv);
+}
+
+}  // extern "C"

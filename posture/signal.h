@@ -1,0 +1,26 @@
+// A posture signal: one named fact about the host's security state, with
+// where it came from and when it was observed. Collectors produce them; a
+// decision records every signal it used, with its age.
+#ifndef VIGIL_POSTURE_SIGNAL_H
+#define VIGIL_POSTURE_SIGNAL_H
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace vigil::posture {
+
+struct Signal {
+    std::string name;    // e.g. "unit.falcon-sensor.active_state"
+    std::string value;   // e.g. "active"
+    std::string source;  // e.g. "systemd"
+    std::chrono::system_clock::time_point observed_at;
+};
+
+// What the agent knew about the host at one decision. Empty while no
+// collector is configured.
+using Snapshot = std::vector<Signal>;
+
+}  // namespace vigil::posture
+
+#endif

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs the Debian packages vigil needs: "build" for vigild and the
+# modules, "test" adds the real programs the end-to-end tests drive.
+# Does nothing when everything is already installed.
+set -eu
+
+build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
+  libtomlplusplus-dev nlohmann-json3-dev libssl-dev libfmt-dev openssh-server
+  openssh-client sudo util-linux"
+test_pkgs="$build_pkgs catch2 expect socat pamtester procps"
+
+case "${1:-build}" in
+  build) want=$build_pkgs ;;
+  test) want=$test_pkgs ;;
+  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages:$missing (run as root to install them)" >&2
+  exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
