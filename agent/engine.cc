@@ -39,6 +39,19 @@ Decision session_closed() {
     return d;
 }
 
+Decision session_opened(const std::optional<RecentDecision>& account) {
+    Decision d;
+    d.outcome = Outcome::Allow;
+    if (account) {
+        d.session_max = account->session_max;
+        d.reason_admin = "session follows account decision " + account->request_id;
+    } else {
+        d.reason_admin = "no recent account decision by this process or its parent; "
+                         "is pam_vigil.so missing from the account stack?";
+    }
+    return d;
+}
+
 nlohmann::ordered_json request_json(const Request& q) {
     nlohmann::ordered_json j;
     j["service"] = q.service;
@@ -84,18 +97,28 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     j["reason_user"] = d.reason_user;
     j["reason_admin"] = d.reason_admin;
     if (d.session_max) j["session_max_seconds"] = d.session_max->count();
+    if (!r.decision_id.empty()) j["decision_id"] = r.decision_id;
     j["latency_us"] = r.latency.count();
     return j;
 }
 
-Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit)
-    : config_(std::move(config)), audit_(audit) {}
+Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent)
+    : config_(std::move(config)), audit_(audit), recent_(recent) {}
 
-Decision Engine::decide_with(const Config& config, const Request& req,
-                             const std::optional<Identity>& who) const {
-    if (req.phase == Phase::CloseSession) return session_closed();
-    if (!who) return unknown_user(req);
-    return decide_locally(config.rules, req, *who);
+// Sessions are not re-decided: sudo opens them for the target user, whom
+// the rules never meant. They are filed under the account decision instead.
+Decision Engine::link_session(DecisionRecord& r) const {
+    std::optional<RecentDecision> account;
+    if (recent_) account = recent_->find(r.request.pid, r.request.ppid);
+    if (account) r.decision_id = account->request_id;
+    return session_opened(account);
+}
+
+Decision Engine::decide_with(DecisionRecord& r) const {
+    if (r.request.phase == Phase::CloseSession) return session_closed();
+    if (r.request.phase == Phase::OpenSession) return link_session(r);
+    if (!r.identity) return unknown_user(r.request);
+    return decide_locally(config_->rules, r.request, *r.identity);
 }
 
 DecisionRecord Engine::decide(const Request& req) {
@@ -106,10 +129,15 @@ DecisionRecord Engine::decide(const Request& req) {
     r.request = req;
     r.identity = lookup_identity(req.user);
     r.policy_version = config_->version;
-    r.decision = decide_with(*config_, req, r.identity);
+    r.decision = decide_with(r);
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - start);
-    if (req.phase != Phase::DryRun) record(r);
+    if (req.phase == Phase::DryRun) return r;
+    record(r);
+    if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
+        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max,
+                                    std::chrono::steady_clock::now()});
+    }
     return r;
 }
 

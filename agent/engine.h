@@ -18,6 +18,7 @@
 #include "config.h"
 #include "decision.h"
 #include "identity.h"
+#include "recent_decisions.h"
 #include "request.h"
 #include "posture/signal.h"
 
@@ -32,6 +33,7 @@ struct DecisionRecord {
     Decision decision;
     std::string policy_version;
     std::chrono::microseconds latency{0};
+    std::string decision_id;  // sessions: the account decision they follow
     std::string audit_error;  // set when the trail could not be written
 };
 
@@ -39,19 +41,21 @@ nlohmann::ordered_json to_json(const DecisionRecord& r);
 
 class Engine {
 public:
-    // audit may be null (dry runs from vigilctl --config).
-    Engine(std::shared_ptr<const Config> config, AuditLog* audit);
+    // audit and recent may be null (dry runs from vigilctl --config). Both
+    // outlive the engine, which is replaced whole when the policy reloads.
+    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent);
 
     DecisionRecord decide(const Request& req);
     const std::string& policy_version() const { return config_->version; }
 
 private:
-    Decision decide_with(const Config& config, const Request& req,
-                         const std::optional<Identity>& who) const;
+    Decision decide_with(DecisionRecord& r) const;
+    Decision link_session(DecisionRecord& r) const;
     void record(DecisionRecord& r);
 
     std::shared_ptr<const Config> config_;
     AuditLog* audit_;
+    RecentDecisions* recent_;
 };
 
 }  // namespace vigil

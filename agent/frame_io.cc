@@ -39,17 +39,22 @@ Status read_exact(int fd, uint8_t* p, size_t n, Clock::time_point deadline) {
 
 }  // namespace
 
-Result<Frame> read_frame(int fd, std::chrono::milliseconds timeout) {
+Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
     uint8_t header[wire::kHeaderSize];
-    if (auto s = read_exact(fd, header, sizeof header, deadline); !s) return s.error();
+    if (auto s = wait_ready(fd, POLLIN, deadline); !s) return s.error();
+    ssize_t first = ::recv(fd, header, 1, MSG_DONTWAIT);
+    if (first == 0) return std::optional<Frame>();
+    if (first < 0 && errno != EAGAIN && errno != EINTR) return err(fmt::format("recv: {}", strerror(errno)));
+    size_t have = first > 0 ? 1 : 0;
+    if (auto s = read_exact(fd, header + have, sizeof header - have, deadline); !s) return s.error();
     wire::Header h;
     if (auto hs = wire::parse_header(header, h); hs != wire::HeaderStatus::Ok) {
         return err(wire::describe(hs));
     }
     Frame f{h.kind, std::vector<uint8_t>(h.length)};
     if (auto s = read_exact(fd, f.payload.data(), h.length, deadline); !s) return s.error();
-    return f;
+    return std::optional<Frame>(std::move(f));
 }
 
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout) {

@@ -108,12 +108,17 @@ void Server::start_worker(UniqueFd conn, Listener which, PeerCredentials peer) {
 // The one place where a connection's failures are caught and logged.
 void Server::handle(UniqueFd conn, Listener which, PeerCredentials peer, bool busy) {
     try {
-        auto frame = read_frame(conn.get(), options_.read_timeout);
-        if (!frame) {
+        auto read = read_frame(conn.get(), options_.read_timeout);
+        if (!read) {
             log_warn("{} socket: peer pid {}: {}; closing", listener_name(which), peer.pid,
-                     frame.error().message);
+                     read.error().message);
             return;
         }
+        if (!*read) {
+            log_debug("{} socket: peer pid {} closed without a request", listener_name(which), peer.pid);
+            return;
+        }
+        const Frame* frame = &**read;
         const Route* route = find_route(frame->kind, which);
         if (route == nullptr) {
             log_warn("{} socket: peer pid {}: request kind {:#x} is not served here; closing",

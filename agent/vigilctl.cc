@@ -68,8 +68,10 @@ Result<nlohmann::json> ask_admin(const std::string& socket, wire::Kind kind, con
     if (auto s = write_frame(fd->get(), *frame, kAdminTimeout); !s) return s.error();
     auto answer = read_frame(fd->get(), kAdminTimeout);
     if (!answer) return err("vigild did not answer: " + answer.error().message);
-    if (answer->kind != static_cast<uint16_t>(wire::answer_to(kind))) return err("unexpected answer kind");
-    wire::Reader r(answer->payload.data(), answer->payload.size());
+    if (!*answer) return err("vigild closed the connection without an answer");
+    const Frame* reply = &**answer;
+    if (reply->kind != static_cast<uint16_t>(wire::answer_to(kind))) return err("unexpected answer kind");
+    wire::Reader r(reply->payload.data(), reply->payload.size());
     wire::Tag tag{};
     std::string_view v;
     while (r.next(tag, v)) {
@@ -118,7 +120,7 @@ int cmd_decide(const std::string& socket, const Args& a) {
     if (auto cfg = a.values.find("config"); cfg != a.values.end()) {
         auto config = load_config(cfg->second);
         if (!config) return std::fprintf(stderr, "%s\n", config.error().message.c_str()), 1;
-        Engine engine(std::make_shared<const Config>(std::move(*config)), nullptr);
+        Engine engine(std::make_shared<const Config>(std::move(*config)), nullptr, nullptr);
         Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
         result = nlohmann::json::parse(to_json(engine.decide(q)).dump());
     } else {

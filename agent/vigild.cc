@@ -88,7 +88,8 @@ private:
     std::shared_ptr<Engine> engine_;
 };
 
-void reload(const std::string& path, const Config& running, AuditLog* audit, EngineSlot& slot) {
+void reload(const std::string& path, const Config& running, AuditLog* audit, RecentDecisions* recent,
+            EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
         log_error("reload refused, keeping the running policy: {}", next.error().message);
@@ -99,8 +100,8 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Eng
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
     }
-    slot.set(std::make_shared<Engine>(std::make_shared<const Config>(std::move(*next)), audit));
-    log_info("reloaded {}: {} rules, policy {}", path, next->rules.size(), slot.get()->policy_version());
+    log_info("reloaded {}: {} rules, policy {}", path, next->rules.size(), next->version);
+    slot.set(std::make_shared<Engine>(std::make_shared<const Config>(std::move(*next)), audit, recent));
 }
 
 UniqueFd block_signals_into_fd() {
@@ -131,8 +132,9 @@ int serve(const Options& opt, Config config) {
     fcntl(admin->get(), F_SETFL, O_NONBLOCK);
 
     auto running = std::make_shared<const Config>(std::move(config));
+    RecentDecisions recent;
     EngineSlot slot;
-    slot.set(std::make_shared<Engine>(running, audit->get()));
+    slot.set(std::make_shared<Engine>(running, audit->get(), &recent));
     Server server({running->agent.max_concurrent, running->agent.read_timeout}, [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
@@ -147,7 +149,7 @@ int serve(const Options& opt, Config config) {
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
-                reload(opt.config, *running, audit->get(), slot);
+                reload(opt.config, *running, audit->get(), &recent, slot);
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;

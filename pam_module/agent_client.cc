@@ -46,21 +46,22 @@ ClientStatus wait_for(int fd, short events, int64_t deadline) {
     }
 }
 
+// A unix socket whose backlog is full refuses a non-blocking connect with
+// EAGAIN and offers nothing to poll on: retry every few milliseconds until
+// the deadline, so a busy agent costs at most the budget, not a failure.
 ClientStatus connect_agent(int fd, const char* path, int64_t deadline) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ClientStatus::Ok;
-    if (errno != EAGAIN && errno != EINPROGRESS) return ClientStatus::Unreachable;
-    // A full backlog: wait for room, within the same deadline.
-    ClientStatus s = wait_for(fd, POLLOUT, deadline);
-    if (s != ClientStatus::Ok) return s;
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
-        return ClientStatus::Unreachable;
+    constexpr int64_t kRetryMs = 5;
+    for (;;) {
+        if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ClientStatus::Ok;
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN) return ClientStatus::Unreachable;
+        int64_t left = deadline - now_ms();
+        if (left <= 0) return ClientStatus::Timeout;
+        poll(nullptr, 0, static_cast<int>(left < kRetryMs ? left : kRetryMs));
     }
-    return ClientStatus::Ok;
 }
 
 ClientStatus send_all(int fd, const uint8_t* p, size_t n, int64_t deadline) {

@@ -1,0 +1,207 @@
+#!/bin/bash
+# The admin's tools: `vigild --check` validates a config and points at the
+# bad line; `vigilctl decide` explains an outcome (rule and reason), both
+# through the running agent and offline from a config file.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_enter_ns "$@"
+
+tap_plan 15
+
+# vigilctl decide explains; its exit status says whether it could, not
+# what the outcome was.
+DENY_RC=0
+
+setup() {
+    e2e_setup_system
+    standard_rules | write_config "$T/vigil.toml"
+    agent_start "$T/vigil.toml"
+}
+tap_case "setup: vigild starts in a private mount namespace" setup ||
+    e2e_abort "vigild did not start"
+
+check_ok() { # check_ok FILE
+    local out rc
+    out=$("$VIGILD" --check --config "$1" 2>&1)
+    rc=$?
+    expect_rc "vigild --check --config $1" 0 "$rc" "$out"
+}
+
+# check_bad FILE LINE [TEXT]: rejected with "FILE:LINE:" (and TEXT).
+check_bad() {
+    local out rc
+    out=$("$VIGILD" --check --config "$1" 2>&1)
+    rc=$?
+    expect_nonzero "vigild --check --config $1" "$rc" "$out" || return 1
+    expect_contains "vigild --check output" "$out" "$1:$2:" || return 1
+    [ -z "${3:-}" ] || expect_contains "vigild --check output" "$out" "$3"
+}
+
+example_conf() {
+    local f=$SRCDIR/conf/vigil.toml copy=$T/example.toml
+    # Checked as installed: root-owned, not group/world-writable.
+    install -m 0644 -o root -g root "$f" "$copy"
+    check_ok "$copy"
+}
+if [ -f "$SRCDIR/conf/vigil.toml" ]; then
+    tap_case "vigild --check accepts the example conf/vigil.toml" example_conf
+else
+    tap_skip "vigild --check accepts the example conf/vigil.toml" "conf/vigil.toml not present"
+fi
+
+demo_conf() {
+    install -m 0644 -o root -g root "$E2E_LIB_DIR/demo.toml" "$T/demo.toml"
+    check_ok "$T/demo.toml"
+}
+tap_case "vigild --check accepts the demo policy (tests/e2e/demo.toml)" demo_conf
+
+test_conf() { check_ok "$T/vigil.toml"; }
+tap_case "vigild --check accepts this test's own config" test_conf
+
+bad_syntax() {
+    local f=$T/bad-syntax.toml line
+    standard_rules | write_config "$f"
+    # An unterminated string on the first rule's services line.
+    line=$(grep -n '^services = \["sshd"\]' "$f" | head -n1 | cut -d: -f1)
+    sed -i "${line}s/.*/services = [\"sshd]/" "$f"
+    check_bad "$f" "$line"
+}
+tap_case "vigild --check rejects a TOML syntax error with file:line:" bad_syntax
+
+bad_decision() {
+    local f=$T/bad-decision.toml line
+    standard_rules | sed 's/decision = "allow"/decision = "maybe"/' | write_config "$f"
+    line=$(grep -n 'decision = "maybe"' "$f" | head -n1 | cut -d: -f1)
+    check_bad "$f" "$line" maybe
+}
+tap_case "vigild --check rejects decision = \"maybe\" naming its line" bad_decision
+
+bad_cidr() {
+    local f=$T/bad-cidr.toml line
+    standard_rules | sed 's|"127.0.0.0/8"|"127.0.0.0/33"|' | write_config "$f"
+    line=$(grep -n '127.0.0.0/33' "$f" | cut -d: -f1)
+    check_bad "$f" "$line"
+}
+tap_case "vigild --check rejects a bad CIDR in from = [...] naming its line" bad_cidr
+
+bad_mode() {
+    local f=$T/writable.toml out rc
+    standard_rules | write_config "$f"
+    chmod 0664 "$f"
+    out=$("$VIGILD" --check --config "$f" 2>&1)
+    rc=$?
+    expect_nonzero "vigild --check on a group-writable config" "$rc" "$out" || return 1
+    expect_contains "vigild --check output" "$out" "$f"
+}
+tap_case "vigild --check rejects a group-writable config" bad_mode
+
+# decide ARGS...: runs vigilctl decide; sets D_RC and D_OUT.
+decide() {
+    D_OUT=$("$VIGILCTL" "$@" 2>&1)
+    D_RC=$?
+}
+
+explain_allow() {
+    decide --socket "$ADMIN_SOCK" decide --user vgl-alice --service sshd --rhost 127.0.0.1 --tty ssh
+    expect_rc "vigilctl decide (vgl-alice, sshd)" 0 "$D_RC" "$D_OUT" || { note_logs; return 1; }
+    expect_match "vigilctl decide" "$D_OUT" '^outcome: +allow$' || return 1
+    expect_match "vigilctl decide" "$D_OUT" '^rule: +ops may ssh$'
+}
+tap_case "vigilctl decide via the agent: vgl-alice/sshd is allowed by 'ops may ssh'" explain_allow
+
+explain_deny() {
+    decide --socket "$ADMIN_SOCK" decide --user vgl-mallory --service sudo --tty /dev/pts/0
+    expect_rc "vigilctl decide (vgl-mallory, sudo)" "$DENY_RC" "$D_RC" "$D_OUT" || { note_logs; return 1; }
+    expect_match "vigilctl decide" "$D_OUT" '^outcome: +deny$' || return 1
+    expect_match "vigilctl decide" "$D_OUT" '^rule: +mallory is suspended$' || return 1
+    # The reason the user sees ("reason:" in the contract, "user sees:" in vigilctl).
+    expect_match "vigilctl decide" "$D_OUT" \
+        '^(reason|user sees): +account suspended pending review \(ticket SEC-42\)$'
+}
+tap_case "vigilctl decide via the agent: vgl-mallory/sudo is denied, with rule and reason" explain_deny
+
+explain_cidr() {
+    decide --socket "$ADMIN_SOCK" decide --user vgl-alice --service sshd --rhost 192.0.2.7 --json
+    expect_rc "vigilctl decide --json (vgl-alice from 192.0.2.7)" "$DENY_RC" "$D_RC" "$D_OUT" || return 1
+    local parsed
+    parsed=$(printf '%s' "$D_OUT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["outcome"])' 2>&1) || { fail "--json output is not a JSON object with outcome: $parsed"; note_text output "$D_OUT"; return 1; }
+    [ "$parsed" = deny ] || { fail "outcome $parsed, expected deny (192.0.2.7 is outside 127.0.0.0/8)"; return 1; }
+}
+tap_case "vigilctl decide --json: vgl-alice from outside 127.0.0.0/8 is denied (valid JSON)" explain_cidr
+
+second_agent() {
+    local out rc
+    out=$(timeout 10 "$VIGILD" --config "$T/vigil.toml" 2>&1)
+    rc=$?
+    expect_nonzero "a second vigild on the same sockets" "$rc" "$out" || return 1
+    [ "$rc" -ne 124 ] || { fail "the second vigild kept running (killed by timeout)"; return 1; }
+    expect_contains "second vigild" "$out" "$PAM_SOCK" || return 1
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status >"$T/status.out" 2>&1 ||
+        { fail "the first vigild stopped answering"; note "status" "$T/status.out"; note_logs; return 1; }
+}
+tap_case "a second vigild refuses to take over a live agent's sockets" second_agent
+
+policy_of() { "$VIGILCTL" --socket "$ADMIN_SOCK" status 2>/dev/null | sed -n 's/^policy: *//p'; }
+
+# mallory's sudo as vigilctl explains it: "<outcome> <rule>".
+mallory_sudo() {
+    "$VIGILCTL" --socket "$ADMIN_SOCK" decide --user vgl-mallory --service sudo 2>/dev/null |
+        sed -n -e 's/^outcome: *//p' -e 's/^rule: *//p' | paste -sd' '
+}
+
+# The standard rules without the one named $1.
+rules_without() {
+    standard_rules | awk -v drop="name = \"$1\"" '
+        /^\[\[rule\]\]$/ { if (buf != "" && index(buf, drop) == 0) printf "%s", buf; buf = $0 "\n"; next }
+        { if (buf == "") print; else buf = buf $0 "\n" }
+        END { if (buf != "" && index(buf, drop) == 0) printf "%s", buf }'
+}
+
+mallory_is() { [ "$(mallory_sudo)" = "$1" ]; }
+
+reload_ok() {
+    local before after
+    before=$(policy_of)
+    mallory_is "deny mallory is suspended" || { fail "before reload: '$(mallory_sudo)'"; return 1; }
+    # Lift the suspension: without the deny rule, "ops may sudo" applies.
+    rules_without "mallory is suspended" | write_config "$T/vigil.toml"
+    grep -q 'mallory is suspended' "$T/vigil.toml" && { fail "the test did not remove the rule"; return 1; }
+    grep -q 'ops may sudo' "$T/vigil.toml" || { fail "the test removed too much"; return 1; }
+    kill -HUP "$AGENT_PID"
+    wait_for 5 mallory_is "allow ops may sudo" ||
+        { fail "after SIGHUP: '$(mallory_sudo)', expected 'allow ops may sudo'"; note_logs; return 1; }
+    after=$(policy_of)
+    [ -n "$before" ] && [ "$before" != "$after" ] ||
+        { fail "policy version did not change on reload ($before -> $after)"; return 1; }
+    grep -q "reloaded" "$AGENT_LOG" || { fail "vigild did not log the reload"; note_logs; }
+}
+tap_case "SIGHUP reloads the policy: lifting a deny rule changes the decision and version" reload_ok
+
+reload_bad() {
+    local before
+    before=$(policy_of)
+    printf 'this is not toml [\n' >>"$T/vigil.toml"
+    kill -HUP "$AGENT_PID"
+    wait_for 5 grep -q "reload refused" "$AGENT_LOG" ||
+        { fail "vigild did not log 'reload refused' for a broken config"; note_logs; return 1; }
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died on a bad reload"; note_logs; return 1; }
+    [ "$(policy_of)" = "$before" ] || { fail "the policy changed although the new file is broken"; return 1; }
+    [ "$(mallory_sudo)" = "allow ops may sudo" ] || { fail "decision changed: '$(mallory_sudo)'"; return 1; }
+    standard_rules | write_config "$T/vigil.toml"
+}
+tap_case "SIGHUP with a broken config keeps the running policy and says why" reload_bad
+
+explain_offline() {
+    agent_stop || return 1
+    decide decide --config "$T/vigil.toml" --user vgl-bob --service sshd --rhost 127.0.0.1
+    expect_rc "vigilctl decide --config (vgl-bob, sshd)" "$DENY_RC" "$D_RC" "$D_OUT" || return 1
+    expect_match "vigilctl decide --config" "$D_OUT" '^outcome: +deny$' || return 1
+    expect_match "vigilctl decide --config" "$D_OUT" '^rule: ' || return 1
+    decide decide --config "$T/vigil.toml" --user vgl-alice --service sudo
+    expect_rc "vigilctl decide --config (vgl-alice, sudo)" 0 "$D_RC" "$D_OUT" || return 1
+    expect_match "vigilctl decide --config" "$D_OUT" '^outcome: +allow$' || return 1
+    expect_match "vigilctl decide --config" "$D_OUT" '^rule: +ops may sudo$'
+}
+tap_case "vigilctl decide --config works offline: bob denied (no rule), alice's sudo allowed" explain_offline

@@ -1,0 +1,608 @@
+# shellcheck shell=bash
+# Shared helpers for vigil's end-to-end tests (and scripts/demo.sh).
+#
+# Every test script runs in its own private mount namespace (and pid
+# namespace, so nothing it started can outlive it). Inside it, test users,
+# PAM files and sudoers are bind-mounted over the real ones; the host's files
+# are never written.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   e2e_enter_ns "$@"          # re-execs the script inside the namespace
+#   tap_plan 3
+#   e2e_setup_system           # temp dir, users, keys, bind mounts
+#   write_config "$T/vigil.toml" <<'EOF' ... rules ... EOF
+#   agent_start "$T/vigil.toml"
+#   sshd_start
+#   tap_case "alice may log in" case_alice
+#
+# Environment: VIGILD, VIGILCTL, PAM_VIGIL, PAM_HARNESS (built binaries),
+# SRCDIR, BUILD_DIR (defaults derive the rest from them);
+# VIGIL_E2E_KEEP=1 keeps the temp dir and its logs. Against an ASan build
+# (pam_vigil.so linked with libasan) every script gains a last case that
+# fails on any sanitizer report.
+#
+# Failure output: each "not ok" is followed by "# " lines saying what was
+# expected, what the command printed, and the tails of vigild's and sshd's
+# logs. A set-up failure reports every remaining case "not ok".
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRCDIR=${SRCDIR:-$(cd "$E2E_LIB_DIR/../.." && pwd)}
+BUILD_DIR=${BUILD_DIR:-$SRCDIR/build}
+case $BUILD_DIR in /*) ;; *) BUILD_DIR=$(cd "$BUILD_DIR" 2>/dev/null && pwd || echo "$PWD/$BUILD_DIR") ;; esac
+VIGILD=${VIGILD:-$BUILD_DIR/agent/vigild}
+VIGILCTL=${VIGILCTL:-$BUILD_DIR/agent/vigilctl}
+PAM_VIGIL=${PAM_VIGIL:-$BUILD_DIR/pam_module/pam_vigil.so}
+PAM_HARNESS=${PAM_HARNESS:-$BUILD_DIR/tests/tools/pam_harness}
+export SRCDIR BUILD_DIR VIGILD VIGILCTL PAM_VIGIL PAM_HARNESS
+
+# Test users: alice and mallory are in vgl-ops, bob is in no ops group.
+E2E_USERS="vgl-alice:20001 vgl-mallory:20002 vgl-bob:20003"
+E2E_OPS_GROUP=vgl-ops
+E2E_OPS_GID=20100
+
+# ---------------------------------------------------------------- TAP ----
+
+TAP_PLAN=0
+TAP_N=0
+TAP_FAILED=0
+TAP_CURRENT=""
+TAP_ABORTED=
+
+tap_plan() {
+    TAP_PLAN=$1
+    # A sanitized build adds one last case: no sanitizer reports.
+    [ -n "${E2E_SANITIZED:-}" ] && TAP_PLAN=$((TAP_PLAN + 1))
+    echo "1..$TAP_PLAN"
+}
+
+# Prints text from stdin as TAP diagnostics.
+tap_diag() { sed -e 's/^/# /'; }
+
+# The diagnostics a failing case collected; reset before each case.
+E2E_DIAG=
+
+# Cases call fail "why" (and return 1); it records why for the TAP output.
+fail() {
+    printf '%s\n' "$*" >>"$E2E_DIAG"
+    return 1
+}
+
+# note LABEL FILE [LINES]: attach the tail of a file to the diagnostics.
+note() {
+    local label=$1 file=$2 lines=${3:-15}
+    {
+        echo "--- $label ($file, last $lines lines):"
+        if [ -f "$file" ]; then tail -n "$lines" "$file"; else echo "(missing)"; fi
+    } >>"$E2E_DIAG"
+}
+
+# note_text LABEL TEXT
+note_text() {
+    { echo "--- $1:"; printf '%s\n' "$2"; } >>"$E2E_DIAG"
+}
+
+# tap_case "description" command args...: runs one case, prints its result.
+# A case passes only when the command returns 0.
+tap_case() {
+    local desc=$1
+    shift
+    E2E_DIAG=$T/diag.$((TAP_N + 1))
+    : >"$E2E_DIAG"
+    TAP_N=$((TAP_N + 1))
+    TAP_CURRENT=$desc
+    if "$@"; then
+        TAP_CURRENT=""
+        echo "ok $TAP_N - $desc"
+    else
+        TAP_CURRENT=""
+        echo "not ok $TAP_N - $desc"
+        TAP_FAILED=$((TAP_FAILED + 1))
+        tap_diag <"$E2E_DIAG"
+        return 1
+    fi
+}
+
+# A skip is reported as a skip, never as a pass.
+tap_skip() {
+    TAP_N=$((TAP_N + 1))
+    echo "ok $TAP_N - $1 # SKIP $2"
+}
+
+# Setup failed: every case not run yet is reported "not ok", then exit.
+e2e_abort() {
+    local why=$*
+    TAP_ABORTED=$why
+    if [ -n "${E2E_NO_TAP:-}" ]; then
+        echo "setup failed: $why" >&2
+        [ -n "${E2E_DIAG:-}" ] && [ -s "$E2E_DIAG" ] && cat "$E2E_DIAG" >&2
+        exit 1
+    fi
+    echo "# setup failed: $why"
+    # A failed case has printed its diagnostics already.
+    [ "${E2E_DIAG:-}" = "$T/diag.setup" ] && [ -s "$E2E_DIAG" ] && tap_diag <"$E2E_DIAG"
+    exit 1
+}
+
+_tap_finish() {
+    [ -n "${E2E_NO_TAP:-}" ] && return
+    if [ "$TAP_PLAN" -eq 0 ] && [ -n "$TAP_ABORTED" ]; then
+        echo "1..1"
+        echo "not ok 1 - setup # ${TAP_ABORTED}"
+        return
+    fi
+    while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
+        TAP_N=$((TAP_N + 1))
+        echo "not ok $TAP_N - not run (${TAP_ABORTED:-script ended early})"
+        TAP_FAILED=$((TAP_FAILED + 1))
+    done
+}
+
+# -------------------------------------------------------- namespaces ----
+
+# Re-executes the calling script in a private mount + pid namespace, once.
+# Refuses to go on without root or without the binaries under test.
+e2e_enter_ns() {
+    local script
+    script=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}")
+    if [ -n "${VIGIL_E2E_HOST_MNTNS:-}" ] &&
+        [ "$(readlink /proc/self/ns/mnt)" != "$VIGIL_E2E_HOST_MNTNS" ]; then
+        _e2e_in_ns_init
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        if [ -n "${E2E_NO_TAP:-}" ]; then
+            echo "this needs root: it starts sshd and sudo in a private mount namespace" >&2
+            exit 1
+        fi
+        # meson's TAP reader wants exit status 0 with a skip plan.
+        echo "1..0 # SKIP the end-to-end tests need root (they start sshd and sudo)"
+        exit 0
+    fi
+    local missing="" b
+    for b in "$VIGILD" "$VIGILCTL" "$PAM_VIGIL"; do
+        [ -e "$b" ] || missing="$missing $b"
+    done
+    for b in /usr/sbin/sshd ssh ssh-keygen sudo su unshare setpriv socat python3; do
+        [ -e "$b" ] || command -v "$b" >/dev/null 2>&1 || missing="$missing $b"
+    done
+    if [ -n "$missing" ]; then
+        if [ -n "${E2E_NO_TAP:-}" ]; then
+            echo "missing:$missing (run 'make' and 'scripts/deps.sh test')" >&2
+        else
+            echo "Bail out! missing:$missing (run 'make' and 'scripts/deps.sh test')"
+        fi
+        exit 1
+    fi
+    # An ASan+UBSan build: vigild, vigilctl and pam_harness run sanitized.
+    # sshd gets the sanitizer runtimes preloaded, so the module is fully
+    # checked there. setuid sudo ignores LD_PRELOAD, so it loads the module
+    # with verify_asan_link_order=0: UBSan and ASan's stack and global checks
+    # work, heap checks do not. Reports fail one extra case at the end.
+    if ldd "$PAM_VIGIL" 2>/dev/null | grep -q 'libasan'; then
+        E2E_SANITIZED=1
+        export E2E_SANITIZED
+    fi
+    VIGIL_E2E_HOST_MNTNS=$(readlink /proc/self/ns/mnt)
+    export VIGIL_E2E_HOST_MNTNS
+    # --kill-child: if unshare is killed (meson's timeout), the script gets
+    # SIGTERM and cleans up; once it (the namespace's init) exits, the
+    # kernel kills every process left in the namespace.
+    exec unshare --mount --propagation private --pid --fork --kill-child=SIGTERM --mount-proc \
+        bash "$script" "$@"
+}
+
+_e2e_assert_private_ns() {
+    if [ -z "${VIGIL_E2E_HOST_MNTNS:-}" ] ||
+        [ "$(readlink /proc/self/ns/mnt)" = "$VIGIL_E2E_HOST_MNTNS" ]; then
+        echo "Bail out! refusing to bind-mount over /etc outside a private mount namespace"
+        exit 1
+    fi
+}
+
+E2E_PIDS=""
+
+_e2e_cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    if [ -n "$TAP_CURRENT" ] && [ -z "${E2E_NO_TAP:-}" ]; then
+        echo "not ok $TAP_N - $TAP_CURRENT # interrupted"
+        TAP_FAILED=$((TAP_FAILED + 1))
+        [ -s "$E2E_DIAG" ] && tap_diag <"$E2E_DIAG"
+        TAP_CURRENT=""
+    fi
+    for pid in $E2E_PIDS; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in $E2E_PIDS; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+    done
+    if [ -n "${E2E_SANITIZED:-}" ] && [ "$TAP_N" -lt "$TAP_PLAN" ]; then
+        tap_case "no AddressSanitizer/UBSan reports from vigild, vigilctl, sshd or sudo" \
+            _e2e_no_sanitizer_reports
+    fi
+    _tap_finish
+    if [ -n "${T:-}" ] && [ -d "$T" ]; then
+        if [ -n "${VIGIL_E2E_KEEP:-}" ]; then
+            echo "# kept $T"
+        else
+            rm -rf "$T"
+        fi
+    fi
+    [ "$TAP_FAILED" -gt 0 ] && [ "$rc" -eq 0 ] && rc=1
+    exit "$rc"
+}
+
+_e2e_no_sanitizer_reports() {
+    local f found=1
+    for f in "$T"/sanitizer/*; do
+        [ -e "$f" ] || continue
+        found=0
+        note "sanitizer report" "$f" 40
+    done
+    [ "$found" -eq 1 ] || fail "sanitizer reports were written (above)"
+}
+
+# Sanitizer settings for a sanitized build (see e2e_enter_ns). Reports go to
+# files, checked by the last case; sshd and sudo get their own options.
+HOST_ASAN_OPTIONS=""
+SSHD_PRELOAD=""
+_e2e_sanitizer_env() {
+    [ -n "${E2E_SANITIZED:-}" ] || return 0
+    mkdir -p "$T/sanitizer"
+    chmod 1777 "$T/sanitizer"
+    ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:log_path=$T/sanitizer/asan"
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$T/sanitizer/ubsan"
+    HOST_ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=0:halt_on_error=1:log_path=$T/sanitizer/host-asan"
+    export ASAN_OPTIONS UBSAN_OPTIONS
+    # sshd overwrites its environment block for its process titles, and the
+    # sanitizer runtimes read /proc/self/environ when they start: started at
+    # dlopen() inside sshd they would see no options. Preloaded, they start
+    # before sshd's main(), options and all.
+    SSHD_PRELOAD=$(ldd "$PAM_VIGIL" | awk '/lib(asan|ubsan)\.so/ { printf "%s%s", sep, $3; sep = " " }')
+}
+
+_e2e_in_ns_init() {
+    cd / || exit 1
+    T=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
+    chmod 755 "$T"
+    _e2e_sanitizer_env
+    E2E_DIAG=$T/diag.setup
+    : >"$E2E_DIAG"
+    trap _e2e_cleanup EXIT
+    trap 'exit 130' INT TERM
+    export T
+}
+
+# Remembers a pid to kill at exit.
+e2e_track() { E2E_PIDS="$E2E_PIDS $1"; }
+
+e2e_untrack() {
+    local p out=""
+    for p in $E2E_PIDS; do [ "$p" = "$1" ] || out="$out $p"; done
+    E2E_PIDS=$out
+}
+
+# Milliseconds since the epoch.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# wait_for SECONDS command...: polls until the command succeeds.
+wait_for() {
+    local deadline=$(($(now_ms) + $1 * 1000))
+    shift
+    while ! "$@"; do
+        [ "$(now_ms)" -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ------------------------------------------------------ system set-up ----
+
+# Creates the temp tree, the test users and keys, and bind-mounts the
+# namespace's /etc/passwd, group, shadow, sudoers, pam.d/sshd and pam.d/sudo.
+e2e_setup_system() {
+    _e2e_assert_private_ns
+    mkdir -p "$T/etc/pam.d" "$T/run" "$T/state" "$T/log" "$T/home" "$T/keys" "$T/ssh" "$T/sshd"
+    chmod 755 "$T/etc" "$T/run" "$T/home" "$T/keys"
+    chmod 700 "$T/state" "$T/log" "$T/ssh" "$T/sshd"
+    cp /etc/passwd /etc/group /etc/shadow "$T/etc/" || e2e_abort "cannot copy /etc files"
+    local u name uid
+    for u in $E2E_USERS; do
+        name=${u%%:*} uid=${u##*:}
+        echo "$name:x:$uid:$uid:vigil e2e:$T/home/$name:/bin/sh" >>"$T/etc/passwd"
+        echo "$name:x:$uid:" >>"$T/etc/group"
+        echo "$name:*:19000:0:99999:7:::" >>"$T/etc/shadow"
+        mkdir -p "$T/home/$name"
+        chown "$uid:$uid" "$T/home/$name"
+    done
+    echo "$E2E_OPS_GROUP:x:$E2E_OPS_GID:vgl-alice,vgl-mallory" >>"$T/etc/group"
+    chmod 644 "$T/etc/passwd" "$T/etc/group"
+    chmod 640 "$T/etc/shadow"
+
+    # sudo: everyone NOPASSWD, so only vigil can say no.
+    cat >"$T/etc/sudoers" <<EOF
+Defaults !lecture
+Defaults !syslog
+Defaults env_reset
+root ALL=(ALL:ALL) ALL
+vgl-alice ALL=(ALL:ALL) NOPASSWD: ALL
+vgl-mallory ALL=(ALL:ALL) NOPASSWD: ALL
+vgl-bob ALL=(ALL:ALL) NOPASSWD: ALL
+EOF
+    chown root:root "$T/etc/sudoers"
+    chmod 440 "$T/etc/sudoers"
+    printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' \
+        | tee "$T/etc/pam.d/sshd" >"$T/etc/pam.d/sudo"
+
+    local f
+    for f in passwd group shadow sudoers pam.d/sshd pam.d/sudo; do
+        mount --bind "$T/etc/$f" "/etc/$f" || e2e_abort "cannot bind-mount $T/etc/$f over /etc/$f"
+    done
+    getent passwd vgl-alice >/dev/null || e2e_abort "test user vgl-alice not visible through NSS"
+    id -nG vgl-alice | grep -qw "$E2E_OPS_GROUP" || e2e_abort "vgl-alice is not in $E2E_OPS_GROUP"
+
+    # One client key, authorized for every test user.
+    ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/id" || e2e_abort "ssh-keygen failed"
+    for u in $E2E_USERS; do cp "$T/ssh/id.pub" "$T/keys/${u%%:*}"; done
+    chmod 644 "$T"/keys/*
+
+    PAM_SOCK=$T/run/pam.sock
+    ADMIN_SOCK=$T/run/admin.sock
+    AUDIT_LOG=$T/log/audit.jsonl
+    export PAM_SOCK ADMIN_SOCK AUDIT_LOG
+}
+
+# write_pam SERVICE < lines: rewrites the namespace's /etc/pam.d/SERVICE in
+# place (same inode, so the bind mount sees it; sshd and sudo read it per
+# request).
+write_pam() {
+    cat >"$T/etc/pam.d/$1"
+}
+
+# vigil_pam PHASE [extra args]: the pam_vigil line for this test's agent.
+vigil_pam() {
+    local phase=$1
+    shift
+    echo "$phase required $PAM_VIGIL socket=$PAM_SOCK $*"
+}
+
+# The PAM stacks the tests use. $1 = extra module args (timeout=, failmode=).
+pam_sshd_vigil() {
+    write_pam sshd <<EOF
+auth required pam_permit.so
+$(vigil_pam account "$@")
+$(vigil_pam session "$@")
+EOF
+}
+
+pam_sudo_vigil() {
+    write_pam sudo <<EOF
+auth required pam_permit.so
+$(vigil_pam account "$@")
+session required pam_permit.so
+EOF
+}
+
+# write_config FILE < rules: the [agent] section points at this test's temp
+# dir; the rules (TOML) come from stdin.
+write_config() {
+    local file=$1
+    {
+        cat <<EOF
+[agent]
+socket = "$PAM_SOCK"
+admin_socket = "$ADMIN_SOCK"
+audit_log = "$AUDIT_LOG"
+state_dir = "$T/state"
+
+[pdp]
+protocol = "local"
+
+EOF
+        cat
+    } >"$file"
+    chown root:root "$file"
+    chmod 600 "$file"
+}
+
+# The policy most tests use.
+standard_rules() {
+    cat <<'EOF'
+[[rule]]
+name = "ops may ssh"
+services = ["sshd"]
+groups = ["vgl-ops"]
+from = ["127.0.0.0/8"]
+decision = "allow"
+session_max = "8h"
+
+[[rule]]
+name = "ops may sudo"
+services = ["sudo"]
+groups = ["vgl-ops"]
+decision = "allow"
+
+[[rule]]
+name = "mallory is suspended"
+services = ["sshd", "sudo"]
+users = ["vgl-mallory"]
+decision = "deny"
+reason = "account suspended pending review (ticket SEC-42)"
+EOF
+}
+
+# ------------------------------------------------------------- agent ----
+
+AGENT_PID=""
+AGENT_LOG=""
+
+# Ready = alive, and answering on the admin socket (created after the PAM
+# socket listens). A stale socket left by a killed agent does not count.
+_agent_ready() {
+    kill -0 "$AGENT_PID" 2>/dev/null || return 2
+    [ -S "$PAM_SOCK" ] && [ -S "$ADMIN_SOCK" ] &&
+        "$VIGILCTL" --socket "$ADMIN_SOCK" status >/dev/null 2>&1
+}
+
+# agent_start CONFIG [LOGNAME]: starts vigild, waits until it answers.
+# Sockets left behind by a killed agent are left for vigild to clear.
+agent_start() {
+    local config=$1 name=${2:-vigild}
+    AGENT_LOG=$T/$name.log
+    "$VIGILD" --config "$config" 2>>"$AGENT_LOG" >&2 &
+    AGENT_PID=$!
+    e2e_track "$AGENT_PID"
+    local rc=0
+    wait_for 10 _agent_ready || rc=$?
+    if ! _agent_ready; then
+        note "vigild log" "$AGENT_LOG" 30
+        if kill -0 "$AGENT_PID" 2>/dev/null; then
+            fail "vigild (pid $AGENT_PID) did not answer 'vigilctl status' on $ADMIN_SOCK within 10 s"
+        else
+            fail "vigild exited during start-up"
+        fi
+        return 1
+    fi
+    return "$rc"
+}
+
+# agent_stop: SIGTERM, wait for exit (at most 5 s).
+agent_stop() {
+    [ -n "$AGENT_PID" ] || return 0
+    kill -TERM "$AGENT_PID" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$AGENT_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$AGENT_PID" 2>/dev/null; then
+        kill -KILL "$AGENT_PID"
+        wait "$AGENT_PID" 2>/dev/null
+        e2e_untrack "$AGENT_PID"
+        AGENT_PID=""
+        fail "vigild did not exit within 5 s of SIGTERM"
+        return 1
+    fi
+    wait "$AGENT_PID" 2>/dev/null
+    e2e_untrack "$AGENT_PID"
+    AGENT_PID=""
+}
+
+# -------------------------------------------------------------- sshd ----
+
+SSHD_PID=""
+SSHD_PORT=""
+SSHD_LOG=""
+
+_sshd_ready() {
+    kill -0 "$SSHD_PID" 2>/dev/null || return 2
+    grep -q "Server listening on 127.0.0.1 port $SSHD_PORT" "$SSHD_LOG" 2>/dev/null
+}
+
+# sshd_start: real OpenSSH on 127.0.0.1, a free port, our PAM file.
+sshd_start() {
+    mkdir -p /run/sshd
+    chmod 755 /run/sshd
+    [ -f "$T/sshd/host_ed25519" ] ||
+        ssh-keygen -q -t ed25519 -N '' -f "$T/sshd/host_ed25519" || return 1
+    local attempt
+    for attempt in 1 2 3; do
+        SSHD_PORT=$(free_port)
+        SSHD_LOG=$T/sshd/sshd.$attempt.log
+        cat >"$T/sshd/sshd_config" <<EOF
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $T/sshd/host_ed25519
+UsePAM yes
+PidFile $T/sshd/sshd.pid
+StrictModes no
+AuthorizedKeysFile $T/keys/%u
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+ExposeAuthInfo yes
+PermitRootLogin no
+UseDNS no
+PrintMotd no
+LogLevel VERBOSE
+EOF
+        ASAN_OPTIONS=$HOST_ASAN_OPTIONS LD_PRELOAD=$SSHD_PRELOAD \
+            /usr/sbin/sshd -D -f "$T/sshd/sshd_config" -E "$SSHD_LOG" &
+        SSHD_PID=$!
+        e2e_track "$SSHD_PID"
+        wait_for 10 _sshd_ready && return 0
+        if grep -q "Address already in use" "$SSHD_LOG" 2>/dev/null; then
+            kill "$SSHD_PID" 2>/dev/null
+            continue
+        fi
+        break
+    done
+    note "sshd log" "$SSHD_LOG" 30
+    fail "sshd did not start listening on 127.0.0.1:$SSHD_PORT"
+    return 1
+}
+
+# ssh_login USER [command]: logs in with the test key; sets SSH_RC, SSH_OUT.
+# shellcheck disable=SC2034  # SSH_RC and SSH_OUT are for the caller
+ssh_login() {
+    local user=$1
+    shift
+    SSH_OUT=$(timeout 30 ssh -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 \
+        -o LogLevel=INFO -p "$SSHD_PORT" "$user@127.0.0.1" "${@:-true}" 2>&1 </dev/null)
+    SSH_RC=$?
+}
+
+# sudo_as USER [command]: USER runs `sudo -n command`; sets SUDO_RC, SUDO_OUT.
+# shellcheck disable=SC2034  # SUDO_RC and SUDO_OUT are for the caller
+sudo_as() {
+    local user=$1
+    shift
+    SUDO_OUT=$(cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 30 su "$user" -s /bin/sh \
+        -c "sudo -n ${*:-true}" 2>&1 </dev/null)
+    SUDO_RC=$?
+}
+
+# Assertion helpers: each records why it failed and returns 1.
+expect_rc() { # expect_rc WHAT EXPECTED ACTUAL OUTPUT
+    [ "$3" -eq "$2" ] && return 0
+    fail "$1: exit code $3, expected $2"
+    note_text "output" "$4"
+    return 1
+}
+expect_nonzero() { # WHAT ACTUAL OUTPUT
+    [ "$2" -ne 0 ] && return 0
+    fail "$1: exit code 0, expected a failure"
+    note_text "output" "$3"
+    return 1
+}
+expect_contains() { # WHAT TEXT NEEDLE
+    case $2 in *"$3"*) return 0 ;; esac
+    fail "$1: output does not contain '$3'"
+    note_text "output" "$2"
+    return 1
+}
+expect_not_contains() { # WHAT TEXT NEEDLE
+    case $2 in *"$3"*) fail "$1: output contains '$3'"; note_text "output" "$2"; return 1 ;; esac
+    return 0
+}
+
+expect_match() { # WHAT TEXT ERE
+    printf '%s\n' "$2" | grep -Eq -- "$3" && return 0
+    fail "$1: output does not match /$3/"
+    note_text "output" "$2"
+    return 1
+}
+
+# no_line LINE TEXT WHY: fails when TEXT has a line equal to LINE.
+no_line() {
+    printf '%s\n' "$2" | grep -qxF -- "$1" || return 0
+    fail "$3"
+    note_text "output" "$2"
+    return 1
+}
+
+# Attach the agent's and sshd's logs to a failing case.
+note_logs() {
+    [ -n "$AGENT_LOG" ] && note "vigild log" "$AGENT_LOG" 20
+    [ -n "$SSHD_LOG" ] && note "sshd log" "$SSHD_LOG" 20
+    return 1
+}

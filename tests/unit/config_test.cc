@@ -1,0 +1,142 @@
+#include "config.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+using vigil::parse_config;
+
+namespace {
+
+// The example from the foundation issue, which must be accepted as it is.
+const char* kIssueExample = R"([agent]
+socket = "/run/vigil/pam.sock"
+audit_log = "/var/log/vigil/audit.jsonl"
+state_dir = "/var/lib/vigil"
+
+[pdp]
+protocol = "local"
+
+[[rule]]
+name = "ops may ssh"
+services = ["sshd"]
+groups = ["ops"]
+decision = "allow"
+session_max = "8h"
+
+[[rule]]
+name = "ops may sudo"
+services = ["sudo"]
+groups = ["ops"]
+decision = "allow"
+
+[[rule]]
+name = "contractors never sudo"
+services = ["sudo"]
+users = ["mallory"]
+decision = "deny"
+reason = "contractors cannot use sudo on this host"
+)";
+
+std::string error_of(const std::string& text) {
+    auto r = parse_config(text, "vigil.toml");
+    REQUIRE_FALSE(r);
+    return r.error().message;
+}
+
+std::string temp_file(const std::string& text, mode_t mode) {
+    char path[] = "/tmp/vigil-config-test-XXXXXX";
+    int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    close(fd);
+    chmod(path, mode);
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("config accepts the issue's example as it is") {
+    auto c = parse_config(kIssueExample, "vigil.toml");
+    REQUIRE(c);
+    REQUIRE(c->rules.size() == 3);
+    CHECK(c->rules[0].name == "ops may ssh");
+    CHECK(c->rules[0].line == 9);
+    CHECK(c->rules[0].session_max == std::chrono::hours(8));
+    CHECK(c->rules[2].effect == vigil::Effect::Deny);
+    CHECK(c->agent.socket == "/run/vigil/pam.sock");
+    CHECK(c->version.rfind("sha256:", 0) == 0);
+}
+
+TEST_CASE("config version changes with the file's bytes") {
+    auto a = parse_config(kIssueExample, "a");
+    auto b = parse_config(std::string(kIssueExample) + "\n", "a");
+    CHECK(a->version != b->version);
+}
+
+TEST_CASE("config reports TOML syntax errors with file and line") {
+    CHECK_THAT(error_of("[agent]\nsocket = \n"), Catch::StartsWith("vigil.toml:2:"));
+}
+
+TEST_CASE("config rejects unknown keys with file, line and a suggestion") {
+    auto e = error_of("[[rule]]\nname = \"x\"\ngroup = [\"ops\"]\ndecision = \"allow\"\n");
+    CHECK_THAT(e, Catch::StartsWith("vigil.toml:3:"));
+    CHECK_THAT(e, Catch::Contains("unknown key \"group\"") && Catch::Contains("\"groups\""));
+    CHECK_THAT(error_of("[agnet]\n"), Catch::StartsWith("vigil.toml:1:"));
+}
+
+TEST_CASE("config rejects bad rule values, each at its line") {
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"maybe\"\n"), Catch::StartsWith("vigil.toml:3:"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\n"), Catch::Contains("needs decision"));
+    CHECK_THAT(error_of("[[rule]]\ndecision = \"allow\"\n"), Catch::Contains("needs a name"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nsession_max = \"8 hours\"\n"),
+               Catch::StartsWith("vigil.toml:4:") && Catch::Contains("invalid duration"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nfrom = [\"10.0.0.1/8\"]\n"),
+               Catch::StartsWith("vigil.toml:4:"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nservices = \"sshd\"\n"),
+               Catch::StartsWith("vigil.toml:4:") && Catch::Contains("must be a list"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nusers = []\n"),
+               Catch::Contains("is empty"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nreason = \"r\"\n"),
+               Catch::Contains("only for deny rules"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nsession_max = \"1h\"\n"),
+               Catch::Contains("only for allow rules"));
+}
+
+TEST_CASE("config rejects two rules with one name") {
+    auto e = error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\n[[rule]]\nname = \"x\"\ndecision = \"deny\"\n");
+    CHECK_THAT(e, Catch::StartsWith("vigil.toml:4:") && Catch::Contains("exists already"));
+}
+
+TEST_CASE("config rejects relative paths, long socket paths and unsupported PDPs") {
+    CHECK_THAT(error_of("[agent]\naudit_log = \"audit.jsonl\"\n"), Catch::Contains("absolute path"));
+    CHECK_THAT(error_of("[agent]\nsocket = \"/" + std::string(120, 'a') + "\"\n"),
+               Catch::Contains("longer than a unix socket path"));
+    CHECK_THAT(error_of("[pdp]\nprotocol = \"authzen\"\n"), Catch::StartsWith("vigil.toml:2:"));
+    CHECK_THAT(error_of("[agent]\nmax_concurrent = 0\n"), Catch::Contains("from 1 to 4096"));
+    CHECK_THAT(error_of("[agent]\nsocket = \"/run/a\"\nadmin_socket = \"/run/a\"\n"), Catch::Contains("must differ"));
+}
+
+TEST_CASE("config rejects a group-writable file") {
+    std::string path = temp_file(kIssueExample, 0664);
+    auto r = vigil::load_config(path);
+    unlink(path.c_str());
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::Contains("writable by group or others"));
+}
+
+TEST_CASE("config loads a root-owned 0644 file") {
+    std::string path = temp_file(kIssueExample, 0644);
+    auto r = vigil::load_config(path);
+    unlink(path.c_str());
+    REQUIRE(r);
+    CHECK(r->path == path);
+}
+
+TEST_CASE("config names a missing file") {
+    auto r = vigil::load_config("/nonexistent/vigil.toml");
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error().message, Catch::StartsWith("/nonexistent/vigil.toml: cannot open"));
+}
