@@ -28,7 +28,7 @@ const char* event_name(Phase p) {
 Decision unknown_user(const Request& req) {
     Decision d;
     d.reason_user = "access denied by policy";
-    d.reason_admin = fmt::format("user \"{}\" is not known to NSS on this host", req.user);
+    d.reason_admin = fmt::format("NSS does not know user \"{}\" on this host, or could not list their groups", req.user);
     return d;
 }
 

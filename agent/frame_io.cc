@@ -24,36 +24,34 @@ Status wait_ready(int fd, short events, Clock::time_point deadline) {
     }
 }
 
-Status read_exact(int fd, uint8_t* p, size_t n, Clock::time_point deadline) {
-    while (n > 0) {
-        if (auto s = wait_ready(fd, POLLIN, deadline); !s) return s;
-        ssize_t r = ::recv(fd, p, n, MSG_DONTWAIT);
-        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (r < 0) return err(fmt::format("recv: {}", strerror(errno)));
-        if (r == 0) return err("peer closed the connection mid-frame");
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return Ok{};
-}
-
 }  // namespace
 
+// One recv() per arrival into a frame-sized buffer: a request comes in one
+// write, so this is usually a single call. Bytes beyond the one frame a
+// connection may carry are a protocol violation.
 Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeout) {
     auto deadline = Clock::now() + timeout;
-    uint8_t header[wire::kHeaderSize];
-    if (auto s = wait_ready(fd, POLLIN, deadline); !s) return s.error();
-    ssize_t first = ::recv(fd, header, 1, MSG_DONTWAIT);
-    if (first == 0) return std::optional<Frame>();
-    if (first < 0 && errno != EAGAIN && errno != EINTR) return err(fmt::format("recv: {}", strerror(errno)));
-    size_t have = first > 0 ? 1 : 0;
-    if (auto s = read_exact(fd, header + have, sizeof header - have, deadline); !s) return s.error();
+    std::vector<uint8_t> buf(wire::kMaxFrame);
+    size_t have = 0;
+    size_t want = wire::kHeaderSize;
     wire::Header h;
-    if (auto hs = wire::parse_header(header, h); hs != wire::HeaderStatus::Ok) {
-        return err(wire::describe(hs));
+    while (have < want) {
+        if (auto s = wait_ready(fd, POLLIN, deadline); !s) return s.error();
+        ssize_t r = ::recv(fd, buf.data() + have, buf.size() - have, MSG_DONTWAIT);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r < 0) return err(fmt::format("recv: {}", strerror(errno)));
+        if (r == 0 && have == 0) return std::optional<Frame>();
+        if (r == 0) return err("peer closed the connection mid-frame");
+        have += static_cast<size_t>(r);
+        if (want == wire::kHeaderSize && have >= wire::kHeaderSize) {
+            if (auto hs = wire::parse_header(buf.data(), h); hs != wire::HeaderStatus::Ok) {
+                return err(wire::describe(hs));
+            }
+            want = wire::kHeaderSize + h.length;
+        }
     }
-    Frame f{h.kind, std::vector<uint8_t>(h.length)};
-    if (auto s = read_exact(fd, f.payload.data(), h.length, deadline); !s) return s.error();
+    if (have != want) return err("bytes after the frame");
+    Frame f{h.kind, std::vector<uint8_t>(buf.begin() + wire::kHeaderSize, buf.begin() + want)};
     return std::optional<Frame>(std::move(f));
 }
 

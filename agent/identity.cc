@@ -23,14 +23,16 @@ std::optional<std::string> group_name(gid_t gid) {
     return std::string(gr.gr_name);
 }
 
-std::vector<gid_t> group_ids(const char* user, gid_t primary) {
+// std::nullopt when the list cannot be read whole: a partial list could
+// miss the group a deny rule names.
+std::optional<std::vector<gid_t>> group_ids(const char* user, gid_t primary) {
     int n = 64;
-    std::vector<gid_t> gids(n);
-    while (getgrouplist(user, primary, gids.data(), &n) < 0 && n < kMaxGroups) {
-        gids.resize(static_cast<size_t>(n) * 2);
-        n = static_cast<int>(gids.size());
+    std::vector<gid_t> gids(static_cast<size_t>(n));
+    while (getgrouplist(user, primary, gids.data(), &n) < 0) {
+        if (n <= static_cast<int>(gids.size()) || n > kMaxGroups) return std::nullopt;
+        gids.resize(static_cast<size_t>(n));
     }
-    gids.resize(static_cast<size_t>(std::max(n, 0)));
+    gids.resize(static_cast<size_t>(n));
     return gids;
 }
 
@@ -46,7 +48,9 @@ std::optional<Identity> lookup_identity(const std::string& user) {
     }
     if (result == nullptr) return std::nullopt;
     Identity id{pw.pw_uid, pw.pw_gid, {}};
-    for (gid_t g : group_ids(pw.pw_name, pw.pw_gid)) {
+    auto gids = group_ids(pw.pw_name, pw.pw_gid);
+    if (!gids) return std::nullopt;
+    for (gid_t g : *gids) {
         if (auto name = group_name(g)) id.groups.push_back(std::move(*name));
     }
     std::sort(id.groups.begin(), id.groups.end());

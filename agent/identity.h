@@ -17,7 +17,8 @@ struct Identity {
     std::vector<std::string> groups;  // names, primary group included
 };
 
-// std::nullopt when NSS does not know the user.
+// std::nullopt when NSS does not know the user or cannot list their groups
+// whole (a partial list could miss the group a deny rule names).
 std::optional<Identity> lookup_identity(const std::string& user);
 
 }  // namespace vigil

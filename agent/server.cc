@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <system_error>
 #include <thread>
 
 #include "log.h"
@@ -22,7 +23,7 @@ struct Server::Route {
 namespace {
 
 // Connections allowed past max_concurrent only to be told "busy".
-constexpr int kBusyAllowance = 64;
+constexpr size_t kBusyAllowance = 64;
 constexpr std::chrono::milliseconds kWriteTimeout{2000};
 
 const char* listener_name(Listener l) { return l == Listener::Pam ? "pam" : "admin"; }
@@ -68,6 +69,16 @@ const Server::Route* Server::find_route(uint16_t kind, Listener on) {
 Server::Server(ServerOptions options, EngineSource engine)
     : options_(options), engine_(std::move(engine)) {}
 
+Server::~Server() {
+    {
+        std::lock_guard lock(mu_);
+        stopping_ = true;
+    }
+    work_.notify_all();
+    for (auto& t : workers_) t.join();
+    if (busy_responder_.joinable()) busy_responder_.join();
+}
+
 void Server::accept_from(int listen_fd, Listener which) {
     for (;;) {
         UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
@@ -82,31 +93,62 @@ void Server::accept_from(int listen_fd, Listener which) {
                      listener_name(which), peer->pid, peer->uid);
             continue;
         }
-        start_worker(std::move(conn), which, *peer);
+        dispatch(Job{std::move(conn), which, *peer});
     }
 }
 
-void Server::start_worker(UniqueFd conn, Listener which, PeerCredentials peer) {
-    bool busy = false;
-    {
-        std::lock_guard lock(mu_);
-        if (active_ >= options_.max_concurrent + kBusyAllowance) {
-            log_warn("{} socket: {} connections open; dropping peer pid {}", listener_name(which),
-                     active_, peer.pid);
-            return;
-        }
-        busy = active_ >= options_.max_concurrent;
-        ++active_;
+// An idle worker takes the job; else a new worker is started, up to
+// max_concurrent; else the busy responder answers "busy" at once.
+void Server::dispatch(Job job) {
+    std::unique_lock lock(mu_);
+    if (idle_workers_ > static_cast<int>(jobs_.size()) ||
+        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker())) {
+        jobs_.push_back(std::move(job));
+    } else if (busy_jobs_.size() < kBusyAllowance) {
+        busy_jobs_.push_back(std::move(job));
+    } else {
+        log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}",
+                 listener_name(job.which), busy_jobs_.size(), job.peer.pid);
+        return;
     }
-    std::thread([this, c = std::move(conn), which, peer, busy]() mutable {
-        handle(std::move(c), which, peer, busy);
-        std::lock_guard lock(mu_);
-        if (--active_ == 0) idle_.notify_all();
-    }).detach();
+    lock.unlock();
+    work_.notify_all();
+}
+
+bool Server::add_worker() {
+    try {
+        workers_.emplace_back([this] { worker_loop(jobs_, false); });
+        ++idle_workers_;
+        if (!busy_responder_.joinable()) busy_responder_ = std::thread([this] { worker_loop(busy_jobs_, true); });
+        return true;
+    } catch (const std::system_error& e) {
+        // Out of threads (RLIMIT_NPROC, TasksMax): serve with the workers we have.
+        log_error("cannot start a worker thread: {}", e.what());
+        return !workers_.empty();
+    }
+}
+
+void Server::worker_loop(std::deque<Job>& queue, bool busy) {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        work_.wait(lock, [&] { return stopping_ || !queue.empty(); });
+        if (queue.empty()) return;  // stopping, and nothing left in hand
+        Job job = std::move(queue.front());
+        queue.pop_front();
+        if (!busy) --idle_workers_;
+        lock.unlock();
+        handle(job, busy);
+        job.conn.reset();
+        lock.lock();
+        if (!busy) ++idle_workers_;
+    }
 }
 
 // The one place where a connection's failures are caught and logged.
-void Server::handle(UniqueFd conn, Listener which, PeerCredentials peer, bool busy) {
+void Server::handle(Job& job, bool busy) {
+    const UniqueFd& conn = job.conn;
+    Listener which = job.which;
+    const PeerCredentials& peer = job.peer;
     try {
         auto read = read_frame(conn.get(), options_.read_timeout);
         if (!read) {
@@ -169,11 +211,6 @@ Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {
         {"answered", answered_.load()},
     };
     return json_answer(wire::Kind::AdminPing, j);
-}
-
-void Server::drain(std::chrono::milliseconds limit) {
-    std::unique_lock lock(mu_);
-    idle_.wait_for(lock, limit, [this] { return active_ == 0; });
 }
 
 }  // namespace vigil

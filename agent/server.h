@@ -3,17 +3,21 @@
 // Like OpenSSH's monitor, the server answers only the request kinds listed
 // in its route table, each permitted on one socket only; anything else, a
 // malformed frame, or a peer that is not root closes the connection and is
-// logged. Each connection gets its own thread, up to max_concurrent; beyond
-// that a request is answered "busy" (a deny) at once instead of queueing.
+// logged. Connections are served by a pool of worker threads that grows on
+// demand up to max_concurrent, so one slow decision (a PDP call) never holds
+// up the others; beyond that a request is answered "busy" (a deny) at once by
+// a separate thread instead of queueing.
 #ifndef VIGIL_AGENT_SERVER_H
 #define VIGIL_AGENT_SERVER_H
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "engine.h"
@@ -35,21 +39,27 @@ public:
     using EngineSource = std::function<std::shared_ptr<Engine>()>;
 
     Server(ServerOptions options, EngineSource engine);
+    ~Server();  // finishes the connections in hand, then joins every thread
 
     // Accepts what is pending on a listening socket (non-blocking).
     void accept_from(int listen_fd, Listener which);
 
-    // Waits until every connection thread has finished, at most `limit`.
-    void drain(std::chrono::milliseconds limit);
-
     struct Route;
 
 private:
+    struct Job {
+        UniqueFd conn;
+        Listener which;
+        PeerCredentials peer;
+    };
+
     static const Route kRoutes[];
     static const Route* find_route(uint16_t kind, Listener on);
 
-    void start_worker(UniqueFd conn, Listener which, PeerCredentials peer);
-    void handle(UniqueFd conn, Listener which, PeerCredentials peer, bool busy);
+    void dispatch(Job job);
+    bool add_worker();  // false when no thread could be started
+    void worker_loop(std::deque<Job>& queue, bool busy);
+    void handle(Job& job, bool busy);
     Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
@@ -57,8 +67,13 @@ private:
     ServerOptions options_;
     EngineSource engine_;
     std::mutex mu_;
-    std::condition_variable idle_;
-    int active_ = 0;
+    std::condition_variable work_;
+    std::deque<Job> jobs_;       // for the workers
+    std::deque<Job> busy_jobs_;  // for the busy responder
+    std::vector<std::thread> workers_;
+    std::thread busy_responder_;
+    int idle_workers_ = 0;
+    bool stopping_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<uint64_t> answered_{0};
 };

@@ -77,19 +77,6 @@ ClientStatus send_all(int fd, const uint8_t* p, size_t n, int64_t deadline) {
     return ClientStatus::Ok;
 }
 
-ClientStatus recv_exact(int fd, uint8_t* p, size_t n, int64_t deadline) {
-    while (n > 0) {
-        ClientStatus s = wait_for(fd, POLLIN, deadline);
-        if (s != ClientStatus::Ok) return s;
-        ssize_t r = recv(fd, p, n, MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (r <= 0) return ClientStatus::Closed;
-        p += r;
-        n -= static_cast<size_t>(r);
-    }
-    return ClientStatus::Ok;
-}
-
 ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answer) {
     wire::Reader reader(payload, len);
     wire::Tag tag{};
@@ -107,16 +94,28 @@ ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answ
     return ClientStatus::Ok;
 }
 
+// Reads until one whole frame is in answer.buf: one recv() per arrival
+// rather than header and payload separately, since the agent writes the
+// frame in one go.
 ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnswer& answer) {
-    ClientStatus s = recv_exact(fd, answer.buf, wire::kHeaderSize, deadline);
-    if (s != ClientStatus::Ok) return s;
+    size_t have = 0;
+    size_t want = wire::kHeaderSize;
     wire::Header h;
-    if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
-    if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
-    uint8_t* payload = answer.buf + wire::kHeaderSize;
-    s = recv_exact(fd, payload, h.length, deadline);
-    if (s != ClientStatus::Ok) return s;
-    return decode_answer(payload, h.length, answer);
+    while (have < want) {
+        ClientStatus s = wait_for(fd, POLLIN, deadline);
+        if (s != ClientStatus::Ok) return s;
+        ssize_t r = recv(fd, answer.buf + have, sizeof answer.buf - have, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r <= 0) return ClientStatus::Closed;
+        have += static_cast<size_t>(r);
+        if (want == wire::kHeaderSize && have >= wire::kHeaderSize) {
+            if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
+            if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
+            want = wire::kHeaderSize + h.length;
+        }
+    }
+    if (have != want) return ClientStatus::Garbage;  // bytes beyond the one answer
+    return decode_answer(answer.buf + wire::kHeaderSize, h.length, answer);
 }
 
 }  // namespace

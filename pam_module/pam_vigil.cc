@@ -40,15 +40,28 @@ PhaseInfo info(Phase phase) {
 
 void free_data(pam_handle_t*, void* data, int) { std::free(data); }
 
-// malloc, not operator new: the module does not link the C++ runtime.
-struct HeapAnswer {
-    AgentAnswer* answer = nullptr;
-    HeapAnswer() {
-        if (void* p = std::malloc(sizeof(AgentAnswer))) answer = new (p) AgentAnswer{};
+// Everything one exchange needs (~70 KiB), on the heap so a host program
+// with small thread stacks is safe. malloc, not operator new: the module does
+// not link the C++ runtime.
+struct Exchange {
+    RequestFacts facts;
+    uint8_t frame[wire::kMaxFrame];
+    AgentAnswer answer;
+};
+
+class HeapExchange {
+public:
+    HeapExchange() {
+        // Default-, not value-initialised: the buffers need no zeroing.
+        if (void* p = std::malloc(sizeof(Exchange))) x_ = new (p) Exchange;
     }
-    HeapAnswer(const HeapAnswer&) = delete;
-    HeapAnswer& operator=(const HeapAnswer&) = delete;
-    ~HeapAnswer() { std::free(answer); }
+    HeapExchange(const HeapExchange&) = delete;
+    HeapExchange& operator=(const HeapExchange&) = delete;
+    ~HeapExchange() { std::free(x_); }
+    Exchange* get() const { return x_; }
+
+private:
+    Exchange* x_ = nullptr;
 };
 
 // pam_systemd, stacked after us, hands this to logind as the session's
@@ -100,31 +113,27 @@ int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const Agent
 int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     ModuleArgs args = parse_module_args(pamh, argc, argv);
     PhaseInfo pi = info(phase);
+    HeapExchange holder;
+    Exchange* x = holder.get();
+    if (x == nullptr) return agent_failed(pamh, args, phase, "out of memory");
 
-    RequestFacts facts;
-    if (!gather_facts(pamh, facts)) return agent_failed(pamh, args, phase, "no PAM_USER");
-
-    uint8_t frame[wire::kMaxFrame];
-    wire::Writer w(frame, sizeof frame);
+    if (!gather_facts(pamh, x->facts)) return agent_failed(pamh, args, phase, "no PAM_USER");
+    wire::Writer w(x->frame, sizeof x->frame);
     w.put(wire::Tag::Phase, pi.name);
-    put_facts(facts, w);
+    put_facts(x->facts, w);
     size_t n = w.finish(pi.kind);
     if (n == 0) return agent_failed(pamh, args, phase, "request facts too large for one frame");
 
-    // 32 KiB: on the heap, so a host program with small thread stacks is safe.
-    HeapAnswer holder;
-    if (holder.answer == nullptr) return agent_failed(pamh, args, phase, "out of memory");
-    AgentAnswer& answer = *holder.answer;
-    ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, frame, n, answer);
+    ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, x->frame, n, x->answer);
     if (s != ClientStatus::Ok) return agent_failed(pamh, args, phase, describe(s));
-
     if (args.debug) {
+        const AgentAnswer& a = x->answer;
         pam_syslog(pamh, LOG_DEBUG, "%s: user=%.*s outcome=%.*s request=%.*s", pi.name,
-                   static_cast<int>(facts.user.size()), facts.user.data(),
-                   static_cast<int>(answer.outcome.size()), answer.outcome.data(),
-                   static_cast<int>(answer.request_id.size()), answer.request_id.data());
+                   static_cast<int>(x->facts.user.size()), x->facts.user.data(),
+                   static_cast<int>(a.outcome.size()), a.outcome.data(),
+                   static_cast<int>(a.request_id.size()), a.request_id.data());
     }
-    return enforce(pamh, args, phase, answer);
+    return enforce(pamh, args, phase, x->answer);
 }
 
 }  // namespace
