@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <regex>
 #include <set>
 #include <toml++/toml.h>
 
@@ -30,9 +31,11 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "rule"}, "top level");
+        only_keys(root, {"agent", "pdp", "host", "subject", "rule"}, "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
-        if (auto* t = root.get("pdp")) c.pdp = parse_pdp(table(*t, "[pdp]"));
+        if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
+        if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
+        if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         return c;
     }
@@ -125,17 +128,123 @@ private:
         }
     }
 
-    PdpProtocol parse_pdp(const toml::table& t) const {
-        only_keys(t, {"protocol"}, "[pdp]");
-        auto* n = t.get("protocol");
-        if (!n) return PdpProtocol::Local;
-        std::string p = string(*n, "pdp.protocol");
-        if (p == "local") return PdpProtocol::Local;
-        if (p == "authzen" || p == "cerbos" || p == "opa") {
-            fail(n->source(), fmt::format("pdp.protocol \"{}\" is not supported by this version of "
-                                          "vigild yet; use \"local\"", p));
+    void parse_pdp(const toml::table& t, PdpSettings& p) const {
+        only_keys(t, {"protocol", "urls", "ca_file", "pinned_pubkey", "client_cert", "client_key",
+                      "bearer_token_file", "timeout", "fallback", "cache_max_age", "cache_allow_seconds",
+                      "cache_services", "opa_path", "ignore_keys", "breaker_failures", "breaker_cooldown",
+                      "max_connections", "authzen_profile"},
+                  "[pdp]");
+        if (auto* n = t.get("protocol")) p.protocol = protocol(*n);
+        if (auto* n = t.get("urls")) p.urls = urls(*n);
+        for (auto [key, slot] : {std::pair{"ca_file", &p.ca_file}, {"client_cert", &p.client_cert},
+                                 {"client_key", &p.client_key}, {"bearer_token_file", &p.bearer_token_file}}) {
+            if (auto* n = t.get(key)) *slot = absolute_path(*n, fmt::format("pdp.{}", key));
         }
-        fail(n->source(), fmt::format("pdp.protocol \"{}\" is unknown; use \"local\"", p));
+        if (auto* n = t.get("pinned_pubkey")) p.pinned_pubkey = string(*n, "pdp.pinned_pubkey");
+        if (auto* n = t.get("timeout")) p.timeout = millis(*n, "pdp.timeout");
+        if (auto* n = t.get("fallback")) p.fallback = fallback(*n);
+        if (auto* n = t.get("cache_max_age")) p.cache_max_age = duration(*n, "pdp.cache_max_age");
+        if (auto* n = t.get("cache_allow_seconds")) {
+            p.cache_allow = std::chrono::seconds(integer(*n, "pdp.cache_allow_seconds", 0, 3600));
+        }
+        if (auto* n = t.get("cache_services")) p.cache_services = string_list(*n, "cache_services");
+        if (auto* n = t.get("opa_path")) p.opa_path = opa_path(*n);
+        if (auto* n = t.get("authzen_profile")) p.authzen_profile = profile(*n);
+        if (auto* n = t.get("ignore_keys")) p.ignore_keys = string_list(*n, "ignore_keys");
+        if (auto* n = t.get("breaker_failures")) {
+            p.breaker_failures = static_cast<int>(integer(*n, "pdp.breaker_failures", 1, 100));
+        }
+        if (auto* n = t.get("breaker_cooldown")) p.breaker_cooldown = millis(*n, "pdp.breaker_cooldown");
+        if (auto* n = t.get("max_connections")) {
+            p.max_connections = static_cast<int>(integer(*n, "pdp.max_connections", 1, 256));
+        }
+        check_pdp(t, p);
+    }
+
+    void check_pdp(const toml::table& t, const PdpSettings& p) const {
+        if (p.protocol != PdpProtocol::Local && p.urls.empty()) {
+            fail(t.source(), fmt::format("[pdp] protocol \"{}\" needs urls = [\"https://...\"]", to_string(p.protocol)));
+        }
+        if (p.client_cert.empty() != p.client_key.empty()) {
+            fail(t.source(), "[pdp] client_cert and client_key go together");
+        }
+    }
+
+    PdpProtocol protocol(const toml::node& n) const {
+        std::string p = string(n, "pdp.protocol");
+        for (auto proto : {PdpProtocol::Local, PdpProtocol::AuthZen, PdpProtocol::Cerbos, PdpProtocol::Opa}) {
+            if (p == to_string(proto)) return proto;
+        }
+        fail(n.source(), fmt::format("pdp.protocol \"{}\" is unknown; use \"local\", \"authzen\", "
+                                     "\"cerbos\" or \"opa\"", p));
+    }
+
+    // https anywhere; plain http only to this machine, where nothing can
+    // read or change the answer on the way.
+    std::vector<std::string> urls(const toml::node& n) const {
+        std::vector<std::string> out = string_list(n, "urls");
+        for (auto& u : out) {
+            bool https = u.starts_with("https://");
+            bool loopback = u.starts_with("http://127.") || u.starts_with("http://localhost") ||
+                            u.starts_with("http://[::1]");
+            if (!https && !loopback) {
+                fail(n.source(), fmt::format("pdp url \"{}\": use https:// (plain http only to loopback)", u));
+            }
+            while (u.size() > 1 && u.back() == '/') u.pop_back();
+        }
+        return out;
+    }
+
+    std::string opa_path(const toml::node& n) const {
+        std::string p = string(n, "pdp.opa_path");
+        bool ok = !p.empty() && p.front() != '/' && p.find("..") == std::string::npos &&
+                  p.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/") ==
+                      std::string::npos;
+        if (!ok) fail(n.source(), "pdp.opa_path must look like \"vigil/decision\" (the rule's package path)");
+        return p;
+    }
+
+    AuthzenProfile profile(const toml::node& n) const {
+        std::string p = string(n, "pdp.authzen_profile");
+        if (p == "standard") return AuthzenProfile::Standard;
+        if (p == "cerbos") return AuthzenProfile::Cerbos;
+        fail(n.source(), fmt::format("pdp.authzen_profile \"{}\": use \"standard\" or \"cerbos\"", p));
+    }
+
+    Fallback fallback(const toml::node& n) const {
+        std::string f = string(n, "fallback");
+        for (auto fb : {Fallback::Deny, Fallback::Local, Fallback::Cached}) {
+            if (f == to_string(fb)) return fb;
+        }
+        fail(n.source(), fmt::format("fallback \"{}\": use \"deny\", \"local\" or \"cached\"", f));
+    }
+
+    std::chrono::milliseconds millis(const toml::node& n, std::string_view what) const {
+        auto d = parse_duration_ms(string(n, what));
+        if (!d) fail(n.source(), fmt::format("{}: {}", what, d.error().message));
+        return *d;
+    }
+
+    void parse_host(const toml::table& t, HostSettings& h) const {
+        only_keys(t, {"id", "labels"}, "[host]");
+        if (auto* n = t.get("id")) h.id = string(*n, "host.id");
+        if (auto* n = t.get("labels")) {
+            for (auto&& [key, value] : table(*n, "host.labels")) {
+                h.labels.emplace_back(std::string(key.str()), string(value, "a host label"));
+            }
+        }
+    }
+
+    void parse_subject(const toml::table& t, SubjectSettings& s) const {
+        only_keys(t, {"workload_key_id"}, "[subject]");
+        if (auto* n = t.get("workload_key_id")) {
+            s.workload_key_id = string(*n, "subject.workload_key_id");
+            try {
+                std::regex check(s.workload_key_id);
+            } catch (const std::regex_error& e) {
+                fail(n->source(), fmt::format("subject.workload_key_id is not a valid regex: {}", e.what()));
+            }
+        }
     }
 
     void parse_rules(const toml::node& n, std::vector<Rule>& rules) const {
@@ -159,7 +268,8 @@ private:
         r.name = string(*name, "rule name");
         if (r.name.empty()) fail(name->source(), "rule name is empty");
         std::string where = fmt::format("rule \"{}\"", r.name);
-        only_keys(t, {"name", "services", "users", "groups", "from", "decision", "reason", "session_max"},
+        only_keys(t, {"name", "services", "users", "groups", "from", "decision", "reason", "session_max",
+                      "ask_pdp", "fallback"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
@@ -200,6 +310,17 @@ private:
             }
             r.session_max = duration(*n, "session_max");
         }
+        for (const char* key : {"ask_pdp", "fallback"}) {
+            if (auto* n = t.get(key); n && r.effect != Effect::Allow) {
+                fail(n->source(), fmt::format("{}: {} is only for allow rules (a deny never asks the PDP)", where, key));
+            }
+        }
+        if (auto* n = t.get("ask_pdp")) {
+            auto b = n->value<bool>();
+            if (!b) fail(n->source(), fmt::format("{}: ask_pdp must be true or false", where));
+            r.ask_pdp = *b;
+        }
+        if (auto* n = t.get("fallback")) r.fallback = fallback(*n);
     }
 
     std::string path_;
@@ -232,12 +353,29 @@ Result<std::string> read_config_file(const std::string& path) {
     return text;
 }
 
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
 }  // namespace
+
+const char* to_string(PdpProtocol p) {
+    switch (p) {
+        case PdpProtocol::Local: return "local";
+        case PdpProtocol::AuthZen: return "authzen";
+        case PdpProtocol::Cerbos: return "cerbos";
+        case PdpProtocol::Opa: return "opa";
+    }
+    return "local";
+}
 
 Result<Config> parse_config(std::string_view text, const std::string& path) {
     try {
         toml::table root = toml::parse(text, path);
         Config c = Parser(path).parse(root);
+        if (c.host.id.empty()) c.host.id = host_name();
         c.version = "sha256:" + sha256_hex(text);
         return c;
     } catch (const toml::parse_error& e) {

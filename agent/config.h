@@ -29,12 +29,59 @@ struct AgentSettings {
     std::chrono::milliseconds read_timeout{2000};
 };
 
-enum class PdpProtocol { Local };
+enum class PdpProtocol { Local, AuthZen, Cerbos, Opa };
+
+// Which AuthZEN PDP is on the other end ([pdp] authzen_profile). "cerbos"
+// adds what Cerbos' AuthZEN endpoint needs (roles in
+// subject.properties["cerbos.roles"], the request context under
+// subject.properties.context because it drops the top-level one, and
+// cerbos.includeMeta so its rule outputs come back) and reads obligations
+// from context["cerbos.response"].
+enum class AuthzenProfile { Standard, Cerbos };
+
+const char* to_string(PdpProtocol p);
+
+// [pdp]: who decides what the local rules leave open, and how to reach it.
+struct PdpSettings {
+    PdpProtocol protocol = PdpProtocol::Local;
+    std::vector<std::string> urls;  // failover order; https, or http to loopback only
+    std::string ca_file;
+    std::string pinned_pubkey;  // "sha256//<base64>"
+    std::string client_cert;
+    std::string client_key;
+    std::string bearer_token_file;  // root-owned, mode 0600 or stricter
+    std::chrono::milliseconds timeout{1500};
+    Fallback fallback = Fallback::Deny;  // for requests no allow rule names a fallback for
+    std::chrono::seconds cache_max_age{300};  // how old a "cached" fallback answer may be
+    std::chrono::seconds cache_allow{0};      // positive cache; 0 = off
+    std::vector<std::string> cache_services = {"sshd"};  // never sudo unless listed
+    std::string opa_path = "vigil/decision";
+    AuthzenProfile authzen_profile = AuthzenProfile::Standard;
+    std::vector<std::string> ignore_keys;  // context keys that are information, not obligations
+    int breaker_failures = 3;
+    std::chrono::milliseconds breaker_cooldown{5000};
+    int max_connections = 8;
+};
+
+// [host]: the resource every request is about.
+struct HostSettings {
+    std::string id;  // default: the host name
+    std::vector<std::pair<std::string, std::string>> labels;
+};
+
+// [subject]: how a caller is named to the PDP.
+struct SubjectSettings {
+    // ECMAScript regex; an SSH certificate whose key id matches makes the
+    // subject a "workload" (a pipeline or agent), not a person.
+    std::string workload_key_id;
+};
 
 struct Config {
     std::string path;
     AgentSettings agent;
-    PdpProtocol pdp = PdpProtocol::Local;
+    PdpSettings pdp;
+    HostSettings host;
+    SubjectSettings subject;
     std::vector<Rule> rules;
     std::string version;  // "sha256:<hex>" of the file's bytes: the local policy version
 };

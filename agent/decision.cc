@@ -2,6 +2,13 @@
 
 namespace vigil {
 
-const char* to_string(Outcome o) { return o == Outcome::Allow ? "allow" : "deny"; }
+const char* to_string(Outcome o) {
+    switch (o) {
+        case Outcome::Allow: return "allow";
+        case Outcome::Deny: return "deny";
+        case Outcome::StepUp: return "step_up";
+    }
+    return "deny";
+}
 
 }  // namespace vigil

@@ -8,7 +8,7 @@
 
 namespace vigil {
 
-enum class Outcome { Allow, Deny };
+enum class Outcome { Allow, Deny, StepUp };
 
 const char* to_string(Outcome o);
 
@@ -18,6 +18,8 @@ struct Decision {
     std::string reason_user;   // safe to show the person at the terminal
     std::string reason_admin;  // for the trail: names rules, groups, addresses
     std::optional<std::chrono::seconds> session_max;
+    std::optional<std::chrono::seconds> reevaluate;  // from the PDP; enforced with sessions
+    std::string step_up_method;                      // Outcome::StepUp: "totp", ...
 };
 
 }  // namespace vigil

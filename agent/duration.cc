@@ -8,6 +8,7 @@ namespace vigil {
 namespace {
 
 constexpr int64_t kMaxSeconds = 366LL * 24 * 3600;
+constexpr int64_t kMaxMillis = kMaxSeconds * 1000;
 
 int64_t unit_seconds(char unit) {
     switch (unit) {
@@ -19,13 +20,20 @@ int64_t unit_seconds(char unit) {
     }
 }
 
-}  // namespace
+// Milliseconds in one unit at text[i], advancing i past it; 0 if unknown.
+int64_t unit_millis(std::string_view text, size_t& i, bool allow_ms) {
+    if (allow_ms && text.substr(i, 2) == "ms") {
+        i += 2;
+        return 1;
+    }
+    return unit_seconds(text[i++]) * 1000;
+}
 
-Result<std::chrono::seconds> parse_duration(std::string_view text) {
+Result<int64_t> parse_millis(std::string_view text, bool allow_ms) {
     auto bad = [&](std::string_view why) {
-        return err(fmt::format("invalid duration \"{}\": {} (use e.g. \"90s\", \"30m\", \"8h\", "
+        return err(fmt::format("invalid duration \"{}\": {} (use e.g. {}\"90s\", \"30m\", \"8h\", "
                                "\"1h30m\", \"2d\")",
-                               text, why));
+                               text, why, allow_ms ? "\"800ms\", " : ""));
     };
     if (text.empty()) return bad("empty");
     int64_t total = 0;
@@ -35,17 +43,31 @@ Result<std::chrono::seconds> parse_duration(std::string_view text) {
         size_t digits = 0;
         for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
             n = n * 10 + (text[i] - '0');
-            if (n > kMaxSeconds) return bad("too long");
+            if (n > kMaxMillis) return bad("too long");
         }
         if (digits == 0) return bad("expected a number");
-        if (i == text.size()) return bad("missing unit s, m, h or d");
-        int64_t unit = unit_seconds(text[i++]);
+        if (i == text.size()) return bad(allow_ms ? "missing unit ms, s, m, h or d" : "missing unit s, m, h or d");
+        int64_t unit = unit_millis(text, i, allow_ms);
         if (unit == 0) return bad("unknown unit");
         total += n * unit;
-        if (total > kMaxSeconds) return bad("longer than 366 days");
+        if (total > kMaxMillis) return bad("longer than 366 days");
     }
     if (total == 0) return bad("must be longer than zero");
-    return std::chrono::seconds(total);
+    return total;
+}
+
+}  // namespace
+
+Result<std::chrono::seconds> parse_duration(std::string_view text) {
+    auto ms = parse_millis(text, false);
+    if (!ms) return ms.error();
+    return std::chrono::seconds(*ms / 1000);
+}
+
+Result<std::chrono::milliseconds> parse_duration_ms(std::string_view text) {
+    auto ms = parse_millis(text, true);
+    if (!ms) return ms.error();
+    return std::chrono::milliseconds(*ms);
 }
 
 std::string format_duration(std::chrono::seconds d) {

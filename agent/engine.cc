@@ -1,21 +1,17 @@
 #include "engine.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include "journal.h"
 #include "local_policy.h"
+#include "remote_decision.h"
+#include "ssh_auth_info.h"
 #include "log.h"
 #include "request_id.h"
+#include "timestamp.h"
 
 namespace vigil {
 namespace {
-
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()) % 1000;
-    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(t)),
-                       ms.count());
-}
 
 const char* event_name(Phase p) {
     switch (p) {
@@ -89,21 +85,41 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     nlohmann::ordered_json facts = request_json(r.request);
     for (auto& [k, v] : facts.items()) j[k] = v;
     if (r.identity) j["uid"] = r.identity->uid, j["groups"] = r.identity->groups;
+    if (!r.ssh_certificate.is_null()) j["ssh_certificate"] = r.ssh_certificate;
     j["signals"] = signals_json(r);
-    j["pdp"] = "local";
+    j["path"] = r.path;
+    if (!r.pdp.is_null()) j["pdp"] = r.pdp;
     j["policy_version"] = r.policy_version;
     j["rule"] = d.rule;
     j["outcome"] = to_string(d.outcome);
     j["reason_user"] = d.reason_user;
     j["reason_admin"] = d.reason_admin;
     if (d.session_max) j["session_max_seconds"] = d.session_max->count();
+    if (d.reevaluate) j["reevaluate_seconds"] = d.reevaluate->count();
+    if (!d.step_up_method.empty()) j["step_up"] = d.step_up_method;
     if (!r.decision_id.empty()) j["decision_id"] = r.decision_id;
     j["latency_us"] = r.latency.count();
     return j;
 }
 
-Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent)
-    : config_(std::move(config)), audit_(audit), recent_(recent) {}
+Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Config> config, AuditLog* audit,
+                                               RecentDecisions* recent, PdpCache* last_answers) {
+    std::unique_ptr<PdpClient> pdp;
+    if (config->pdp.protocol != PdpProtocol::Local) {
+        auto client = PdpClient::create(config->pdp);
+        if (!client) return err(fmt::format("{}: [pdp]: {}", config->path, client.error().message));
+        pdp = std::move(*client);
+    }
+    return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, std::move(pdp));
+}
+
+Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
+               PdpCache* last_answers, std::unique_ptr<PdpClient> pdp)
+    : config_(std::move(config)),
+      audit_(audit),
+      recent_(recent),
+      last_answers_(last_answers ? last_answers : &own_last_answers_),
+      pdp_(std::move(pdp)) {}
 
 // Sessions are not re-decided: sudo opens them for the target user, whom
 // the rules never meant. They are filed under the account decision instead.
@@ -114,11 +130,27 @@ Decision Engine::link_session(DecisionRecord& r) const {
     return session_opened(account);
 }
 
-Decision Engine::decide_with(DecisionRecord& r) const {
+Decision Engine::decide_with(DecisionRecord& r) {
     if (r.request.phase == Phase::CloseSession) return session_closed();
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
-    return decide_locally(config_->rules, r.request, *r.identity);
+    RuleMatch m = match_rules(config_->rules, r.request, *r.identity);
+    if (m.deny) return deny_by(*m.deny, r.request);
+    if (!pdp_) return m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request);
+    RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
+    return decide_remotely(r, m, remote);
+}
+
+// The certificate a login used names the caller better than the account
+// does: key id, principals, serial, validity go to the PDP and the trail.
+static void read_ssh_certificate(DecisionRecord& r) {
+    if (r.request.ssh_auth_info.empty()) return;
+    auto info = parse_ssh_auth_info(r.request.ssh_auth_info);
+    if (!info) {
+        r.ssh_certificate = {{"error", info.error().message}};
+        return;
+    }
+    if (const SshCertificate* cert = info->first_certificate()) r.ssh_certificate = to_json(*cert);
 }
 
 DecisionRecord Engine::decide(const Request& req) {
@@ -128,6 +160,7 @@ DecisionRecord Engine::decide(const Request& req) {
     r.at = std::chrono::system_clock::now();
     r.request = req;
     r.identity = lookup_identity(req.user);
+    read_ssh_certificate(r);
     r.policy_version = config_->version;
     r.decision = decide_with(r);
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(

@@ -18,6 +18,8 @@
 #include "config.h"
 #include "decision.h"
 #include "identity.h"
+#include "pdp_cache.h"
+#include "pdp_client.h"
 #include "recent_decisions.h"
 #include "request.h"
 #include "posture/signal.h"
@@ -29,10 +31,13 @@ struct DecisionRecord {
     std::chrono::system_clock::time_point at;
     Request request;
     std::optional<Identity> identity;
+    nlohmann::ordered_json ssh_certificate;  // parsed from SSH_AUTH_INFO_0; null if none
     posture::Snapshot signals;
     Decision decision;
     std::string policy_version;
     std::chrono::microseconds latency{0};
+    std::string path = "local";      // what decided: local, pdp, cache, fallback:<kind>
+    nlohmann::ordered_json pdp;       // the PDP exchange, when there was one
     std::string decision_id;  // sessions: the account decision they follow
     std::string audit_error;  // set when the trail could not be written
 };
@@ -41,21 +46,31 @@ nlohmann::ordered_json to_json(const DecisionRecord& r);
 
 class Engine {
 public:
-    // audit and recent may be null (dry runs from vigilctl --config). Both
-    // outlive the engine, which is replaced whole when the policy reloads.
-    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent);
+    // audit, recent and last_answers may be null (dry runs from vigilctl
+    // --config). They outlive the engine, which is replaced whole when the
+    // policy reloads. Fails when the PDP settings do (e.g. a token file
+    // others can read).
+    static Result<std::shared_ptr<Engine>> create(std::shared_ptr<const Config> config, AuditLog* audit,
+                                                  RecentDecisions* recent, PdpCache* last_answers);
 
     DecisionRecord decide(const Request& req);
     const std::string& policy_version() const { return config_->version; }
 
+    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
+           PdpCache* last_answers, std::unique_ptr<PdpClient> pdp);
+
 private:
-    Decision decide_with(DecisionRecord& r) const;
+    Decision decide_with(DecisionRecord& r);
     Decision link_session(DecisionRecord& r) const;
     void record(DecisionRecord& r);
 
     std::shared_ptr<const Config> config_;
     AuditLog* audit_;
     RecentDecisions* recent_;
+    PdpCache* last_answers_;
+    std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
+    PdpCache allow_cache_;
+    PdpCache own_last_answers_;       // when the caller keeps none
 };
 
 }  // namespace vigil

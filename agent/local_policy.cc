@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 namespace vigil {
-namespace {
 
 Decision deny_by(const Rule& rule, const Request& req) {
     Decision d;
@@ -33,16 +32,23 @@ Decision default_deny(const Request& req) {
     return d;
 }
 
-}  // namespace
-
-Decision decide_locally(const std::vector<Rule>& rules, const Request& req, const Identity& who) {
-    const Rule* allow = nullptr;
+RuleMatch match_rules(const std::vector<Rule>& rules, const Request& req, const Identity& who) {
+    RuleMatch m;
     for (const Rule& rule : rules) {
         if (!rule_matches(rule, req, who)) continue;
-        if (rule.effect == Effect::Deny) return deny_by(rule, req);
-        if (allow == nullptr) allow = &rule;
+        if (rule.effect == Effect::Deny) {
+            m.deny = &rule;
+            return m;
+        }
+        if (m.allow == nullptr) m.allow = &rule;
     }
-    return allow ? allow_by(*allow, req) : default_deny(req);
+    return m;
+}
+
+Decision decide_locally(const std::vector<Rule>& rules, const Request& req, const Identity& who) {
+    RuleMatch m = match_rules(rules, req, who);
+    if (m.deny) return deny_by(*m.deny, req);
+    return m.allow ? allow_by(*m.allow, req) : default_deny(req);
 }
 
 }  // namespace vigil

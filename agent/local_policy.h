@@ -15,7 +15,19 @@
 
 namespace vigil {
 
+struct RuleMatch {
+    const Rule* deny = nullptr;   // the first matching deny rule
+    const Rule* allow = nullptr;  // the first matching allow rule
+};
+
+RuleMatch match_rules(const std::vector<Rule>& rules, const Request& req, const Identity& who);
+
 Decision decide_locally(const std::vector<Rule>& rules, const Request& req, const Identity& who);
+
+// The pieces decide_locally is made of, for the engine's remote path.
+Decision deny_by(const Rule& rule, const Request& req);
+Decision allow_by(const Rule& rule, const Request& req);
+Decision default_deny(const Request& req);
 
 }  // namespace vigil
 

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct Request {
     pid_t pid = 0;
     pid_t ppid = 0;
     std::optional<PeerCredentials> peer;  // absent for a dry run
+    // How long the module waits for the whole exchange; 0: unknown.
+    std::chrono::milliseconds budget{0};
+    std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();
 };
 
 // What `vigilctl decide` asks about: decided like a real request, not audited.

@@ -40,6 +40,13 @@ Status pid_field(std::string_view v, const char* what, pid_t& out) {
     return Ok{};
 }
 
+Status budget_field(std::string_view v, std::chrono::milliseconds& out) {
+    uint64_t n = 0;
+    if (!wire::parse_u64(v, n) || n == 0 || n > 600000) return err("budget is not a number of milliseconds");
+    out = std::chrono::milliseconds(n);
+    return Ok{};
+}
+
 std::vector<std::string> split_argv(std::string_view v) {
     std::vector<std::string> out;
     size_t start = 0;
@@ -65,6 +72,7 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
         case wire::Tag::SshAuthInfo: q.ssh_auth_info = v; return Ok{};
         case wire::Tag::XdgSessionId: return name_field(v, kMaxName, "xdg_session_id", q.xdg_session_id);
         case wire::Tag::Command: q.command = split_argv(v); return Ok{};
+        case wire::Tag::BudgetMs: return budget_field(v, q.budget);
         default: return Ok{};  // optional fields from a newer module
     }
 }

@@ -27,6 +27,15 @@ bool from_matches(const Rule& rule, const std::string& rhost) {
 
 }  // namespace
 
+const char* to_string(Fallback f) {
+    switch (f) {
+        case Fallback::Deny: return "deny";
+        case Fallback::Local: return "local";
+        case Fallback::Cached: return "cached";
+    }
+    return "deny";
+}
+
 bool rule_matches(const Rule& rule, const Request& req, const Identity& who) {
     return listed(rule.services, req.service) && listed(rule.users, req.user) &&
            any_group(rule.groups, who.groups) && from_matches(rule, req.rhost);

@@ -19,6 +19,15 @@ namespace vigil {
 
 enum class Effect { Allow, Deny };
 
+// What decides when the remote PDP cannot answer in time.
+enum class Fallback {
+    Deny,    // deny
+    Local,   // the local allow rule that matched decides alone
+    Cached,  // the PDP's last answer for the same user, service and host, if young enough
+};
+
+const char* to_string(Fallback f);
+
 struct Rule {
     std::string name;
     int line = 0;  // where it starts in the config, for explanations
@@ -29,6 +38,10 @@ struct Rule {
     Effect effect = Effect::Deny;
     std::string reason;
     std::optional<std::chrono::seconds> session_max;
+    // With a remote PDP: false decides here without asking; fallback says
+    // what happens when the PDP cannot answer (default: [pdp] fallback).
+    bool ask_pdp = true;
+    std::optional<Fallback> fallback;
 };
 
 // `from` needs an address: a request without PAM_RHOST (sudo, console) never

@@ -89,6 +89,19 @@ std::string field(const nlohmann::json& j, const char* key) {
     return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// "pdp (cerbos at http://127.0.0.1:3592, 2.4 ms, policy resource.host.vdefault)"
+std::string decided_by(const nlohmann::json& r) {
+    std::string path = field(r, "path");
+    if (!r.contains("pdp") || !r["pdp"].is_object()) return path;
+    const auto& p = r["pdp"];
+    std::string out = path + " (" + field(p, "protocol");
+    if (!field(p, "url").empty()) out += " at " + field(p, "url");
+    if (p.contains("latency_us")) out += ", " + std::to_string(p["latency_us"].get<int64_t>() / 1000.0).substr(0, 5) + " ms";
+    if (!field(p, "policy_version").empty()) out += ", policy " + field(p, "policy_version");
+    if (!field(p, "error").empty()) out += ", error " + field(p, "error_kind") + ": " + field(p, "error");
+    return out + ")";
+}
+
 void print_explanation(const nlohmann::json& r) {
     auto line = [](const char* k, const std::string& v) {
         if (!v.empty()) std::printf("%-10s %s\n", k, v.c_str());
@@ -106,6 +119,7 @@ void print_explanation(const nlohmann::json& r) {
         line("groups:", g.empty() ? "(none)" : g);
     }
     line("signals:", r.contains("signals") && !r["signals"].empty() ? r["signals"].dump() : "(none used)");
+    line("decided:", decided_by(r));
     line("policy:", field(r, "policy_version"));
 }
 
@@ -120,9 +134,10 @@ int cmd_decide(const std::string& socket, const Args& a) {
     if (auto cfg = a.values.find("config"); cfg != a.values.end()) {
         auto config = load_config(cfg->second);
         if (!config) return std::fprintf(stderr, "%s\n", config.error().message.c_str()), 1;
-        Engine engine(std::make_shared<const Config>(std::move(*config)), nullptr, nullptr);
+        auto engine = Engine::create(std::make_shared<const Config>(std::move(*config)), nullptr, nullptr, nullptr);
+        if (!engine) return std::fprintf(stderr, "%s\n", engine.error().message.c_str()), 1;
         Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
-        result = nlohmann::json::parse(to_json(engine.decide(q)).dump());
+        result = nlohmann::json::parse(to_json((*engine)->decide(q)).dump());
     } else {
         auto r = ask_admin(socket, wire::Kind::AdminDecide,
                            {{"user", user->second}, {"service", service->second},

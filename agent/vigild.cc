@@ -88,7 +88,7 @@ private:
 };
 
 void reload(const std::string& path, const Config& running, AuditLog* audit, RecentDecisions* recent,
-            EngineSlot& slot) {
+            PdpCache* last_answers, EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
         log_error("reload refused, keeping the running policy: {}", next.error().message);
@@ -99,8 +99,15 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
     }
-    log_info("reloaded {}: {} rules, policy {}", path, next->rules.size(), next->version);
-    slot.set(std::make_shared<Engine>(std::make_shared<const Config>(std::move(*next)), audit, recent));
+    std::string version = next->version;
+    size_t rules = next->rules.size();
+    auto engine = Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers);
+    if (!engine) {
+        log_error("reload refused, keeping the running policy: {}", engine.error().message);
+        return;
+    }
+    slot.set(std::move(*engine));
+    log_info("reloaded {}: {} rules, policy {}", path, rules, version);
 }
 
 UniqueFd block_signals_into_fd() {
@@ -132,8 +139,11 @@ int serve(const Options& opt, Config config) {
 
     auto running = std::make_shared<const Config>(std::move(config));
     RecentDecisions recent;
+    PdpCache last_answers;
+    auto engine = Engine::create(running, audit->get(), &recent, &last_answers);
+    if (!engine) return log_error("{}", engine.error().message), 1;
     EngineSlot slot;
-    slot.set(std::make_shared<Engine>(running, audit->get(), &recent));
+    slot.set(std::move(*engine));
     Server server({running->agent.max_concurrent, running->agent.read_timeout}, [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
@@ -148,7 +158,7 @@ int serve(const Options& opt, Config config) {
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
-                reload(opt.config, *running, audit->get(), &recent, slot);
+                reload(opt.config, *running, audit->get(), &recent, &last_answers, slot);
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;

@@ -120,6 +120,7 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     if (!gather_facts(pamh, x->facts)) return agent_failed(pamh, args, phase, "no PAM_USER");
     wire::Writer w(x->frame, sizeof x->frame);
     w.put(wire::Tag::Phase, pi.name);
+    w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
     put_facts(x->facts, w);
     size_t n = w.finish(pi.kind);
     if (n == 0) return agent_failed(pamh, args, phase, "request facts too large for one frame");

@@ -70,6 +70,7 @@ enum class Tag : uint16_t {
     XdgSessionId = 11, // XDG_SESSION_ID when pam_systemd ran first
     RequestId = 12,    // the decision a session registers under
     Json = 13,         // admin frames: a JSON document
+    BudgetMs = 14,     // the module's whole deadline (timeout=MS): bounds the PDP call
     // answer, from the agent
     Outcome = 32,          // "allow" | "deny" | "step_up" | "error"
     ReasonUser = 33,       // safe to show the user

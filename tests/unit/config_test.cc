@@ -105,16 +105,71 @@ TEST_CASE("config rejects bad rule values, each at its line") {
                Catch::Contains("only for allow rules"));
 }
 
+TEST_CASE("config reads a remote PDP, host labels and per-rule fallbacks") {
+    auto c = parse_config(R"([pdp]
+protocol = "cerbos"
+urls = ["https://pdp-a.example:3592/", "http://127.0.0.1:3592"]
+timeout = "800ms"
+fallback = "cached"
+cache_max_age = "10m"
+cache_allow_seconds = 30
+[host]
+id = "web-01"
+labels = { sensitivity = "high", environment = "prod" }
+[subject]
+workload_key_id = "^ci-"
+[[rule]]
+name = "ops"
+groups = ["ops"]
+decision = "allow"
+fallback = "local"
+[[rule]]
+name = "break glass"
+users = ["root"]
+decision = "allow"
+ask_pdp = false
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->pdp.protocol == vigil::PdpProtocol::Cerbos);
+    CHECK(c->pdp.urls == std::vector<std::string>{"https://pdp-a.example:3592", "http://127.0.0.1:3592"});
+    CHECK(c->pdp.timeout == std::chrono::milliseconds(800));
+    CHECK(c->pdp.fallback == vigil::Fallback::Cached);
+    CHECK(c->pdp.cache_max_age == std::chrono::minutes(10));
+    CHECK(c->pdp.cache_allow == std::chrono::seconds(30));
+    CHECK(c->host.id == "web-01");
+    CHECK(c->host.labels.size() == 2);
+    CHECK(c->subject.workload_key_id == "^ci-");
+    CHECK(c->rules[0].fallback == vigil::Fallback::Local);
+    CHECK_FALSE(c->rules[1].ask_pdp);
+}
+
+TEST_CASE("config names the host after the machine when [host] id is left out") {
+    auto c = parse_config("", "vigil.toml");
+    REQUIRE(c);
+    CHECK_FALSE(c->host.id.empty());
+}
+
 TEST_CASE("config rejects two rules with one name") {
     auto e = error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\n[[rule]]\nname = \"x\"\ndecision = \"deny\"\n");
     CHECK_THAT(e, Catch::StartsWith("vigil.toml:4:") && Catch::Contains("exists already"));
 }
 
-TEST_CASE("config rejects relative paths, long socket paths and unsupported PDPs") {
+TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings") {
     CHECK_THAT(error_of("[agent]\naudit_log = \"audit.jsonl\"\n"), Catch::Contains("absolute path"));
     CHECK_THAT(error_of("[agent]\nsocket = \"/" + std::string(120, 'a') + "\"\n"),
                Catch::Contains("longer than a unix socket path"));
-    CHECK_THAT(error_of("[pdp]\nprotocol = \"authzen\"\n"), Catch::StartsWith("vigil.toml:2:"));
+    CHECK_THAT(error_of("[pdp]\nprotocol = \"authzen\"\n"), Catch::Contains("needs urls"));
+    CHECK_THAT(error_of("[pdp]\nprotocol = \"xacml\"\n"), Catch::StartsWith("vigil.toml:2:"));
+    CHECK_THAT(error_of("[pdp]\nprotocol = \"cerbos\"\nurls = [\"http://pdp.example:3592\"]\n"),
+               Catch::StartsWith("vigil.toml:3:") && Catch::Contains("plain http only to loopback"));
+    CHECK_THAT(error_of("[pdp]\ntimeout = \"soon\"\n"), Catch::StartsWith("vigil.toml:2:"));
+    CHECK_THAT(error_of("[pdp]\nfallback = \"allow\"\n"), Catch::Contains("\"deny\", \"local\" or \"cached\""));
+    CHECK_THAT(error_of("[pdp]\nclient_cert = \"/etc/c.pem\"\n"), Catch::Contains("go together"));
+    CHECK_THAT(error_of("[pdp]\nopa_path = \"../x\"\n"), Catch::Contains("opa_path"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nfallback = \"local\"\n"),
+               Catch::StartsWith("vigil.toml:4:") && Catch::Contains("only for allow rules"));
+    CHECK_THAT(error_of("[subject]\nworkload_key_id = \"(\"\n"), Catch::Contains("not a valid regex"));
     CHECK_THAT(error_of("[agent]\nmax_concurrent = 0\n"), Catch::Contains("from 1 to 4096"));
     CHECK_THAT(error_of("[agent]\nsocket = \"/run/a\"\nadmin_socket = \"/run/a\"\n"), Catch::Contains("must differ"));
 }

@@ -1,0 +1,92 @@
+#include "pdp_client.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace vigil {
+namespace {
+
+PdpTransportSettings transport_settings(const PdpSettings& p) {
+    PdpTransportSettings t;
+    t.urls = p.urls;
+    t.ca_file = p.ca_file;
+    t.client_cert = p.client_cert;
+    t.client_key = p.client_key;
+    t.bearer_token_file = p.bearer_token_file;
+    t.pinned_pubkey = p.pinned_pubkey;
+    t.deadline = p.timeout;
+    t.connect_timeout = std::min(p.timeout, std::chrono::milliseconds(500));
+    t.breaker_failures = p.breaker_failures;
+    t.breaker_cooldown = p.breaker_cooldown;
+    t.max_connections = static_cast<size_t>(p.max_connections);
+    return t;
+}
+
+PdpResult failed(PdpResult r, std::string kind, std::string why) {
+    r.status = PdpStatus::Failed;
+    r.error_kind = std::move(kind);
+    r.error = std::move(why);
+    return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PdpClient>> PdpClient::create(const PdpSettings& settings) {
+    auto transport = PdpTransport::create(transport_settings(settings));
+    if (!transport) return transport.error();
+    return std::unique_ptr<PdpClient>(new PdpClient(settings, std::move(*transport)));
+}
+
+PdpClient::PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport)
+    : settings_(std::move(settings)), transport_(std::move(transport)) {}
+
+PdpCall PdpClient::call_for(const PdpQuery& query, const std::string& request_id) const {
+    switch (settings_.protocol) {
+        case PdpProtocol::Cerbos: return cerbos_request(query, request_id);
+        case PdpProtocol::Opa: return opa_request(query, settings_.opa_path);
+        default: return authzen_request(query, settings_.authzen_profile, request_id);
+    }
+}
+
+Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& query) const {
+    switch (settings_.protocol) {
+        case PdpProtocol::Cerbos: return cerbos_response(body, query);
+        case PdpProtocol::Opa: return opa_response(body);
+        default: return authzen_response(body, settings_.authzen_profile, query);
+    }
+}
+
+PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id,
+                         std::chrono::milliseconds deadline) {
+    PdpResult r;
+    PdpCall call = call_for(query, request_id);
+    r.request = call.body;
+    if (deadline.count() <= 0) return failed(std::move(r), "timeout", "no time left in the PAM module's budget");
+    std::string body = call.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    PdpExchange x = transport_->post(call.path, body, deadline, request_id);
+    r.url = x.url;
+    r.failed = x.failed;
+    if (!x.result) {
+        const HttpError& e = x.result.error();
+        return failed(std::move(r), std::string(to_string(e.kind)), e.message);
+    }
+    r.latency = x.result->elapsed;
+    r.response = x.result->body;
+    auto answer = parse(r.response, query);
+    if (!answer) return failed(std::move(r), "malformed", answer.error().message);
+    auto ob = parse_obligations(answer->context, settings_.ignore_keys);
+    r.allow = answer->allow;
+    if (!ob) {
+        r.status = PdpStatus::Refused;
+        r.error_kind = "obligation";
+        r.error = ob.error().message;
+        return r;
+    }
+    r.obligations = std::move(*ob);
+    if (r.obligations.policy_version.empty()) r.obligations.policy_version = answer->policy_version;
+    r.status = PdpStatus::Answered;
+    return r;
+}
+
+}  // namespace vigil

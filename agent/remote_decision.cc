@@ -1,0 +1,147 @@
+#include "remote_decision.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "engine.h"
+#include "pdp_query.h"
+
+namespace vigil {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Leave the module time to hear the answer: its whole budget is not ours.
+constexpr milliseconds kBudgetMargin{150};
+
+milliseconds pdp_deadline(const Request& q, const PdpSettings& p) {
+    if (q.budget.count() == 0) return p.timeout;
+    auto spent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - q.received);
+    return std::min(p.timeout, q.budget - spent - kBudgetMargin);
+}
+
+std::string last_answer_key(const PdpQuery& q) {
+    return fmt::format("{}\n{}\n{}", q.subject.at("id").get<std::string>(), q.action.at("name").get<std::string>(),
+                       q.resource.at("id").get<std::string>());
+}
+
+// Everything in the request but its time and id.
+std::string full_key(const PdpQuery& q) {
+    nlohmann::ordered_json ctx = q.context;
+    ctx.erase("time");
+    ctx.erase("request_id");
+    return nlohmann::ordered_json{{"s", q.subject}, {"a", q.action}, {"r", q.resource}, {"c", ctx}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<std::chrono::seconds> shorter(std::optional<std::chrono::seconds> a,
+                                            std::optional<std::chrono::seconds> b) {
+    if (!a) return b;
+    if (!b) return a;
+    return std::min(*a, *b);
+}
+
+Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow, const std::string& source) {
+    Decision d;
+    d.rule = local_allow ? local_allow->name : "";
+    d.reevaluate = ob.reevaluate;
+    d.reason_admin = ob.reason_admin.empty() ? fmt::format("{} answered {}", source, allow ? "allow" : "deny")
+                                             : ob.reason_admin;
+    if (ob.step_up) {
+        d.outcome = Outcome::StepUp;
+        d.step_up_method = ob.step_up->method;
+        d.reason_user = ob.step_up->prompt.empty() ? "this request needs a second factor" : ob.step_up->prompt;
+        return d;
+    }
+    d.outcome = allow ? Outcome::Allow : Outcome::Deny;
+    d.reason_user = ob.reason_user.empty() && !allow ? "access denied by policy" : ob.reason_user;
+    // A local allow rule's session_max still caps what the PDP grants.
+    if (allow) d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
+    return d;
+}
+
+Decision refused(const PdpResult& res) {
+    Decision d;
+    d.reason_user = "access denied: the policy asks for something this host cannot enforce";
+    d.reason_admin = res.error;
+    return d;
+}
+
+nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool dry_run) {
+    nlohmann::ordered_json j = {{"protocol", to_string(p.protocol)}, {"url", res.url}};
+    if (res.latency.count()) j["latency_us"] = res.latency.count();
+    if (!res.obligations.policy_version.empty()) j["policy_version"] = res.obligations.policy_version;
+    if (!res.error.empty()) j["error"] = res.error, j["error_kind"] = res.error_kind;
+    if (!res.failed.empty()) {
+        auto& f = j["failed"] = nlohmann::ordered_json::array();
+        for (const auto& a : res.failed) f.push_back({{"url", a.url}, {"kind", to_string(a.kind)}, {"error", a.message}});
+    }
+    if (dry_run) {
+        j["request"] = res.request;
+        auto parsed = nlohmann::ordered_json::parse(res.response, nullptr, false);
+        j["response"] = parsed.is_discarded() ? nlohmann::ordered_json(res.response) : parsed;
+    }
+    return j;
+}
+
+Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const PdpQuery& q, const PdpResult& res) {
+    Fallback fb = m.allow && m.allow->fallback ? *m.allow->fallback : pdp.config.pdp.fallback;
+    r.path = std::string("fallback:") + to_string(fb);
+    std::string why = fmt::format("PDP unavailable ({}: {})", res.error_kind, res.error);
+    if (fb == Fallback::Local && m.allow) {
+        Decision d = allow_by(*m.allow, r.request);
+        d.reason_admin = why + "; " + d.reason_admin;
+        return d;
+    }
+    if (fb == Fallback::Cached) {
+        if (auto c = pdp.last_answers.find(last_answer_key(q), pdp.config.pdp.cache_max_age)) {
+            Decision d = from_answer(c->allow, c->obligations, m.allow, "the PDP (cached answer " + c->request_id + ")");
+            d.reason_admin = why + "; " + d.reason_admin;
+            return d;
+        }
+    }
+    Decision d;
+    d.rule = m.allow ? m.allow->name : "";
+    d.reason_user = "access check unavailable, request denied";
+    d.reason_admin = fmt::format("{}; fallback {} denies{}", why, to_string(fb),
+                                 fb == Fallback::Deny ? "" : " (nothing to fall back on)");
+    return d;
+}
+
+bool cacheable(const Request& q, const PdpSettings& p) {
+    return p.cache_allow.count() > 0 && q.phase != Phase::DryRun &&
+           std::find(p.cache_services.begin(), p.cache_services.end(), q.service) != p.cache_services.end();
+}
+
+}  // namespace
+
+Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
+    if (m.allow && !m.allow->ask_pdp) {
+        r.path = "local";
+        return allow_by(*m.allow, r.request);
+    }
+    const PdpSettings& settings = pdp.config.pdp;
+    PdpQuery q = build_pdp_query(r, pdp.config);
+    bool use_cache = cacheable(r.request, settings);
+    if (use_cache) {
+        if (auto c = pdp.allow_cache.find(full_key(q), settings.cache_allow)) {
+            r.path = "cache";
+            return from_answer(true, c->obligations, m.allow, "the PDP (cached allow " + c->request_id + ")");
+        }
+    }
+    bool dry_run = r.request.phase == Phase::DryRun;
+    PdpResult res = pdp.client.ask(q, r.request_id, pdp_deadline(r.request, settings));
+    r.pdp = pdp_note(res, settings, dry_run);
+    if (res.status == PdpStatus::Failed) return fallback(r, m, pdp, q, res);
+    r.path = "pdp";
+    if (res.status == PdpStatus::Refused) return refused(res);
+    if (!dry_run) {
+        CachedAnswer c{res.allow, res.obligations, r.request_id, std::chrono::steady_clock::now()};
+        pdp.last_answers.remember(last_answer_key(q), c);
+        if (use_cache && res.allow && !res.obligations.step_up) pdp.allow_cache.remember(full_key(q), c);
+    }
+    return from_answer(res.allow, res.obligations, m.allow, "the PDP");
+}
+
+}  // namespace vigil

@@ -1,0 +1,125 @@
+#!/bin/bash
+# shellcheck disable=SC2016  # the bash -c snippets expand their own $1/$2
+# Self-test of the test PDP kit: installs Cerbos if needed, runs the policy
+# unit tests, starts Cerbos plain / --tls / --mtls, replays every example in
+# tests/pdp/examples against it (and checks SHAPES.md shows each verbatim),
+# checks TLS and mTLS refuse what they must, and stops everything it started.
+#
+#   tests/pdp/selftest.sh          # TAP lines, then "N passed, N failed"
+#   tests/pdp/selftest.sh --tap    # TAP only (for meson's protocol: 'tap')
+# Exit status 1 when anything failed.
+set -uo pipefail
+
+tap_only=0
+[ "${1:-}" = "--tap" ] && tap_only=1
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+root=$(cd "$here/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-pdp.XXXXXX")
+pass=0
+fail=0
+
+cleanup() {
+    local d
+    for d in plain tls mtls; do
+        [ -d "$work/$d" ] && "$here/cerbos.sh" stop "$work/$d"
+    done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+n=0
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
+bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
+note() { sed 's/^/# /'; }
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+    local name=$1; shift
+    if "$@" >"$work/out" 2>&1; then ok "$name"; else bad "$name"; note < "$work/out"; fi
+}
+# refuse NAME CMD...: passes when CMD fails.
+refuse() {
+    local name=$1; shift
+    if "$@" >"$work/out" 2>&1; then bad "$name (it succeeded)"; note < "$work/out"; else ok "$name"; fi
+}
+
+# Count examples.js's own PASS/FAIL lines.
+replay() {
+    local line
+    while IFS= read -r line; do
+        case "$line" in
+            "PASS "*) ok "example ${line#PASS }" ;;
+            "FAIL "*) bad "example ${line#FAIL }" ;;
+            *) echo "# $line" ;;
+        esac
+    done < <(node "$here/examples.js" "$@" 2>&1)
+}
+
+bin=$("$here/install.sh" 2> >(note)) || { bad "install.sh"; echo "1..$n"; exit 1; }
+check "install.sh gives an executable Cerbos 0.55.0" \
+    bash -c '[ -x "$1" ] && "$1" --version | head -n1 | grep -qx 0.55.0' _ "$bin"
+check "install.sh is a fast no-op when installed" \
+    bash -c '[ "$("$1")" = "$2" ]' _ "$here/install.sh" "$bin"
+
+check "policy unit tests (cerbos compile tests/pdp/policies)" "$bin" compile "$here/policies"
+
+mkdir -p "$work/admin"
+cp "$root/conf/cerbos/host.yaml" "$here/policies/host_test.yaml" "$work/admin/"
+check "conf/cerbos/host.yaml passes the same policy tests" "$bin" compile "$work/admin"
+check "conf/cerbos/host.yaml has the same rules as tests/pdp/policies/host.yaml" \
+    diff <(grep -v -E '^\s*#|^\s*$' "$root/conf/cerbos/host.yaml") \
+         <(grep -v -E '^\s*#|^\s*$' "$here/policies/host.yaml")
+
+# --- plain HTTP: every example, and SHAPES.md shows each ---------------------
+if "$here/cerbos.sh" start "$work/plain" >"$work/plain.env"; then
+    ok "cerbos.sh start (plain HTTP)"
+    # shellcheck disable=SC1091
+    . "$work/plain.env"
+    replay --url "$CERBOS_URL" --doc "$here/SHAPES.md" "$here"/examples/*.json
+    pid=$CERBOS_PID
+    port=${CERBOS_URL##*:}
+    "$here/cerbos.sh" stop "$work/plain"
+    check "cerbos.sh stop ends the PDP and frees its port" \
+        bash -c '[ -z "$(ps -o stat= -p "$1" | grep -v Z)" ] && [ -z "$(ss -Htln "sport = :$2")" ]' _ "$pid" "$port"
+else
+    bad "cerbos.sh start (plain HTTP)"
+fi
+
+# --- TLS ----------------------------------------------------------------------
+if "$here/cerbos.sh" start "$work/tls" --tls >"$work/tls.env"; then
+    ok "cerbos.sh start --tls"
+    # shellcheck disable=SC1091
+    . "$work/tls.env"
+    check "--tls URL is https" test "${CERBOS_URL#https://127.0.0.1:}" != "$CERBOS_URL"
+    replay --url "$CERBOS_URL" --ca "$CERBOS_CA" \
+        "$here/examples/06-health.json" "$here/examples/12-authzen-allow-obligations.json" \
+        "$here/examples/01-native-check-allow-stepup.json"
+    refuse "--tls: a client that does not trust the CA is refused" \
+        curl -sS --max-time 5 "$CERBOS_URL/_cerbos/health"
+    "$here/cerbos.sh" stop "$work/tls"
+else
+    bad "cerbos.sh start --tls"
+fi
+
+# --- mTLS ---------------------------------------------------------------------
+if "$here/cerbos.sh" start "$work/mtls" --mtls >"$work/mtls.env"; then
+    ok "cerbos.sh start --mtls"
+    # shellcheck disable=SC1091
+    . "$work/mtls.env"
+    replay --url "$CERBOS_URL" --ca "$CERBOS_CA" \
+        --cert "$CERBOS_CLIENT_CERT" --key "$CERBOS_CLIENT_KEY" \
+        "$here/examples/06-health.json" "$here/examples/17-authzen-batch.json"
+    refuse "--mtls: a client without a certificate is refused" \
+        curl -sS --max-time 5 --cacert "$CERBOS_CA" "$CERBOS_URL/_cerbos/health"
+    refuse "--mtls: a client certificate from another CA is refused" \
+        curl -sS --max-time 5 --cacert "$CERBOS_CA" \
+        --cert "$work/tls/server.pem" --key "$work/tls/server.key" "$CERBOS_URL/_cerbos/health"
+    "$here/cerbos.sh" stop "$work/mtls"
+else
+    bad "cerbos.sh start --mtls"
+fi
+
+echo "1..$n"
+[ "$tap_only" = 1 ] || echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

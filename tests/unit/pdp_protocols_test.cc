@@ -1,0 +1,131 @@
+#include "pdp_protocols.h"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+// Responses recorded from a real Cerbos 0.55.0 by tests/pdp (see SHAPES.md).
+namespace {
+
+nlohmann::json example(const std::string& name) {
+    std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/tests/pdp/examples/" + name);
+    REQUIRE(in);
+    return nlohmann::json::parse(in);
+}
+
+std::string response_body(const std::string& name) { return example(name)["response"]["body"].dump(); }
+
+vigil::PdpQuery query(const std::string& action, std::vector<std::string> groups = {"ops"}) {
+    vigil::PdpQuery q;
+    q.subject = {{"type", "user"}, {"id", "vgl-alice"}, {"properties", {{"uid", 2001}, {"groups", groups}}}};
+    q.action = {{"name", action}, {"properties", {{"service", action == "ssh" ? "sshd" : action}, {"tty", "ssh"}}}};
+    q.resource = {{"type", "host"}, {"id", "vault-01"}, {"properties", {{"labels", {{"sensitivity", "high"}}}}}};
+    q.context = {{"time", "2026-06-01T10:00:00Z"}, {"request_id", "r1"}, {"source_ip", "192.0.2.10"}};
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("cerbos request carries groups as roles and the context under principal attr") {
+    auto call = vigil::cerbos_request(query("ssh"), "r1");
+    CHECK(call.path == "/api/check/resources");
+    const auto& p = call.body["principal"];
+    CHECK(p["roles"] == nlohmann::json({"ops"}));
+    CHECK(p["attr"]["context"]["source_ip"] == "192.0.2.10");
+    CHECK(p["attr"]["context"]["tty"] == "ssh");
+    CHECK(call.body["resources"][0]["resource"]["kind"] == "host");
+    CHECK(call.body["resources"][0]["actions"] == nlohmann::json({"ssh"}));
+    CHECK(vigil::cerbos_request(query("ssh", {}), "r1").body["principal"]["roles"] == nlohmann::json({"user"}));
+}
+
+TEST_CASE("cerbos allow merges only its action's outputs") {
+    auto a = vigil::cerbos_response(response_body("01-native-check-allow-stepup.json"), query("ssh"));
+    REQUIRE(a);
+    CHECK(a->allow);
+    CHECK(a->context["session_max_seconds"] == 3600);
+    CHECK(a->context["step_up"]["method"] == "totp");
+    CHECK_FALSE(a->context.contains("reason_user"));  // that output was for sudo
+}
+
+TEST_CASE("cerbos deny keeps reasons and drops limits and step-ups") {
+    auto a = vigil::cerbos_response(response_body("01-native-check-allow-stepup.json"), query("sudo"));
+    REQUIRE(a);
+    CHECK_FALSE(a->allow);
+    CHECK(a->context["reason_user"] == "sudo is not allowed on high-sensitivity hosts");
+    CHECK_FALSE(a->context.contains("step_up"));
+    CHECK_FALSE(a->context.contains("session_max_seconds"));
+}
+
+TEST_CASE("cerbos passes an unknown obligation through for the agent to refuse") {
+    auto body = response_body("03-native-check-unknown-obligation.json");
+    auto action = example("03-native-check-unknown-obligation.json")["request"]["body"]["resources"][0]["actions"][0];
+    auto a = vigil::cerbos_response(body, query(action.get<std::string>()));
+    REQUIRE(a);
+    CHECK(a->context.contains("launch_missiles"));
+}
+
+TEST_CASE("cerbos answers without a result for our action are errors") {
+    CHECK_FALSE(vigil::cerbos_response(R"({"results": []})", query("ssh")));
+    CHECK_FALSE(vigil::cerbos_response(R"({"results": [{"actions": {"sudo": "EFFECT_ALLOW"}}]})", query("ssh")));
+    CHECK_FALSE(vigil::cerbos_response("not json", query("ssh")));
+    CHECK_FALSE(vigil::cerbos_response(R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "outputs": 5}]})",
+                                       query("ssh")));
+}
+
+TEST_CASE("authzen request follows the spec, plus Cerbos' keys under its profile") {
+    auto plain = vigil::authzen_request(query("ssh"), vigil::AuthzenProfile::Standard, "r1");
+    CHECK(plain.path == "/access/v1/evaluation");
+    CHECK(plain.body["subject"]["id"] == "vgl-alice");
+    CHECK(plain.body["resource"]["type"] == "host");
+    CHECK(plain.body["context"]["source_ip"] == "192.0.2.10");
+    CHECK_FALSE(plain.body["subject"]["properties"].contains("cerbos.roles"));
+    auto cerbos = vigil::authzen_request(query("ssh"), vigil::AuthzenProfile::Cerbos, "r1");
+    CHECK(cerbos.body["subject"]["properties"]["cerbos.roles"] == nlohmann::json({"ops"}));
+    CHECK(cerbos.body["subject"]["properties"]["context"]["source_ip"] == "192.0.2.10");
+    CHECK(cerbos.body["context"]["cerbos.includeMeta"] == true);
+}
+
+TEST_CASE("authzen response reads decision and context") {
+    auto a = vigil::authzen_response(R"({"decision": false, "context": {"reason_user": "no"}})",
+                                     vigil::AuthzenProfile::Standard, query("ssh"));
+    REQUIRE(a);
+    CHECK_FALSE(a->allow);
+    CHECK(a->context["reason_user"] == "no");
+    for (const char* bad : {R"({"decision": "yes"})", R"({})", R"({"decision": true, "context": 3})", "[]"}) {
+        INFO(bad);
+        CHECK_FALSE(vigil::authzen_response(bad, vigil::AuthzenProfile::Standard, query("ssh")));
+    }
+}
+
+TEST_CASE("authzen with the cerbos profile unwraps the rule outputs") {
+    auto a = vigil::authzen_response(response_body("12-authzen-allow-obligations.json"),
+                                     vigil::AuthzenProfile::Cerbos, query("ssh"));
+    REQUIRE(a);
+    CHECK(a->allow);
+    CHECK_FALSE(a->context.contains("cerbos.response"));
+    CHECK(a->context.contains("session_max_seconds"));
+}
+
+TEST_CASE("authzen batch answers must match the request count") {
+    CHECK(vigil::authzen_batch_request({query("ssh"), query("sudo")}).body["evaluations"].size() == 2);
+    auto ok = vigil::authzen_batch_response(R"({"evaluations": [{"decision": true}, {"decision": false}]})", 2);
+    REQUIRE(ok);
+    CHECK((*ok)[0].allow);
+    CHECK_FALSE((*ok)[1].allow);
+    CHECK_FALSE(vigil::authzen_batch_response(R"({"evaluations": [{"decision": true}]})", 2));
+}
+
+TEST_CASE("opa takes a boolean or an object with allow and obligations") {
+    auto call = vigil::opa_request(query("ssh"), "vigil/decision");
+    CHECK(call.path == "/v1/data/vigil/decision");
+    CHECK(call.body["input"]["subject"]["id"] == "vgl-alice");
+    auto b = vigil::opa_response(R"({"result": true})");
+    REQUIRE(b);
+    CHECK(b->allow);
+    auto o = vigil::opa_response(R"({"result": {"allow": true, "session_max_seconds": 600}})");
+    REQUIRE(o);
+    CHECK(o->allow);
+    CHECK(o->context["session_max_seconds"] == 600);
+    CHECK_FALSE(o->context.contains("allow"));
+    CHECK_FALSE(vigil::opa_response(R"({})"));                     // undefined rule
+    CHECK_FALSE(vigil::opa_response(R"({"result": {"x": 1}})"));  // no allow
+}
