@@ -19,8 +19,9 @@ $(BUILD)/build.ninja:
 	meson setup $(BUILD) $(MESON_FLAGS)
 
 $(ASAN_BUILD)/build.ninja:
-	# GCC 12 reports false maybe-uninitialized warnings in instrumented libstdc++ code.
-	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
+	# -Og: instrumented builds are slow to compile; GCC 12 reports false
+	# maybe-uninitialized warnings in instrumented libstdc++ code.
+	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=g \
 	  -Dcpp_args=-Wno-maybe-uninitialized $(MESON_FLAGS)
 
 # The whole suite: units, then end-to-end runs with real sshd and sudo, then

@@ -24,6 +24,7 @@ std::string_view to_string(HttpErrorKind kind) {
         case HttpErrorKind::TooLarge: return "too_large";
         case HttpErrorKind::Busy: return "busy";
         case HttpErrorKind::CircuitOpen: return "circuit_open";
+        case HttpErrorKind::Malformed: return "malformed";
         case HttpErrorKind::Other: return "other";
     }
     return "other";

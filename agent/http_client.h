@@ -45,6 +45,7 @@ enum class HttpErrorKind {
     TooLarge,     // the answer exceeded max_response_bytes
     Busy,         // every pooled connection stayed in use until the deadline
     CircuitOpen,  // PdpTransport skipped the endpoint: its circuit breaker is open
+    Malformed,    // a 2xx answer the caller could not read (PdpTransport's accept check)
     Other,        // anything else (connection dropped mid-answer, bad URL, ...)
 };
 

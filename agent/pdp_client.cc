@@ -64,17 +64,26 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id,
     r.request = call.body;
     if (deadline.count() <= 0) return failed(std::move(r), "timeout", "no time left in the PAM module's budget");
     std::string body = call.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    PdpExchange x = transport_->post(call.path, body, deadline, request_id);
+    // Parsed inside the transport's accept check, so that an endpoint that
+    // answers garbage fails over to the next like one that is down.
+    std::optional<PdpAnswer> answer;
+    auto accept = [&](const HttpResponse& resp) -> std::optional<std::string> {
+        auto a = parse(resp.body, query);
+        if (!a) return a.error().message;
+        answer = std::move(*a);
+        return std::nullopt;
+    };
+    PdpExchange x = transport_->post(call.path, body, deadline, request_id, accept);
     r.url = x.url;
     r.failed = x.failed;
     if (!x.result) {
         const HttpError& e = x.result.error();
+        if (!e.body.empty()) r.response = e.body;
         return failed(std::move(r), std::string(to_string(e.kind)), e.message);
     }
     r.latency = x.result->elapsed;
     r.response = x.result->body;
-    auto answer = parse(r.response, query);
-    if (!answer) return failed(std::move(r), "malformed", answer.error().message);
+    if (!answer) return failed(std::move(r), "malformed", "the PDP's answer could not be read");
     auto ob = parse_obligations(answer->context, settings_.ignore_keys);
     r.allow = answer->allow;
     if (!ob) {

@@ -148,7 +148,7 @@ PdpTransport::PdpTransport(std::unique_ptr<HttpClient> client, std::vector<std::
 }
 
 PdpExchange PdpTransport::post(std::string_view path, std::string_view body, milliseconds deadline,
-                               std::string_view request_id) {
+                               std::string_view request_id, const AcceptFn& accept) {
     const Clock::time_point until = Clock::now() + deadline;
     std::vector<PdpAttempt> failed;
     for (size_t i = 0; i < urls_.size(); ++i) {
@@ -162,6 +162,9 @@ PdpExchange PdpTransport::post(std::string_view path, std::string_view body, mil
             continue;
         }
         HttpResult r = client_->post(join_url(urls_[i], path), body, left, request_id);
+        if (r && accept) {
+            if (auto why = accept(*r)) r = HttpResult(HttpError{HttpErrorKind::Malformed, *why});
+        }
         if (r || !fails_over(r.error())) {
             if (breaker.record_success()) {
                 log_info("pdp {}: answering again; circuit closed", urls_[i]);

@@ -22,6 +22,8 @@
 #define VIGIL_AGENT_PDP_TRANSPORT_H
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,11 +73,17 @@ class PdpTransport {
         const PdpTransportSettings& settings,
         CircuitBreaker::NowFn now = CircuitBreaker::Clock::now);
 
-    // POSTs body to path on each endpoint in order until one answers, all
-    // within deadline: each attempt gets whatever time is left, and none is
-    // started with under 10 ms left. Thread-safe.
+    // Reads a 2xx body; an error message marks the answer unusable, which
+    // fails over like a 5xx: an endpoint that answers garbage is not healthy.
+    using AcceptFn = std::function<std::optional<std::string>(const HttpResponse&)>;
+
+    // POSTs body to path on each endpoint in order until one answers (and
+    // `accept`, if given, takes the answer), all within deadline: each
+    // attempt gets whatever time is left, and none is started with under
+    // 10 ms left. Thread-safe.
     PdpExchange post(std::string_view path, std::string_view body,
-                     std::chrono::milliseconds deadline, std::string_view request_id = {});
+                     std::chrono::milliseconds deadline, std::string_view request_id = {},
+                     const AcceptFn& accept = {});
 
     // For status output: the endpoints in order, and each one's breaker.
     const std::vector<std::string>& urls() const { return urls_; }

@@ -50,6 +50,7 @@ Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow,
                                              : ob.reason_admin;
     if (ob.step_up) {
         d.outcome = Outcome::StepUp;
+        d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
         d.step_up_method = ob.step_up->method;
         d.reason_user = ob.step_up->prompt.empty() ? "this request needs a second factor" : ob.step_up->prompt;
         return d;

@@ -33,9 +33,11 @@ Status name_field(std::string_view v, size_t max, const char* what, std::string&
     return Ok{};
 }
 
-Status pid_field(std::string_view v, const char* what, pid_t& out) {
+// ppid may be 0: a caller whose parent lives in another pid namespace
+// (docker exec, nsenter) sees getppid() == 0.
+Status pid_field(std::string_view v, const char* what, pid_t& out, bool zero_ok = false) {
     uint64_t n = 0;
-    if (!wire::parse_u64(v, n) || n == 0 || n > 4194304) return err(fmt::format("{} is not a pid", what));
+    if (!wire::parse_u64(v, n) || (n == 0 && !zero_ok) || n > 4194304) return err(fmt::format("{} is not a pid", what));
     out = static_cast<pid_t>(n);
     return Ok{};
 }
@@ -68,7 +70,7 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
         case wire::Tag::Tty: return name_field(v, kMaxName, "tty", q.tty);
         case wire::Tag::Ruser: return name_field(v, kMaxName, "ruser", q.ruser);
         case wire::Tag::Pid: return pid_field(v, "pid", q.pid);
-        case wire::Tag::Ppid: return pid_field(v, "ppid", q.ppid);
+        case wire::Tag::Ppid: return pid_field(v, "ppid", q.ppid, true);
         case wire::Tag::SshAuthInfo: q.ssh_auth_info = v; return Ok{};
         case wire::Tag::XdgSessionId: return name_field(v, kMaxName, "xdg_session_id", q.xdg_session_id);
         case wire::Tag::Command: q.command = split_argv(v); return Ok{};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <system_error>
 #include <thread>
 
@@ -98,11 +99,15 @@ void Server::accept_from(int listen_fd, Listener which) {
 }
 
 // An idle worker takes the job; else a new worker is started, up to
-// max_concurrent; else the busy responder answers "busy" at once.
+// max_concurrent; else it waits in a short line (a worker is usually about
+// to finish: a client that just had its answer may reconnect before its
+// worker counts itself idle again); else the busy responder answers "busy".
 void Server::dispatch(Job job) {
     std::unique_lock lock(mu_);
+    size_t line = std::max<size_t>(8, static_cast<size_t>(options_.max_concurrent) / 4);
     if (idle_workers_ > static_cast<int>(jobs_.size()) ||
-        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker())) {
+        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker()) ||
+        jobs_.size() < line) {
         jobs_.push_back(std::move(job));
     } else if (busy_jobs_.size() < kBusyAllowance) {
         busy_jobs_.push_back(std::move(job));
@@ -125,6 +130,15 @@ bool Server::add_worker() {
         // Out of threads (RLIMIT_NPROC, TasksMax): serve with the workers we have.
         log_error("cannot start a worker thread: {}", e.what());
         return !workers_.empty();
+    }
+}
+
+// Logged at the 1st, 2nd, 4th, 8th... busy answer: visible, never a flood.
+void Server::note_busy(Listener which, const PeerCredentials& peer) {
+    uint64_t n = ++busy_answers_;
+    if ((n & (n - 1)) == 0) {
+        log_warn("{} socket: all {} workers busy; answered peer pid {} \"busy\" ({} busy answers so far)",
+                 listener_name(which), options_.max_concurrent, peer.pid, n);
     }
 }
 
@@ -167,6 +181,7 @@ void Server::handle(Job& job, bool busy) {
                      listener_name(which), peer.pid, frame->kind);
             return;
         }
+        if (busy) note_busy(which, peer);
         Answer answer = busy && which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
                                                        : (this->*route->answer)(*frame, peer);
         if (!answer) {

@@ -60,6 +60,7 @@ private:
     bool add_worker();  // false when no thread could be started
     void worker_loop(std::deque<Job>& queue, bool busy);
     void handle(Job& job, bool busy);
+    void note_busy(Listener which, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
@@ -76,6 +77,7 @@ private:
     bool stopping_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<uint64_t> answered_{0};
+    std::atomic<uint64_t> busy_answers_{0};
 };
 
 }  // namespace vigil

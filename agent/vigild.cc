@@ -123,20 +123,15 @@ UniqueFd block_signals_into_fd() {
 }
 
 int serve(const Options& opt, Config config) {
+    UniqueFd signals = block_signals_into_fd();  // before any thread exists
     if (::mkdir(config.agent.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
         log_error("cannot create state_dir {}: {}", config.agent.state_dir, strerror(errno));
         return 1;
     }
     auto audit = AuditLog::open(config.agent.audit_log);
     if (!audit) return log_error("{}", audit.error().message), 1;
-    UniqueFd signals = block_signals_into_fd();
-    auto pam = listen_unix(config.agent.socket, 0600);
-    if (!pam) return log_error("{}", pam.error().message), 1;
-    auto admin = listen_unix(config.agent.admin_socket, 0600);
-    if (!admin) return log_error("{}", admin.error().message), 1;
-    fcntl(pam->get(), F_SETFL, O_NONBLOCK);
-    fcntl(admin->get(), F_SETFL, O_NONBLOCK);
-
+    // The engine first: a config it refuses (a token file others can read)
+    // must stop vigild before it claims the sockets.
     auto running = std::make_shared<const Config>(std::move(config));
     RecentDecisions recent;
     PdpCache last_answers;
@@ -144,6 +139,13 @@ int serve(const Options& opt, Config config) {
     if (!engine) return log_error("{}", engine.error().message), 1;
     EngineSlot slot;
     slot.set(std::move(*engine));
+    auto pam = listen_unix(running->agent.socket, 0600);
+    if (!pam) return log_error("{}", pam.error().message), 1;
+    auto admin = listen_unix(running->agent.admin_socket, 0600);
+    if (!admin) return log_error("{}", admin.error().message), 1;
+    fcntl(pam->get(), F_SETFL, O_NONBLOCK);
+    fcntl(admin->get(), F_SETFL, O_NONBLOCK);
+
     Server server({running->agent.max_concurrent, running->agent.read_timeout}, [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
@@ -183,6 +185,12 @@ int run(int argc, char** argv) {
         return 1;
     }
     if (opt.check) {
+        // Everything vigild would refuse at start-up, --check refuses too.
+        auto engine = Engine::create(std::make_shared<const Config>(*config), nullptr, nullptr, nullptr);
+        if (!engine) {
+            std::fprintf(stderr, "%s\n", engine.error().message.c_str());
+            return 1;
+        }
         std::printf("%s: ok, %zu rules, policy %s\n", opt.config.c_str(), config->rules.size(),
                     config->version.c_str());
         return 0;

@@ -606,3 +606,135 @@ note_logs() {
     [ -n "$SSHD_LOG" ] && note "sshd log" "$SSHD_LOG" 20
     return 1
 }
+
+# ------------------------------------------- more users, PDP configs ----
+
+# e2e_add_user NAME UID: one more test user after e2e_setup_system (own
+# group, the test key authorized, NOPASSWD sudo like the others). The
+# namespace's files are appended to in place, so the bind mounts see it.
+e2e_add_user() {
+    local name=$1 uid=$2
+    echo "$name:x:$uid:$uid:vigil e2e:$T/home/$name:/bin/sh" >>"$T/etc/passwd"
+    echo "$name:x:$uid:" >>"$T/etc/group"
+    echo "$name:*:19000:0:99999:7:::" >>"$T/etc/shadow"
+    echo "$name ALL=(ALL:ALL) NOPASSWD: ALL" >>"$T/etc/sudoers"
+    mkdir -p "$T/home/$name"
+    chown "$uid:$uid" "$T/home/$name"
+    cp "$T/ssh/id.pub" "$T/keys/$name"
+    chmod 644 "$T/keys/$name"
+    getent passwd "$name" >/dev/null || { fail "test user $name not visible through NSS"; return 1; }
+}
+
+# e2e_add_group NAME GID MEMBER,...: one more group in the namespace.
+e2e_add_group() {
+    echo "$1:x:$2:$3" >>"$T/etc/group"
+    getent group "$1" >/dev/null || { fail "test group $1 not visible through NSS"; return 1; }
+}
+
+# write_agent_config FILE < rest: like write_config, but only the [agent]
+# section is written here; stdin brings [pdp], [host] and the rules.
+write_agent_config() {
+    local file=$1
+    {
+        printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\naudit_log = "%s"\nstate_dir = "%s"\n\n' \
+            "$PAM_SOCK" "$ADMIN_SOCK" "$AUDIT_LOG" "$T/state"
+        cat
+    } >"$file"
+    chown root:root "$file"
+    chmod 600 "$file"
+}
+
+# audit_mark: later audit_expect calls look only at records written after.
+AUDIT_MARK=0
+audit_mark() {
+    AUDIT_MARK=0
+    if [ -f "$AUDIT_LOG" ]; then AUDIT_MARK=$(wc -l <"$AUDIT_LOG"); fi
+}
+
+# json_expect WHAT FILE CHECK...: checks fields of the JSON object in FILE.
+# A KEY is dotted, list items by index (pdp.failed.0.url). Each CHECK is
+#   KEY=VALUE   the field equals VALUE (strings as is, others as JSON text)
+#   KEY~TEXT    the field's text (JSON text for non-strings) contains TEXT
+#   KEY^TEXT    the field is a string that starts with TEXT
+#   !KEY        the field is absent        ?KEY   the field is present
+json_expect() {
+    local what=$1 file=$2 out
+    shift 2
+    out=$(python3 - "$file" "$@" 2>&1 <<'PYEOF'
+import json, re, sys
+doc = json.load(open(sys.argv[1]))
+def get(obj, key):
+    for part in key.split("."):
+        if isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        elif isinstance(obj, dict) and part in obj:
+            obj = obj[part]
+        else:
+            raise KeyError(key)
+    return obj
+def text(v):
+    return v if isinstance(v, str) else json.dumps(v)
+bad = []
+for check in sys.argv[2:]:
+    m = re.match(r"^([!?])(.+)$", check)
+    if m:
+        op, key, want = m.group(1), m.group(2), None
+    else:
+        m = re.match(r"^([^=~^]+)([=~^])(.*)$", check, re.S)
+        if not m:
+            sys.exit("bad check %r" % check)
+        key, op, want = m.group(1), m.group(2), m.group(3)
+    try:
+        v = get(doc, key)
+        present = True
+    except KeyError:
+        present = False
+    if op == "!":
+        if present:
+            bad.append("%s is present (%s), expected absent" % (key, text(v)[:300]))
+    elif op == "?":
+        if not present:
+            bad.append("%s is absent, expected present" % key)
+    elif not present:
+        bad.append("%s is absent" % key)
+    elif op == "=" and text(v) != want:
+        bad.append("%s is %r, expected %r" % (key, text(v)[:300], want))
+    elif op == "~" and want not in text(v):
+        bad.append("%s (%r) does not contain %r" % (key, text(v)[:300], want))
+    elif op == "^" and not (isinstance(v, str) and v.startswith(want)):
+        bad.append("%s (%r) does not start with %r" % (key, text(v)[:300], want))
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PYEOF
+    ) && return 0
+    fail "$what: $out"
+    note "$what" "$file" 1
+    return 1
+}
+
+# audit_expect USER SERVICE CHECK...: exactly one account-phase decision
+# for USER and SERVICE was audited since audit_mark, and it passes the
+# json_expect checks. The record is left in $T/last-record.json.
+audit_expect() {
+    local user=$1 service=$2 n
+    shift 2
+    n=$(tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" 2>/dev/null | python3 -c '
+import json, sys
+user, service, out = sys.argv[1:4]
+found = []
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if (r.get("event"), r.get("phase"), r.get("user"), r.get("service")) == ("decision", "account", user, service):
+        found.append(line)
+open(out, "w").write(found[-1] if found else "{}")
+print(len(found))' "$user" "$service" "$T/last-record.json")
+    if [ "$n" -ne 1 ]; then
+        fail "expected 1 audited account decision for $user/$service since the mark, found $n"
+        note "audit log" "$AUDIT_LOG" 6
+        return 1
+    fi
+    json_expect "audit record for $user/$service" "$T/last-record.json" "$@"
+}

@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# The local rows of bench/run.sh (sourced): what pam_vigil.so costs sshd and
+# sudo per request when vigild decides from its own rules.
+#
+# Per-call latency of one full PAM cycle, in-process through pam_harness
+# (pam_start_confdir -> pam_acct_mgmt -> pam_end, timed with steady_clock):
+#   pam_permit  the floor: libpam itself (config parse, dlopen, audit message)
+#   pam_unix    what every Debian host already pays in its account phase
+#   pam_vigil   local rules decided by a running vigild over its unix socket
+# and vigild's resident memory idle and after 10,000 decisions.
+#
+# To tell the module's share from the agent's, two more figures (labelled as
+# such, never as vigild): pam_vigil against fake_agent answering a canned
+# allow (module + socket, no agent work), and the engine's own decision time
+# that vigild records as latency_us in each audit record.
+#
+# Expects: BUILD, T, HARNESS, MOD, VIGILD, FAKE, CALLS, WARMUP (lib.sh sourced).
+
+DECISIONS_FOR_RSS=10000
+TARGET_MEDIAN_US=100
+TARGET_RSS_MIB=10
+
+# local_harness SERVICE COUNT WARMUP [latency file]: full account cycles as root.
+local_harness() {
+    if ! harness_as root "$T/pam.d" "$@"; then
+        [ -f "$T/vigild.log" ] && tail -n 20 "$T/vigild.log" >&2
+        exit 1
+    fi
+}
+
+local_measure() {
+    mkdir -p "$T/pam.d" "$T/state"
+    cat >"$T/vigil.toml" <<EOF
+[agent]
+socket = "$T/pam.sock"
+admin_socket = "$T/admin.sock"
+audit_log = "$T/audit.jsonl"
+state_dir = "$T/state"
+
+[pdp]
+protocol = "local"
+
+[[rule]]
+name = "nobody is refused"
+users = ["nobody"]
+decision = "deny"
+
+[[rule]]
+name = "root may sudo"
+services = ["vigil-bench"]
+users = ["root"]
+decision = "allow"
+EOF
+    echo "account required pam_permit.so" >"$T/pam.d/bench-permit"
+    echo "account required pam_unix.so" >"$T/pam.d/bench-unix"
+    echo "account required $MOD socket=$T/pam.sock timeout=3000" >"$T/pam.d/vigil-bench"
+    echo "account required $MOD socket=$T/fake.sock timeout=3000" >"$T/pam.d/vigil-noop-peer"
+
+    start_vigild "$T/vigil.toml" "$T/vigild.log" "$T/pam.sock" || exit 1
+    AGENT_PID=$VIGILD_PID
+    sleep 0.5
+    RSS_IDLE=$(rss_kib "$AGENT_PID")
+
+    echo "bench: local rows: $CALLS calls per stack after $WARMUP warm-up calls ..." >&2
+    local start=$SECONDS
+    local_harness bench-permit "$CALLS" "$WARMUP" "$T/permit.ns"
+    local_harness bench-unix "$CALLS" "$WARMUP" "$T/unix.ns"
+    local_harness vigil-bench "$CALLS" "$WARMUP" "$T/vigil.ns"
+
+    # Top vigild up to 10,000 decisions since it started, then read its memory.
+    DECIDED=$((CALLS + WARMUP))
+    if [ "$DECIDED" -lt "$DECISIONS_FOR_RSS" ]; then
+        local_harness vigil-bench $((DECISIONS_FOR_RSS - DECIDED)) 0
+        DECIDED=$DECISIONS_FOR_RSS
+    fi
+    sleep 0.2
+    RSS_AFTER=$(rss_kib "$AGENT_PID")
+    RSS_PEAK=$(hwm_kib "$AGENT_PID")
+    AUDIT_RECORDS=$([ -f "$T/audit.jsonl" ] && wc -l <"$T/audit.jsonl" || echo 0)
+    # The engine's own time per decision, as vigild records it in the trail.
+    grep -o '"latency_us":[0-9]*' "$T/audit.jsonl" 2>/dev/null | cut -d: -f2 >"$T/engine.us" || true
+    read -r E_N E_MED E_P99 E_MEAN <<<"$(stats "$T/engine.us" -d 1)"
+
+    # Breakdown: the module against a peer that does no work at all.
+    F_N=0 F_MED=n/a F_P99=n/a F_MEAN=n/a
+    if [ -x "$FAKE" ]; then
+        "$FAKE" --socket "$T/fake.sock" --mode allow 2>/dev/null &
+        FAKE_PID=$!
+        BENCH_PIDS="$BENCH_PIDS $FAKE_PID"
+        for _ in $(seq 100); do [ -S "$T/fake.sock" ] && break; sleep 0.05; done
+        local_harness vigil-noop-peer "$CALLS" "$WARMUP" "$T/noop.ns"
+        read -r F_N F_MED F_P99 F_MEAN <<<"$(stats "$T/noop.ns")"
+        stop_pid "$FAKE_PID"
+    fi
+    LOCAL_ELAPSED=$((SECONDS - start))
+    stop_pid "$AGENT_PID"
+
+    read -r P_N P_MED P_P99 P_MEAN <<<"$(stats "$T/permit.ns")"
+    read -r U_N U_MED U_P99 U_MEAN <<<"$(stats "$T/unix.ns")"
+    read -r V_N V_MED V_P99 V_MEAN <<<"$(stats "$T/vigil.ns")"
+}
+
+local_report() {
+    local buildtype sanitize cpu
+    buildtype=$(meson configure "$BUILD" 2>/dev/null | awk '$1 == "buildtype" {print $2}' || true)
+    sanitize=$(meson configure "$BUILD" 2>/dev/null | awk '$1 == "b_sanitize" {print $2}' || true)
+    cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+    cat <<EOF
+# vigil benchmark
+
+$(date -u '+%Y-%m-%d %H:%M UTC') · $(uname -r) · ${cpu:-unknown CPU} × $(nproc) ·
+build \`${BUILD}\` (buildtype ${buildtype:-?}, sanitize ${sanitize:-?})
+
+One call = one full PAM cycle in-process via pam_harness:
+\`pam_start_confdir → pam_acct_mgmt → pam_end\` for root, timed with
+steady_clock; $WARMUP warm-up calls first. Percentiles are nearest-rank.
+Every stack pays libpam's own cost (config parse, dlopen, one audit
+netlink message), which the pam_permit row shows.
+
+| stack | calls | median µs | p99 µs | mean µs | median vs pam_permit |
+|---|---:|---:|---:|---:|---:|
+| pam_permit | $P_N | $P_MED | $P_P99 | $P_MEAN | 1.00 |
+| pam_unix (account) | $U_N | $U_MED | $U_P99 | $U_MEAN | $(ratio "$U_MED" "$P_MED") |
+| pam_vigil (local rules, vigild) | $V_N | $V_MED | $V_P99 | $V_MEAN | $(ratio "$V_MED" "$P_MED") |
+
+- vigil / permit (median): **$(ratio "$V_MED" "$P_MED")×**; p99: $(ratio "$V_P99" "$P_P99")×;
+  added per call (median): $(awk -v a="$V_MED" -v b="$P_MED" 'BEGIN {printf "%.1f", a - b}') µs
+- pam_vigil median **$V_MED µs** — target ≤ $TARGET_MEDIAN_US µs: $(within "$V_MED" $TARGET_MEDIAN_US)
+- pam_vigil / pam_unix (median): $(ratio "$V_MED" "$U_MED")×
+
+Where pam_vigil's time goes (breakdown only, not a vigild measurement):
+
+| part | calls | median µs | p99 µs | mean µs |
+|---|---:|---:|---:|---:|
+| pam_vigil → fake_agent canned allow (module + socket, no agent work) | $F_N | $F_MED | $F_P99 | $F_MEAN |
+| vigild engine per decision (audit \`latency_us\`: NSS lookup + rules) | $E_N | $E_MED | $E_P99 | $E_MEAN |
+
+| vigild memory | VmRSS MiB | target |
+|---|---:|---|
+| idle, after start | $(mib "$RSS_IDLE") | ≤ $TARGET_RSS_MIB MiB: $(within "$(mib "$RSS_IDLE")" $TARGET_RSS_MIB) |
+| after $DECIDED decisions | $(mib "$RSS_AFTER") | ≤ $TARGET_RSS_MIB MiB: $(within "$(mib "$RSS_AFTER")" $TARGET_RSS_MIB) |
+| peak (VmHWM) | $(mib "$RSS_PEAK") | |
+
+Audit records written: $AUDIT_RECORDS · measured in ${LOCAL_ELAPSED} s.
+EOF
+}
