@@ -31,11 +31,12 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "host", "subject", "rule"}, "top level");
+        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "rule"}, "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
         if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
+        if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         return c;
     }
@@ -235,6 +236,38 @@ private:
         }
     }
 
+    void parse_posture(const toml::table& t, PostureSettings& p) const {
+        only_keys(t, {"max_age", "require", "systemd"}, "[posture]");
+        if (auto* n = t.get("max_age")) p.max_age = duration(*n, "posture.max_age");
+        if (auto* n = t.get("require")) p.require = requirements(*n);
+        if (auto* n = t.get("systemd")) p.systemd = parse_systemd(table(*n, "[posture.systemd]"));
+    }
+
+    posture::SystemdSettings parse_systemd(const toml::table& t) const {
+        only_keys(t, {"bus", "units", "interval"}, "[posture.systemd]");
+        posture::SystemdSettings s;
+        if (auto* n = t.get("bus")) {
+            s.bus = string(*n, "posture.systemd.bus");
+            if (s.bus != "system" && s.bus != "user" && s.bus.find(':') == std::string::npos) {
+                fail(n->source(), "posture.systemd.bus: use \"system\", \"user\" or a D-Bus address (unix:path=...)");
+            }
+        }
+        if (auto* n = t.get("units")) s.units = string_list(*n, "units");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.systemd.interval");
+        return s;
+    }
+
+    std::vector<posture::Requirement> requirements(const toml::node& n) const {
+        std::vector<posture::Requirement> out;
+        for (const std::string& text : string_list(n, "require")) {
+            std::string why;
+            auto r = posture::parse_requirement(text, why);
+            if (!r) fail(n.source(), fmt::format("require \"{}\": {}", text, why));
+            out.push_back(*r);
+        }
+        return out;
+    }
+
     void parse_subject(const toml::table& t, SubjectSettings& s) const {
         only_keys(t, {"workload_key_id"}, "[subject]");
         if (auto* n = t.get("workload_key_id")) {
@@ -269,7 +302,7 @@ private:
         if (r.name.empty()) fail(name->source(), "rule name is empty");
         std::string where = fmt::format("rule \"{}\"", r.name);
         only_keys(t, {"name", "services", "users", "groups", "from", "decision", "reason", "session_max",
-                      "ask_pdp", "fallback"},
+                      "ask_pdp", "fallback", "require"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
@@ -310,9 +343,10 @@ private:
             }
             r.session_max = duration(*n, "session_max");
         }
-        for (const char* key : {"ask_pdp", "fallback"}) {
+        if (auto* n = t.get("require")) r.require = requirements(*n);
+        for (const char* key : {"ask_pdp", "fallback", "require"}) {
             if (auto* n = t.get(key); n && r.effect != Effect::Allow) {
-                fail(n->source(), fmt::format("{}: {} is only for allow rules (a deny never asks the PDP)", where, key));
+                fail(n->source(), fmt::format("{}: {} is only for allow rules", where, key));
             }
         }
         if (auto* n = t.get("ask_pdp")) {

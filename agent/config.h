@@ -8,10 +8,13 @@
 #define VIGIL_AGENT_CONFIG_H
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "posture/requirement.h"
+#include "posture/systemd_collector.h"
 #include "result.h"
 #include "rule.h"
 
@@ -76,8 +79,16 @@ struct SubjectSettings {
     std::string workload_key_id;
 };
 
+// [posture]: which collectors run, and what every request requires.
+struct PostureSettings {
+    std::chrono::seconds max_age{60};  // older signals count as missing
+    std::vector<posture::Requirement> require;  // for every request, before any rule
+    std::optional<posture::SystemdSettings> systemd;
+};
+
 struct Config {
     std::string path;
+    PostureSettings posture;
     AgentSettings agent;
     PdpSettings pdp;
     HostSettings host;

@@ -103,23 +103,47 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
 }
 
 Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Config> config, AuditLog* audit,
-                                               RecentDecisions* recent, PdpCache* last_answers) {
+                                               RecentDecisions* recent, PdpCache* last_answers,
+                                               posture::SignalStore* posture) {
     std::unique_ptr<PdpClient> pdp;
     if (config->pdp.protocol != PdpProtocol::Local) {
         auto client = PdpClient::create(config->pdp);
         if (!client) return err(fmt::format("{}: [pdp]: {}", config->path, client.error().message));
         pdp = std::move(*client);
     }
-    return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, std::move(pdp));
+    return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, posture, std::move(pdp));
 }
 
 Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
-               PdpCache* last_answers, std::unique_ptr<PdpClient> pdp)
+               PdpCache* last_answers, posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp)
     : config_(std::move(config)),
       audit_(audit),
       recent_(recent),
       last_answers_(last_answers ? last_answers : &own_last_answers_),
+      posture_(posture),
       pdp_(std::move(pdp)) {}
+
+void Engine::forget_cached_answers() {
+    allow_cache_.clear();
+    last_answers_->clear();
+}
+
+// The first requirement that does not hold, as a reason naming its signal.
+std::string Engine::unmet(const std::vector<posture::Requirement>& reqs, const DecisionRecord& r) const {
+    for (const auto& req : reqs) {
+        std::string why = posture::check_requirement(req, r.signals, r.at, config_->posture.max_age);
+        if (!why.empty()) return why;
+    }
+    return "";
+}
+
+static Decision posture_deny(const std::string& why, const std::string& rule) {
+    Decision d;
+    d.rule = rule;
+    d.reason_user = "access denied: " + why;
+    d.reason_admin = rule.empty() ? "[posture] require: " + why : "rule \"" + rule + "\" requires: " + why;
+    return d;
+}
 
 // Sessions are not re-decided: sudo opens them for the target user, whom
 // the rules never meant. They are filed under the account decision instead.
@@ -134,8 +158,12 @@ Decision Engine::decide_with(DecisionRecord& r) {
     if (r.request.phase == Phase::CloseSession) return session_closed();
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
+    if (auto why = unmet(config_->posture.require, r); !why.empty()) return posture_deny(why, "");
     RuleMatch m = match_rules(config_->rules, r.request, *r.identity);
     if (m.deny) return deny_by(*m.deny, r.request);
+    if (m.allow) {
+        if (auto why = unmet(m.allow->require, r); !why.empty()) return posture_deny(why, m.allow->name);
+    }
     if (!pdp_) return m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request);
     RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
     return decide_remotely(r, m, remote);
@@ -160,6 +188,7 @@ DecisionRecord Engine::decide(const Request& req) {
     r.at = std::chrono::system_clock::now();
     r.request = req;
     r.identity = lookup_identity(req.user);
+    if (posture_) r.signals = posture_->snapshot();
     read_ssh_certificate(r);
     r.policy_version = config_->version;
     r.decision = decide_with(r);

@@ -23,6 +23,7 @@
 #include "recent_decisions.h"
 #include "request.h"
 #include "posture/signal.h"
+#include "posture/signal_store.h"
 
 namespace vigil {
 
@@ -50,24 +51,34 @@ public:
     // --config). They outlive the engine, which is replaced whole when the
     // policy reloads. Fails when the PDP settings do (e.g. a token file
     // others can read).
+    // posture may be null too: then no signal is known and every posture
+    // requirement fails.
     static Result<std::shared_ptr<Engine>> create(std::shared_ptr<const Config> config, AuditLog* audit,
-                                                  RecentDecisions* recent, PdpCache* last_answers);
+                                                  RecentDecisions* recent, PdpCache* last_answers,
+                                                  posture::SignalStore* posture = nullptr);
 
     DecisionRecord decide(const Request& req);
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
-           PdpCache* last_answers, std::unique_ptr<PdpClient> pdp);
+           PdpCache* last_answers, posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp);
+
+    // Posture changed: answers given for the old posture must not be reused.
+    void forget_cached_answers();
+    posture::Snapshot posture_snapshot() const { return posture_ ? posture_->snapshot() : posture::Snapshot{}; }
+    const Config& config() const { return *config_; }
 
 private:
     Decision decide_with(DecisionRecord& r);
     Decision link_session(DecisionRecord& r) const;
+    std::string unmet(const std::vector<posture::Requirement>& reqs, const DecisionRecord& r) const;
     void record(DecisionRecord& r);
 
     std::shared_ptr<const Config> config_;
     AuditLog* audit_;
     RecentDecisions* recent_;
     PdpCache* last_answers_;
+    posture::SignalStore* posture_;
     std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
     PdpCache allow_cache_;
     PdpCache own_last_answers_;       // when the caller keeps none

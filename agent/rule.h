@@ -13,6 +13,7 @@
 
 #include "cidr.h"
 #include "identity.h"
+#include "posture/requirement.h"
 #include "request.h"
 
 namespace vigil {
@@ -42,6 +43,8 @@ struct Rule {
     // what happens when the PDP cannot answer (default: [pdp] fallback).
     bool ask_pdp = true;
     std::optional<Fallback> fallback;
+    // Allow rules: posture that must hold for the allow to stand.
+    std::vector<posture::Requirement> require;
 };
 
 // `from` needs an address: a request without PAM_RHOST (sudo, console) never

@@ -58,6 +58,7 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::SessionClose, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
     {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
+    {wire::Kind::AdminPosture, Listener::Admin, &Server::answer_admin_posture},
 };
 
 const Server::Route* Server::find_route(uint16_t kind, Listener on) {
@@ -226,6 +227,18 @@ Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {
         {"answered", answered_.load()},
     };
     return json_answer(wire::Kind::AdminPing, j);
+}
+
+Answer Server::answer_admin_posture(const Frame&, const PeerCredentials&) {
+    auto engine = engine_();
+    auto now = std::chrono::system_clock::now();
+    nlohmann::ordered_json signals = nlohmann::ordered_json::array();
+    for (const auto& s : engine->posture_snapshot()) {
+        auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.observed_at).count();
+        signals.push_back({{"name", s.name}, {"value", s.value}, {"source", s.source}, {"age_ms", age}});
+    }
+    nlohmann::ordered_json j = {{"max_age_seconds", engine->config().posture.max_age.count()}, {"signals", signals}};
+    return json_answer(wire::Kind::AdminPosture, j);
 }
 
 }  // namespace vigil

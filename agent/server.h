@@ -64,6 +64,7 @@ private:
     Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);
 
     ServerOptions options_;
     EngineSource engine_;

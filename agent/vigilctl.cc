@@ -32,6 +32,8 @@ void usage(FILE* out) {
                  "      check the hash chain of the decision trail (default %s)\n"
                  "  status\n"
                  "      is vigild answering, and with which policy\n"
+                 "  posture [--json]\n"
+                 "      the host's posture signals as vigild sees them, with ages and sources\n"
                  "  --socket PATH   vigild's admin socket (default %s)\n",
                  kDefaultAuditLog, wire::kDefaultAdminSocket);
 }
@@ -185,6 +187,28 @@ int cmd_status(const std::string& socket, const Args& a) {
     return 0;
 }
 
+int cmd_posture(const std::string& socket, const Args& a) {
+    auto r = ask_admin(socket, wire::Kind::AdminPosture, nlohmann::json::object());
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (a.json) {
+        std::printf("%s\n", r->dump(2).c_str());
+        return 0;
+    }
+    const auto& signals = (*r)["signals"];
+    if (signals.empty()) {
+        std::printf("no posture signals (is a collector configured under [posture]?)\n");
+        return 0;
+    }
+    int64_t max_age_ms = r->value("max_age_seconds", 0) * 1000;
+    std::printf("%-48s %-14s %9s  %s\n", "SIGNAL", "VALUE", "AGE", "SOURCE");
+    for (const auto& sig : signals) {
+        int64_t age = sig.value("age_ms", 0);
+        std::printf("%-48s %-14s %8.1fs  %s%s\n", field(sig, "name").c_str(), field(sig, "value").c_str(),
+                    age / 1000.0, field(sig, "source").c_str(), age > max_age_ms ? "  (stale)" : "");
+    }
+    return 0;
+}
+
 int run(int argc, char** argv) {
     std::string socket = wire::kDefaultAdminSocket;
     std::vector<std::string> words(argv + 1, argv + argc);
@@ -202,6 +226,7 @@ int run(int argc, char** argv) {
     if (cmd == "decide") return cmd_decide(socket, *args);
     if (cmd == "audit") return cmd_audit(*args);
     if (cmd == "status") return cmd_status(socket, *args);
+    if (cmd == "posture") return cmd_posture(socket, *args);
     std::fprintf(stderr, "vigilctl: unknown command %s\n", cmd.c_str());
     usage(stderr);
     return 2;

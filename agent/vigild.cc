@@ -21,6 +21,8 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "posture/signal_store.h"
+#include "posture/systemd_collector.h"
 #include "server.h"
 #include "unix_listener.h"
 
@@ -88,7 +90,7 @@ private:
 };
 
 void reload(const std::string& path, const Config& running, AuditLog* audit, RecentDecisions* recent,
-            PdpCache* last_answers, EngineSlot& slot) {
+            PdpCache* last_answers, posture::SignalStore* posture, EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
         log_error("reload refused, keeping the running policy: {}", next.error().message);
@@ -99,9 +101,14 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
     }
+    if (running.posture.systemd.has_value() != next->posture.systemd.has_value() ||
+        (running.posture.systemd && (running.posture.systemd->units != next->posture.systemd->units ||
+                                     running.posture.systemd->bus != next->posture.systemd->bus))) {
+        log_warn("reload: [posture.systemd] changed; collectors change at the next restart");
+    }
     std::string version = next->version;
     size_t rules = next->rules.size();
-    auto engine = Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers);
+    auto engine = Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
     if (!engine) {
         log_error("reload refused, keeping the running policy: {}", engine.error().message);
         return;
@@ -135,10 +142,20 @@ int serve(const Options& opt, Config config) {
     auto running = std::make_shared<const Config>(std::move(config));
     RecentDecisions recent;
     PdpCache last_answers;
-    auto engine = Engine::create(running, audit->get(), &recent, &last_answers);
+    posture::SignalStore posture;
+    auto engine = Engine::create(running, audit->get(), &recent, &last_answers, &posture);
     if (!engine) return log_error("{}", engine.error().message), 1;
     EngineSlot slot;
     slot.set(std::move(*engine));
+    posture.on_change([&slot](const posture::Signal& s, const std::string& before) {
+        log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
+        if (auto e = slot.get()) e->forget_cached_answers();
+    });
+    std::unique_ptr<posture::SystemdCollector> systemd;
+    if (running->posture.systemd) {
+        systemd = std::make_unique<posture::SystemdCollector>(*running->posture.systemd, posture);
+        systemd->start();
+    }
     auto pam = listen_unix(running->agent.socket, 0600);
     if (!pam) return log_error("{}", pam.error().message), 1;
     auto admin = listen_unix(running->agent.admin_socket, 0600);
@@ -160,7 +177,7 @@ int serve(const Options& opt, Config config) {
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
-                reload(opt.config, *running, audit->get(), &recent, &last_answers, slot);
+                reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, slot);
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;

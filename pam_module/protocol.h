@@ -51,6 +51,7 @@ enum class Kind : uint16_t {
     SessionClose = 0x04,  // that session ended
     AdminDecide = 0x41,   // vigilctl decide: dry run through the same engine
     AdminPing = 0x42,     // vigilctl status: is the agent alive
+    AdminPosture = 0x43,  // vigilctl posture: the current signals
 };
 inline constexpr uint16_t kAnswerBit = 0x80;
 constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t>(k) | kAnswerBit); }

@@ -144,6 +144,39 @@ ask_pdp = false
     CHECK_FALSE(c->rules[1].ask_pdp);
 }
 
+TEST_CASE("config reads posture collectors and requirements") {
+    auto c = parse_config(R"([posture]
+max_age = "30s"
+require = ["systemd.system_state != degraded"]
+[posture.systemd]
+bus = "user"
+units = ["fake-edr.service"]
+interval = "5s"
+[[rule]]
+name = "ops"
+decision = "allow"
+require = ["systemd.unit.fake-edr.service == active"]
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->posture.max_age == std::chrono::seconds(30));
+    REQUIRE(c->posture.require.size() == 1);
+    REQUIRE(c->posture.systemd);
+    CHECK(c->posture.systemd->bus == "user");
+    CHECK(c->posture.systemd->units == std::vector<std::string>{"fake-edr.service"});
+    CHECK(c->posture.systemd->interval == std::chrono::seconds(5));
+    REQUIRE(c->rules[0].require.size() == 1);
+    CHECK(c->rules[0].require[0].signal == "systemd.unit.fake-edr.service");
+}
+
+TEST_CASE("config rejects bad posture settings at their line") {
+    CHECK_THAT(error_of("[posture.systemd]\nbus = \"session\"\n"), Catch::StartsWith("vigil.toml:2:"));
+    CHECK_THAT(error_of("[posture]\nrequire = [\"edr running\"]\n"),
+               Catch::StartsWith("vigil.toml:2:") && Catch::Contains("SIGNAL OP VALUE"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nrequire = [\"a == b\"]\n"),
+               Catch::StartsWith("vigil.toml:4:") && Catch::Contains("only for allow rules"));
+}
+
 TEST_CASE("config names the host after the machine when [host] id is left out") {
     auto c = parse_config("", "vigil.toml");
     REQUIRE(c);
