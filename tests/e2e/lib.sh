@@ -210,6 +210,9 @@ _e2e_cleanup() {
         [ -s "$E2E_DIAG" ] && tap_diag <"$E2E_DIAG"
         TAP_CURRENT=""
     fi
+    # A systemd --user manager (systemd_user.sh) goes first: its cgroups
+    # live outside the mount namespace and must not be left behind.
+    if declare -F sdu_stop >/dev/null; then sdu_stop >/dev/null 2>&1; fi
     for pid in $E2E_PIDS; do kill -TERM "$pid" 2>/dev/null; done
     for pid in $E2E_PIDS; do
         for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
