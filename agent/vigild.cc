@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -117,6 +118,13 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     log_info("reloaded {}: {} rules, policy {}", path, rules, version);
 }
 
+// Half of WatchdogSec= when systemd asked for keep-alives, else 0.
+int watchdog_interval_ms() {
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return 0;
+    return static_cast<int>(std::max<uint64_t>(usec / 2000, 1));
+}
+
 UniqueFd block_signals_into_fd() {
     sigset_t set;
     sigemptyset(&set);
@@ -168,9 +176,13 @@ int serve(const Options& opt, Config config) {
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
              running->agent.admin_socket, running->rules.size(), running->version);
     sd_notify(0, "READY=1");
+    int watchdog_ms = watchdog_interval_ms();
     for (bool stop = false; !stop;) {
+        // The watchdog is fed from the loop that accepts requests: if it
+        // wedges, systemd restarts vigild instead of PAM timing out forever.
+        if (watchdog_ms > 0) sd_notify(0, "WATCHDOG=1");
         pollfd fds[3] = {{pam->get(), POLLIN, 0}, {admin->get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        if (::poll(fds, 3, -1) < 0) continue;
+        if (::poll(fds, 3, watchdog_ms > 0 ? watchdog_ms : -1) < 0) continue;
         if (fds[0].revents & POLLIN) server.accept_from(pam->get(), Listener::Pam);
         if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
         signalfd_siginfo si{};
