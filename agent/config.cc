@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <set>
 #include <toml++/toml.h>
 
+#include "cidr.h"
 #include "duration.h"
 #include "sha256.h"
 #include "unique_fd.h"
@@ -102,7 +104,7 @@ private:
         return *d;
     }
 
-    std::vector<std::string> string_list(const toml::node& n, std::string_view what) const {
+    std::vector<std::string> string_list(const toml::node& n, std::string_view what, bool may_be_empty = false) const {
         auto* arr = n.as_array();
         if (!arr) fail(n.source(), fmt::format("{} must be a list, e.g. {} = [\"...\"]", what, what));
         std::vector<std::string> out;
@@ -111,7 +113,9 @@ private:
             if (s.empty()) fail(item.source(), fmt::format("{} holds an empty string", what));
             out.push_back(std::move(s));
         }
-        if (out.empty()) fail(n.source(), fmt::format("{} is empty: leave the key out to match everything", what));
+        if (out.empty() && !may_be_empty) {
+            fail(n.source(), fmt::format("{} is empty: leave the key out to match everything", what));
+        }
         return out;
     }
 
@@ -151,7 +155,7 @@ private:
         if (auto* n = t.get("cache_services")) p.cache_services = string_list(*n, "cache_services");
         if (auto* n = t.get("opa_path")) p.opa_path = opa_path(*n);
         if (auto* n = t.get("authzen_profile")) p.authzen_profile = profile(*n);
-        if (auto* n = t.get("ignore_keys")) p.ignore_keys = string_list(*n, "ignore_keys");
+        if (auto* n = t.get("ignore_keys")) p.ignore_keys = string_list(*n, "ignore_keys", true);
         if (auto* n = t.get("breaker_failures")) {
             p.breaker_failures = static_cast<int>(integer(*n, "pdp.breaker_failures", 1, 100));
         }
@@ -180,14 +184,26 @@ private:
                                      "\"cerbos\" or \"opa\"", p));
     }
 
+    // The host part of "http://HOST[:port][/path]", brackets kept for IPv6.
+    static std::string url_host(const std::string& u, size_t scheme_len) {
+        std::string rest = u.substr(scheme_len);
+        if (rest.starts_with("[")) return rest.substr(0, rest.find(']') + 1);
+        return rest.substr(0, rest.find_first_of(":/"));
+    }
+
+    static bool is_loopback(const std::string& host) {
+        if (host == "localhost" || host == "[::1]") return true;
+        auto ip = parse_ip(host);
+        return ip && ip->family == AF_INET && ip->bytes[0] == 127;
+    }
+
     // https anywhere; plain http only to this machine, where nothing can
     // read or change the answer on the way.
     std::vector<std::string> urls(const toml::node& n) const {
         std::vector<std::string> out = string_list(n, "urls");
         for (auto& u : out) {
             bool https = u.starts_with("https://");
-            bool loopback = u.starts_with("http://127.") || u.starts_with("http://localhost") ||
-                            u.starts_with("http://[::1]");
+            bool loopback = u.starts_with("http://") && is_loopback(url_host(u, 7));
             if (!https && !loopback) {
                 fail(n.source(), fmt::format("pdp url \"{}\": use https:// (plain http only to loopback)", u));
             }

@@ -206,10 +206,13 @@ DecisionRecord Engine::decide(const Request& req) {
 // A decision that cannot be written to the trail is not given: an allow
 // becomes a deny, so no access goes unrecorded.
 void Engine::record(DecisionRecord& r) {
-    journal_decision(r);
-    if (audit_ == nullptr) return;
-    Status s = audit_->append(to_json(r));
-    if (s) return;
+    log_debug("{} {} for {}: {} ({})", to_string(r.request.phase), r.request.service, r.request.user,
+              to_string(r.decision.outcome), r.decision.reason_admin);
+    Status s = audit_ ? audit_->append(to_json(r)) : Status(Ok{});
+    if (s) {
+        journal_decision(r);
+        return;
+    }
     r.audit_error = s.error().message;
     log_error("{}: {}", audit_->path(), r.audit_error);
     if (r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
@@ -217,6 +220,7 @@ void Engine::record(DecisionRecord& r) {
         r.decision.reason_user = "access denied: the audit trail cannot be written";
         r.decision.reason_admin = "audit write failed: " + r.audit_error;
     }
+    journal_decision(r);  // the outcome the user got, with why
 }
 
 }  // namespace vigil

@@ -78,9 +78,14 @@ void set_runtime_max(pam_handle_t* pamh, std::string_view seconds) {
 // The agent could not be asked: the PAM line's failmode decides.
 int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const char* why) {
     PhaseInfo pi = info(phase);
-    if (args.failmode == FailMode::Safe || phase == Phase::CloseSession) {
+    if (phase == Phase::CloseSession) {
+        // The session is over either way; nothing to deny.
+        pam_syslog(pamh, LOG_WARNING, "%s: %s; session end not recorded", pi.name, why);
+        return PAM_SUCCESS;
+    }
+    if (args.failmode == FailMode::Safe) {
         pam_syslog(pamh, LOG_WARNING, "%s: %s; failmode=safe, ignoring", pi.name, why);
-        return phase == Phase::CloseSession ? PAM_SUCCESS : PAM_IGNORE;
+        return PAM_IGNORE;
     }
     pam_syslog(pamh, LOG_ERR, "%s: %s; failmode=secure, denying", pi.name, why);
     tell_user(pamh, "access check unavailable, request denied");

@@ -196,6 +196,16 @@ TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings
     CHECK_THAT(error_of("[pdp]\nprotocol = \"xacml\"\n"), Catch::StartsWith("vigil.toml:2:"));
     CHECK_THAT(error_of("[pdp]\nprotocol = \"cerbos\"\nurls = [\"http://pdp.example:3592\"]\n"),
                Catch::StartsWith("vigil.toml:3:") && Catch::Contains("plain http only to loopback"));
+    for (const char* host : {"http://127.0.0.1.example.com", "http://localhost.example.com:80", "http://10.0.0.1"}) {
+        INFO(host);
+        CHECK_THAT(error_of(std::string("[pdp]\nprotocol = \"opa\"\nurls = [\"") + host + "\"]\n"),
+                   Catch::Contains("plain http only to loopback"));
+    }
+    for (const char* host : {"http://localhost:8181", "http://127.0.0.2/", "http://[::1]:8181"}) {
+        INFO(host);
+        CHECK(parse_config(std::string("[pdp]\nprotocol = \"opa\"\nurls = [\"") + host + "\"]\n", "v"));
+    }
+    CHECK(parse_config("[pdp]\nignore_keys = []\n", "v"));
     CHECK_THAT(error_of("[pdp]\ntimeout = \"soon\"\n"), Catch::StartsWith("vigil.toml:2:"));
     CHECK_THAT(error_of("[pdp]\nfallback = \"allow\"\n"), Catch::Contains("\"deny\", \"local\" or \"cached\""));
     CHECK_THAT(error_of("[pdp]\nclient_cert = \"/etc/c.pem\"\n"), Catch::Contains("go together"));
