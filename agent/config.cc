@@ -253,10 +253,109 @@ private:
     }
 
     void parse_posture(const toml::table& t, PostureSettings& p) const {
-        only_keys(t, {"max_age", "require", "systemd"}, "[posture]");
+        only_keys(t, {"max_age", "require", "systemd", "socket", "host", "falcon", "osquery", "wazuh", "clamd"},
+                  "[posture]");
         if (auto* n = t.get("max_age")) p.max_age = duration(*n, "posture.max_age");
         if (auto* n = t.get("require")) p.require = requirements(*n);
         if (auto* n = t.get("systemd")) p.systemd = parse_systemd(table(*n, "[posture.systemd]"));
+        if (auto* n = t.get("socket")) p.sockets = parse_sockets(*n);
+        if (auto* n = t.get("host")) p.host = parse_host_facts(table(*n, "[posture.host]"));
+        if (auto* n = t.get("falcon")) p.falcon = parse_falcon(table(*n, "[posture.falcon]"));
+        if (auto* n = t.get("osquery")) p.osquery = parse_osquery(table(*n, "[posture.osquery]"));
+        if (auto* n = t.get("wazuh")) p.wazuh = parse_wazuh(table(*n, "[posture.wazuh]"));
+        if (auto* n = t.get("clamd")) p.clamd = parse_clamd(table(*n, "[posture.clamd]"));
+    }
+
+    std::vector<posture::SocketSettings> parse_sockets(const toml::node& n) const {
+        auto* arr = n.as_array();
+        if (!arr || !arr->is_array_of_tables()) fail(n.source(), "sockets are written as [[posture.socket]] tables");
+        std::vector<posture::SocketSettings> out;
+        std::set<std::string> names;
+        for (auto&& item : *arr) {
+            out.push_back(parse_socket(*item.as_table()));
+            if (!names.insert(out.back().name).second) {
+                fail(item.source(), fmt::format("a [[posture.socket]] named \"{}\" exists already", out.back().name));
+            }
+        }
+        return out;
+    }
+
+    posture::SocketSettings parse_socket(const toml::table& t) const {
+        only_keys(t, {"name", "path", "request", "timeout", "interval", "fields"}, "[[posture.socket]]");
+        posture::SocketSettings s;
+        auto* name = t.get("name");
+        auto* path = t.get("path");
+        if (!name || !path) fail(t.source(), "[[posture.socket]] needs a name and a path");
+        s.name = signal_prefix(*name);
+        s.path = socket_path(*path, "posture.socket.path");
+        if (auto* n = t.get("request")) s.request = string(*n, "posture.socket.request");
+        if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.socket.timeout");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.socket.interval");
+        auto* fields = t.get("fields");
+        if (!fields) fail(t.source(), "[[posture.socket]] needs fields = { signal = \"json.path\" }");
+        for (auto&& [key, value] : table(*fields, "posture.socket.fields")) {
+            s.fields[std::string(key.str())] = string(value, "a posture.socket field path");
+        }
+        if (s.fields.empty()) fail(fields->source(), "posture.socket.fields is empty");
+        return s;
+    }
+
+    std::string signal_prefix(const toml::node& n) const {
+        std::string s = string(n, "posture.socket.name");
+        bool ok = !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+        if (!ok) fail(n.source(), "posture.socket.name must be lowercase letters, digits, '_' or '-'");
+        return s;
+    }
+
+    posture::HostFactsSettings parse_host_facts(const toml::table& t) const {
+        only_keys(t, {"root", "interval"}, "[posture.host]");
+        posture::HostFactsSettings s;
+        if (auto* n = t.get("root")) s.root = absolute_path(*n, "posture.host.root");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.host.interval");
+        return s;
+    }
+
+    posture::FalconSettings parse_falcon(const toml::table& t) const {
+        only_keys(t, {"zta_file", "falconctl", "timeout", "interval"}, "[posture.falcon]");
+        posture::FalconSettings s;
+        if (auto* n = t.get("zta_file")) s.zta_file = absolute_path(*n, "posture.falcon.zta_file");
+        if (auto* n = t.get("falconctl")) s.falconctl = string(*n, "posture.falcon.falconctl");
+        if (!s.falconctl.empty() && s.falconctl[0] != '/') fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
+        if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.falcon.interval");
+        return s;
+    }
+
+    posture::OsquerySettings parse_osquery(const toml::table& t) const {
+        only_keys(t, {"binary", "queries", "timeout", "interval"}, "[posture.osquery]");
+        posture::OsquerySettings s;
+        if (auto* n = t.get("binary")) s.binary = absolute_path(*n, "posture.osquery.binary");
+        if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.osquery.timeout");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.osquery.interval");
+        auto* queries = t.get("queries");
+        if (!queries) fail(t.source(), "[posture.osquery] needs queries = { signal = \"SELECT ...\" }");
+        for (auto&& [key, value] : table(*queries, "posture.osquery.queries")) {
+            s.queries[std::string(key.str())] = posture::OsqueryQuery{string(value, "an osquery query"), ""};
+        }
+        return s;
+    }
+
+    posture::WazuhSettings parse_wazuh(const toml::table& t) const {
+        only_keys(t, {"state_file", "interval", "stale_after"}, "[posture.wazuh]");
+        posture::WazuhSettings s;
+        if (auto* n = t.get("state_file")) s.state_file = absolute_path(*n, "posture.wazuh.state_file");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.wazuh.interval");
+        if (auto* n = t.get("stale_after")) s.stale_after = duration(*n, "posture.wazuh.stale_after");
+        return s;
+    }
+
+    posture::ClamdSettings parse_clamd(const toml::table& t) const {
+        only_keys(t, {"socket", "timeout", "interval"}, "[posture.clamd]");
+        posture::ClamdSettings s;
+        if (auto* n = t.get("socket")) s.socket = socket_path(*n, "posture.clamd.socket");
+        if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.clamd.timeout");
+        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.clamd.interval");
+        return s;
     }
 
     posture::SystemdSettings parse_systemd(const toml::table& t) const {

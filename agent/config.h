@@ -13,8 +13,14 @@
 #include <string_view>
 #include <vector>
 
+#include "posture/clamd_collector.h"
+#include "posture/falcon_collector.h"
+#include "posture/host_collector.h"
+#include "posture/osquery_collector.h"
 #include "posture/requirement.h"
+#include "posture/socket_collector.h"
 #include "posture/systemd_collector.h"
+#include "posture/wazuh_collector.h"
 #include "result.h"
 #include "rule.h"
 
@@ -84,6 +90,12 @@ struct PostureSettings {
     std::chrono::seconds max_age{60};  // older signals count as missing
     std::vector<posture::Requirement> require;  // for every request, before any rule
     std::optional<posture::SystemdSettings> systemd;
+    std::vector<posture::SocketSettings> sockets;  // [[posture.socket]]
+    std::optional<posture::HostFactsSettings> host;
+    std::optional<posture::FalconSettings> falcon;
+    std::optional<posture::OsquerySettings> osquery;
+    std::optional<posture::WazuhSettings> wazuh;
+    std::optional<posture::ClamdSettings> clamd;
 };
 
 struct Config {

@@ -19,11 +19,11 @@
 #include <string>
 
 #include "audit_log.h"
+#include "collectors.h"
 #include "config.h"
 #include "engine.h"
 #include "log.h"
 #include "posture/signal_store.h"
-#include "posture/systemd_collector.h"
 #include "server.h"
 #include "unix_listener.h"
 
@@ -102,11 +102,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
     }
-    if (running.posture.systemd.has_value() != next->posture.systemd.has_value() ||
-        (running.posture.systemd && (running.posture.systemd->units != next->posture.systemd->units ||
-                                     running.posture.systemd->bus != next->posture.systemd->bus))) {
-        log_warn("reload: [posture.systemd] changed; collectors change at the next restart");
-    }
+    log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
     std::string version = next->version;
     size_t rules = next->rules.size();
     auto engine = Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
@@ -159,11 +155,8 @@ int serve(const Options& opt, Config config) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         if (auto e = slot.get()) e->forget_cached_answers();
     });
-    std::unique_ptr<posture::SystemdCollector> systemd;
-    if (running->posture.systemd) {
-        systemd = std::make_unique<posture::SystemdCollector>(*running->posture.systemd, posture);
-        systemd->start();
-    }
+    auto collectors = make_collectors(running->posture, posture);
+    for (auto& c : collectors) c->start();
     auto pam = listen_unix(running->agent.socket, 0600);
     if (!pam) return log_error("{}", pam.error().message), 1;
     auto admin = listen_unix(running->agent.admin_socket, 0600);

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "posture/collector.h"
 #include "posture/signal_store.h"
 
 namespace vigil::posture {
@@ -32,15 +33,15 @@ struct SystemdSettings {
     std::chrono::milliseconds interval{10000};
 };
 
-class SystemdCollector {
+class SystemdCollector : public Collector {
 public:
     SystemdCollector(SystemdSettings settings, SignalStore& store);
-    ~SystemdCollector();
+    ~SystemdCollector() override;
     SystemdCollector(const SystemdCollector&) = delete;
     SystemdCollector& operator=(const SystemdCollector&) = delete;
 
-    void start();
-    void stop();
+    void start() override;
+    void stop() override;
 
 private:
     void run();

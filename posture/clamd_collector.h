@@ -1,0 +1,56 @@
+// Posture from ClamAV's daemon over its local socket: is clamd alive, and
+// how old are the signatures it scans with.
+//
+//   ClamdSettings s;                       // Debian's socket by default
+//   ClamdCollector c(s, store);
+//   c.start();   ...   c.stop();
+//
+// Each interval: "zPING\0" on one connection (answer "PONG\0"), then
+// "zVERSION\0" on another (clamd closes after each command outside a
+// session). Signals: clamd.alive ("true"/"false"), clamd.version,
+// clamd.signatures (the daily database version), clamd.signature_age_days.
+// A clamd that cannot be reached or does not answer PONG makes alive
+// "false" and the rest missing; a VERSION that fails or cannot be read
+// leaves alive "true" and the rest missing.
+#ifndef VIGIL_POSTURE_CLAMD_COLLECTOR_H
+#define VIGIL_POSTURE_CLAMD_COLLECTOR_H
+
+#include <chrono>
+#include <string>
+
+#include "posture/collector.h"
+#include "posture/interval_thread.h"
+#include "posture/signal_group.h"
+#include "posture/signal_store.h"
+#include "result.h"
+
+namespace vigil::posture {
+
+struct ClamdSettings {
+    std::string socket = "/run/clamav/clamd.ctl";  // clamd.conf LocalSocket
+    std::chrono::milliseconds timeout{2000};       // for each command
+    std::chrono::milliseconds interval{30000};
+};
+
+// Ok when socket is absolute and 0 < timeout <= interval.
+Status validate(const ClamdSettings& s);
+
+class ClamdCollector : public Collector {
+public:
+    ClamdCollector(ClamdSettings settings, SignalStore& store);
+    ~ClamdCollector() override;
+
+    void start() override;
+    void stop() override;
+    // One round: PING, VERSION, publish or forget. Tests call it directly.
+    void collect_once();
+
+private:
+    ClamdSettings s_;
+    SignalGroup group_;
+    IntervalThread thread_;
+};
+
+}  // namespace vigil::posture
+
+#endif

@@ -1,0 +1,68 @@
+// Posture from CrowdStrike Falcon: the Zero Trust Assessment the sensor
+// writes to data.zta (see falcon_zta.h), and whether the sensor runs in
+// Reduced Functionality Mode (`falconctl -g --rfm-state`, see falcon_rfm.h).
+//
+//   FalconSettings s;
+//   s.zta_file = "/Library/Application Support/Crowdstrike/ZeroTrustAssessment/data.zta";
+//   FalconCollector c(s, store);
+//   c.start();   ...   c.stop();
+//
+// Signals: falcon.zta.overall, falcon.zta.os, falcon.zta.sensor_config,
+// falcon.zta.age (seconds since the assessment was issued), falcon.rfm
+// ("true"/"false"). The two sources fail apart: an unreadable, malformed or
+// expired data.zta makes the falcon.zta.* signals missing and leaves
+// falcon.rfm alone, and the reverse. falconctl is run only while it exists
+// at the configured path; without it falcon.rfm is missing.
+//
+// Where data.zta lives: macOS and Windows sensors write it under
+// .../CrowdStrike/ZeroTrustAssessment/data.zta once ZTA file distribution is
+// enabled for the customer; where (and whether) a Linux sensor does depends
+// on its version, so zta_file has no default.
+#ifndef VIGIL_POSTURE_FALCON_COLLECTOR_H
+#define VIGIL_POSTURE_FALCON_COLLECTOR_H
+
+#include <chrono>
+#include <string>
+
+#include "posture/collector.h"
+#include "posture/interval_thread.h"
+#include "posture/signal_group.h"
+#include "posture/signal_store.h"
+#include "result.h"
+
+namespace vigil::posture {
+
+struct FalconSettings {
+    std::string zta_file;                                  // data.zta; empty: not read
+    std::string falconctl = "/opt/CrowdStrike/falconctl";  // empty: RFM state not asked
+    std::chrono::milliseconds timeout{5000};               // for one falconctl run
+    std::chrono::milliseconds interval{30000};
+};
+
+// Ok when at least one source is named, paths are absolute and
+// 0 < timeout <= interval.
+Status validate(const FalconSettings& s);
+
+class FalconCollector : public Collector {
+public:
+    FalconCollector(FalconSettings settings, SignalStore& store);
+    ~FalconCollector() override;
+
+    void start() override;
+    void stop() override;
+    // One round: read data.zta, ask falconctl. Tests call it directly.
+    void collect_once();
+
+private:
+    void collect_zta();
+    void collect_rfm();
+
+    FalconSettings s_;
+    SignalGroup zta_;
+    SignalGroup rfm_;
+    IntervalThread thread_;
+};
+
+}  // namespace vigil::posture
+
+#endif

@@ -1,0 +1,57 @@
+// Posture from the Wazuh agent: its state file (see wazuh_state.h), read on
+// an interval.
+//
+//   WazuhSettings s;                       // defaults fit a standard install
+//   WazuhCollector c(s, store);
+//   c.start();   ...   c.stop();
+//
+// Signals: wazuh.status ("connected", "disconnected", "pending"),
+// wazuh.last_keepalive, wazuh.keepalive_age (seconds).
+//
+// wazuh-agentd rewrites the file every few seconds, and nothing removes it
+// when the agent dies: the last status='connected' would outlive the agent.
+// So a file not rewritten within stale_after counts as a failure and every
+// signal goes missing. Set stale_after to 0 to turn that off (an agent with
+// agent.state_interval raised past it, say).
+#ifndef VIGIL_POSTURE_WAZUH_COLLECTOR_H
+#define VIGIL_POSTURE_WAZUH_COLLECTOR_H
+
+#include <chrono>
+#include <string>
+
+#include "posture/collector.h"
+#include "posture/interval_thread.h"
+#include "posture/signal_group.h"
+#include "posture/signal_store.h"
+#include "result.h"
+
+namespace vigil::posture {
+
+struct WazuhSettings {
+    std::string state_file = "/var/ossec/var/run/wazuh-agentd.state";
+    std::chrono::milliseconds interval{10000};
+    std::chrono::seconds stale_after{300};  // 0: never stale
+};
+
+// Ok when state_file is absolute and the interval positive.
+Status validate(const WazuhSettings& s);
+
+class WazuhCollector : public Collector {
+public:
+    WazuhCollector(WazuhSettings settings, SignalStore& store);
+    ~WazuhCollector() override;
+
+    void start() override;
+    void stop() override;
+    // One round: read the state file, publish or forget. Tests call it directly.
+    void collect_once();
+
+private:
+    WazuhSettings s_;
+    SignalGroup group_;
+    IntervalThread thread_;
+};
+
+}  // namespace vigil::posture
+
+#endif
