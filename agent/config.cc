@@ -359,7 +359,7 @@ private:
     }
 
     posture::SystemdSettings parse_systemd(const toml::table& t) const {
-        only_keys(t, {"bus", "units", "interval"}, "[posture.systemd]");
+        only_keys(t, {"bus", "units", "interval", "ntp"}, "[posture.systemd]");
         posture::SystemdSettings s;
         if (auto* n = t.get("bus")) {
             s.bus = string(*n, "posture.systemd.bus");
@@ -369,6 +369,11 @@ private:
         }
         if (auto* n = t.get("units")) s.units = string_list(*n, "units");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.systemd.interval");
+        if (auto* n = t.get("ntp")) {
+            auto b = n->value<bool>();
+            if (!b) fail(n->source(), "posture.systemd.ntp must be true or false");
+            s.ntp = *b;
+        }
         return s;
     }
 

@@ -19,6 +19,7 @@ constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
 constexpr const char* kUnit = "org.freedesktop.systemd1.Unit";
 constexpr auto kPollSlice = std::chrono::milliseconds(200);
 constexpr auto kReconnectDelay = std::chrono::seconds(1);
+constexpr uint64_t kCallTimeoutUs = 5'000'000;
 
 struct BusError {
     sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -48,6 +49,9 @@ public:
     ~Session() { sd_bus_slot_unref(match_); }
 
     bool setup() {
+        // A wedged peer (or a slow bus activation of timedated) must not
+        // hold posture for sd-bus' default 25 s.
+        sd_bus_set_method_call_timeout(bus_, kCallTimeoutUs);
         BusError err;
         int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "Subscribe", &err.e, nullptr, "");
         if (r < 0) return fail("Subscribe", err.text(r));
@@ -143,11 +147,30 @@ private:
         return true;
     }
 
+    // NTPSynchronized emits no change signal either. timedated is activated
+    // on demand and may be absent (a user bus, a container): that makes the
+    // signal missing, not the whole bus unusable.
+    void read_ntp() {
+        BusError err;
+        int synced = 0;
+        int r = sd_bus_get_property_trivial(bus_, "org.freedesktop.timedate1", "/org/freedesktop/timedate1",
+                                            "org.freedesktop.timedate1", "NTPSynchronized", &err.e, 'b', &synced);
+        if (r < 0) {
+            if (!ntp_failed_) log_warn("systemd posture: timedate1 NTPSynchronized: {}", err.text(r));
+            ntp_failed_ = true;
+            store_.forget("time.ntp_synchronized");
+            return;
+        }
+        ntp_failed_ = false;
+        publish("time.ntp_synchronized", synced ? "true" : "false");
+    }
+
     bool read_all() {
         for (const auto& [path, unit] : units_by_path_) {
             if (!read_unit(path)) return false;
         }
         dirty_.clear();
+        if (s_.ntp) read_ntp();
         return read_manager();
     }
 
@@ -166,6 +189,7 @@ private:
     sd_bus_slot* match_ = nullptr;
     std::map<std::string, std::string> units_by_path_;
     std::set<std::string> dirty_;
+    bool ntp_failed_ = false;  // log a lost timedated once, not every interval
 };
 
 }  // namespace
@@ -199,6 +223,7 @@ void SystemdCollector::run() {
         }
         store_.forget("systemd.system_state");
         store_.forget("systemd.failed_units");
+        store_.forget("time.ntp_synchronized");
         for (auto until = Clock::now() + kReconnectDelay; !stopping_ && Clock::now() < until;) {
             std::this_thread::sleep_for(kPollSlice);
         }

@@ -12,7 +12,7 @@
 //
 // Signals: systemd.unit.<unit> = ActiveState ("active", "inactive",
 // "failed", ...), systemd.unit.<unit>.sub_state, systemd.system_state,
-// systemd.failed_units.
+// systemd.failed_units, and with ntp = true time.ntp_synchronized.
 #ifndef VIGIL_POSTURE_SYSTEMD_COLLECTOR_H
 #define VIGIL_POSTURE_SYSTEMD_COLLECTOR_H
 
@@ -31,6 +31,9 @@ struct SystemdSettings {
     std::string bus = "system";  // "system", "user", or a D-Bus address ("unix:path=...")
     std::vector<std::string> units;
     std::chrono::milliseconds interval{10000};
+    // Also read timedated's NTPSynchronized (time.ntp_synchronized): on the
+    // system bus only; where timedated cannot be reached the signal is missing.
+    bool ntp = false;
 };
 
 class SystemdCollector : public Collector {

@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 7
+tap_plan 8
 
 UNIT=fake-edr.service
 SIGNAL=systemd.unit.$UNIT
@@ -26,6 +26,7 @@ max_age = "30s"
 bus = "$SDU_BUS"
 units = ["$UNIT"]
 interval = "2s"
+ntp = true
 
 [[rule]]
 name = "ops may sudo while the EDR sensor runs"
@@ -58,6 +59,19 @@ posture_table() {
     expect_contains "vigilctl posture" "$out" "systemd.system_state"
 }
 tap_case "vigilctl posture: the unit's signal is active, with its age and source" posture_table
+
+ntp_missing() {
+    # timedated lives on the system bus: on this user bus it cannot be
+    # reached, so the signal is missing while the units still come through.
+    local out
+    out=$("$VIGILCTL" --socket "$ADMIN_SOCK" posture --json)
+    expect_not_contains "vigilctl posture --json" "$out" "time.ntp_synchronized" || return 1
+    expect_contains "vigilctl posture --json" "$out" "$SIGNAL" || return 1
+    grep -q "timedate1 NTPSynchronized" "$AGENT_LOG" || { fail "vigild did not log the unreachable timedated"; return 1; }
+    [ "$(grep -c "timedate1 NTPSynchronized" "$AGENT_LOG")" -eq 1 ] ||
+        { fail "vigild logged the unreachable timedated more than once"; note_logs; return 1; }
+}
+tap_case "ntp = true without timedated on the bus: time.ntp_synchronized is missing, logged once" ntp_missing
 
 sudo_while_active() {
     audit_mark
