@@ -8,6 +8,8 @@
 #
 #   bench/local.sh  pam_permit, pam_unix, pam_vigil with local rules; vigild's
 #                   memory; the module's and the engine's share
+#   bench/posture.sh  a decision with 10 signals vs none; vigild's idle CPU
+#                   with collectors on
 #   bench/pdp.sh    pam_vigil → vigild → Cerbos against a keep-alive libcurl
 #                   floor (bench/pdp_floor.cc) and pam_exec + curl
 #                   (bench/pam_exec_cerbos.sh); the positive cache;
@@ -101,6 +103,8 @@ fi
 . "$BENCH_DIR/local.sh"
 # shellcheck source=bench/pdp.sh
 . "$BENCH_DIR/pdp.sh"
+# shellcheck source=bench/posture.sh
+. "$BENCH_DIR/posture.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "bench: warning: not root; pam_unix then checks shadow through unix_chkpwd" >&2
@@ -145,6 +149,9 @@ local_measure
 # Runs appended to one file are told apart by a rule.
 [ -s "$RESULTS" ] && printf '\n---\n\n' >>"$RESULTS"
 local_report | tee -a "$RESULTS"
+
+posture_measure
+posture_report | tee -a "$RESULTS"
 
 if [ -n "${VIGIL_BENCH_PDP_SKIP:-}" ]; then
     printf '\n## Remote PDP: skipped\n\n%s.\n' "$VIGIL_BENCH_PDP_SKIP" | tee -a "$RESULTS"
