@@ -264,6 +264,33 @@ private:
         if (auto* n = t.get("osquery")) p.osquery = parse_osquery(table(*n, "[posture.osquery]"));
         if (auto* n = t.get("wazuh")) p.wazuh = parse_wazuh(table(*n, "[posture.wazuh]"));
         if (auto* n = t.get("clamd")) p.clamd = parse_clamd(table(*n, "[posture.clamd]"));
+        check_intervals(t, p);
+    }
+
+    // A collector that reads less often than max_age lets its own signals go
+    // stale between reads: every requirement on them would fail at times.
+    void check_intervals(const toml::table& t, const PostureSettings& p) const {
+        auto check = [&](const char* what, std::chrono::milliseconds interval) {
+            if (interval >= p.max_age) {
+                fail(t.source(), fmt::format("[posture] {} interval must be shorter than posture.max_age ({}s)",
+                                             what, p.max_age.count()));
+            }
+        };
+        if (p.systemd) check("systemd", p.systemd->interval);
+        for (const auto& s : p.sockets) check("socket", s.interval);
+        if (p.host) check("host", p.host->interval);
+        if (p.falcon) check("falcon", p.falcon->interval);
+        if (p.osquery) check("osquery", p.osquery->interval);
+        if (p.wazuh) check("wazuh", p.wazuh->interval);
+        if (p.clamd) check("clamd", p.clamd->interval);
+    }
+
+    // Each collector's validate() has the last word (signal-name rules, JSON
+    // paths, timeout <= interval, ...), reported at the table's line.
+    template <class Settings>
+    Settings checked(Settings s, const toml::node& where) const {
+        if (auto ok = posture::validate(s); !ok) fail(where.source(), ok.error().message);
+        return s;
     }
 
     std::vector<posture::SocketSettings> parse_sockets(const toml::node& n) const {
@@ -297,7 +324,7 @@ private:
             s.fields[std::string(key.str())] = string(value, "a posture.socket field path");
         }
         if (s.fields.empty()) fail(fields->source(), "posture.socket.fields is empty");
-        return s;
+        return checked(std::move(s), t);
     }
 
     std::string signal_prefix(const toml::node& n) const {
@@ -312,7 +339,7 @@ private:
         posture::HostFactsSettings s;
         if (auto* n = t.get("root")) s.root = absolute_path(*n, "posture.host.root");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.host.interval");
-        return s;
+        return checked(std::move(s), t);
     }
 
     posture::FalconSettings parse_falcon(const toml::table& t) const {
@@ -323,7 +350,7 @@ private:
         if (!s.falconctl.empty() && s.falconctl[0] != '/') fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.falcon.interval");
-        return s;
+        return checked(std::move(s), t);
     }
 
     posture::OsquerySettings parse_osquery(const toml::table& t) const {
@@ -335,9 +362,21 @@ private:
         auto* queries = t.get("queries");
         if (!queries) fail(t.source(), "[posture.osquery] needs queries = { signal = \"SELECT ...\" }");
         for (auto&& [key, value] : table(*queries, "posture.osquery.queries")) {
-            s.queries[std::string(key.str())] = posture::OsqueryQuery{string(value, "an osquery query"), ""};
+            s.queries[std::string(key.str())] = osquery_query(value);
         }
-        return s;
+        return checked(std::move(s), t);
+    }
+
+    // "SELECT ..." (the first column), or { sql = "SELECT ...", column = "name" }.
+    posture::OsqueryQuery osquery_query(const toml::node& n) const {
+        if (n.is_string()) return {string(n, "an osquery query"), ""};
+        const toml::table& q = table(n, "an osquery query");
+        only_keys(q, {"sql", "column"}, "an osquery query");
+        auto* sql = q.get("sql");
+        if (!sql) fail(q.source(), "an osquery query table needs sql = \"SELECT ...\"");
+        posture::OsqueryQuery out{string(*sql, "an osquery query's sql"), ""};
+        if (auto* c = q.get("column")) out.column = string(*c, "an osquery query's column");
+        return out;
     }
 
     posture::WazuhSettings parse_wazuh(const toml::table& t) const {
@@ -346,7 +385,7 @@ private:
         if (auto* n = t.get("state_file")) s.state_file = absolute_path(*n, "posture.wazuh.state_file");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.wazuh.interval");
         if (auto* n = t.get("stale_after")) s.stale_after = duration(*n, "posture.wazuh.stale_after");
-        return s;
+        return checked(std::move(s), t);
     }
 
     posture::ClamdSettings parse_clamd(const toml::table& t) const {
@@ -355,7 +394,7 @@ private:
         if (auto* n = t.get("socket")) s.socket = socket_path(*n, "posture.clamd.socket");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.clamd.timeout");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.clamd.interval");
-        return s;
+        return checked(std::move(s), t);
     }
 
     posture::SystemdSettings parse_systemd(const toml::table& t) const {

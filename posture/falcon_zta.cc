@@ -15,9 +15,9 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-// Seconds since the epoch up to the year 5138: anything larger is garbage,
-// and would overflow time_point arithmetic.
-constexpr double kMaxEpochSeconds = 1e11;
+// Seconds since the epoch up to the year 2200: anything larger is garbage,
+// and past 2262 would overflow system_clock's nanoseconds.
+constexpr double kMaxEpochSeconds = 7258118400;
 
 const char* const kScores[] = {"overall", "os", "sensor_config"};
 

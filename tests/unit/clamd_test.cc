@@ -4,7 +4,10 @@
 #include "posture/clamd_collector.h"
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <memory>
 
 #include "posture/clamd_version.h"
 #include "posture/local_time.h"

@@ -177,6 +177,14 @@ TEST_CASE("config rejects bad posture settings at their line") {
                Catch::StartsWith("vigil.toml:4:") && Catch::Contains("only for allow rules"));
 }
 
+TEST_CASE("config checks each collector's settings and interval") {
+    CHECK_THAT(error_of("[[posture.socket]]\nname = \"edr\"\npath = \"/run/e.sock\"\nfields = { \"reach able\" = \"a\" }\n"),
+               Catch::Contains("reach able"));
+    CHECK_THAT(error_of("[posture]\nmax_age = \"30s\"\n[posture.host]\ninterval = \"1m\"\n"),
+               Catch::Contains("shorter than posture.max_age"));
+    CHECK(parse_config("[posture]\nmax_age = \"2m\"\n[posture.host]\ninterval = \"1m\"\n", "v"));
+}
+
 TEST_CASE("config names the host after the machine when [host] id is left out") {
     auto c = parse_config("", "vigil.toml");
     REQUIRE(c);

@@ -145,6 +145,8 @@ TEST_CASE("Falcon ZTA: truncated, garbage, huge and odd claims") {
     CHECK(parse_falcon_zta(jwt(R"({"exp":"tomorrow","assessment":{}})"), kIssued).error().message ==
           "data.zta: claim exp is not a time (seconds since 1970)");
     CHECK(!parse_falcon_zta(jwt(R"({"exp":1e300,"assessment":{}})"), kIssued));
+    CHECK(!parse_falcon_zta(jwt(R"({"exp":10000000000,"assessment":{}})"), kIssued));  // year 2286
+    CHECK(!parse_falcon_zta(jwt(R"({"exp":18446744073709551615,"assessment":{}})"), kIssued));
     CHECK(!parse_falcon_zta(jwt(R"({"exp":-5,"assessment":{}})"), kIssued));
     auto bad_iat = parse_falcon_zta(jwt(R"({"iat":[],"assessment":{"overall":1,"os":2,"sensor_config":3}})"), kIssued);
     REQUIRE(bad_iat);
