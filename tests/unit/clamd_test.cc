@@ -11,6 +11,7 @@
 
 #include "posture/clamd_version.h"
 #include "posture/local_time.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::ClamdCollector;
@@ -18,15 +19,6 @@ using vigil::posture::ClamdSettings;
 using vigil::posture::parse_clamd_version;
 using vigil::posture::SignalStore;
 
-namespace vigil::testing {
-class FakeUnixServer;
-std::shared_ptr<FakeUnixServer> start_fake_unix_server(const std::string& path,
-                                                       std::function<std::string(const std::string&)> reply,
-                                                       std::chrono::milliseconds delay, bool hold_open);
-std::string posture_temp_dir();
-std::string posture_sample(const std::string& rel);
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}  // namespace vigil::testing
 using vigil::testing::posture_sample;
 using vigil::testing::signal_in;
 

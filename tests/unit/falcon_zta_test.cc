@@ -14,6 +14,7 @@
 #include "posture/falcon_rfm.h"
 #include "posture/falcon_zta.h"
 #include "posture/jwt.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::base64url_decode;
@@ -25,11 +26,6 @@ using vigil::posture::parse_rfm_state;
 using vigil::posture::SignalStore;
 using Clock = std::chrono::system_clock;
 
-namespace vigil::testing {
-std::string posture_temp_dir();
-std::string posture_sample(const std::string& rel);
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}  // namespace vigil::testing
 using vigil::testing::posture_sample;
 using vigil::testing::signal_in;
 

@@ -1,6 +1,7 @@
 // Host facts read from a fake root: each value, each absent file, each
 // damaged one, and that one unreadable fact leaves the others alone.
 #include "posture/host_collector.h"
+#include "posture_testing.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -11,10 +12,6 @@ using vigil::posture::HostFactsSettings;
 using vigil::posture::SignalStore;
 using vigil::posture::SmallFile;
 
-namespace vigil::testing {
-std::string posture_temp_dir();
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}  // namespace vigil::testing
 using vigil::testing::signal_in;
 
 namespace {

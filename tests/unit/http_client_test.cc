@@ -2,6 +2,7 @@
 // run on threads inside the test. No mocks of libcurl: what passes here is
 // what vigild does on the wire.
 #include "http_client.h"
+#include "http_testing.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

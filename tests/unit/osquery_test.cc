@@ -13,6 +13,7 @@
 
 #include "posture/osquery_rows.h"
 #include "posture/run_command.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::OsqueryCollector;
@@ -21,11 +22,6 @@ using vigil::posture::parse_osquery_rows;
 using vigil::posture::run_command;
 using vigil::posture::SignalStore;
 
-namespace vigil::testing {
-std::string posture_temp_dir();
-std::string posture_sample(const std::string& rel);
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}  // namespace vigil::testing
 using vigil::testing::posture_sample;
 using vigil::testing::signal_in;
 

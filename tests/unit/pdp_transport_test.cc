@@ -1,6 +1,7 @@
 // PdpTransport against real local HTTP servers: failover order, the one
 // overall deadline, what does and does not fail over, and the breakers.
 #include "pdp_transport.h"
+#include "http_testing.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,15 +18,6 @@ using vigil::PdpTransportSettings;
 using State = vigil::CircuitBreaker::State;
 
 // The test HTTP server lives in http_client_test.cc.
-namespace vigil::testing {
-class TestHttpServer;
-std::shared_ptr<TestHttpServer> start_test_server(int status, bool silent);
-std::string url_of(const TestHttpServer& server);
-int requests_to(const TestHttpServer& server);
-void set_status(TestHttpServer& server, int status);
-std::string last_request_of(const TestHttpServer& server);
-int closed_port();
-}  // namespace vigil::testing
 
 using vigil::testing::requests_to;
 using vigil::testing::url_of;

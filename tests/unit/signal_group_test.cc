@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "posture/interval_thread.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::IntervalThread;
@@ -16,9 +17,6 @@ using vigil::posture::Reading;
 using vigil::posture::SignalGroup;
 using vigil::posture::SignalStore;
 
-namespace vigil::testing {
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}
 using vigil::testing::signal_in;
 
 TEST_CASE("signal group forgets names a later reading no longer has") {

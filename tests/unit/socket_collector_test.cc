@@ -23,6 +23,7 @@
 #include "posture/json_path.h"
 #include "posture/json_value_end.h"
 #include "posture/unix_exchange.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::JsonValueEnd;

@@ -11,6 +11,7 @@
 
 #include "posture/local_time.h"
 #include "posture/wazuh_state.h"
+#include "posture_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::parse_local_time;
@@ -19,11 +20,6 @@ using vigil::posture::SignalStore;
 using vigil::posture::WazuhCollector;
 using vigil::posture::WazuhSettings;
 
-namespace vigil::testing {
-std::string posture_temp_dir();
-std::string posture_sample(const std::string& rel);
-std::string signal_in(const vigil::posture::SignalStore& store, const std::string& name);
-}  // namespace vigil::testing
 using vigil::testing::posture_sample;
 using vigil::testing::signal_in;
 
