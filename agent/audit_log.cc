@@ -34,7 +34,7 @@ Result<std::string> read_range(int fd, off_t from, size_t len) {
 // The last line of the file, without its newline; empty for an empty file.
 // Reads backwards in chunks so a large trail costs little at start-up.
 Result<std::string> last_line(int fd) {
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd, &st) != 0) return err(strerror(errno));
     off_t end = st.st_size;
     if (end == 0) return std::string();
@@ -72,7 +72,7 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
     if (auto s = make_parent_dir(path); !s) return s.error();
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (!fd) return err(fmt::format("cannot open audit log {}: {}", path, strerror(errno)));
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return err(fmt::format("audit log {} is not a regular file", path));
     }
@@ -124,8 +124,9 @@ AuditVerdict verify_audit_file(const std::string& path) {
         auto prev = rec.find("prev");
         if (prev == rec.end() || !prev->is_string()) return fail("no \"prev\" hash");
         if (*prev != expected) {
-            return fail("\"prev\" does not match the line before it: a record was changed, "
-                        "removed or inserted");
+            return fail(
+                "\"prev\" does not match the line before it: a record was changed, "
+                "removed or inserted");
         }
         expected = sha256_hex(line);
         v.records = n;

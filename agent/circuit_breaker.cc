@@ -50,8 +50,7 @@ std::chrono::milliseconds CircuitBreaker::retry_in() const {
     std::lock_guard lock(mu_);
     if (state_ == State::Closed) return std::chrono::milliseconds(0);
     auto left = settings_.cooldown - (now_() - opened_at_);
-    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(left),
-                    std::chrono::milliseconds(0));
+    return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(left), std::chrono::milliseconds(0));
 }
 
 std::string_view to_string(CircuitBreaker::State state) {

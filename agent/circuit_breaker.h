@@ -27,7 +27,7 @@ struct CircuitBreakerSettings {
 };
 
 class CircuitBreaker {
-  public:
+public:
     using Clock = std::chrono::steady_clock;
     // Tests pass a fake clock; production uses Clock::now.
     using NowFn = std::function<Clock::time_point()>;
@@ -52,7 +52,7 @@ class CircuitBreaker {
     // Time until an open circuit lets a probe through; zero otherwise.
     std::chrono::milliseconds retry_in() const;
 
-  private:
+private:
     const CircuitBreakerSettings settings_;
     const NowFn now_;
     mutable std::mutex mu_;

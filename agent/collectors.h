@@ -14,8 +14,7 @@
 
 namespace vigil {
 
-std::vector<std::unique_ptr<posture::Collector>> make_collectors(const PostureSettings& p,
-                                                                 posture::SignalStore& store);
+std::vector<std::unique_ptr<posture::Collector>> make_collectors(const PostureSettings& p, posture::SignalStore& store);
 
 }  // namespace vigil
 

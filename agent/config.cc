@@ -4,11 +4,11 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <regex>
 #include <set>
-#include <toml++/toml.h>
 
 #include "cidr.h"
 #include "duration.h"
@@ -53,12 +53,11 @@ private:
         fail(n.source(), fmt::format("{} must be a table", what));
     }
 
-    void only_keys(const toml::table& t, std::set<std::string_view> allowed,
-                   std::string_view where) const {
+    void only_keys(const toml::table& t, std::set<std::string_view> allowed, std::string_view where) const {
         for (auto&& [key, value] : t) {
             if (!allowed.count(key.str())) {
-                fail(key.source(), fmt::format("{}: unknown key \"{}\"{}", where, key.str(),
-                                               suggestion(key.str(), allowed)));
+                fail(key.source(),
+                     fmt::format("{}: unknown key \"{}\"{}", where, key.str(), suggestion(key.str(), allowed)));
             }
         }
     }
@@ -84,8 +83,8 @@ private:
     std::string socket_path(const toml::node& n, std::string_view what) const {
         std::string s = absolute_path(n, what);
         if (s.size() > kMaxSocketPath) {
-            fail(n.source(), fmt::format("{} is longer than a unix socket path may be ({} bytes)",
-                                         what, kMaxSocketPath));
+            fail(n.source(),
+                 fmt::format("{} is longer than a unix socket path may be ({} bytes)", what, kMaxSocketPath));
         }
         return s;
     }
@@ -134,15 +133,17 @@ private:
     }
 
     void parse_pdp(const toml::table& t, PdpSettings& p) const {
-        only_keys(t, {"protocol", "urls", "ca_file", "pinned_pubkey", "client_cert", "client_key",
-                      "bearer_token_file", "timeout", "fallback", "cache_max_age", "cache_allow_seconds",
-                      "cache_services", "opa_path", "ignore_keys", "breaker_failures", "breaker_cooldown",
-                      "max_connections", "authzen_profile"},
+        only_keys(t,
+                  {"protocol", "urls", "ca_file", "pinned_pubkey", "client_cert", "client_key", "bearer_token_file",
+                   "timeout", "fallback", "cache_max_age", "cache_allow_seconds", "cache_services", "opa_path",
+                   "ignore_keys", "breaker_failures", "breaker_cooldown", "max_connections", "authzen_profile"},
                   "[pdp]");
         if (auto* n = t.get("protocol")) p.protocol = protocol(*n);
         if (auto* n = t.get("urls")) p.urls = urls(*n);
-        for (auto [key, slot] : {std::pair{"ca_file", &p.ca_file}, {"client_cert", &p.client_cert},
-                                 {"client_key", &p.client_key}, {"bearer_token_file", &p.bearer_token_file}}) {
+        for (auto [key, slot] : {std::pair{"ca_file", &p.ca_file},
+                                 {"client_cert", &p.client_cert},
+                                 {"client_key", &p.client_key},
+                                 {"bearer_token_file", &p.bearer_token_file}}) {
             if (auto* n = t.get(key)) *slot = absolute_path(*n, fmt::format("pdp.{}", key));
         }
         if (auto* n = t.get("pinned_pubkey")) p.pinned_pubkey = string(*n, "pdp.pinned_pubkey");
@@ -168,7 +169,8 @@ private:
 
     void check_pdp(const toml::table& t, const PdpSettings& p) const {
         if (p.protocol != PdpProtocol::Local && p.urls.empty()) {
-            fail(t.source(), fmt::format("[pdp] protocol \"{}\" needs urls = [\"https://...\"]", to_string(p.protocol)));
+            fail(t.source(),
+                 fmt::format("[pdp] protocol \"{}\" needs urls = [\"https://...\"]", to_string(p.protocol)));
         }
         if (p.client_cert.empty() != p.client_key.empty()) {
             fail(t.source(), "[pdp] client_cert and client_key go together");
@@ -181,7 +183,8 @@ private:
             if (p == to_string(proto)) return proto;
         }
         fail(n.source(), fmt::format("pdp.protocol \"{}\" is unknown; use \"local\", \"authzen\", "
-                                     "\"cerbos\" or \"opa\"", p));
+                                     "\"cerbos\" or \"opa\"",
+                                     p));
     }
 
     // The host part of "http://HOST[:port][/path]", brackets kept for IPv6.
@@ -272,8 +275,8 @@ private:
     void check_intervals(const toml::table& t, const PostureSettings& p) const {
         auto check = [&](const char* what, std::chrono::milliseconds interval) {
             if (interval >= p.max_age) {
-                fail(t.source(), fmt::format("[posture] {} interval must be shorter than posture.max_age ({}s)",
-                                             what, p.max_age.count()));
+                fail(t.source(), fmt::format("[posture] {} interval must be shorter than posture.max_age ({}s)", what,
+                                             p.max_age.count()));
             }
         };
         if (p.systemd) check("systemd", p.systemd->interval);
@@ -347,7 +350,8 @@ private:
         posture::FalconSettings s;
         if (auto* n = t.get("zta_file")) s.zta_file = absolute_path(*n, "posture.falcon.zta_file");
         if (auto* n = t.get("falconctl")) s.falconctl = string(*n, "posture.falcon.falconctl");
-        if (!s.falconctl.empty() && s.falconctl[0] != '/') fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
+        if (!s.falconctl.empty() && s.falconctl[0] != '/')
+            fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
         if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.falcon.interval");
         return checked(std::move(s), t);
@@ -460,8 +464,9 @@ private:
         r.name = string(*name, "rule name");
         if (r.name.empty()) fail(name->source(), "rule name is empty");
         std::string where = fmt::format("rule \"{}\"", r.name);
-        only_keys(t, {"name", "services", "users", "groups", "from", "decision", "reason", "session_max",
-                      "ask_pdp", "fallback", "require"},
+        only_keys(t,
+                  {"name", "services", "users", "groups", "from", "decision", "reason", "session_max", "ask_pdp",
+                   "fallback", "require"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
@@ -522,15 +527,15 @@ private:
 Result<std::string> read_config_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd) return err(fmt::format("{}: cannot open: {}", path, strerror(errno)));
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd.get(), &st) != 0) return err(fmt::format("{}: cannot stat: {}", path, strerror(errno)));
     if (!S_ISREG(st.st_mode)) return err(fmt::format("{}: not a regular file", path));
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
         return err(fmt::format("{}: owned by uid {}; must be owned by root", path, st.st_uid));
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        return err(fmt::format("{}: writable by group or others (mode {:04o}); run chmod go-w",
-                               path, st.st_mode & 07777));
+        return err(
+            fmt::format("{}: writable by group or others (mode {:04o}); run chmod go-w", path, st.st_mode & 07777));
     }
     if (st.st_size > static_cast<off_t>(kMaxConfigBytes)) {
         return err(fmt::format("{}: larger than {} bytes", path, kMaxConfigBytes));

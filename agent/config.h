@@ -60,9 +60,9 @@ struct PdpSettings {
     std::string client_key;
     std::string bearer_token_file;  // root-owned, mode 0600 or stricter
     std::chrono::milliseconds timeout{1500};
-    Fallback fallback = Fallback::Deny;  // for requests no allow rule names a fallback for
-    std::chrono::seconds cache_max_age{300};  // how old a "cached" fallback answer may be
-    std::chrono::seconds cache_allow{0};      // positive cache; 0 = off
+    Fallback fallback = Fallback::Deny;                  // for requests no allow rule names a fallback for
+    std::chrono::seconds cache_max_age{300};             // how old a "cached" fallback answer may be
+    std::chrono::seconds cache_allow{0};                 // positive cache; 0 = off
     std::vector<std::string> cache_services = {"sshd"};  // never sudo unless listed
     std::string opa_path = "vigil/decision";
     AuthzenProfile authzen_profile = AuthzenProfile::Standard;
@@ -87,7 +87,7 @@ struct SubjectSettings {
 
 // [posture]: which collectors run, and what every request requires.
 struct PostureSettings {
-    std::chrono::seconds max_age{60};  // older signals count as missing
+    std::chrono::seconds max_age{60};           // older signals count as missing
     std::vector<posture::Requirement> require;  // for every request, before any rule
     std::optional<posture::SystemdSettings> systemd;
     std::vector<posture::SocketSettings> sockets;  // [[posture.socket]]

@@ -31,9 +31,10 @@ int64_t unit_millis(std::string_view text, size_t& i, bool allow_ms) {
 
 Result<int64_t> parse_millis(std::string_view text, bool allow_ms) {
     auto bad = [&](std::string_view why) {
-        return err(fmt::format("invalid duration \"{}\": {} (use e.g. {}\"90s\", \"30m\", \"8h\", "
-                               "\"1h30m\", \"2d\")",
-                               text, why, allow_ms ? "\"800ms\", " : ""));
+        return err(
+            fmt::format("invalid duration \"{}\": {} (use e.g. {}\"90s\", \"30m\", \"8h\", "
+                        "\"1h30m\", \"2d\")",
+                        text, why, allow_ms ? "\"800ms\", " : ""));
     };
     if (text.empty()) return bad("empty");
     int64_t total = 0;

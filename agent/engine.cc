@@ -4,10 +4,10 @@
 
 #include "journal.h"
 #include "local_policy.h"
-#include "remote_decision.h"
-#include "ssh_auth_info.h"
 #include "log.h"
+#include "remote_decision.h"
 #include "request_id.h"
+#include "ssh_auth_info.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -24,7 +24,8 @@ const char* event_name(Phase p) {
 Decision unknown_user(const Request& req) {
     Decision d;
     d.reason_user = "access denied by policy";
-    d.reason_admin = fmt::format("NSS does not know user \"{}\" on this host, or could not list their groups", req.user);
+    d.reason_admin =
+        fmt::format("NSS does not know user \"{}\" on this host, or could not list their groups", req.user);
     return d;
 }
 
@@ -42,8 +43,9 @@ Decision session_opened(const std::optional<RecentDecision>& account) {
         d.session_max = account->session_max;
         d.reason_admin = "session follows account decision " + account->request_id;
     } else {
-        d.reason_admin = "no recent account decision by this process or its parent; "
-                         "is pam_vigil.so missing from the account stack?";
+        d.reason_admin =
+            "no recent account decision by this process or its parent; "
+            "is pam_vigil.so missing from the account stack?";
     }
     return d;
 }
@@ -67,8 +69,7 @@ nlohmann::ordered_json signals_json(const DecisionRecord& r) {
     auto out = nlohmann::ordered_json::array();
     for (const auto& s : r.signals) {
         auto age = std::chrono::duration_cast<std::chrono::milliseconds>(r.at - s.observed_at);
-        out.push_back({{"name", s.name}, {"value", s.value}, {"source", s.source},
-                       {"age_ms", age.count()}});
+        out.push_back({{"name", s.name}, {"value", s.value}, {"source", s.source}, {"age_ms", age.count()}});
     }
     return out;
 }
@@ -114,8 +115,8 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
     return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, posture, std::move(pdp));
 }
 
-Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
-               PdpCache* last_answers, posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp)
+Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
+               posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp)
     : config_(std::move(config)),
       audit_(audit),
       recent_(recent),
@@ -192,13 +193,12 @@ DecisionRecord Engine::decide(const Request& req) {
     read_ssh_certificate(r);
     r.policy_version = config_->version;
     r.decision = decide_with(r);
-    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - start);
+    r.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     if (req.phase == Phase::DryRun) return r;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
-        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max,
-                                    std::chrono::steady_clock::now()});
+        recent_->remember(
+            req.pid, {r.request_id, req.user, req.service, r.decision.session_max, std::chrono::steady_clock::now()});
     }
     return r;
 }

@@ -20,10 +20,10 @@
 #include "identity.h"
 #include "pdp_cache.h"
 #include "pdp_client.h"
-#include "recent_decisions.h"
-#include "request.h"
 #include "posture/signal.h"
 #include "posture/signal_store.h"
+#include "recent_decisions.h"
+#include "request.h"
 
 namespace vigil {
 
@@ -37,10 +37,10 @@ struct DecisionRecord {
     Decision decision;
     std::string policy_version;
     std::chrono::microseconds latency{0};
-    std::string path = "local";      // what decided: local, pdp, cache, fallback:<kind>
-    nlohmann::ordered_json pdp;       // the PDP exchange, when there was one
-    std::string decision_id;  // sessions: the account decision they follow
-    std::string audit_error;  // set when the trail could not be written
+    std::string path = "local";  // what decided: local, pdp, cache, fallback:<kind>
+    nlohmann::ordered_json pdp;  // the PDP exchange, when there was one
+    std::string decision_id;     // sessions: the account decision they follow
+    std::string audit_error;     // set when the trail could not be written
 };
 
 nlohmann::ordered_json to_json(const DecisionRecord& r);
@@ -60,8 +60,8 @@ public:
     DecisionRecord decide(const Request& req);
     const std::string& policy_version() const { return config_->version; }
 
-    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent,
-           PdpCache* last_answers, posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp);
+    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
+           posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp);
 
     // Posture changed: answers given for the old posture must not be reused.
     void forget_cached_answers();
@@ -81,7 +81,7 @@ private:
     posture::SignalStore* posture_;
     std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
     PdpCache allow_cache_;
-    PdpCache own_last_answers_;       // when the caller keeps none
+    PdpCache own_last_answers_;  // when the caller keeps none
 };
 
 }  // namespace vigil

@@ -68,8 +68,8 @@ Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milli
     return Ok{};
 }
 
-Result<std::vector<uint8_t>> build_frame(
-    wire::Kind kind, const std::vector<std::pair<wire::Tag, std::string_view>>& fields) {
+Result<std::vector<uint8_t>> build_frame(wire::Kind kind,
+                                         const std::vector<std::pair<wire::Tag, std::string_view>>& fields) {
     std::vector<uint8_t> buf(wire::kMaxFrame);
     wire::Writer w(buf.data(), buf.size());
     for (const auto& [tag, value] : fields) w.put(tag, value);

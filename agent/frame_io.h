@@ -29,8 +29,8 @@ Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeou
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout);
 
 // Builds a frame from (tag, value) pairs; an error if it exceeds kMaxFrame.
-Result<std::vector<uint8_t>> build_frame(
-    wire::Kind kind, const std::vector<std::pair<wire::Tag, std::string_view>>& fields);
+Result<std::vector<uint8_t>> build_frame(wire::Kind kind,
+                                         const std::vector<std::pair<wire::Tag, std::string_view>>& fields);
 
 }  // namespace vigil
 

@@ -47,7 +47,7 @@ Status init_curl_once() {
 // The DNS cache and TLS sessions shared by all pooled handles. libcurl calls
 // lock/unlock around each use; one mutex per kind of data, as it asks.
 class CurlShare {
-  public:
+public:
     CurlShare() : share_(curl_share_init()) {
         if (!share_) return;
         curl_share_setopt(share_, CURLSHOPT_USERDATA, this);
@@ -61,7 +61,7 @@ class CurlShare {
     CurlShare& operator=(const CurlShare&) = delete;
     CURLSH* get() const { return share_; }
 
-  private:
+private:
     static void lock(CURL*, curl_lock_data data, curl_lock_access, void* self) {
         static_cast<CurlShare*>(self)->mutexes_[data].lock();
     }
@@ -98,13 +98,12 @@ size_t on_body(char* data, size_t, size_t n, void* userdata) {
 // The request's header lines. Wipes every line before freeing, since one of
 // them carries the bearer token.
 class HeaderList {
-  public:
+public:
     HeaderList() = default;
     HeaderList(const HeaderList&) = delete;
     HeaderList& operator=(const HeaderList&) = delete;
     ~HeaderList() {
-        for (curl_slist* n = list_; n != nullptr; n = n->next)
-            OPENSSL_cleanse(n->data, strlen(n->data));
+        for (curl_slist* n = list_; n != nullptr; n = n->next) OPENSSL_cleanse(n->data, strlen(n->data));
         curl_slist_free_all(list_);
     }
     bool add(const char* line) {
@@ -114,7 +113,7 @@ class HeaderList {
     }
     curl_slist* get() const { return list_; }
 
-  private:
+private:
     curl_slist* list_ = nullptr;
 };
 
@@ -143,8 +142,7 @@ HttpErrorKind classify(CURLcode rc, std::string_view message) {
             // TLS 1.3 servers reject a client certificate after the handshake,
             // so "alert certificate required" arrives as a read error. An error
             // from OpenSSL's TLS layer (not the socket) names "SSL routines".
-            return message.find("SSL routines") != std::string_view::npos ? HttpErrorKind::Tls
-                                                                          : HttpErrorKind::Other;
+            return message.find("SSL routines") != std::string_view::npos ? HttpErrorKind::Tls : HttpErrorKind::Other;
         default: return HttpErrorKind::Other;
     }
 }
@@ -177,13 +175,12 @@ struct HttpClient::Impl {
     Result<Handle*> acquire(Clock::time_point deadline);
     void release(Handle* h);
     Status build_headers(HeaderList& headers, std::string_view request_id) const;
-    HttpResult perform(Handle* h, const std::string& url, std::string_view body,
-                       const HeaderList& headers, Clock::time_point start,
-                       Clock::time_point deadline);
+    HttpResult perform(Handle* h, const std::string& url, std::string_view body, const HeaderList& headers,
+                       Clock::time_point start, Clock::time_point deadline);
 
     HttpClientSettings settings;  // bearer_token moved out into auth_header
     Secret auth_header;           // "Authorization: Bearer <token>", built once
-    CurlShare share;     // declared before the handles, so it outlives them
+    CurlShare share;              // declared before the handles, so it outlives them
     std::mutex mu;
     std::condition_variable idle_cv;
     std::vector<std::unique_ptr<Handle>> handles;
@@ -252,8 +249,7 @@ Result<Handle*> HttpClient::Impl::acquire(Clock::time_point deadline) {
             return handles.back().get();
         }
         if (idle_cv.wait_until(lock, deadline) == std::cv_status::timeout && idle.empty()) {
-            return err(fmt::format("all {} connections stayed busy until the deadline",
-                                   settings.max_connections));
+            return err(fmt::format("all {} connections stayed busy until the deadline", settings.max_connections));
         }
     }
 }
@@ -268,14 +264,13 @@ void HttpClient::Impl::release(Handle* h) {
 
 Status HttpClient::Impl::build_headers(HeaderList& headers, std::string_view request_id) const {
     // A CR or LF would let the id add header lines of its own.
-    if (std::any_of(request_id.begin(), request_id.end(),
-                    [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    if (std::any_of(request_id.begin(), request_id.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
         return err("request id contains control characters");
     }
     // "Expect:" stops curl from sending "Expect: 100-continue" and waiting
     // for the server's go-ahead before sending a large body.
-    bool ok = headers.add("Content-Type: application/json") &&
-              headers.add("Accept: application/json") && headers.add("Expect:");
+    bool ok = headers.add("Content-Type: application/json") && headers.add("Accept: application/json") &&
+              headers.add("Expect:");
     if (ok && !auth_header.empty()) ok = headers.add(auth_header.c_str());
     if (ok && !request_id.empty()) {
         ok = headers.add(fmt::format("X-Request-ID: {}", request_id).c_str());
@@ -285,12 +280,10 @@ Status HttpClient::Impl::build_headers(HeaderList& headers, std::string_view req
 }
 
 HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, std::string_view body,
-                                     const HeaderList& headers, Clock::time_point start,
-                                     Clock::time_point deadline) {
+                                     const HeaderList& headers, Clock::time_point start, Clock::time_point deadline) {
     auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());
     if (left <= milliseconds(0)) {
-        return HttpError{.kind = HttpErrorKind::Timeout,
-                         .message = "deadline passed before sending"};
+        return HttpError{.kind = HttpErrorKind::Timeout, .message = "deadline passed before sending"};
     }
     CURL* c = h->easy.get();
     h->body.clear();
@@ -301,8 +294,7 @@ HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, std::str
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min(left, settings.connect_timeout).count()));
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(left, settings.connect_timeout).count()));
     CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);  // the list dies with this request
 
@@ -313,17 +305,15 @@ HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, std::str
     connections += static_cast<size_t>(new_connections);
 
     if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        return HttpError{
-            .kind = HttpErrorKind::TooLarge,
-            .message = fmt::format("answer larger than {} bytes", settings.max_response_bytes)};
+        return HttpError{.kind = HttpErrorKind::TooLarge,
+                         .message = fmt::format("answer larger than {} bytes", settings.max_response_bytes)};
     }
     if (rc != CURLE_OK) {
         std::string why = h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc);
         return HttpError{.kind = classify(rc, why), .message = std::move(why)};
     }
     if (status < 200 || status > 299) {
-        return HttpError{HttpErrorKind::HttpStatus, fmt::format("HTTP {}", status), status,
-                         std::move(h->body)};
+        return HttpError{HttpErrorKind::HttpStatus, fmt::format("HTTP {}", status), status, std::move(h->body)};
     }
     auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     return HttpResponse{status, std::move(h->body), elapsed, new_connections == 0};
@@ -364,8 +354,6 @@ HttpResult HttpClient::post(const std::string& url, std::string_view body, milli
     return r;
 }
 
-size_t HttpClient::connections_opened() const {
-    return impl_->connections.load();
-}
+size_t HttpClient::connections_opened() const { return impl_->connections.load(); }
 
 }  // namespace vigil

@@ -68,7 +68,7 @@ struct HttpResponse {
 // Result<HttpResponse>, but the error carries a kind and status, which
 // vigil::Error (a message) cannot.
 class [[nodiscard]] HttpResult {
-  public:
+public:
     HttpResult(HttpResponse value) : v_(std::move(value)) {}
     HttpResult(HttpError error) : v_(std::move(error)) {}
     explicit operator bool() const { return v_.index() == 0; }
@@ -78,7 +78,7 @@ class [[nodiscard]] HttpResult {
     const HttpResponse* operator->() const { return &std::get<0>(v_); }
     const HttpError& error() const { return std::get<1>(v_); }
 
-  private:
+private:
     std::variant<HttpResponse, HttpError> v_;
 };
 
@@ -102,7 +102,7 @@ struct HttpClientSettings {
 };
 
 class HttpClient {
-  public:
+public:
     // Checks the settings (readable files, pin syntax) so mistakes show at
     // startup rather than at the first login.
     static Result<std::unique_ptr<HttpClient>> create(HttpClientSettings settings);
@@ -115,13 +115,13 @@ class HttpClient {
     // answer is an HttpStatus error carrying status and body. request_id, if
     // given, is sent as X-Request-ID (AuthZEN's correlation header).
     // Thread-safe.
-    HttpResult post(const std::string& url, std::string_view body,
-                    std::chrono::milliseconds timeout, std::string_view request_id = {});
+    HttpResult post(const std::string& url, std::string_view body, std::chrono::milliseconds timeout,
+                    std::string_view request_id = {});
 
     // New connections made so far, across all handles (for tests and status).
     size_t connections_opened() const;
 
-  private:
+private:
     struct Impl;
     explicit HttpClient(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;

@@ -15,8 +15,7 @@ std::optional<std::string> group_name(gid_t gid) {
     std::vector<char> buf(kNssBuffer);
     group gr{};
     group* result = nullptr;
-    while (getgrgid_r(gid, &gr, buf.data(), buf.size(), &result) == ERANGE &&
-           buf.size() < 1024 * 1024) {
+    while (getgrgid_r(gid, &gr, buf.data(), buf.size(), &result) == ERANGE && buf.size() < 1024 * 1024) {
         buf.resize(buf.size() * 2);
     }
     if (result == nullptr) return std::nullopt;
@@ -42,8 +41,7 @@ std::optional<Identity> lookup_identity(const std::string& user) {
     std::vector<char> buf(kNssBuffer);
     passwd pw{};
     passwd* result = nullptr;
-    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &result) == ERANGE &&
-           buf.size() < 1024 * 1024) {
+    while (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &result) == ERANGE && buf.size() < 1024 * 1024) {
         buf.resize(buf.size() * 2);
     }
     if (result == nullptr) return std::nullopt;

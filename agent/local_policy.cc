@@ -9,8 +9,8 @@ Decision deny_by(const Rule& rule, const Request& req) {
     d.outcome = Outcome::Deny;
     d.rule = rule.name;
     d.reason_user = rule.reason.empty() ? "access denied by policy" : rule.reason;
-    d.reason_admin = fmt::format("deny rule \"{}\" (line {}) matched {} for {}", rule.name,
-                                 rule.line, req.service, req.user);
+    d.reason_admin =
+        fmt::format("deny rule \"{}\" (line {}) matched {} for {}", rule.name, rule.line, req.service, req.user);
     return d;
 }
 
@@ -19,8 +19,8 @@ Decision allow_by(const Rule& rule, const Request& req) {
     d.outcome = Outcome::Allow;
     d.rule = rule.name;
     d.session_max = rule.session_max;
-    d.reason_admin = fmt::format("allow rule \"{}\" (line {}) matched {} for {}", rule.name,
-                                 rule.line, req.service, req.user);
+    d.reason_admin =
+        fmt::format("allow rule \"{}\" (line {}) matched {} for {}", rule.name, rule.line, req.service, req.user);
     return d;
 }
 

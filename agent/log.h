@@ -25,14 +25,14 @@ struct log_at {
     }
 };
 
-#define VIGIL_LOG_FN(name, level)                                                     \
-    template <class... Args>                                                          \
-    struct name : log_at<Args...> {                                                   \
-        name(fmt::format_string<Args...> f, Args&&... args,                           \
-             const std::source_location& where = std::source_location::current())     \
-            : log_at<Args...>(level, f, std::forward<Args>(args)..., where) {}        \
-    };                                                                                \
-    template <class... Args>                                                          \
+#define VIGIL_LOG_FN(name, level)                                                 \
+    template <class... Args>                                                      \
+    struct name : log_at<Args...> {                                               \
+        name(fmt::format_string<Args...> f, Args&&... args,                       \
+             const std::source_location& where = std::source_location::current()) \
+            : log_at<Args...>(level, f, std::forward<Args>(args)..., where) {}    \
+    };                                                                            \
+    template <class... Args>                                                      \
     name(fmt::format_string<Args...>, Args&&...) -> name<Args...>;
 
 VIGIL_LOG_FN(log_debug, LogLevel::Debug)

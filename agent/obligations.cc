@@ -13,8 +13,7 @@ constexpr int64_t kMaxSeconds = 366LL * 24 * 3600;
 constexpr size_t kMaxReason = 1024;
 
 // Recorded, never enforced: explanations and metadata PDPs commonly send.
-constexpr std::array<std::string_view, 5> kInformational = {"reason", "metadata", "environment", "error",
-                                                            "policy_id"};
+constexpr std::array<std::string_view, 5> kInformational = {"reason", "metadata", "environment", "error", "policy_id"};
 
 Result<std::chrono::seconds> seconds(const nlohmann::json& v, std::string_view key) {
     if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > kMaxSeconds) {

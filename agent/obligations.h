@@ -36,8 +36,7 @@ struct Obligations {
 // context: the PDP's answer context (AuthZEN `context`, merged Cerbos
 // outputs, the OPA result object less `allow`). ignored: extra keys the admin
 // declared informational ([pdp] ignore_keys).
-Result<Obligations> parse_obligations(const nlohmann::json& context,
-                                      const std::vector<std::string>& ignored = {});
+Result<Obligations> parse_obligations(const nlohmann::json& context, const std::vector<std::string>& ignored = {});
 
 }  // namespace vigil
 

@@ -57,8 +57,7 @@ Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& quer
     }
 }
 
-PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id,
-                         std::chrono::milliseconds deadline) {
+PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline) {
     PdpResult r;
     PdpCall call = call_for(query, request_id);
     r.request = call.body;

@@ -23,9 +23,9 @@
 namespace vigil {
 
 enum class PdpStatus {
-    Answered,   // a well-formed answer with obligations this agent can carry out
-    Refused,    // a well-formed answer asking for something we cannot do: deny
-    Failed,     // no usable answer (down, slow, 5xx, TLS, garbage): fallback
+    Answered,  // a well-formed answer with obligations this agent can carry out
+    Refused,   // a well-formed answer asking for something we cannot do: deny
+    Failed,    // no usable answer (down, slow, 5xx, TLS, garbage): fallback
 };
 
 struct PdpResult {

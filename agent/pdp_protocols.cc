@@ -46,13 +46,10 @@ nlohmann::ordered_json cerbos_principal(const PdpQuery& q) {
     return {{"id", q.subject.at("id")}, {"roles", cerbos_roles(q)}, {"attr", attr}};
 }
 
-bool is_reason_key(const std::string& k) {
-    return k == "reason_user" || k == "reason_admin" || k == "policy_version";
-}
+bool is_reason_key(const std::string& k) { return k == "reason_user" || k == "reason_admin" || k == "policy_version"; }
 
 // Outputs of the rules evaluated for `action`, merged into context.
-Status merge_outputs(const nlohmann::json& outputs, const std::string& action, bool allow,
-                     nlohmann::json& context) {
+Status merge_outputs(const nlohmann::json& outputs, const std::string& action, bool allow, nlohmann::json& context) {
     if (outputs.is_null()) return Ok{};
     if (!outputs.is_array()) return err("Cerbos \"outputs\" is not a list");
     for (const auto& o : outputs) {

@@ -23,8 +23,8 @@ struct PdpCall {
 
 struct PdpAnswer {
     bool allow = false;
-    nlohmann::json context;       // obligations and information, parsed later
-    std::string policy_version;   // when the protocol reports one outside context
+    nlohmann::json context;      // obligations and information, parsed later
+    std::string policy_version;  // when the protocol reports one outside context
 };
 
 // OpenID AuthZEN Authorization API 1.0: POST /access/v1/evaluation.

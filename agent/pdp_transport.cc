@@ -43,8 +43,7 @@ Status check_url(const std::string& url, bool sends_token) {
     std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
     if (!u) return err("out of memory");
     if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-        return err(
-            fmt::format("pdp url \"{}\": not a URL (expected https://host[:port][/prefix])", url));
+        return err(fmt::format("pdp url \"{}\": not a URL (expected https://host[:port][/prefix])", url));
     }
     std::string scheme = url_part(u.get(), CURLUPART_SCHEME);
     if (scheme != "https" && scheme != "http") {
@@ -52,17 +51,13 @@ Status check_url(const std::string& url, bool sends_token) {
     }
     // Credentials in a URL end up in logs and the audit trail.
     if (!url_part(u.get(), CURLUPART_USER).empty()) {
-        return err(
-            fmt::format("pdp url \"{}\": must not carry credentials; use bearer_token_file", url));
+        return err(fmt::format("pdp url \"{}\": must not carry credentials; use bearer_token_file", url));
     }
-    if (!url_part(u.get(), CURLUPART_QUERY).empty() ||
-        !url_part(u.get(), CURLUPART_FRAGMENT).empty()) {
-        return err(fmt::format(
-            "pdp url \"{}\": must not have a query or fragment; paths are appended", url));
+    if (!url_part(u.get(), CURLUPART_QUERY).empty() || !url_part(u.get(), CURLUPART_FRAGMENT).empty()) {
+        return err(fmt::format("pdp url \"{}\": must not have a query or fragment; paths are appended", url));
     }
     if (sends_token && scheme == "http" && !is_loopback(url_part(u.get(), CURLUPART_HOST))) {
-        return err(fmt::format(
-            "pdp url \"{}\": would send the bearer token in clear text; use https", url));
+        return err(fmt::format("pdp url \"{}\": would send the bearer token in clear text; use https", url));
     }
     return Ok{};
 }
@@ -106,9 +101,7 @@ std::string join_url(std::string_view base, std::string_view path) {
 }
 
 // Everything but an answer the PDP meant for us is worth asking the next one.
-bool fails_over(const HttpError& e) {
-    return e.kind != HttpErrorKind::HttpStatus || e.status >= 500;
-}
+bool fails_over(const HttpError& e) { return e.kind != HttpErrorKind::HttpStatus || e.status >= 500; }
 
 // The error for an exchange in which no endpoint answered: the kind of the
 // last real attempt (what the admin should look at first), and every
@@ -135,8 +128,7 @@ Result<std::unique_ptr<PdpTransport>> PdpTransport::create(const PdpTransportSet
     auto client = make_client(settings);
     if (!client) return client.error();
     CircuitBreakerSettings breaker{settings.breaker_failures, settings.breaker_cooldown};
-    return std::unique_ptr<PdpTransport>(
-        new PdpTransport(std::move(*client), settings.urls, breaker, std::move(now)));
+    return std::unique_ptr<PdpTransport>(new PdpTransport(std::move(*client), settings.urls, breaker, std::move(now)));
 }
 
 PdpTransport::PdpTransport(std::unique_ptr<HttpClient> client, std::vector<std::string> urls,
@@ -156,9 +148,8 @@ PdpExchange PdpTransport::post(std::string_view path, std::string_view body, mil
         if (left < kMinAttempt) break;
         CircuitBreaker& breaker = *breakers_[i];
         if (!breaker.allow()) {
-            failed.push_back(
-                {urls_[i], HttpErrorKind::CircuitOpen,
-                 fmt::format("skipped; next probe in {}ms", breaker.retry_in().count())});
+            failed.push_back({urls_[i], HttpErrorKind::CircuitOpen,
+                              fmt::format("skipped; next probe in {}ms", breaker.retry_in().count())});
             continue;
         }
         HttpResult r = client_->post(join_url(urls_[i], path), body, left, request_id);
@@ -181,15 +172,11 @@ void PdpTransport::note_failure(size_t index, const HttpError& e) {
     // Busy is our own pool running dry, not the endpoint failing.
     if (e.kind == HttpErrorKind::Busy) return;
     if (breakers_[index]->record_failure()) {
-        log_warn(
-            "pdp {}: circuit open after {} failure(s) in a row, last {}: {}; skipping it for {}ms",
-            urls_[index], breaker_settings_.failure_threshold, to_string(e.kind), e.message,
-            breaker_settings_.cooldown.count());
+        log_warn("pdp {}: circuit open after {} failure(s) in a row, last {}: {}; skipping it for {}ms", urls_[index],
+                 breaker_settings_.failure_threshold, to_string(e.kind), e.message, breaker_settings_.cooldown.count());
     }
 }
 
-CircuitBreaker::State PdpTransport::breaker_state(size_t index) const {
-    return breakers_.at(index)->state();
-}
+CircuitBreaker::State PdpTransport::breaker_state(size_t index) const { return breakers_.at(index)->state(); }
 
 }  // namespace vigil

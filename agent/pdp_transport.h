@@ -23,8 +23,8 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,11 +40,11 @@ struct PdpTransportSettings {
     // given to post() are appended. http:// is allowed, but not together
     // with a bearer token unless the host is loopback.
     std::vector<std::string> urls{};
-    std::string ca_file{};            // trust only this CA bundle; empty: system store
-    std::string client_cert{};        // mTLS certificate (PEM)
-    std::string client_key{};         // mTLS key (PEM, unencrypted, root-only like the token)
-    std::string bearer_token_file{};  // root-only file holding one token line; empty: none
-    std::string pinned_pubkey{};      // "sha256//<base64>[;...]"; empty: no pin
+    std::string ca_file{};                           // trust only this CA bundle; empty: system store
+    std::string client_cert{};                       // mTLS certificate (PEM)
+    std::string client_key{};                        // mTLS key (PEM, unencrypted, root-only like the token)
+    std::string bearer_token_file{};                 // root-only file holding one token line; empty: none
+    std::string pinned_pubkey{};                     // "sha256//<base64>[;...]"; empty: no pin
     std::chrono::milliseconds deadline{1500};        // default budget for one post(), all attempts
     std::chrono::milliseconds connect_timeout{500};  // per attempt, clipped to what is left
     int breaker_failures = 3;
@@ -66,12 +66,11 @@ struct PdpExchange {
 };
 
 class PdpTransport {
-  public:
+public:
     // Validates the URLs, reads the bearer token, checks the client key's
     // ownership and mode. now drives the breakers (tests pass a fake clock).
-    static Result<std::unique_ptr<PdpTransport>> create(
-        const PdpTransportSettings& settings,
-        CircuitBreaker::NowFn now = CircuitBreaker::Clock::now);
+    static Result<std::unique_ptr<PdpTransport>> create(const PdpTransportSettings& settings,
+                                                        CircuitBreaker::NowFn now = CircuitBreaker::Clock::now);
 
     // Reads a 2xx body; an error message marks the answer unusable, which
     // fails over like a 5xx: an endpoint that answers garbage is not healthy.
@@ -81,17 +80,16 @@ class PdpTransport {
     // `accept`, if given, takes the answer), all within deadline: each
     // attempt gets whatever time is left, and none is started with under
     // 10 ms left. Thread-safe.
-    PdpExchange post(std::string_view path, std::string_view body,
-                     std::chrono::milliseconds deadline, std::string_view request_id = {},
-                     const AcceptFn& accept = {});
+    PdpExchange post(std::string_view path, std::string_view body, std::chrono::milliseconds deadline,
+                     std::string_view request_id = {}, const AcceptFn& accept = {});
 
     // For status output: the endpoints in order, and each one's breaker.
     const std::vector<std::string>& urls() const { return urls_; }
     CircuitBreaker::State breaker_state(size_t index) const;
 
-  private:
-    PdpTransport(std::unique_ptr<HttpClient> client, std::vector<std::string> urls,
-                 CircuitBreakerSettings breaker, CircuitBreaker::NowFn now);
+private:
+    PdpTransport(std::unique_ptr<HttpClient> client, std::vector<std::string> urls, CircuitBreakerSettings breaker,
+                 CircuitBreaker::NowFn now);
     void note_failure(size_t index, const HttpError& e);
 
     std::unique_ptr<HttpClient> client_;

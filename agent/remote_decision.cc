@@ -46,8 +46,8 @@ Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow,
     Decision d;
     d.rule = local_allow ? local_allow->name : "";
     d.reevaluate = ob.reevaluate;
-    d.reason_admin = ob.reason_admin.empty() ? fmt::format("{} answered {}", source, allow ? "allow" : "deny")
-                                             : ob.reason_admin;
+    d.reason_admin =
+        ob.reason_admin.empty() ? fmt::format("{} answered {}", source, allow ? "allow" : "deny") : ob.reason_admin;
     if (ob.step_up) {
         d.outcome = Outcome::StepUp;
         d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
@@ -76,7 +76,8 @@ nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool
     if (!res.error.empty()) j["error"] = res.error, j["error_kind"] = res.error_kind;
     if (!res.failed.empty()) {
         auto& f = j["failed"] = nlohmann::ordered_json::array();
-        for (const auto& a : res.failed) f.push_back({{"url", a.url}, {"kind", to_string(a.kind)}, {"error", a.message}});
+        for (const auto& a : res.failed)
+            f.push_back({{"url", a.url}, {"kind", to_string(a.kind)}, {"error", a.message}});
     }
     if (dry_run) {
         j["request"] = res.request;
@@ -97,7 +98,8 @@ Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const P
     }
     if (fb == Fallback::Cached) {
         if (auto c = pdp.last_answers.find(last_answer_key(q), pdp.config.pdp.cache_max_age)) {
-            Decision d = from_answer(c->allow, c->obligations, m.allow, "the PDP (cached answer " + c->request_id + ")");
+            Decision d =
+                from_answer(c->allow, c->obligations, m.allow, "the PDP (cached answer " + c->request_id + ")");
             d.reason_admin = why + "; " + d.reason_admin;
             return d;
         }

@@ -7,8 +7,8 @@
 namespace vigil {
 namespace {
 
-constexpr size_t kMaxName = 256;  // user, service, tty, ruser
-constexpr size_t kMaxHost = 1025; // NI_MAXHOST
+constexpr size_t kMaxName = 256;   // user, service, tty, ruser
+constexpr size_t kMaxHost = 1025;  // NI_MAXHOST
 
 Phase phase_of(wire::Kind kind) {
     switch (kind) {
@@ -118,9 +118,8 @@ std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r)
 }
 
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
-    return *build_frame(wire::answer_to(kind),
-                        {{wire::Tag::Outcome, "deny"},
-                         {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});
+    return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, "deny"},
+                                                {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});
 }
 
 }  // namespace vigil

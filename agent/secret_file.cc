@@ -21,9 +21,7 @@ Secret::Secret(std::string_view value) {
     bytes_.push_back('\0');
 }
 
-Secret::Secret(Secret&& other) noexcept : bytes_(std::move(other.bytes_)) {
-    other.bytes_.clear();
-}
+Secret::Secret(Secret&& other) noexcept : bytes_(std::move(other.bytes_)) { other.bytes_.clear(); }
 
 Secret& Secret::operator=(Secret&& other) noexcept {
     if (this != &other) {
@@ -34,9 +32,7 @@ Secret& Secret::operator=(Secret&& other) noexcept {
     return *this;
 }
 
-Secret::~Secret() {
-    wipe();
-}
+Secret::~Secret() { wipe(); }
 
 void Secret::wipe() {
     // OPENSSL_cleanse, unlike memset, is not optimised away before a free.
@@ -53,28 +49,24 @@ Result<UniqueFd> open_secret(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) {
         if (errno == ELOOP) {
-            return err(
-                fmt::format("{}: is a symbolic link; point the setting at the file itself", path));
+            return err(fmt::format("{}: is a symbolic link; point the setting at the file itself", path));
         }
         return err(fmt::format("{}: cannot open: {}", path, strerror(errno)));
     }
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd.get(), &st) != 0) {
         return err(fmt::format("{}: cannot stat: {}", path, strerror(errno)));
     }
     if (!S_ISREG(st.st_mode)) return err(fmt::format("{}: not a regular file", path));
     if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        return err(fmt::format("{}: owned by uid {}; must be owned by root; run chown root {}",
-                               path, st.st_uid, path));
+        return err(fmt::format("{}: owned by uid {}; must be owned by root; run chown root {}", path, st.st_uid, path));
     }
     if ((st.st_mode & 077) != 0) {
-        return err(fmt::format(
-            "{}: mode {:04o}: must not be accessible by group or others; run chmod 600 {}", path,
-            st.st_mode & 07777, path));
+        return err(fmt::format("{}: mode {:04o}: must not be accessible by group or others; run chmod 600 {}", path,
+                               st.st_mode & 07777, path));
     }
     if (st.st_size > static_cast<off_t>(kMaxSecretBytes)) {
-        return err(fmt::format("{}: larger than {} bytes; expected a single token", path,
-                               kMaxSecretBytes));
+        return err(fmt::format("{}: larger than {} bytes; expected a single token", path, kMaxSecretBytes));
     }
     return fd;
 }
@@ -111,9 +103,8 @@ Result<Secret> validated(const std::string& path, std::string_view raw) {
     std::string_view text = strip_one_newline(raw);
     if (text.empty()) return err(fmt::format("{}: is empty", path));
     if (size_t at = find_control(text); at != std::string_view::npos) {
-        return err(fmt::format(
-            "{}: control character or extra line break at byte {}; the file must hold one line",
-            path, at));
+        return err(
+            fmt::format("{}: control character or extra line break at byte {}; the file must hold one line", path, at));
     }
     return Secret(text);
 }
@@ -123,8 +114,7 @@ Result<Secret> read_validated(const std::string& path, int fd, std::vector<char>
     ssize_t n = read_all(fd, buf.data(), buf.size());
     if (n < 0) return err(fmt::format("{}: read failed: {}", path, strerror(errno)));
     if (static_cast<size_t>(n) > kMaxSecretBytes) {
-        return err(fmt::format("{}: larger than {} bytes; expected a single token", path,
-                               kMaxSecretBytes));
+        return err(fmt::format("{}: larger than {} bytes; expected a single token", path, kMaxSecretBytes));
     }
     return validated(path, {buf.data(), static_cast<size_t>(n)});
 }

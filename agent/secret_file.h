@@ -23,7 +23,7 @@ namespace vigil {
 inline constexpr size_t kMaxSecretBytes = 16 * 1024;
 
 class Secret {
-  public:
+public:
     Secret() = default;
     // Copies value; the caller wipes its own copy.
     explicit Secret(std::string_view value);
@@ -40,7 +40,7 @@ class Secret {
     bool empty() const { return bytes_.empty(); }
     size_t size() const { return bytes_.empty() ? 0 : bytes_.size() - 1; }
 
-  private:
+private:
     void wipe();
 
     // The value plus a NUL, or nothing. A vector, not a std::string: moving a

@@ -68,8 +68,7 @@ const Server::Route* Server::find_route(uint16_t kind, Listener on) {
     return nullptr;
 }
 
-Server::Server(ServerOptions options, EngineSource engine)
-    : options_(options), engine_(std::move(engine)) {}
+Server::Server(ServerOptions options, EngineSource engine) : options_(options), engine_(std::move(engine)) {}
 
 Server::~Server() {
     {
@@ -91,8 +90,8 @@ void Server::accept_from(int listen_fd, Listener which) {
             continue;
         }
         if (peer->uid != 0) {
-            log_warn("{} socket: refused peer pid {} uid {}: only root may connect",
-                     listener_name(which), peer->pid, peer->uid);
+            log_warn("{} socket: refused peer pid {} uid {}: only root may connect", listener_name(which), peer->pid,
+                     peer->uid);
             continue;
         }
         dispatch(Job{std::move(conn), which, *peer});
@@ -107,14 +106,13 @@ void Server::dispatch(Job job) {
     std::unique_lock lock(mu_);
     size_t line = std::max<size_t>(8, static_cast<size_t>(options_.max_concurrent) / 4);
     if (idle_workers_ > static_cast<int>(jobs_.size()) ||
-        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker()) ||
-        jobs_.size() < line) {
+        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker()) || jobs_.size() < line) {
         jobs_.push_back(std::move(job));
     } else if (busy_jobs_.size() < kBusyAllowance) {
         busy_jobs_.push_back(std::move(job));
     } else {
-        log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}",
-                 listener_name(job.which), busy_jobs_.size(), job.peer.pid);
+        log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}", listener_name(job.which),
+                 busy_jobs_.size(), job.peer.pid);
         return;
     }
     lock.unlock();
@@ -167,8 +165,7 @@ void Server::handle(Job& job, bool busy) {
     try {
         auto read = read_frame(conn.get(), options_.read_timeout);
         if (!read) {
-            log_warn("{} socket: peer pid {}: {}; closing", listener_name(which), peer.pid,
-                     read.error().message);
+            log_warn("{} socket: peer pid {}: {}; closing", listener_name(which), peer.pid, read.error().message);
             return;
         }
         if (!*read) {
@@ -178,21 +175,21 @@ void Server::handle(Job& job, bool busy) {
         const Frame* frame = &**read;
         const Route* route = find_route(frame->kind, which);
         if (route == nullptr) {
-            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here; closing",
-                     listener_name(which), peer.pid, frame->kind);
+            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here; closing", listener_name(which),
+                     peer.pid, frame->kind);
             return;
         }
         if (busy) note_busy(which, peer);
         Answer answer = busy && which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
                                                        : (this->*route->answer)(*frame, peer);
         if (!answer) {
-            log_warn("{} socket: peer pid {}: bad request: {}; closing", listener_name(which),
-                     peer.pid, answer.error().message);
+            log_warn("{} socket: peer pid {}: bad request: {}; closing", listener_name(which), peer.pid,
+                     answer.error().message);
             return;
         }
         if (auto s = write_frame(conn.get(), *answer, kWriteTimeout); !s) {
-            log_warn("{} socket: peer pid {}: answer not delivered: {}", listener_name(which),
-                     peer.pid, s.error().message);
+            log_warn("{} socket: peer pid {}: answer not delivered: {}", listener_name(which), peer.pid,
+                     s.error().message);
         }
         ++answered_;
     } catch (const std::exception& e) {

@@ -70,8 +70,7 @@ private:
     bool need(std::string_view field, size_t n) {
         if (!error_.empty()) return false;
         if (data_.size() - pos_ < n) {
-            return fail(fmt::format("truncated at {} (needs {} bytes, {} left)", field, n,
-                                    data_.size() - pos_));
+            return fail(fmt::format("truncated at {} (needs {} bytes, {} left)", field, n, data_.size() - pos_));
         }
         return true;
     }
@@ -111,8 +110,7 @@ bool valid_utf8(std::string_view s) {
             if ((cc & 0xc0) != 0x80) return false;
             cp = (cp << 6) | (cc & 0x3f);
         }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
             return false;
         }
         i += n + 1;
@@ -147,17 +145,14 @@ struct KeyKind {
 
 constexpr KeyKind kKinds[] = {
     {"ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", Alg::kEd25519, "", 0},
-    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256-cert-v01@openssh.com", Alg::kEcdsa, "nistp256",
-     65},
-    {"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384-cert-v01@openssh.com", Alg::kEcdsa, "nistp384",
-     97},
-    {"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521-cert-v01@openssh.com", Alg::kEcdsa, "nistp521",
-     133},
+    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256-cert-v01@openssh.com", Alg::kEcdsa, "nistp256", 65},
+    {"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384-cert-v01@openssh.com", Alg::kEcdsa, "nistp384", 97},
+    {"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521-cert-v01@openssh.com", Alg::kEcdsa, "nistp521", 133},
     {"ssh-rsa", "ssh-rsa-cert-v01@openssh.com", Alg::kRsa, "", 0},
     {"ssh-dss", "ssh-dss-cert-v01@openssh.com", Alg::kDss, "", 0},
     {"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com", Alg::kSkEd25519, "", 0},
-    {"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
-     Alg::kSkEcdsa, "nistp256", 65},
+    {"sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", Alg::kSkEcdsa, "nistp256",
+     65},
 };
 
 const KeyKind* kind_by_plain(std::string_view type) {
@@ -177,11 +172,9 @@ const KeyKind* kind_by_cert(std::string_view type) {
 bool read_key_fields(WireReader& r, const KeyKind& kind) {
     std::string_view a, b;
     switch (kind.alg) {
-        case Alg::kRsa:
-            return r.string("RSA e", a) && r.string("RSA n", b);
+        case Alg::kRsa: return r.string("RSA e", a) && r.string("RSA n", b);
         case Alg::kDss:
-            return r.string("DSA p", a) && r.string("DSA q", a) && r.string("DSA g", a) &&
-                   r.string("DSA y", a);
+            return r.string("DSA p", a) && r.string("DSA q", a) && r.string("DSA g", a) && r.string("DSA y", a);
         case Alg::kEd25519:
         case Alg::kSkEd25519:
             if (!r.string("Ed25519 public key", a)) return false;
@@ -193,18 +186,15 @@ bool read_key_fields(WireReader& r, const KeyKind& kind) {
         case Alg::kSkEcdsa:
             if (!r.string("ECDSA curve", a) || !r.string("ECDSA public key", b)) return false;
             if (a != kind.curve) {
-                return r.fail(
-                    fmt::format("ECDSA curve does not match the key type {}", kind.plain));
+                return r.fail(fmt::format("ECDSA curve does not match the key type {}", kind.plain));
             }
             if (b.size() != kind.point_size || b[0] != 0x04) {
-                return r.fail(
-                    fmt::format("ECDSA public key is not an uncompressed {} point", kind.curve));
+                return r.fail(fmt::format("ECDSA public key is not an uncompressed {} point", kind.curve));
             }
             break;
     }
     if (kind.alg == Alg::kSkEd25519 || kind.alg == Alg::kSkEcdsa) {
-        return r.string("security key application", a) &&
-               check_text(r, "security key application", a);
+        return r.string("security key application", a) && check_text(r, "security key application", a);
     }
     return true;
 }
@@ -212,8 +202,8 @@ bool read_key_fields(WireReader& r, const KeyKind& kind) {
 bool is_token(std::string_view s) {
     if (s.empty() || s.size() > kMaxTokenLength) return false;
     for (char c : s) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_' || c == '.' || c == '@';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                  c == '.' || c == '@';
         if (!ok) return false;
     }
     return true;
@@ -234,8 +224,7 @@ std::string ssh_string(std::string_view s) {
 std::optional<std::string> fingerprint(std::string_view blob) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_sha256(), nullptr) != 1 ||
-        len != 32) {
+    if (EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
         return std::nullopt;
     }
     unsigned char b64[4 * ((32 + 2) / 3) + 1];
@@ -255,14 +244,12 @@ Result<std::string> base64_decode(std::string_view in) {
     if (in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
     for (size_t i = 0; i < in.size() - pad; ++i) {
         char c = in[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '+' || c == '/';
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
         if (!ok) return err(fmt::format("invalid base64 character at offset {}", i));
     }
     std::string out(in.size() / 4 * 3, '\0');
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
+                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
     if (n < 0 || static_cast<size_t>(n) != out.size()) return err("invalid base64 key");
     out.resize(out.size() - pad);
     return out;
@@ -303,8 +290,7 @@ bool read_options(WireReader& outer, std::string_view field, bool critical,
     return true;
 }
 
-Result<SshCertificate> parse_certificate(WireReader& r, const KeyKind& kind,
-                                         std::string& plain_blob) {
+Result<SshCertificate> parse_certificate(WireReader& r, const KeyKind& kind, std::string& plain_blob) {
     SshCertificate c;
     c.key_type = kind.cert;
     std::string_view nonce;
@@ -332,8 +318,7 @@ Result<SshCertificate> parse_certificate(WireReader& r, const KeyKind& kind,
         std::string_view name;
         if (!p.string("principal", name)) return err(p.error());
         if (c.principals.size() == kSshCertMaxPrincipals) {
-            return err(
-                fmt::format("certificate has more than {} principals", kSshCertMaxPrincipals));
+            return err(fmt::format("certificate has more than {} principals", kSshCertMaxPrincipals));
         }
         if (!check_text(p, "principal", name)) return err(p.error());
         c.principals.emplace_back(name);
@@ -347,8 +332,8 @@ Result<SshCertificate> parse_certificate(WireReader& r, const KeyKind& kind,
     for (auto& e : extensions) c.extensions.push_back(std::move(e.first));
 
     std::string_view reserved, ca_key, signature;
-    if (!r.string("reserved", reserved) || !r.string("signature key", ca_key) ||
-        !r.string("signature", signature) || !r.expect_end()) {
+    if (!r.string("reserved", reserved) || !r.string("signature key", ca_key) || !r.string("signature", signature) ||
+        !r.expect_end()) {
         return err(r.error());
     }
     if (signature.empty()) return err("certificate: empty signature");
@@ -387,8 +372,7 @@ Status parse_key(SshAuthMethod& m, std::string_view key_type, std::string_view b
     std::string_view type;
     if (!r.string("key type", type)) return err(r.error());
     if (type != key_type) {
-        return err(fmt::format("the line says {} but the key is {}", key_type,
-                               is_token(type) ? type : "unreadable"));
+        return err(fmt::format("the line says {} but the key is {}", key_type, is_token(type) ? type : "unreadable"));
     }
     std::string plain_blob;
     if (ends_with(type, kCertSuffix)) {
@@ -458,8 +442,8 @@ const SshCertificate* SshAuthInfo::first_certificate() const {
 
 Result<SshAuthInfo> parse_ssh_auth_info(std::string_view text) {
     if (text.size() > kSshAuthInfoMaxBytes) {
-        return err(fmt::format("SSH_AUTH_INFO_0 is {} bytes, more than the limit of {}",
-                               text.size(), kSshAuthInfoMaxBytes));
+        return err(
+            fmt::format("SSH_AUTH_INFO_0 is {} bytes, more than the limit of {}", text.size(), kSshAuthInfoMaxBytes));
     }
     SshAuthInfo info;
     if (text.empty()) return info;
@@ -467,8 +451,7 @@ Result<SshAuthInfo> parse_ssh_auth_info(std::string_view text) {
     for (size_t line_no = 1;; ++line_no) {
         size_t nl = text.find('\n');
         if (info.methods.size() == kSshAuthInfoMaxMethods) {
-            return err(
-                fmt::format("SSH_AUTH_INFO_0 has more than {} methods", kSshAuthInfoMaxMethods));
+            return err(fmt::format("SSH_AUTH_INFO_0 has more than {} methods", kSshAuthInfoMaxMethods));
         }
         auto m = parse_line(text.substr(0, nl));
         if (!m) return err(fmt::format("SSH_AUTH_INFO_0 line {}: {}", line_no, m.error().message));

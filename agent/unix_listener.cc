@@ -33,7 +33,7 @@ Status make_parent(const std::string& path) {
 
 // Removes a socket left by a dead vigild; refuses to touch anything else.
 Status clear_stale(const std::string& path) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return Ok{};
     if (!S_ISSOCK(st.st_mode)) return err(fmt::format("{} exists and is not a socket", path));
     if (connect_unix(path)) return err(fmt::format("{}: another vigild is listening there", path));

@@ -98,7 +98,8 @@ std::string decided_by(const nlohmann::json& r) {
     const auto& p = r["pdp"];
     std::string out = path + " (" + field(p, "protocol");
     if (!field(p, "url").empty()) out += " at " + field(p, "url");
-    if (p.contains("latency_us")) out += ", " + std::to_string(p["latency_us"].get<int64_t>() / 1000.0).substr(0, 5) + " ms";
+    if (p.contains("latency_us"))
+        out += ", " + std::to_string(p["latency_us"].get<int64_t>() / 1000.0).substr(0, 5) + " ms";
     if (!field(p, "policy_version").empty()) out += ", policy " + field(p, "policy_version");
     if (!field(p, "error").empty()) out += ", error " + field(p, "error_kind") + ": " + field(p, "error");
     return out + ")";
@@ -131,7 +132,10 @@ int cmd_decide(const std::string& socket, const Args& a) {
         std::fprintf(stderr, "vigilctl decide: --user and --service are required\n");
         return 2;
     }
-    auto get = [&](const char* k) { auto it = a.values.find(k); return it == a.values.end() ? "" : it->second; };
+    auto get = [&](const char* k) {
+        auto it = a.values.find(k);
+        return it == a.values.end() ? "" : it->second;
+    };
     nlohmann::json result;
     if (auto cfg = a.values.find("config"); cfg != a.values.end()) {
         auto config = load_config(cfg->second);
@@ -141,9 +145,9 @@ int cmd_decide(const std::string& socket, const Args& a) {
         Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
         result = nlohmann::json::parse(to_json((*engine)->decide(q)).dump());
     } else {
-        auto r = ask_admin(socket, wire::Kind::AdminDecide,
-                           {{"user", user->second}, {"service", service->second},
-                            {"rhost", get("rhost")}, {"tty", get("tty")}});
+        auto r = ask_admin(
+            socket, wire::Kind::AdminDecide,
+            {{"user", user->second}, {"service", service->second}, {"rhost", get("rhost")}, {"tty", get("tty")}});
         if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
         result = *r;
     }
@@ -203,8 +207,8 @@ int cmd_posture(const std::string& socket, const Args& a) {
     std::printf("%-48s %-14s %9s  %s\n", "SIGNAL", "VALUE", "AGE", "SOURCE");
     for (const auto& sig : signals) {
         int64_t age = sig.value("age_ms", 0);
-        std::printf("%-48s %-14s %8.1fs  %s%s\n", field(sig, "name").c_str(), field(sig, "value").c_str(),
-                    age / 1000.0, field(sig, "source").c_str(), age > max_age_ms ? "  (stale)" : "");
+        std::printf("%-48s %-14s %8.1fs  %s%s\n", field(sig, "name").c_str(), field(sig, "value").c_str(), age / 1000.0,
+                    field(sig, "source").c_str(), age > max_age_ms ? "  (stale)" : "");
     }
     return 0;
 }

@@ -105,7 +105,8 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
     std::string version = next->version;
     size_t rules = next->rules.size();
-    auto engine = Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
+    auto engine =
+        Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
     if (!engine) {
         log_error("reload refused, keeping the running policy: {}", engine.error().message);
         return;

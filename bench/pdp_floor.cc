@@ -58,14 +58,22 @@ int main(int argc, char** argv) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage();
         const char* v = argv[++i];
-        if (a == "--url") url = v;
-        else if (a == "--body") body_file = v;
-        else if (a == "--count") count = std::strtoul(v, nullptr, 10);
-        else if (a == "--warmup") warmup = std::strtoul(v, nullptr, 10);
-        else if (a == "--expect") expect = v;
-        else if (a == "--pause-us") pause_us = std::strtoul(v, nullptr, 10);
-        else if (a == "--latency-out") latency_out = v;
-        else usage();
+        if (a == "--url")
+            url = v;
+        else if (a == "--body")
+            body_file = v;
+        else if (a == "--count")
+            count = std::strtoul(v, nullptr, 10);
+        else if (a == "--warmup")
+            warmup = std::strtoul(v, nullptr, 10);
+        else if (a == "--expect")
+            expect = v;
+        else if (a == "--pause-us")
+            pause_us = std::strtoul(v, nullptr, 10);
+        else if (a == "--latency-out")
+            latency_out = v;
+        else
+            usage();
     }
     if (url.empty() || body_file.empty() || count == 0) usage();
 
@@ -116,8 +124,8 @@ int main(int argc, char** argv) {
                   (expect.empty() || answer.find(expect) != std::string::npos);
         if (!ok) {
             if (failures == 0) {
-                std::fprintf(stderr, "pdp_floor: request %lu: %s, HTTP %ld: %.300s\n", i,
-                             curl_easy_strerror(rc), status, answer.c_str());
+                std::fprintf(stderr, "pdp_floor: request %lu: %s, HTTP %ld: %.300s\n", i, curl_easy_strerror(rc),
+                             status, answer.c_str());
             }
             ++failures;
         }

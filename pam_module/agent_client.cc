@@ -131,8 +131,8 @@ const char* describe(ClientStatus s) {
     return "unknown client status";
 }
 
-ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind,
-                       const uint8_t* frame, size_t frame_len, AgentAnswer& answer) {
+ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame, size_t frame_len,
+                       AgentAnswer& answer) {
     int64_t deadline = now_ms() + timeout_ms;
     Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (fd.get() < 0) return ClientStatus::Unreachable;

@@ -32,8 +32,8 @@ struct AgentAnswer {
     uint8_t buf[wire::kMaxFrame];  // backing store for the views above
 };
 
-[[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind,
-                                     const uint8_t* frame, size_t frame_len, AgentAnswer& answer);
+[[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame,
+                                     size_t frame_len, AgentAnswer& answer);
 
 }  // namespace vigil::pam
 

@@ -31,8 +31,7 @@ void parse_socket(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
 void parse_timeout(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
     uint64_t ms = 0;
     if (!wire::parse_u64(value, ms) || ms == 0 || ms > kMaxTimeoutMs) {
-        pam_syslog(pamh, LOG_ERR, "ignoring timeout=%s: want 1..%d milliseconds", value,
-                   kMaxTimeoutMs);
+        pam_syslog(pamh, LOG_ERR, "ignoring timeout=%s: want 1..%d milliseconds", value, kMaxTimeoutMs);
         return;
     }
     out.timeout_ms = static_cast<int>(ms);
@@ -52,8 +51,7 @@ void parse_failmode(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
 }  // namespace
 
 ModuleArgs parse_module_args(pam_handle_t* pamh, int argc, const char** argv) {
-    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure,
-                    false};
+    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure, false};
     for (int i = 0; i < argc; ++i) {
         std::string_view arg(argv[i]);
         if (starts_with(arg, "socket=")) {

@@ -32,8 +32,7 @@ PhaseInfo info(Phase phase) {
         case Phase::Account: return {"account", wire::Kind::Decide, PAM_PERM_DENIED};
         case Phase::Auth: return {"auth", wire::Kind::Authenticate, PAM_AUTH_ERR};
         case Phase::OpenSession: return {"open_session", wire::Kind::SessionOpen, PAM_SESSION_ERR};
-        case Phase::CloseSession:
-            return {"close_session", wire::Kind::SessionClose, PAM_SUCCESS};
+        case Phase::CloseSession: return {"close_session", wire::Kind::SessionClose, PAM_SUCCESS};
     }
     return {"unknown", wire::Kind::Decide, PAM_PERM_DENIED};
 }
@@ -135,9 +134,8 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     if (args.debug) {
         const AgentAnswer& a = x->answer;
         pam_syslog(pamh, LOG_DEBUG, "%s: user=%.*s outcome=%.*s request=%.*s", pi.name,
-                   static_cast<int>(x->facts.user.size()), x->facts.user.data(),
-                   static_cast<int>(a.outcome.size()), a.outcome.data(),
-                   static_cast<int>(a.request_id.size()), a.request_id.data());
+                   static_cast<int>(x->facts.user.size()), x->facts.user.data(), static_cast<int>(a.outcome.size()),
+                   a.outcome.data(), static_cast<int>(a.request_id.size()), a.request_id.data());
     }
     return enforce(pamh, args, phase, x->answer);
 }

@@ -58,25 +58,25 @@ constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t
 
 enum class Tag : uint16_t {
     // request facts, from the module
-    Phase = 1,         // "account" | "auth" | "open_session" | "close_session"
-    User = 2,          // PAM_USER
-    Service = 3,       // PAM_SERVICE
-    Rhost = 4,         // PAM_RHOST
-    Tty = 5,           // PAM_TTY
-    Ruser = 6,         // PAM_RUSER
-    Pid = 7,           // the calling process (sshd monitor, sudo)
-    Ppid = 8,          // its parent
-    SshAuthInfo = 9,   // SSH_AUTH_INFO_0
-    Command = 10,      // sudo's argv, NUL-separated
-    XdgSessionId = 11, // XDG_SESSION_ID when pam_systemd ran first
-    RequestId = 12,    // the decision a session registers under
-    Json = 13,         // admin frames: a JSON document
-    BudgetMs = 14,     // the module's whole deadline (timeout=MS): bounds the PDP call
+    Phase = 1,          // "account" | "auth" | "open_session" | "close_session"
+    User = 2,           // PAM_USER
+    Service = 3,        // PAM_SERVICE
+    Rhost = 4,          // PAM_RHOST
+    Tty = 5,            // PAM_TTY
+    Ruser = 6,          // PAM_RUSER
+    Pid = 7,            // the calling process (sshd monitor, sudo)
+    Ppid = 8,           // its parent
+    SshAuthInfo = 9,    // SSH_AUTH_INFO_0
+    Command = 10,       // sudo's argv, NUL-separated
+    XdgSessionId = 11,  // XDG_SESSION_ID when pam_systemd ran first
+    RequestId = 12,     // the decision a session registers under
+    Json = 13,          // admin frames: a JSON document
+    BudgetMs = 14,      // the module's whole deadline (timeout=MS): bounds the PDP call
     // answer, from the agent
-    Outcome = 32,          // "allow" | "deny" | "step_up" | "error"
-    ReasonUser = 33,       // safe to show the user
+    Outcome = 32,     // "allow" | "deny" | "step_up" | "error"
+    ReasonUser = 33,  // safe to show the user
     SessionMaxSeconds = 34,
-    Error = 35,            // why the agent could not answer the request
+    Error = 35,  // why the agent could not answer the request
 };
 
 // Decimal text <-> unsigned integers, without <charconv> throwing paths.
@@ -111,9 +111,7 @@ inline void put_be32(uint8_t* p, uint32_t v) {
     put_be16(p + 2, static_cast<uint16_t>(v));
 }
 inline uint16_t get_be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-inline uint32_t get_be32(const uint8_t* p) {
-    return static_cast<uint32_t>(get_be16(p)) << 16 | get_be16(p + 2);
-}
+inline uint32_t get_be32(const uint8_t* p) { return static_cast<uint32_t>(get_be16(p)) << 16 | get_be16(p + 2); }
 
 // Builds one frame in a caller-owned buffer. A put that does not fit marks the
 // writer failed; finish() then returns 0 so no partial frame is ever sent.

@@ -18,9 +18,7 @@ std::string_view env(pam_handle_t* pamh, const char* name) {
     return v ? std::string_view(v) : std::string_view();
 }
 
-bool is_sudo(std::string_view service) {
-    return service == "sudo" || service == "sudo-i";
-}
+bool is_sudo(std::string_view service) { return service == "sudo" || service == "sudo-i"; }
 
 // sudo's own argv, e.g. "sudo\0-u\0postgres\0psql\0". Cut at the buffer's
 // size; the agent records that it may be truncated by the length.

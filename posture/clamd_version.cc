@@ -28,7 +28,8 @@ Result<Reading> parse_clamd_version(std::string_view answer, std::chrono::system
     answer.remove_prefix(kPrefix.size());
     size_t slash = answer.find('/');
     std::string_view engine = answer.substr(0, slash);
-    if (engine.empty() || engine.find(' ') != std::string_view::npos) return err("VERSION answer has no engine version");
+    if (engine.empty() || engine.find(' ') != std::string_view::npos)
+        return err("VERSION answer has no engine version");
 
     Reading r;
     r.values["clamd.version"] = std::string(engine);
@@ -45,7 +46,7 @@ Result<Reading> parse_clamd_version(std::string_view answer, std::chrono::system
         r.problems.push_back("signature database version is not a number");
     }
     auto built = slash2 == std::string_view::npos ? std::nullopt
-                                                   : parse_local_time(rest.substr(slash2 + 1), "%a %b %d %H:%M:%S %Y");
+                                                  : parse_local_time(rest.substr(slash2 + 1), "%a %b %d %H:%M:%S %Y");
     if (built) {
         r.values["clamd.signature_age_days"] = std::to_string(seconds_between(*built, now) / 86400);
     } else {

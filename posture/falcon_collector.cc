@@ -1,8 +1,7 @@
 #include "posture/falcon_collector.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "posture/falcon_rfm.h"
 #include "posture/falcon_zta.h"

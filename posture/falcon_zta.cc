@@ -1,10 +1,10 @@
 #include "posture/falcon_zta.h"
 
-#include <cmath>
-#include <ctime>
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <cmath>
+#include <ctime>
 
 #include "posture/json_path.h"
 #include "posture/jwt.h"
@@ -46,7 +46,8 @@ Result<Reading> parse_falcon_zta(std::string_view file_text, Clock::time_point n
     if (!exp) return err(fmt::format("data.zta: {}", exp.error().message));
     if (*exp && now >= **exp) return err(fmt::format("data.zta: the assessment expired at {}", utc_text(**exp)));
     auto assessment = claims->find("assessment");
-    if (assessment == claims->end() || !assessment->is_object()) return err("data.zta: no assessment object in the token");
+    if (assessment == claims->end() || !assessment->is_object())
+        return err("data.zta: no assessment object in the token");
 
     Reading r;
     for (const char* score : kScores) {

@@ -1,12 +1,11 @@
 #include "posture/host_collector.h"
 
 #include <dirent.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 namespace vigil::posture {
 namespace {

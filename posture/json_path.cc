@@ -1,8 +1,8 @@
 #include "posture/json_path.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 namespace vigil::posture {
 namespace {
@@ -32,7 +32,8 @@ Result<std::string> json_path_text(const nlohmann::json& doc, std::string_view p
     size_t start = 0;
     for (;;) {
         size_t dot = path.find('.', start);
-        std::string_view part = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view part =
+            path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (at->is_object()) {
             auto it = at->find(std::string(part));
             if (it == at->end()) return err(fmt::format("{}: not in the answer", path));

@@ -53,8 +53,7 @@ void JsonValueEnd::step(char c) {
                 mode_ = Mode::Done;
             }
             return;
-        case Mode::Done:
-            return;
+        case Mode::Done: return;
     }
 }
 

@@ -1,8 +1,8 @@
 #include "posture/jwt.h"
 
-#include <array>
-
 #include <fmt/format.h>
+
+#include <array>
 
 namespace vigil::posture {
 namespace {

@@ -13,10 +13,9 @@
 #ifndef VIGIL_POSTURE_JWT_H
 #define VIGIL_POSTURE_JWT_H
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "result.h"
 

@@ -40,7 +40,8 @@ Status validate(const OsquerySettings& s) {
 OsqueryCollector::OsqueryCollector(OsquerySettings settings, SignalStore& store)
     : s_(std::move(settings)), thread_(s_.interval, [this] { collect_once(); }) {
     for (const auto& [suffix, q] : s_.queries) {
-        groups_[suffix] = std::make_unique<SignalGroup>(store, "osquery", fmt::format("osquery posture \"{}\"", suffix));
+        groups_[suffix] =
+            std::make_unique<SignalGroup>(store, "osquery", fmt::format("osquery posture \"{}\"", suffix));
     }
 }
 

@@ -38,9 +38,9 @@ struct OsqueryQuery {
 struct OsquerySettings {
     std::string binary = "/usr/bin/osqueryi";
     std::map<std::string, OsqueryQuery> queries;  // signal suffix -> query
-    std::chrono::milliseconds timeout{10000};      // for each query
+    std::chrono::milliseconds timeout{10000};     // for each query
     std::chrono::milliseconds interval{30000};
-    size_t max_output = 1024 * 1024;               // per query; more is a failure
+    size_t max_output = 1024 * 1024;  // per query; more is a failure
 };
 
 // Ok when the binary is an absolute path, there is at least one query, every

@@ -7,8 +7,8 @@
 namespace vigil::posture {
 namespace {
 
-constexpr std::array<std::pair<const char*, Op>, 6> kOps = {{
-    {"==", Op::Eq}, {"!=", Op::Ne}, {">=", Op::Ge}, {"<=", Op::Le}, {">", Op::Gt}, {"<", Op::Lt}}};
+constexpr std::array<std::pair<const char*, Op>, 6> kOps = {
+    {{"==", Op::Eq}, {"!=", Op::Ne}, {">=", Op::Ge}, {"<=", Op::Le}, {">", Op::Gt}, {"<", Op::Lt}}};
 
 const char* symbol(Op op) {
     for (const auto& [sym, o] : kOps) {
@@ -65,8 +65,8 @@ std::optional<Requirement> parse_requirement(const std::string& text, std::strin
     return std::nullopt;
 }
 
-std::string check_requirement(const Requirement& r, const Snapshot& snap,
-                              std::chrono::system_clock::time_point now, std::chrono::seconds max_age) {
+std::string check_requirement(const Requirement& r, const Snapshot& snap, std::chrono::system_clock::time_point now,
+                              std::chrono::seconds max_age) {
     for (const Signal& s : snap) {
         if (s.name != r.signal) continue;
         if (now - s.observed_at > max_age) return "posture signal " + r.signal + " is stale";

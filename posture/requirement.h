@@ -33,8 +33,8 @@ std::optional<Requirement> parse_requirement(const std::string& text, std::strin
 
 // Empty when the requirement holds; otherwise a reason fit for the user and
 // the trail, naming the signal ("signal X is missing", "X is inactive, needs == active").
-std::string check_requirement(const Requirement& r, const Snapshot& snap,
-                              std::chrono::system_clock::time_point now, std::chrono::seconds max_age);
+std::string check_requirement(const Requirement& r, const Snapshot& snap, std::chrono::system_clock::time_point now,
+                              std::chrono::seconds max_age);
 
 }  // namespace vigil::posture
 

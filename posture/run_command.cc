@@ -1,6 +1,7 @@
 #include "posture/run_command.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,8 +12,6 @@
 #include <cstring>
 #include <optional>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "unique_fd.h"
 
@@ -119,8 +118,7 @@ private:
 
 // Reads both pipes until both close. false when the deadline passed or
 // stdout overran max_output (then `why` says which).
-bool drain(int out_fd, int err_fd, Clock::time_point deadline, size_t max_output, CommandOutput& o,
-           std::string& why) {
+bool drain(int out_fd, int err_fd, Clock::time_point deadline, size_t max_output, CommandOutput& o, std::string& why) {
     pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     char buf[16 * 1024];
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
@@ -174,8 +172,8 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv, std::chr
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = -1;
-    int rc = ::posix_spawn(&pid, prog.c_str(), &setup.actions, &setup.attr, args.data(),
-                           const_cast<char* const*>(kEnv));
+    int rc =
+        ::posix_spawn(&pid, prog.c_str(), &setup.actions, &setup.attr, args.data(), const_cast<char* const*>(kEnv));
     if (rc != 0) {
         if (rc == ENOENT) return err(fmt::format("{} not found", prog));
         return err(fmt::format("cannot run {}: {}", prog, std::strerror(rc)));

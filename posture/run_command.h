@@ -26,9 +26,9 @@
 namespace vigil::posture {
 
 struct CommandOutput {
-    int exit_code = 0;   // the exit status; 128 + N when killed by signal N
-    std::string out;     // stdout, at most max_output bytes
-    std::string err;     // the start of stderr (at most 4 KiB), for messages
+    int exit_code = 0;  // the exit status; 128 + N when killed by signal N
+    std::string out;    // stdout, at most max_output bytes
+    std::string err;    // the start of stderr (at most 4 KiB), for messages
 };
 
 // argv[0] must be an absolute path. An error when the program cannot be

@@ -1,8 +1,8 @@
 #include "posture/signal_group.h"
 
-#include <chrono>
-
 #include <fmt/ranges.h>
+
+#include <chrono>
 
 #include "log.h"
 

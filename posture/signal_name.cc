@@ -10,8 +10,8 @@ Status check_signal_name_part(std::string_view part, std::string_view what) {
         return err(fmt::format("{} \"{}\": dots only between parts", what, part));
     }
     for (char c : part) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-                  c == '-' || c == '.';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                  c == '.';
         if (!ok) return err(fmt::format("{} \"{}\": use letters, digits, '_', '-' and '.'", what, part));
     }
     return Ok{};

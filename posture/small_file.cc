@@ -1,12 +1,11 @@
 #include "posture/small_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "unique_fd.h"
 
@@ -26,8 +25,10 @@ Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes) {
     // sysfs and procfs report a size of 0 or 4096 whatever they hold, so the
     // cap is enforced on what read() returns, not on st_size.
     auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
-    SmallFile f{true, {}, std::chrono::system_clock::time_point(
-                              std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
+    SmallFile f{true,
+                {},
+                std::chrono::system_clock::time_point(
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     char buf[4096];
     for (;;) {
         ssize_t n = ::read(fd.get(), buf, sizeof buf);

@@ -18,13 +18,15 @@ constexpr size_t kMaxResponseLimit = 16 * 1024 * 1024;
 
 Status validate(const SocketSettings& s) {
     if (auto ok = check_signal_name_part(s.name, "posture.socket name"); !ok) return ok;
-    if (s.path.empty() || s.path[0] != '/') return err(fmt::format("posture.socket \"{}\": path must be absolute", s.name));
+    if (s.path.empty() || s.path[0] != '/')
+        return err(fmt::format("posture.socket \"{}\": path must be absolute", s.name));
     if (s.fields.empty()) return err(fmt::format("posture.socket \"{}\": fields is empty", s.name));
     for (const auto& [suffix, path] : s.fields) {
         auto what = fmt::format("posture.socket \"{}\" field", s.name);
         if (auto ok = check_signal_name_part(suffix, what); !ok) return ok;
         if (suffix == "reachable") return err(fmt::format("{} \"reachable\": the collector publishes that one", what));
-        if (auto ok = check_json_path(path); !ok) return err(fmt::format("{} \"{}\": {}", what, suffix, ok.error().message));
+        if (auto ok = check_json_path(path); !ok)
+            return err(fmt::format("{} \"{}\": {}", what, suffix, ok.error().message));
     }
     if (s.timeout.count() <= 0 || s.timeout > s.interval) {
         return err(fmt::format("posture.socket \"{}\": timeout must be positive and at most the interval", s.name));

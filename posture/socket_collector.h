@@ -40,13 +40,13 @@
 namespace vigil::posture {
 
 struct SocketSettings {
-    std::string name;                            // signal prefix: "<name>.<field>", "<name>.reachable"
-    std::string path;                            // the agent's unix socket
-    std::string request;                         // bytes sent once connected; may be empty
-    std::chrono::milliseconds timeout{1000};     // connect + send + answer, together
+    std::string name;                         // signal prefix: "<name>.<field>", "<name>.reachable"
+    std::string path;                         // the agent's unix socket
+    std::string request;                      // bytes sent once connected; may be empty
+    std::chrono::milliseconds timeout{1000};  // connect + send + answer, together
     std::chrono::milliseconds interval{10000};
-    std::map<std::string, std::string> fields;   // signal suffix -> dotted JSON path ("health.score")
-    size_t max_response = 64 * 1024;             // a larger answer is a failure, not truncated
+    std::map<std::string, std::string> fields;  // signal suffix -> dotted JSON path ("health.score")
+    size_t max_response = 64 * 1024;            // a larger answer is a failure, not truncated
 };
 
 // Ok when s can be run: names fit for signals, no field called "reachable",

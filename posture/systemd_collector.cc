@@ -55,8 +55,8 @@ public:
         BusError err;
         int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "Subscribe", &err.e, nullptr, "");
         if (r < 0) return fail("Subscribe", err.text(r));
-        r = sd_bus_match_signal(bus_, &match_, kDest, nullptr, "org.freedesktop.DBus.Properties",
-                                "PropertiesChanged", &Session::on_changed, this);
+        r = sd_bus_match_signal(bus_, &match_, kDest, nullptr, "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                &Session::on_changed, this);
         if (r < 0) return fail("match PropertiesChanged", strerror(-r));
         for (const auto& unit : s_.units) {
             if (!load_unit(unit)) return false;
@@ -100,8 +100,7 @@ private:
     bool load_unit(const std::string& unit) {
         BusError err;
         sd_bus_message* reply = nullptr;
-        int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "LoadUnit", &err.e, &reply, "s",
-                                   unit.c_str());
+        int r = sd_bus_call_method(bus_, kDest, kManagerPath, kManager, "LoadUnit", &err.e, &reply, "s", unit.c_str());
         if (r < 0) return fail(("LoadUnit " + unit).c_str(), err.text(r));
         const char* path = nullptr;
         r = sd_bus_message_read(reply, "o", &path);
@@ -199,7 +198,9 @@ SystemdCollector::SystemdCollector(SystemdSettings settings, SignalStore& store)
 
 SystemdCollector::~SystemdCollector() { stop(); }
 
-void SystemdCollector::start() { thread_ = std::thread([this] { run(); }); }
+void SystemdCollector::start() {
+    thread_ = std::thread([this] { run(); });
+}
 
 void SystemdCollector::stop() {
     stopping_ = true;

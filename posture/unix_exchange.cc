@@ -1,5 +1,6 @@
 #include "posture/unix_exchange.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -7,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "unique_fd.h"
 
@@ -41,7 +40,8 @@ Result<UniqueFd> connect_before(const UnixRequest& r, Clock::time_point deadline
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     if (r.path.empty() || r.path.size() >= sizeof addr.sun_path) {
-        return err(fmt::format("socket path \"{}\" is empty or longer than {} bytes", r.path, sizeof addr.sun_path - 1));
+        return err(
+            fmt::format("socket path \"{}\" is empty or longer than {} bytes", r.path, sizeof addr.sun_path - 1));
     }
     std::memcpy(addr.sun_path, r.path.data(), r.path.size());
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

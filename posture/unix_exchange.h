@@ -25,9 +25,9 @@ namespace vigil::posture {
 
 struct UnixRequest {
     std::string path;
-    std::string request;                        // sent once connected; may be empty
-    std::chrono::milliseconds timeout{1000};    // for connect, send and answer together
-    size_t max_answer = 64 * 1024;              // more than this is an error, not a truncation
+    std::string request;                      // sent once connected; may be empty
+    std::chrono::milliseconds timeout{1000};  // for connect, send and answer together
+    size_t max_answer = 64 * 1024;            // more than this is an error, not a truncation
 };
 
 // Called after each read with everything received so far and the offset

@@ -34,12 +34,13 @@ void WazuhCollector::stop() { thread_.stop(); }
 void WazuhCollector::collect_once() {
     auto file = read_small_file(s_.state_file, kMaxStateBytes);
     if (!file) return group_.fail(file.error().message);
-    if (!file->exists) return group_.fail(fmt::format("no state file at {} (is wazuh-agentd installed?)", s_.state_file));
+    if (!file->exists)
+        return group_.fail(fmt::format("no state file at {} (is wazuh-agentd installed?)", s_.state_file));
     auto now = std::chrono::system_clock::now();
     if (s_.stale_after.count() > 0 && now - file->modified > s_.stale_after) {
         // The same words every interval: the log says it once.
-        return group_.fail(fmt::format("state file not rewritten for over {} s: is wazuh-agentd running?",
-                                       s_.stale_after.count()));
+        return group_.fail(
+            fmt::format("state file not rewritten for over {} s: is wazuh-agentd running?", s_.stale_after.count()));
     }
     auto reading = parse_wazuh_state(file->text, now);
     if (!reading) return group_.fail(reading.error().message);

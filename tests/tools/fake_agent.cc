@@ -82,8 +82,7 @@ uint16_t read_request(int fd) {
     return wire::get_be16(buf + 6);
 }
 
-size_t answer_frame(uint8_t* buf, uint16_t kind, std::string_view outcome,
-                    std::string_view reason = {}) {
+size_t answer_frame(uint8_t* buf, uint16_t kind, std::string_view outcome, std::string_view reason = {}) {
     wire::Writer w(buf, wire::kMaxFrame);
     if (!outcome.empty()) w.put(wire::Tag::Outcome, outcome);
     if (!reason.empty()) w.put(wire::Tag::ReasonUser, reason);
@@ -157,11 +156,10 @@ void respond(int fd, const Options& o, uint16_t req) {
     if (n > 0) write_all(fd, buf, n);
 }
 
-const char* const kModes[] = {
-    "allow",       "deny",          "unknown-outcome", "no-outcome",    "bad-magic",
-    "bad-version", "oversize",      "short-header",    "short-payload", "bad-field",
-    "wrong-kind",  "no-answer-bit", "random",          "close",         "hang",
-    "drip",        "no-accept"};
+const char* const kModes[] = {"allow",       "deny",          "unknown-outcome", "no-outcome",    "bad-magic",
+                              "bad-version", "oversize",      "short-header",    "short-payload", "bad-field",
+                              "wrong-kind",  "no-answer-bit", "random",          "close",         "hang",
+                              "drip",        "no-accept"};
 
 bool known_mode(std::string_view m) {
     for (const char* k : kModes) {
@@ -193,8 +191,7 @@ int listen_on(const std::string& path, int backlog) {
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
     unlink(path.c_str());
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        listen(fd, backlog) != 0) {
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, backlog) != 0) {
         close(fd);
         return -1;
     }

@@ -121,8 +121,7 @@ int answer_one(const pam_message* m, pam_response* r, const ConvData* data) {
         case PAM_ERROR_MSG:
         case PAM_TEXT_INFO:
             if (!data->quiet) {
-                std::fprintf(stderr, "pam_harness: %s: %s\n",
-                             m->msg_style == PAM_ERROR_MSG ? "error" : "info",
+                std::fprintf(stderr, "pam_harness: %s: %s\n", m->msg_style == PAM_ERROR_MSG ? "error" : "info",
                              m->msg != nullptr ? m->msg : "");
             }
             return PAM_SUCCESS;
@@ -130,22 +129,19 @@ int answer_one(const pam_message* m, pam_response* r, const ConvData* data) {
         case PAM_PROMPT_ECHO_ON:
             if (data->answer == nullptr) {
                 if (!data->quiet) {
-                    std::fprintf(stderr, "pam_harness: prompt without --answer: %s\n",
-                                 m->msg != nullptr ? m->msg : "");
+                    std::fprintf(stderr, "pam_harness: prompt without --answer: %s\n", m->msg != nullptr ? m->msg : "");
                 }
                 return PAM_CONV_ERR;
             }
             r->resp = strdup(data->answer);
             return r->resp != nullptr ? PAM_SUCCESS : PAM_BUF_ERR;
-        default:
-            return PAM_CONV_ERR;
+        default: return PAM_CONV_ERR;
     }
 }
 
 int conversation(int n, const pam_message** msg, pam_response** resp, void* appdata) {
     if (n <= 0 || n > PAM_MAX_NUM_MSG || msg == nullptr || resp == nullptr) return PAM_CONV_ERR;
-    auto* out =
-        static_cast<pam_response*>(std::calloc(static_cast<size_t>(n), sizeof(pam_response)));
+    auto* out = static_cast<pam_response*>(std::calloc(static_cast<size_t>(n), sizeof(pam_response)));
     if (out == nullptr) return PAM_BUF_ERR;
     const auto* data = static_cast<const ConvData*>(appdata);
     for (int i = 0; i < n; ++i) {
@@ -163,7 +159,7 @@ int conversation(int n, const pam_message** msg, pam_response** resp, void* appd
 
 // Owns a pam_handle_t; pam_end() runs with the last result, as applications do.
 class PamHandle {
-  public:
+public:
     PamHandle() = default;
     PamHandle(const PamHandle&) = delete;
     PamHandle& operator=(const PamHandle&) = delete;
@@ -174,7 +170,7 @@ class PamHandle {
     pam_handle_t* get() const { return h_; }
     void set_last(int rc) { last_ = rc; }
 
-  private:
+private:
     pam_handle_t* h_ = nullptr;
     int last_ = PAM_SUCCESS;
 };
@@ -290,50 +286,22 @@ const option kLongOptions[] = {
 
 bool apply_option(int id, const char* arg, Options& o) {
     switch (id) {
-        case kConfdir:
-            o.confdir = arg;
-            return true;
-        case kService:
-            o.service = arg;
-            return true;
-        case kUser:
-            o.user = arg;
-            return true;
-        case kPhase:
-            return parse_phase(arg, o.phase);
-        case kCount:
-            return parse_count(arg, o.count) && o.count > 0;
-        case kWarmup:
-            return parse_count(arg, o.warmup);
-        case kRhost:
-            o.rhost = arg;
-            return true;
-        case kTty:
-            o.tty = arg;
-            return true;
-        case kRuser:
-            o.ruser = arg;
-            return true;
-        case kEnv:
-            o.env.push_back(arg);
-            return std::strchr(arg, '=') != nullptr;
-        case kAnswer:
-            o.answer = arg;
-            return true;
-        case kLatency:
-            o.latency_out = arg;
-            return true;
-        case kSilent:
-            o.flags |= PAM_SILENT;
-            return true;
-        case kQuiet:
-            o.quiet = true;
-            return true;
-        case kCheckFds:
-            o.check_fds = true;
-            return true;
-        default:
-            return false;
+        case kConfdir: o.confdir = arg; return true;
+        case kService: o.service = arg; return true;
+        case kUser: o.user = arg; return true;
+        case kPhase: return parse_phase(arg, o.phase);
+        case kCount: return parse_count(arg, o.count) && o.count > 0;
+        case kWarmup: return parse_count(arg, o.warmup);
+        case kRhost: o.rhost = arg; return true;
+        case kTty: o.tty = arg; return true;
+        case kRuser: o.ruser = arg; return true;
+        case kEnv: o.env.push_back(arg); return std::strchr(arg, '=') != nullptr;
+        case kAnswer: o.answer = arg; return true;
+        case kLatency: o.latency_out = arg; return true;
+        case kSilent: o.flags |= PAM_SILENT; return true;
+        case kQuiet: o.quiet = true; return true;
+        case kCheckFds: o.check_fds = true; return true;
+        default: return false;
     }
 }
 
@@ -402,8 +370,7 @@ int main(int argc, char** argv) {
         CycleResult r = run_cycle(o, &data);
         auto t1 = std::chrono::steady_clock::now();
         if (o.latency_out != nullptr) {
-            latencies.push_back(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+            latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
         }
         if (r.code != PAM_SUCCESS) {
             ++failures;
@@ -415,15 +382,14 @@ int main(int argc, char** argv) {
     if (o.check_fds) {
         int fds_now = count_fds();
         if (fds_now != fds_after_first) {
-            std::fprintf(stderr,
-                         "pam_harness: descriptor leak: %d open after cycle 1, %d after %lu\n",
-                         fds_after_first, fds_now, o.count);
+            std::fprintf(stderr, "pam_harness: descriptor leak: %d open after cycle 1, %d after %lu\n", fds_after_first,
+                         fds_now, o.count);
             return kExitFdLeak;
         }
     }
     if (failures == 0) return 0;
-    std::fprintf(stderr, "pam_harness: %lu of %lu cycles failed; last in %s with code %d\n",
-                 failures, o.count, last_failure.step, last_failure.code);
+    std::fprintf(stderr, "pam_harness: %lu of %lu cycles failed; last in %s with code %d\n", failures, o.count,
+                 last_failure.step, last_failure.code);
     std::fprintf(stderr, "pam_harness: %s\n", last_failure.text);
     return kExitPamBase + last_failure.code;
 }

@@ -59,9 +59,7 @@ PROBE_EXPORT int pam_sm_authenticate(pam_handle_t* pamh, int, int argc, const ch
     return probe(pamh, argc, argv);
 }
 
-PROBE_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) {
-    return PAM_IGNORE;
-}
+PROBE_EXPORT int pam_sm_setcred(pam_handle_t*, int, int, const char**) { return PAM_IGNORE; }
 
 PROBE_EXPORT int pam_sm_open_session(pam_handle_t* pamh, int, int argc, const char** argv) {
     return probe(pamh, argc, argv);

@@ -32,8 +32,8 @@ TEST_CASE("cidr without a prefix is a single host") {
 }
 
 TEST_CASE("cidr rejects garbage, bad prefixes and host bits") {
-    for (const char* bad : {"", "10.0.0.0/33", "10.0.0.1/8", "host.example", "10.0.0.0/", "10.0.0.0/x",
-                            "::/129", "1.2.3.4/-1"}) {
+    for (const char* bad :
+         {"", "10.0.0.0/33", "10.0.0.1/8", "host.example", "10.0.0.0/", "10.0.0.0/x", "::/129", "1.2.3.4/-1"}) {
         INFO(bad);
         CHECK_FALSE(parse_cidr(bad));
     }

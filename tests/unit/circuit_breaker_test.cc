@@ -97,9 +97,8 @@ TEST_CASE("circuit breaker names its states") {
 
 TEST_CASE("circuit breaker grants a single probe among racing threads") {
     std::atomic<long> ticks{0};
-    CircuitBreaker b({.failure_threshold = 1, .cooldown = 1s}, [&ticks] {
-        return CircuitBreaker::Clock::time_point(std::chrono::seconds(ticks.load()));
-    });
+    CircuitBreaker b({.failure_threshold = 1, .cooldown = 1s},
+                     [&ticks] { return CircuitBreaker::Clock::time_point(std::chrono::seconds(ticks.load())); });
     (void)b.record_failure();
     ticks = 1;
     std::atomic<int> probes{0};

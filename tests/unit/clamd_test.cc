@@ -1,14 +1,13 @@
 // ClamAV clamd: VERSION answers (with a daily database, without one, as a
 // real clamd 1.4.6 gave it), and the collector against a fake clamd speaking
 // the z-command protocol: alive, dead, wrong answers, a silent VERSION.
-#include "posture/clamd_collector.h"
-
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
 
+#include "posture/clamd_collector.h"
 #include "posture/clamd_version.h"
 #include "posture/local_time.h"
 #include "posture_testing.h"
@@ -100,7 +99,8 @@ TEST_CASE("clamd collector: alive with signatures, then dead, then back") {
     CHECK(signal_in(store, "clamd.alive") == "false");
     CHECK(store.snapshot().size() == 1);
     {
-        auto wrong = vigil::testing::start_fake_unix_server(s.socket, [](const std::string&) { return std::string("NO\0", 3); }, 0ms, false);
+        auto wrong = vigil::testing::start_fake_unix_server(
+            s.socket, [](const std::string&) { return std::string("NO\0", 3); }, 0ms, false);
         c.collect_once();
         CHECK(signal_in(store, "clamd.alive") == "false");
     }

@@ -97,8 +97,7 @@ TEST_CASE("config rejects bad rule values, each at its line") {
                Catch::StartsWith("vigil.toml:4:"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nservices = \"sshd\"\n"),
                Catch::StartsWith("vigil.toml:4:") && Catch::Contains("must be a list"));
-    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nusers = []\n"),
-               Catch::Contains("is empty"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nusers = []\n"), Catch::Contains("is empty"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nreason = \"r\"\n"),
                Catch::Contains("only for deny rules"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nsession_max = \"1h\"\n"),
@@ -178,8 +177,9 @@ TEST_CASE("config rejects bad posture settings at their line") {
 }
 
 TEST_CASE("config checks each collector's settings and interval") {
-    CHECK_THAT(error_of("[[posture.socket]]\nname = \"edr\"\npath = \"/run/e.sock\"\nfields = { \"reach able\" = \"a\" }\n"),
-               Catch::Contains("reach able"));
+    CHECK_THAT(
+        error_of("[[posture.socket]]\nname = \"edr\"\npath = \"/run/e.sock\"\nfields = { \"reach able\" = \"a\" }\n"),
+        Catch::Contains("reach able"));
     CHECK_THAT(error_of("[posture]\nmax_age = \"30s\"\n[posture.host]\ninterval = \"1m\"\n"),
                Catch::Contains("shorter than posture.max_age"));
     CHECK(parse_config("[posture]\nmax_age = \"2m\"\n[posture.host]\ninterval = \"1m\"\n", "v"));

@@ -2,7 +2,7 @@
 // recorded-shape samples (good, partial, expired, truncated, garbage, huge),
 // falconctl's rfm-state output, and the collector's freshness and forget
 // behaviour against a temp data.zta and a stand-in falconctl.
-#include "posture/falcon_collector.h"
+#include "posture/falcon_zta.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -11,8 +11,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "posture/falcon_collector.h"
 #include "posture/falcon_rfm.h"
-#include "posture/falcon_zta.h"
 #include "posture/jwt.h"
 #include "posture_testing.h"
 
@@ -72,10 +72,10 @@ TEST_CASE("base64url decodes with or without padding and refuses the rest") {
     CHECK(*base64url_decode("Zm8=") == "fo");
     CHECK(*base64url_decode("Zm9v") == "foo");
     CHECK(*base64url_decode("-_8") == "\xfb\xff");
-    CHECK(!base64url_decode("Z"));        // impossible length
-    CHECK(!base64url_decode("Zg="));      // padding that does not square up
+    CHECK(!base64url_decode("Z"));    // impossible length
+    CHECK(!base64url_decode("Zg="));  // padding that does not square up
     CHECK(!base64url_decode("Zm8=="));
-    CHECK(!base64url_decode("+/8"));      // plain base64's alphabet
+    CHECK(!base64url_decode("+/8"));  // plain base64's alphabet
     CHECK(!base64url_decode("Zm 9v"));
     CHECK(!base64url_decode("Z=g"));
     CHECK(!base64url_decode(std::string("Zm\0v", 4)));
@@ -93,7 +93,7 @@ TEST_CASE("decode_jwt_payload: three parts, JSON objects, blanks around") {
     CHECK(decode_jwt_payload(jwt("{\"a\":")).error().message == "JWT payload is not a JSON object");
     CHECK(decode_jwt_payload(jwt("{}", "null")).error().message == "JWT header is not a JSON object");
     CHECK(!decode_jwt_payload("e30.e30!.sig"));
-    CHECK(decode_jwt_payload("e30.e30.")) ;  // empty signature: decoded, still not verified
+    CHECK(decode_jwt_payload("e30.e30."));  // empty signature: decoded, still not verified
     CHECK(!decode_jwt_payload("..."));
 }
 
@@ -148,7 +148,8 @@ TEST_CASE("Falcon ZTA: truncated, garbage, huge and odd claims") {
     REQUIRE(bad_iat);
     CHECK(bad_iat->values.count("falcon.zta.age") == 0);
     CHECK(bad_iat->problems.size() == 1);
-    auto nested = parse_falcon_zta(jwt(R"({"assessment":{"overall":{"x":1},"os":null,"sensor_config":"80"}})"), kIssued);
+    auto nested =
+        parse_falcon_zta(jwt(R"({"assessment":{"overall":{"x":1},"os":null,"sensor_config":"80"}})"), kIssued);
     REQUIRE(nested);
     CHECK(nested->values == vigil::posture::SignalValues{{"falcon.zta.sensor_config", "80"}});
 }
@@ -190,8 +191,8 @@ TEST_CASE("Falcon collector: ZTA from the file, RFM from falconctl, each failing
 
     // A token issued now, valid for a day.
     auto now = Clock::to_time_t(Clock::now());
-    std::string fresh = jwt(fmt::format(R"({{"iat":{},"exp":{},"assessment":{{"overall":72,"os":90,"sensor_config":55}}}})",
-                                        now - 120, now + 86400));
+    std::string fresh = jwt(fmt::format(
+        R"({{"iat":{},"exp":{},"assessment":{{"overall":72,"os":90,"sensor_config":55}}}})", now - 120, now + 86400));
     write_file(s.zta_file, fresh + "\n");
     write_file(s.falconctl, "#!/bin/sh\n[ \"$1 $2\" = '-g --rfm-state' ] || exit 3\necho 'rfm-state=false.'\n", 0755);
     c.collect_once();
@@ -211,7 +212,8 @@ TEST_CASE("Falcon collector: ZTA from the file, RFM from falconctl, each failing
         CHECK(signal_in(store, "falcon.rfm") == "false");
     }
     SECTION("data.zta expired: scores missing") {
-        write_file(s.zta_file, jwt(fmt::format(R"({{"iat":{},"exp":{},"assessment":{{"overall":72}}}})", now - 7200, now - 60)));
+        write_file(s.zta_file,
+                   jwt(fmt::format(R"({{"iat":{},"exp":{},"assessment":{{"overall":72}}}})", now - 7200, now - 60)));
         c.collect_once();
         CHECK(signal_in(store, "falcon.zta.overall") == "<missing>");
     }

@@ -1,11 +1,12 @@
 // Host facts read from a fake root: each value, each absent file, each
 // damaged one, and that one unreadable fact leaves the others alone.
 #include "posture/host_collector.h"
-#include "posture_testing.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+
+#include "posture_testing.h"
 
 using vigil::posture::HostCollector;
 using vigil::posture::HostFactsSettings;

@@ -2,7 +2,6 @@
 // run on threads inside the test. No mocks of libcurl: what passes here is
 // what vigild does on the wire.
 #include "http_client.h"
-#include "http_testing.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -27,6 +26,8 @@
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "http_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::HttpClient;
@@ -63,8 +64,7 @@ TestPki make_pki() {
     p.dir = mkdtemp(tmpl);
     const std::string d = p.dir + "/";
     const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2";
-    const std::string leaf =
-        " -addext basicConstraints=critical,CA:FALSE -CA " + d + "ca.pem -CAkey " + d + "ca.key";
+    const std::string leaf = " -addext basicConstraints=critical,CA:FALSE -CA " + d + "ca.pem -CAkey " + d + "ca.key";
     std::string cmds = "openssl req -x509 -new " + ec + " -keyout " + d + "ca.key -out " + d +
                        "ca.pem -subj /CN=vigil-test-ca && "
                        "openssl req -x509 -new " +
@@ -75,8 +75,7 @@ TestPki make_pki() {
                        "server.pem -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1" + leaf +
                        " && "
                        "openssl req -x509 -new " +
-                       ec + " -keyout " + d + "client.key -out " + d +
-                       "client.pem -subj /CN=vigild-test-client" + leaf;
+                       ec + " -keyout " + d + "client.key -out " + d + "client.pem -subj /CN=vigild-test-client" + leaf;
     REQUIRE(std::system(("(" + cmds + ") >/dev/null 2>&1").c_str()) == 0);
     p.ca = d + "ca.pem";
     p.other_ca = d + "other.pem";
@@ -117,7 +116,7 @@ struct ServerOptions {
 };
 
 class TestHttpServer {
-  public:
+public:
     explicit TestHttpServer(ServerOptions o) : opts_(std::move(o)) {
         if (opts_.tls) setup_tls();
         listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -161,7 +160,7 @@ class TestHttpServer {
         return last_request_;
     }
 
-  private:
+private:
     // A connection, plain or TLS.
     struct Conn {
         int fd;
@@ -173,9 +172,8 @@ class TestHttpServer {
         bool write_all(const std::string& s) {
             size_t off = 0;
             while (off < s.size()) {
-                ssize_t n = ssl != nullptr
-                                ? SSL_write(ssl, s.data() + off, static_cast<int>(s.size() - off))
-                                : ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
+                ssize_t n = ssl != nullptr ? SSL_write(ssl, s.data() + off, static_cast<int>(s.size() - off))
+                                           : ::send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
                 if (n <= 0) return false;
                 off += static_cast<size_t>(n);
             }
@@ -286,8 +284,7 @@ class TestHttpServer {
     }
 
     static size_t content_length(std::string headers) {
-        for (char& ch : headers)
-            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        for (char& ch : headers) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         size_t at = headers.find("\r\ncontent-length:");
         return at == std::string::npos ? 0 : std::stoul(headers.substr(at + 17));
     }
@@ -311,18 +308,10 @@ class TestHttpServer {
 std::shared_ptr<TestHttpServer> start_test_server(int status, bool silent) {
     return std::make_shared<TestHttpServer>(ServerOptions{.status = status, .silent = silent});
 }
-std::string url_of(const TestHttpServer& s) {
-    return s.url();
-}
-int requests_to(const TestHttpServer& s) {
-    return s.requests();
-}
-void set_status(TestHttpServer& s, int status) {
-    s.set_status(status);
-}
-std::string last_request_of(const TestHttpServer& s) {
-    return s.last_request();
-}
+std::string url_of(const TestHttpServer& s) { return s.url(); }
+int requests_to(const TestHttpServer& s) { return s.requests(); }
+void set_status(TestHttpServer& s, int status) { s.set_status(status); }
+std::string last_request_of(const TestHttpServer& s) { return s.last_request(); }
 
 // A port on 127.0.0.1 with nothing listening: connecting is refused.
 int closed_port() {
@@ -503,14 +492,12 @@ TEST_CASE("http client verifies the server against ca_file") {
 TEST_CASE("http client enforces the pinned public key") {
     TestHttpServer server({.tls = true});
     SECTION("the server's key: ok") {
-        auto client =
-            make_client({.ca_file = test_pki().ca, .pinned_pubkey = test_pki().server_pin});
+        auto client = make_client({.ca_file = test_pki().ca, .pinned_pubkey = test_pki().server_pin});
         CHECK(client->post(server.url() + "/", kBody, 2s));
     }
     SECTION("another key: tls, even though the CA vouches for the server") {
-        auto client =
-            make_client({.ca_file = test_pki().ca,
-                         .pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
+        auto client = make_client(
+            {.ca_file = test_pki().ca, .pinned_pubkey = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="});
         HttpResult r = client->post(server.url() + "/", kBody, 2s);
         REQUIRE_FALSE(r);
         CHECK(r.error().kind == HttpErrorKind::Tls);
@@ -521,9 +508,8 @@ TEST_CASE("http client enforces the pinned public key") {
 TEST_CASE("http client presents its certificate to a server that requires mTLS") {
     TestHttpServer server({.tls = true, .require_client_cert = true});
     SECTION("with the client certificate: ok") {
-        auto client = make_client({.ca_file = test_pki().ca,
-                                   .client_cert = test_pki().client_cert,
-                                   .client_key = test_pki().client_key});
+        auto client = make_client(
+            {.ca_file = test_pki().ca, .client_cert = test_pki().client_cert, .client_key = test_pki().client_key});
         CHECK(client->post(server.url() + "/", kBody, 2s));
     }
     SECTION("without one: refused by the server, reported as tls") {
@@ -544,8 +530,7 @@ TEST_CASE("http client checks its settings at creation") {
     };
     CHECK_THAT(bad({.client_cert = test_pki().client_cert}), Catch::Contains("both"));
     CHECK_THAT(bad({.pinned_pubkey = "/etc/vigil/pdp.pub"}), Catch::Contains("sha256//"));
-    CHECK_THAT(bad({.ca_file = "/nonexistent/ca.pem"}),
-               Catch::Contains("ca_file /nonexistent/ca.pem: cannot read"));
+    CHECK_THAT(bad({.ca_file = "/nonexistent/ca.pem"}), Catch::Contains("ca_file /nonexistent/ca.pem: cannot read"));
     CHECK_THAT(bad({.max_connections = 0}), Catch::Contains("max_connections"));
 }
 
@@ -581,9 +566,8 @@ TEST_CASE("http client keep-alive latency", "[.bench]") {
             us.push_back(static_cast<long>(r->elapsed.count()));
         }
         std::sort(us.begin(), us.end());
-        std::printf("%s: %zu posts on %zu connection(s): p50 %ld us, p99 %ld us, max %ld us\n",
-                    what, us.size() + 1, client->connections_opened(), us[us.size() / 2],
-                    us[us.size() * 99 / 100], us.back());
+        std::printf("%s: %zu posts on %zu connection(s): p50 %ld us, p99 %ld us, max %ld us\n", what, us.size() + 1,
+                    client->connections_opened(), us[us.size() / 2], us[us.size() * 99 / 100], us.back());
     };
     // For comparison: what each decision would cost without a warm connection.
     auto measure_cold = [](const char* what, TestHttpServer& server, const std::string& ca) {
@@ -596,8 +580,8 @@ TEST_CASE("http client keep-alive latency", "[.bench]") {
             us.push_back(static_cast<long>(r->elapsed.count()));
         }
         std::sort(us.begin(), us.end());
-        std::printf("%s: %zu posts on a new connection each: p50 %ld us, p99 %ld us\n", what,
-                    us.size(), us[us.size() / 2], us[us.size() * 99 / 100]);
+        std::printf("%s: %zu posts on a new connection each: p50 %ld us, p99 %ld us\n", what, us.size(),
+                    us[us.size() / 2], us[us.size() * 99 / 100]);
     };
     TestHttpServer plain({});
     measure("http  warm", plain, {});

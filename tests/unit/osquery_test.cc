@@ -1,8 +1,6 @@
 // osquery: osqueryi's --json rows against recorded-shape samples, the
 // command runner's deadline and output cap (a stand-in osqueryi that hangs,
 // floods, forks a helper, fails), and one query failing apart from the rest.
-#include "posture/osquery_collector.h"
-
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "posture/osquery_collector.h"
 #include "posture/osquery_rows.h"
 #include "posture/run_command.h"
 #include "posture_testing.h"
@@ -157,13 +156,21 @@ TEST_CASE("osquery collector: each query its own signal, failing apart") {
                  "#!/bin/sh\n"
                  "[ \"$1\" = --json ] || exit 9\n"
                  "case \"$2\" in\n"
-                 "  *disk_encryption*) cat " + samples + "disk_encryption.json ;;\n"
-                 "  *count*) cat " + samples + "count.json ;;\n"
-                 "  *nothing*) cat " + samples + "empty.json ;;\n"
-                 "  *hang*) sleep 10 ;;\n"
-                 "  *flood*) yes ;;\n"
-                 "  *) cat " + samples + "error_stderr.txt >&2; exit 1 ;;\n"
-                 "esac\n");
+                 "  *disk_encryption*) cat " +
+                     samples +
+                     "disk_encryption.json ;;\n"
+                     "  *count*) cat " +
+                     samples +
+                     "count.json ;;\n"
+                     "  *nothing*) cat " +
+                     samples +
+                     "empty.json ;;\n"
+                     "  *hang*) sleep 10 ;;\n"
+                     "  *flood*) yes ;;\n"
+                     "  *) cat " +
+                     samples +
+                     "error_stderr.txt >&2; exit 1 ;;\n"
+                     "esac\n");
     OsquerySettings s;
     s.binary = dir + "/osqueryi";
     s.timeout = 300ms;

@@ -67,8 +67,8 @@ TEST_CASE("cerbos answers without a result for our action are errors") {
     CHECK_FALSE(vigil::cerbos_response(R"({"results": []})", query("ssh")));
     CHECK_FALSE(vigil::cerbos_response(R"({"results": [{"actions": {"sudo": "EFFECT_ALLOW"}}]})", query("ssh")));
     CHECK_FALSE(vigil::cerbos_response("not json", query("ssh")));
-    CHECK_FALSE(vigil::cerbos_response(R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "outputs": 5}]})",
-                                       query("ssh")));
+    CHECK_FALSE(
+        vigil::cerbos_response(R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "outputs": 5}]})", query("ssh")));
 }
 
 TEST_CASE("authzen request follows the spec, plus Cerbos' keys under its profile") {
@@ -97,8 +97,8 @@ TEST_CASE("authzen response reads decision and context") {
 }
 
 TEST_CASE("authzen with the cerbos profile unwraps the rule outputs") {
-    auto a = vigil::authzen_response(response_body("12-authzen-allow-obligations.json"),
-                                     vigil::AuthzenProfile::Cerbos, query("ssh"));
+    auto a = vigil::authzen_response(response_body("12-authzen-allow-obligations.json"), vigil::AuthzenProfile::Cerbos,
+                                     query("ssh"));
     REQUIRE(a);
     CHECK(a->allow);
     CHECK_FALSE(a->context.contains("cerbos.response"));
@@ -126,6 +126,6 @@ TEST_CASE("opa takes a boolean or an object with allow and obligations") {
     CHECK(o->allow);
     CHECK(o->context["session_max_seconds"] == 600);
     CHECK_FALSE(o->context.contains("allow"));
-    CHECK_FALSE(vigil::opa_response(R"({})"));                     // undefined rule
+    CHECK_FALSE(vigil::opa_response(R"({})"));                    // undefined rule
     CHECK_FALSE(vigil::opa_response(R"({"result": {"x": 1}})"));  // no allow
 }

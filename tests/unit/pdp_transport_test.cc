@@ -1,7 +1,6 @@
 // PdpTransport against real local HTTP servers: failover order, the one
 // overall deadline, what does and does not fail over, and the breakers.
 #include "pdp_transport.h"
-#include "http_testing.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +8,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+
+#include "http_testing.h"
 
 using namespace std::chrono_literals;
 using vigil::HttpErrorKind;
@@ -24,15 +25,9 @@ using vigil::testing::url_of;
 
 namespace {
 
-auto server(int status) {
-    return vigil::testing::start_test_server(status, false);
-}
-auto silent_server() {
-    return vigil::testing::start_test_server(200, true);
-}
-std::string refused_url() {
-    return "http://127.0.0.1:" + std::to_string(vigil::testing::closed_port());
-}
+auto server(int status) { return vigil::testing::start_test_server(status, false); }
+auto silent_server() { return vigil::testing::start_test_server(200, true); }
+std::string refused_url() { return "http://127.0.0.1:" + std::to_string(vigil::testing::closed_port()); }
 
 const std::string kPath = "/access/v1/evaluation";
 const std::string kBody = R"({"action":{"name":"ssh"}})";
@@ -45,8 +40,8 @@ struct FakeClock {
     }
 };
 
-std::unique_ptr<PdpTransport> make(
-    PdpTransportSettings s, vigil::CircuitBreaker::NowFn now = vigil::CircuitBreaker::Clock::now) {
+std::unique_ptr<PdpTransport> make(PdpTransportSettings s,
+                                   vigil::CircuitBreaker::NowFn now = vigil::CircuitBreaker::Clock::now) {
     auto t = PdpTransport::create(s, std::move(now));
     REQUIRE(t);
     return std::move(*t);
@@ -120,13 +115,11 @@ TEST_CASE("pdp transport gives all attempts one deadline together") {
     CHECK(took < 1400ms);
 }
 
-TEST_CASE(
-    "pdp transport skips an endpoint with an open breaker and probes it after the cool-down") {
+TEST_CASE("pdp transport skips an endpoint with an open breaker and probes it after the cool-down") {
     FakeClock clock;
     auto a = server(503);
     auto b = server(200);
-    auto t = make({.urls = {url_of(*a), url_of(*b)}, .breaker_failures = 2, .breaker_cooldown = 5s},
-                  clock.fn());
+    auto t = make({.urls = {url_of(*a), url_of(*b)}, .breaker_failures = 2, .breaker_cooldown = 5s}, clock.fn());
     CHECK(t->post(kPath, kBody, 2s).url == url_of(*b));
     CHECK(t->post(kPath, kBody, 2s).url == url_of(*b));
     CHECK(t->breaker_state(0) == State::Open);
@@ -163,9 +156,8 @@ TEST_CASE("pdp transport fails fast when every breaker is open") {
     PdpExchange first = t->post(kPath, kBody, 2s);
     REQUIRE_FALSE(first.result);
     CHECK(first.result.error().kind == HttpErrorKind::HttpStatus);
-    CHECK_THAT(
-        first.result.error().message,
-        Catch::Equals("no PDP endpoint answered: " + url_of(*a) + ": http_status: HTTP 502"));
+    CHECK_THAT(first.result.error().message,
+               Catch::Equals("no PDP endpoint answered: " + url_of(*a) + ": http_status: HTTP 502"));
 
     auto start = std::chrono::steady_clock::now();
     PdpExchange second = t->post(kPath, kBody, 2s);
@@ -179,8 +171,7 @@ TEST_CASE("pdp transport appends the path to a base url with a prefix") {
     auto a = server(200);
     auto t = make({.urls = {url_of(*a) + "/pdp/"}});
     REQUIRE(t->post(kPath, kBody, 2s).result);
-    CHECK_THAT(vigil::testing::last_request_of(*a),
-               Catch::StartsWith("POST /pdp/access/v1/evaluation HTTP/1.1\r\n"));
+    CHECK_THAT(vigil::testing::last_request_of(*a), Catch::StartsWith("POST /pdp/access/v1/evaluation HTTP/1.1\r\n"));
 }
 
 TEST_CASE("pdp transport sends the token read from bearer_token_file") {
@@ -194,8 +185,7 @@ TEST_CASE("pdp transport sends the token read from bearer_token_file") {
         REQUIRE(::chmod(token.c_str(), 0600) == 0);
         auto t = make({.urls = {url_of(*a)}, .bearer_token_file = token});
         REQUIRE(t->post(kPath, kBody, 2s).result);
-        CHECK_THAT(vigil::testing::last_request_of(*a),
-                   Catch::Contains("\r\nAuthorization: Bearer tok-from-file\r\n"));
+        CHECK_THAT(vigil::testing::last_request_of(*a), Catch::Contains("\r\nAuthorization: Bearer tok-from-file\r\n"));
     }
     SECTION("mode 0644: refused at creation") {
         REQUIRE(::chmod(token.c_str(), 0644) == 0);
@@ -212,21 +202,19 @@ TEST_CASE("pdp transport sends the token read from bearer_token_file") {
 
 TEST_CASE("pdp transport checks its settings at creation") {
     CHECK(create_error({}) == "no pdp urls configured");
-    CHECK_THAT(create_error({.urls = {"ftp://pdp.example.com"}}),
-               Catch::Contains("scheme must be https or http"));
+    CHECK_THAT(create_error({.urls = {"ftp://pdp.example.com"}}), Catch::Contains("scheme must be https or http"));
     CHECK_THAT(create_error({.urls = {"pdp.example.com:8443"}}), Catch::Contains("not a URL"));
     CHECK_THAT(create_error({.urls = {"https://user:pw@pdp.example.com"}}),
                Catch::Contains("must not carry credentials"));
-    CHECK_THAT(create_error({.urls = {"https://pdp.example.com/?x=1"}}),
-               Catch::Contains("must not have a query"));
+    CHECK_THAT(create_error({.urls = {"https://pdp.example.com/?x=1"}}), Catch::Contains("must not have a query"));
     CHECK_THAT(create_error({.urls = {"https://pdp.example.com"}, .breaker_failures = 0}),
                Catch::Contains("breaker_failures"));
     CHECK_THAT(create_error({.urls = {"https://pdp.example.com"}, .deadline = 0ms}),
                Catch::Contains("deadline must be positive"));
-    CHECK_THAT(create_error({.urls = {"https://pdp.example.com"},
-                             .client_cert = "/nonexistent.pem",
-                             .client_key = "/nonexistent.key"}),
-               Catch::Contains("/nonexistent.key: cannot open"));
+    CHECK_THAT(
+        create_error(
+            {.urls = {"https://pdp.example.com"}, .client_cert = "/nonexistent.pem", .client_key = "/nonexistent.key"}),
+        Catch::Contains("/nonexistent.key: cannot open"));
     // Loopback over plain http is fine without a token (a PDP sidecar).
     CHECK(PdpTransport::create({.urls = {"http://127.0.0.1:1", "http://[::1]:1"}}));
 }

@@ -59,10 +59,9 @@ TEST_CASE("secret file readable or writable by group or others is refused") {
     for (mode_t mode : {0640, 0644, 0604, 0620, 0602, 0610}) {
         INFO(fmt::format("mode {:04o}", mode));
         std::string p = dir.write("t", "tok\n", mode);
-        CHECK(refusal(p) ==
-              fmt::format("{}: mode {:04o}: must not be accessible by group or others; "
-                          "run chmod 600 {}",
-                          p, mode, p));
+        CHECK(refusal(p) == fmt::format("{}: mode {:04o}: must not be accessible by group or others; "
+                                        "run chmod 600 {}",
+                                        p, mode, p));
         CHECK_FALSE(vigil::check_secret_file(p));
     }
 }

@@ -12,9 +12,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -284,8 +284,8 @@ TEST_CASE("parse_socket_answer: fields to signals, a missing field is a problem,
     auto s = edr_settings("/run/edr.sock");
     auto good = vigil::posture::parse_socket_answer(posture_sample("socket/good_line.json"), s);
     REQUIRE(good);
-    CHECK(good->values == vigil::posture::SignalValues{
-                              {"edr.state", "running"}, {"edr.score", "87"}, {"edr.reachable", "true"}});
+    CHECK(good->values ==
+          vigil::posture::SignalValues{{"edr.state", "running"}, {"edr.score", "87"}, {"edr.reachable", "true"}});
     CHECK(good->problems.empty());
 
     auto partial = vigil::posture::parse_socket_answer(posture_sample("socket/partial.json"), s);
@@ -352,8 +352,9 @@ TEST_CASE("exchange_unix: request sent, answer cut where the end says, errors na
     auto server = vigil::testing::start_fake_unix_server(path, answer("{\"a\":1}\n{\"b\":2}\n"), 0ms, true);
     JsonValueEnd end;
     auto t0 = std::chrono::steady_clock::now();
-    auto got = vigil::posture::exchange_unix(
-        {path, "status\n", 2000ms, 1024}, [&end](std::string_view all, size_t from) { return end.feed(all.substr(from)); });
+    auto got =
+        vigil::posture::exchange_unix({path, "status\n", 2000ms, 1024},
+                                      [&end](std::string_view all, size_t from) { return end.feed(all.substr(from)); });
     REQUIRE(got);
     CHECK(*got == "{\"a\":1}");
     CHECK(std::chrono::steady_clock::now() - t0 < 1000ms);  // not held until the deadline
@@ -361,7 +362,8 @@ TEST_CASE("exchange_unix: request sent, answer cut where the end says, errors na
 
     auto absent = vigil::posture::exchange_unix({dir + "/none.sock", "", 200ms, 1024}, vigil::posture::end_at_nul);
     CHECK(absent.error().message == "no socket at " + dir + "/none.sock");
-    auto too_long = vigil::posture::exchange_unix({"/" + std::string(200, 'x'), "", 200ms, 1024}, vigil::posture::end_at_nul);
+    auto too_long =
+        vigil::posture::exchange_unix({"/" + std::string(200, 'x'), "", 200ms, 1024}, vigil::posture::end_at_nul);
     CHECK(!too_long);
     server.reset();
     std::filesystem::remove_all(dir);
@@ -386,7 +388,8 @@ TEST_CASE("exchange_unix: a stale socket file with nobody listening is refused")
 TEST_CASE("socket collector publishes the fields and reachable for a good answer") {
     std::string dir = vigil::testing::posture_temp_dir();
     std::string path = dir + "/edr.sock";
-    auto server = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_pretty.json")), 0ms, true);
+    auto server =
+        vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_pretty.json")), 0ms, true);
     SignalStore store;
     SocketCollector c(edr_settings(path), store);
     c.collect_once();
@@ -405,7 +408,8 @@ TEST_CASE("socket collector: every failure forgets the fields and says unreachab
     SignalStore store;
     SocketCollector c(edr_settings(path), store);
     auto good = [&] {
-        auto server = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
+        auto server =
+            vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
         c.collect_once();
         REQUIRE(signal_in(store, "edr.state") == "running");
         REQUIRE(signal_in(store, "edr.reachable") == "true");
@@ -423,7 +427,8 @@ TEST_CASE("socket collector: every failure forgets the fields and says unreachab
     }
     SECTION("answer past the deadline") {
         good();
-        auto slow = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 1000ms, false);
+        auto slow = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")),
+                                                           1000ms, false);
         auto t0 = std::chrono::steady_clock::now();
         c.collect_once();
         CHECK(std::chrono::steady_clock::now() - t0 < 800ms);
@@ -437,7 +442,8 @@ TEST_CASE("socket collector: every failure forgets the fields and says unreachab
     }
     SECTION("malformed JSON") {
         good();
-        auto bad = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/truncated.json")), 0ms, false);
+        auto bad =
+            vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/truncated.json")), 0ms, false);
         c.collect_once();
         expect_failed();
     }
@@ -487,7 +493,8 @@ TEST_CASE("socket collector logs a failure once per change, not once per interva
     CapturedStderr err;
     for (int i = 0; i < 3; ++i) c.collect_once();  // absent, thrice
     {
-        auto server = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
+        auto server =
+            vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
         for (int i = 0; i < 3; ++i) c.collect_once();
     }
     for (int i = 0; i < 3; ++i) c.collect_once();  // absent again
@@ -502,7 +509,8 @@ TEST_CASE("socket collector logs a failure once per change, not once per interva
 TEST_CASE("socket collector thread collects at once and stops promptly") {
     std::string dir = vigil::testing::posture_temp_dir();
     std::string path = dir + "/edr.sock";
-    auto server = vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
+    auto server =
+        vigil::testing::start_fake_unix_server(path, answer(posture_sample("socket/good_line.json")), 0ms, false);
     SignalStore store;
     auto s = edr_settings(path);
     s.interval = 50ms;

@@ -177,14 +177,12 @@ constexpr std::string_view kSkEcdsaCert =
     "BQC4q6jE0sy9P+CJ+bhY0YicxAhhGkUpTX/pBBCGM3ab3+2ZSWlTIY840szCRtputKz31RblxZzCbXIU3Y5WX57X"
     "5DrsGiEcKw1ABs\n";
 
-
 constexpr std::string_view kEdCaFingerprint = "SHA256:SpXUmS5AjPKDf5Zp15YaPyofjy/xE0+G/r+xBANrXoI";
 constexpr std::string_view kRsaCaFingerprint = "SHA256:9jupCf/PGDK06eB4M08YouhsYeYIDoX6HOJPuL41c4k";
 constexpr uint64_t kKeyidFrom = 1795665660;  // 2026-11-26T04:01:00Z
 constexpr uint64_t kKeyidTo = 1795669362;    // 2026-11-26T05:02:42Z
-const std::vector<std::string> kDefaultExtensions = {
-    "permit-X11-forwarding", "permit-agent-forwarding", "permit-port-forwarding", "permit-pty",
-    "permit-user-rc"};
+const std::vector<std::string> kDefaultExtensions = {"permit-X11-forwarding", "permit-agent-forwarding",
+                                                     "permit-port-forwarding", "permit-pty", "permit-user-rc"};
 
 using Options = std::vector<std::pair<std::string, std::string>>;
 
@@ -205,8 +203,7 @@ void check_keyid_cert(const SshCertificate& c, std::string_view key_type) {
 std::string b64encode(std::string_view raw) {
     std::string out(4 * ((raw.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(raw.data()),
-                            static_cast<int>(raw.size()));
+                            reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
     out.resize(static_cast<size_t>(n));
     return out;
 }
@@ -214,8 +211,7 @@ std::string b64encode(std::string_view raw) {
 std::string b64decode(std::string_view text) {
     std::string out(text.size() / 4 * 3, '\0');
     int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(text.data()),
-                            static_cast<int>(text.size()));
+                            reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
     REQUIRE(n == static_cast<int>(out.size()));
     size_t pad = text.size() - text.find_last_not_of('=') - 1;
     out.resize(out.size() - pad);
@@ -346,8 +342,8 @@ TEST_CASE("ssh auth info: nistp384 certificate from an RSA CA that never expires
     CHECK(c->valid_before == vigil::kSshCertForever);
     CHECK(c->principals == std::vector<std::string>{"deploy"});
     CHECK(c->critical_options == Options{{"source-address", "10.0.0.0/8,192.168.1.0/24"}});
-    CHECK(c->extensions == std::vector<std::string>{"permit-agent-forwarding",
-                                                     "permit-port-forwarding", "permit-user-rc"});
+    CHECK(c->extensions ==
+          std::vector<std::string>{"permit-agent-forwarding", "permit-port-forwarding", "permit-user-rc"});
     CHECK(c->ca_key_type == "ssh-rsa");
     CHECK(c->ca_fingerprint == kRsaCaFingerprint);
 }
@@ -471,8 +467,7 @@ TEST_CASE("ssh auth info: several methods keep sshd's order") {
 }
 
 TEST_CASE("ssh auth info: methods without a key") {
-    auto info = parse_ssh_auth_info(
-        "password\nkeyboard-interactive\ngssapi-with-mic alice@EXAMPLE.ORG\nnone");
+    auto info = parse_ssh_auth_info("password\nkeyboard-interactive\ngssapi-with-mic alice@EXAMPLE.ORG\nnone");
     REQUIRE(info);
     REQUIRE(info->methods.size() == 4);
     CHECK(info->methods[0].method == "password");
@@ -600,11 +595,9 @@ TEST_CASE("ssh auth info: malformed lines are refused with a reason") {
         {"publickey ssh-ed25519 AA=A\n", "invalid base64"},
         {"publickey ssh-ed25519 AAAA\n", "truncated at key type"},
         {"publickey ssh-ed25519 /////w==\n", "key type is 4294967295 bytes"},
-        {key_line("ssh-ed25519", ecdsa_blob),
-         "the line says ssh-ed25519 but the key is ecdsa-sha2-nistp256"},
+        {key_line("ssh-ed25519", ecdsa_blob), "the line says ssh-ed25519 but the key is ecdsa-sha2-nistp256"},
         {key_line("ecdsa-sha2-nistp256", ecdsa_blob + "x"), "1 trailing bytes"},
-        {key_line("ecdsa-sha2-nistp256", ecdsa_blob.substr(0, ecdsa_blob.size() - 1)),
-         "truncated at ECDSA public key"},
+        {key_line("ecdsa-sha2-nistp256", ecdsa_blob.substr(0, ecdsa_blob.size() - 1)), "truncated at ECDSA public key"},
     };
     for (const auto& c : cases) {
         INFO(c.text);
@@ -691,8 +684,7 @@ namespace {
 
 // Every sample with a certificate, one line each.
 std::vector<std::string_view> cert_lines() {
-    return {kEdCert,           kEcdsaCert,     kRsaCert,     kEcdsa384Cert,
-            kEcdsa521HostCert, kSkEd25519Cert, kSkEcdsaCert};
+    return {kEdCert, kEcdsaCert, kRsaCert, kEcdsa384Cert, kEcdsa521HostCert, kSkEd25519Cert, kSkEcdsaCert};
 }
 
 // Parsing must end in a value or an error with a message, and a value must
@@ -760,8 +752,7 @@ TEST_CASE("ssh auth info: random damage to the text never crashes") {
     // Lengths inside the blob set to extreme values.
     KeyLine k = split_key_line(kRsaCert);
     for (size_t i = 0; i + 4 <= k.blob.size(); ++i) {
-        for (std::string_view len : {std::string_view("\xff\xff\xff\xff", 4),
-                                     std::string_view("\x80\x00\x00\x00", 4),
+        for (std::string_view len : {std::string_view("\xff\xff\xff\xff", 4), std::string_view("\x80\x00\x00\x00", 4),
                                      std::string_view("\x00\x00\x10\x01", 4)}) {
             std::string blob = k.blob;
             blob.replace(i, 4, len);

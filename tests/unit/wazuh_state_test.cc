@@ -1,6 +1,6 @@
 // Wazuh: wazuh-agentd.state samples (connected, disconnected, never
 // connected), damaged files, and the collector's stale-file guard.
-#include "posture/wazuh_collector.h"
+#include "posture/wazuh_state.h"
 
 #include <sys/stat.h>
 #include <utime.h>
@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "posture/local_time.h"
-#include "posture/wazuh_state.h"
+#include "posture/wazuh_collector.h"
 #include "posture_testing.h"
 
 using namespace std::chrono_literals;
@@ -50,8 +50,9 @@ TEST_CASE("wazuh state: disconnected, and never connected") {
 }
 
 TEST_CASE("wazuh state: CRLF, odd lines and unknown keys are fine") {
-    auto r = parse_wazuh_state("junk line\r\nstatus='connected'\r\nfuture_key='x'\r\n=''\r\nlast_keepalive='2024-10-01 08:00:00'\r\n",
-                               twelve_seconds_later());
+    auto r = parse_wazuh_state(
+        "junk line\r\nstatus='connected'\r\nfuture_key='x'\r\n=''\r\nlast_keepalive='2024-10-01 08:00:00'\r\n",
+        twelve_seconds_later());
     REQUIRE(r);
     CHECK(r->values.at("wazuh.status") == "connected");
     CHECK(r->values.at("wazuh.keepalive_age") == "12");
