@@ -267,25 +267,34 @@ private:
         if (auto* n = t.get("osquery")) p.osquery = parse_osquery(table(*n, "[posture.osquery]"));
         if (auto* n = t.get("wazuh")) p.wazuh = parse_wazuh(table(*n, "[posture.wazuh]"));
         if (auto* n = t.get("clamd")) p.clamd = parse_clamd(table(*n, "[posture.clamd]"));
-        check_intervals(t, p);
+        settle_max_ages(t, p);
     }
 
-    // A collector that reads less often than max_age lets its own signals go
-    // stale between reads: every requirement on them would fail at times.
-    void check_intervals(const toml::table& t, const PostureSettings& p) const {
-        auto check = [&](const char* what, std::chrono::milliseconds interval) {
-            if (interval >= p.max_age) {
-                fail(t.source(), fmt::format("[posture] {} interval must be shorter than posture.max_age ({}s)", what,
-                                             p.max_age.count()));
+    // A collector without its own max_age takes [posture] max_age. One that
+    // reads less often than its max_age lets its own signals go stale between
+    // reads: every requirement on them would fail at times.
+    void settle_max_ages(const toml::table& t, PostureSettings& p) const {
+        auto settle = [&](const char* what, auto& s) {
+            if (s.max_age.count() == 0) s.max_age = p.max_age;
+            if (s.interval >= s.max_age) {
+                fail(t.source(), fmt::format("[posture.{}] interval must be shorter than its max_age ({}s)", what,
+                                             s.max_age.count()));
             }
         };
-        if (p.systemd) check("systemd", p.systemd->interval);
-        for (const auto& s : p.sockets) check("socket", s.interval);
-        if (p.host) check("host", p.host->interval);
-        if (p.falcon) check("falcon", p.falcon->interval);
-        if (p.osquery) check("osquery", p.osquery->interval);
-        if (p.wazuh) check("wazuh", p.wazuh->interval);
-        if (p.clamd) check("clamd", p.clamd->interval);
+        if (p.systemd) settle("systemd", *p.systemd);
+        for (auto& s : p.sockets) settle("socket", s);
+        if (p.host) settle("host", *p.host);
+        if (p.falcon) settle("falcon", *p.falcon);
+        if (p.osquery) settle("osquery", *p.osquery);
+        if (p.wazuh) settle("wazuh", *p.wazuh);
+        if (p.clamd) settle("clamd", *p.clamd);
+    }
+
+    // interval and max_age, which every collector table has.
+    template <class Settings>
+    void cadence(const toml::table& t, Settings& s, const std::string& what) const {
+        if (auto* n = t.get("interval")) s.interval = millis(*n, what + ".interval");
+        if (auto* n = t.get("max_age")) s.max_age = duration(*n, what + ".max_age");
     }
 
     // Each collector's validate() has the last word (signal-name rules, JSON
@@ -311,7 +320,7 @@ private:
     }
 
     posture::SocketSettings parse_socket(const toml::table& t) const {
-        only_keys(t, {"name", "path", "request", "timeout", "interval", "fields"}, "[[posture.socket]]");
+        only_keys(t, {"name", "path", "request", "timeout", "interval", "fields", "max_age"}, "[[posture.socket]]");
         posture::SocketSettings s;
         auto* name = t.get("name");
         auto* path = t.get("path");
@@ -320,7 +329,7 @@ private:
         s.path = socket_path(*path, "posture.socket.path");
         if (auto* n = t.get("request")) s.request = string(*n, "posture.socket.request");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.socket.timeout");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.socket.interval");
+        cadence(t, s, "posture.socket");
         auto* fields = t.get("fields");
         if (!fields) fail(t.source(), "[[posture.socket]] needs fields = { signal = \"json.path\" }");
         for (auto&& [key, value] : table(*fields, "posture.socket.fields")) {
@@ -338,31 +347,31 @@ private:
     }
 
     posture::HostFactsSettings parse_host_facts(const toml::table& t) const {
-        only_keys(t, {"root", "interval"}, "[posture.host]");
+        only_keys(t, {"root", "interval", "max_age"}, "[posture.host]");
         posture::HostFactsSettings s;
         if (auto* n = t.get("root")) s.root = absolute_path(*n, "posture.host.root");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.host.interval");
+        cadence(t, s, "posture.host");
         return checked(std::move(s), t);
     }
 
     posture::FalconSettings parse_falcon(const toml::table& t) const {
-        only_keys(t, {"zta_file", "falconctl", "timeout", "interval"}, "[posture.falcon]");
+        only_keys(t, {"zta_file", "falconctl", "timeout", "interval", "max_age"}, "[posture.falcon]");
         posture::FalconSettings s;
         if (auto* n = t.get("zta_file")) s.zta_file = absolute_path(*n, "posture.falcon.zta_file");
         if (auto* n = t.get("falconctl")) s.falconctl = string(*n, "posture.falcon.falconctl");
         if (!s.falconctl.empty() && s.falconctl[0] != '/')
             fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.falcon.interval");
+        cadence(t, s, "posture.falcon");
         return checked(std::move(s), t);
     }
 
     posture::OsquerySettings parse_osquery(const toml::table& t) const {
-        only_keys(t, {"binary", "queries", "timeout", "interval"}, "[posture.osquery]");
+        only_keys(t, {"binary", "queries", "timeout", "interval", "max_age"}, "[posture.osquery]");
         posture::OsquerySettings s;
         if (auto* n = t.get("binary")) s.binary = absolute_path(*n, "posture.osquery.binary");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.osquery.timeout");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.osquery.interval");
+        cadence(t, s, "posture.osquery");
         auto* queries = t.get("queries");
         if (!queries) fail(t.source(), "[posture.osquery] needs queries = { signal = \"SELECT ...\" }");
         for (auto&& [key, value] : table(*queries, "posture.osquery.queries")) {
@@ -384,34 +393,36 @@ private:
     }
 
     posture::WazuhSettings parse_wazuh(const toml::table& t) const {
-        only_keys(t, {"state_file", "interval", "stale_after"}, "[posture.wazuh]");
+        only_keys(t, {"state_file", "interval", "stale_after", "max_age"}, "[posture.wazuh]");
         posture::WazuhSettings s;
         if (auto* n = t.get("state_file")) s.state_file = absolute_path(*n, "posture.wazuh.state_file");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.wazuh.interval");
+        cadence(t, s, "posture.wazuh");
         if (auto* n = t.get("stale_after")) s.stale_after = duration(*n, "posture.wazuh.stale_after");
         return checked(std::move(s), t);
     }
 
     posture::ClamdSettings parse_clamd(const toml::table& t) const {
-        only_keys(t, {"socket", "timeout", "interval"}, "[posture.clamd]");
+        only_keys(t, {"socket", "timeout", "interval", "max_age"}, "[posture.clamd]");
         posture::ClamdSettings s;
         if (auto* n = t.get("socket")) s.socket = socket_path(*n, "posture.clamd.socket");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.clamd.timeout");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.clamd.interval");
+        cadence(t, s, "posture.clamd");
         return checked(std::move(s), t);
     }
 
     posture::SystemdSettings parse_systemd(const toml::table& t) const {
-        only_keys(t, {"bus", "units", "interval", "ntp"}, "[posture.systemd]");
+        only_keys(t, {"bus", "units", "interval", "ntp", "max_age"}, "[posture.systemd]");
         posture::SystemdSettings s;
         if (auto* n = t.get("bus")) {
             s.bus = string(*n, "posture.systemd.bus");
             if (s.bus != "system" && s.bus != "user" && s.bus.find(':') == std::string::npos) {
-                fail(n->source(), "posture.systemd.bus: use \"system\", \"user\" or a D-Bus address (unix:path=...)");
+                fail(n->source(),
+                     "posture.systemd.bus: use \"system\", \"user\" or a D-Bus address "
+                     "(unix:path=...)");
             }
         }
         if (auto* n = t.get("units")) s.units = string_list(*n, "units");
-        if (auto* n = t.get("interval")) s.interval = millis(*n, "posture.systemd.interval");
+        cadence(t, s, "posture.systemd");
         if (auto* n = t.get("ntp")) {
             auto b = n->value<bool>();
             if (!b) fail(n->source(), "posture.systemd.ntp must be true or false");
@@ -423,9 +434,19 @@ private:
     std::vector<posture::Requirement> requirements(const toml::node& n) const {
         std::vector<posture::Requirement> out;
         for (const std::string& text : string_list(n, "require")) {
+            // "SIGNAL OP VALUE within DURATION": the tail is a duration, which
+            // only this reader knows how to parse.
+            size_t at = text.rfind(" within ");
+            std::string condition = at == std::string::npos ? text : text.substr(0, at);
             std::string why;
-            auto r = posture::parse_requirement(text, why);
+            auto r = posture::parse_requirement(condition, why);
             if (!r) fail(n.source(), fmt::format("require \"{}\": {}", text, why));
+            r->text = text;
+            if (at != std::string::npos) {
+                auto d = parse_duration(text.substr(at + 8));
+                if (!d) fail(n.source(), fmt::format("require \"{}\": within: {}", text, d.error().message));
+                r->within = *d;
+            }
             out.push_back(*r);
         }
         return out;

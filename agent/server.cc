@@ -136,8 +136,10 @@ bool Server::add_worker() {
 void Server::note_busy(Listener which, const PeerCredentials& peer) {
     uint64_t n = ++busy_answers_;
     if ((n & (n - 1)) == 0) {
-        log_warn("{} socket: all {} workers busy; answered peer pid {} \"busy\" ({} busy answers so far)",
-                 listener_name(which), options_.max_concurrent, peer.pid, n);
+        log_warn(
+            "{} socket: all {} workers busy; answered peer pid {} \"busy\" ({} busy answers so "
+            "far)",
+            listener_name(which), options_.max_concurrent, peer.pid, n);
     }
 }
 
@@ -230,11 +232,17 @@ Answer Server::answer_admin_posture(const Frame&, const PeerCredentials&) {
     auto engine = engine_();
     auto now = std::chrono::system_clock::now();
     nlohmann::ordered_json signals = nlohmann::ordered_json::array();
+    auto fallback = engine->config().posture.max_age;
     for (const auto& s : engine->posture_snapshot()) {
         auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - s.observed_at).count();
-        signals.push_back({{"name", s.name}, {"value", s.value}, {"source", s.source}, {"age_ms", age}});
+        auto max_age = s.max_age.count() > 0 ? s.max_age : fallback;
+        signals.push_back({{"name", s.name},
+                           {"value", s.value},
+                           {"source", s.source},
+                           {"age_ms", age},
+                           {"max_age_seconds", max_age.count()}});
     }
-    nlohmann::ordered_json j = {{"max_age_seconds", engine->config().posture.max_age.count()}, {"signals", signals}};
+    nlohmann::ordered_json j = {{"max_age_seconds", fallback.count()}, {"signals", signals}};
     return json_answer(wire::Kind::AdminPosture, j);
 }
 

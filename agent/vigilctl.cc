@@ -203,10 +203,11 @@ int cmd_posture(const std::string& socket, const Args& a) {
         std::printf("no posture signals (is a collector configured under [posture]?)\n");
         return 0;
     }
-    int64_t max_age_ms = r->value("max_age_seconds", 0) * 1000;
+    int64_t default_max_age = r->value("max_age_seconds", 0);
     std::printf("%-48s %-14s %9s  %s\n", "SIGNAL", "VALUE", "AGE", "SOURCE");
     for (const auto& sig : signals) {
         int64_t age = sig.value("age_ms", 0);
+        int64_t max_age_ms = sig.value("max_age_seconds", default_max_age) * 1000;
         std::printf("%-48s %-14s %8.1fs  %s%s\n", field(sig, "name").c_str(), field(sig, "value").c_str(), age / 1000.0,
                     field(sig, "source").c_str(), age > max_age_ms ? "  (stale)" : "");
     }

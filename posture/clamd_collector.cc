@@ -26,7 +26,7 @@ Status validate(const ClamdSettings& s) {
 
 ClamdCollector::ClamdCollector(ClamdSettings settings, SignalStore& store)
     : s_(std::move(settings)),
-      group_(store, "clamd", fmt::format("clamd posture ({})", s_.socket)),
+      group_(store, "clamd", fmt::format("clamd posture ({})", s_.socket), s_.max_age),
       thread_(s_.interval, [this] { collect_once(); }) {}
 
 ClamdCollector::~ClamdCollector() { stop(); }

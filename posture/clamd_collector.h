@@ -30,6 +30,7 @@ struct ClamdSettings {
     std::string socket = "/run/clamav/clamd.ctl";  // clamd.conf LocalSocket
     std::chrono::milliseconds timeout{2000};       // for each command
     std::chrono::milliseconds interval{30000};
+    std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
 };
 
 // Ok when socket is absolute and 0 < timeout <= interval.

@@ -31,8 +31,8 @@ Status validate(const FalconSettings& s) {
 
 FalconCollector::FalconCollector(FalconSettings settings, SignalStore& store)
     : s_(std::move(settings)),
-      zta_(store, "falcon", fmt::format("Falcon ZTA posture ({})", s_.zta_file)),
-      rfm_(store, "falcon", fmt::format("Falcon RFM posture ({} -g --rfm-state)", s_.falconctl)),
+      zta_(store, "falcon", fmt::format("Falcon ZTA posture ({})", s_.zta_file), s_.max_age),
+      rfm_(store, "falcon", fmt::format("Falcon RFM posture ({} -g --rfm-state)", s_.falconctl), s_.max_age),
       thread_(s_.interval, [this] { collect_once(); }) {}
 
 FalconCollector::~FalconCollector() { stop(); }

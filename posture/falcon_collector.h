@@ -37,6 +37,7 @@ struct FalconSettings {
     std::string falconctl = "/opt/CrowdStrike/falconctl";  // empty: RFM state not asked
     std::chrono::milliseconds timeout{5000};               // for one falconctl run
     std::chrono::milliseconds interval{30000};
+    std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
 };
 
 // Ok when at least one source is named, paths are absolute and

@@ -76,7 +76,8 @@ Status validate(const HostFactsSettings& s) {
 
 HostCollector::HostCollector(HostFactsSettings settings, SignalStore& store)
     : s_(std::move(settings)),
-      group_(store, "host", s_.root == "/" ? "host posture" : fmt::format("host posture (root {})", s_.root)),
+      group_(store, "host", s_.root == "/" ? "host posture" : fmt::format("host posture (root {})", s_.root),
+             s_.max_age),
       thread_(s_.interval, [this] { collect_once(); }) {}
 
 HostCollector::~HostCollector() { stop(); }

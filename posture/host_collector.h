@@ -35,6 +35,7 @@ namespace vigil::posture {
 struct HostFactsSettings {
     std::string root = "/";  // prefix of every path read; tests point it at a temp dir
     std::chrono::milliseconds interval{30000};
+    std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
 };
 
 // Ok when root is absolute and the interval positive.

@@ -41,7 +41,7 @@ OsqueryCollector::OsqueryCollector(OsquerySettings settings, SignalStore& store)
     : s_(std::move(settings)), thread_(s_.interval, [this] { collect_once(); }) {
     for (const auto& [suffix, q] : s_.queries) {
         groups_[suffix] =
-            std::make_unique<SignalGroup>(store, "osquery", fmt::format("osquery posture \"{}\"", suffix));
+            std::make_unique<SignalGroup>(store, "osquery", fmt::format("osquery posture \"{}\"", suffix), s_.max_age);
     }
 }
 

@@ -3,8 +3,8 @@
 // the query against the live host and exits.
 //
 //   OsquerySettings s;
-//   s.queries["disk_encrypted"] = {"SELECT encrypted FROM disk_encryption WHERE name = '/dev/dm-0'", ""};
-//   s.queries["firewall_rules"] = {"SELECT count(*) AS n FROM iptables", "n"};
+//   s.queries["disk_encrypted"] = {"SELECT encrypted FROM disk_encryption WHERE name =
+//   '/dev/dm-0'", ""}; s.queries["firewall_rules"] = {"SELECT count(*) AS n FROM iptables", "n"};
 //   OsqueryCollector c(s, store);
 //   c.start();   ...   c.stop();
 //
@@ -40,6 +40,7 @@ struct OsquerySettings {
     std::map<std::string, OsqueryQuery> queries;  // signal suffix -> query
     std::chrono::milliseconds timeout{10000};     // for each query
     std::chrono::milliseconds interval{30000};
+    std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
     size_t max_output = 1024 * 1024;  // per query; more is a failure
 };
 

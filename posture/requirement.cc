@@ -1,5 +1,6 @@
 #include "posture/requirement.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <utility>
@@ -57,19 +58,26 @@ std::optional<Requirement> parse_requirement(const std::string& text, std::strin
     for (const auto& [sym, op] : kOps) {
         size_t at = text.find(sym);
         if (at == std::string::npos) continue;
-        Requirement r{trim(text.substr(0, at)), op, trim(text.substr(at + std::string(sym).size())), text};
+        Requirement r{trim(text.substr(0, at)), op, trim(text.substr(at + std::string(sym).size())), text,
+                      std::nullopt};
         if (r.signal.empty() || r.value.empty() || r.signal.find(' ') != std::string::npos) break;
         return r;
     }
-    why = "want \"SIGNAL OP VALUE\" with OP one of == != >= <= > <, e.g. \"systemd.unit.auditd.service == active\"";
+    why =
+        "want \"SIGNAL OP VALUE\" with OP one of == != >= <= > <, e.g. "
+        "\"systemd.unit.auditd.service == active\"";
     return std::nullopt;
 }
 
 std::string check_requirement(const Requirement& r, const Snapshot& snap, std::chrono::system_clock::time_point now,
-                              std::chrono::seconds max_age) {
+                              std::chrono::seconds default_max_age) {
     for (const Signal& s : snap) {
         if (s.name != r.signal) continue;
-        if (now - s.observed_at > max_age) return "posture signal " + r.signal + " is stale";
+        std::chrono::seconds max_age = s.max_age.count() > 0 ? s.max_age : default_max_age;
+        if (r.within) max_age = std::min(max_age, *r.within);
+        if (now - s.observed_at > max_age) {
+            return "posture signal " + r.signal + " is stale (older than " + std::to_string(max_age.count()) + "s)";
+        }
         if (holds(s.value, r.op, r.value)) return "";
         return "posture signal " + r.signal + " is " + (s.value.empty() ? "empty" : s.value) + ", needs " +
                symbol(r.op) + " " + r.value;

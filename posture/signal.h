@@ -15,6 +15,9 @@ struct Signal {
     std::string value;   // e.g. "active"
     std::string source;  // e.g. "systemd"
     std::chrono::system_clock::time_point observed_at;
+    // How long after observed_at the value may be trusted: the collector's
+    // max_age. Zero means the [posture] default.
+    std::chrono::seconds max_age{0};
 };
 
 // What the agent knew about the host at one decision. Empty while no

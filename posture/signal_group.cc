@@ -18,8 +18,8 @@ std::string check_signal_value(const std::string& value) {
     return "";
 }
 
-SignalGroup::SignalGroup(SignalStore& store, std::string source, std::string label)
-    : store_(store), source_(std::move(source)), label_(std::move(label)) {}
+SignalGroup::SignalGroup(SignalStore& store, std::string source, std::string label, std::chrono::seconds max_age)
+    : store_(store), source_(std::move(source)), label_(std::move(label)), max_age_(max_age) {}
 
 void SignalGroup::publish(const Reading& r) {
     auto now = std::chrono::system_clock::now();
@@ -34,7 +34,7 @@ void SignalGroup::publish(const Reading& r) {
     }
     forget_all_but(accepted);
     for (const auto& [name, value] : accepted) {
-        store_.update({name, value, source_, now});
+        store_.update({name, value, source_, now, max_age_});
         published_.insert(name);
     }
     report_health(fmt::format("{}", fmt::join(problems, "; ")));
@@ -44,7 +44,7 @@ void SignalGroup::fail(const std::string& why, const SignalValues& still_known) 
     forget_all_but(still_known);
     auto now = std::chrono::system_clock::now();
     for (const auto& [name, value] : still_known) {
-        store_.update({name, value, source_, now});
+        store_.update({name, value, source_, now, max_age_});
         published_.insert(name);
     }
     // A failure must never read as healthy in the log.

@@ -20,6 +20,7 @@
 #ifndef VIGIL_POSTURE_SIGNAL_GROUP_H
 #define VIGIL_POSTURE_SIGNAL_GROUP_H
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <optional>
@@ -47,7 +48,8 @@ class SignalGroup {
 public:
     // source: Signal::source of everything published. label: how log lines
     // name this source ("socket posture \"edr\" (/run/edr.sock)").
-    SignalGroup(SignalStore& store, std::string source, std::string label);
+    // max_age: Signal::max_age of everything published.
+    SignalGroup(SignalStore& store, std::string source, std::string label, std::chrono::seconds max_age);
     SignalGroup(const SignalGroup&) = delete;
     SignalGroup& operator=(const SignalGroup&) = delete;
 
@@ -67,6 +69,7 @@ private:
     SignalStore& store_;
     std::string source_;
     std::string label_;
+    std::chrono::seconds max_age_;
     std::set<std::string> published_;
     std::optional<std::string> state_;  // "" healthy, else what is wrong; unset before the first look
 };

@@ -59,7 +59,7 @@ Result<Reading> parse_socket_answer(std::string_view answer, const SocketSetting
 
 SocketCollector::SocketCollector(SocketSettings settings, SignalStore& store)
     : s_(std::move(settings)),
-      group_(store, "socket", fmt::format("socket posture \"{}\" ({})", s_.name, s_.path)),
+      group_(store, "socket", fmt::format("socket posture \"{}\" ({})", s_.name, s_.path), s_.max_age),
       thread_(s_.interval, [this] { collect_once(); }) {}
 
 SocketCollector::~SocketCollector() { stop(); }

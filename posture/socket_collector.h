@@ -45,6 +45,7 @@ struct SocketSettings {
     std::string request;                      // bytes sent once connected; may be empty
     std::chrono::milliseconds timeout{1000};  // connect + send + answer, together
     std::chrono::milliseconds interval{10000};
+    std::chrono::seconds max_age{0};            // its signals' Signal::max_age; 0 = [posture] max_age
     std::map<std::string, std::string> fields;  // signal suffix -> dotted JSON path ("health.score")
     size_t max_response = 64 * 1024;            // a larger answer is a failure, not truncated
 };

@@ -120,7 +120,7 @@ private:
     }
 
     void publish(const std::string& name, std::string value) {
-        store_.update({name, std::move(value), "systemd", std::chrono::system_clock::now()});
+        store_.update({name, std::move(value), "systemd", std::chrono::system_clock::now(), s_.max_age});
     }
 
     bool read_unit(const std::string& path) {

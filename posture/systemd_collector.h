@@ -31,6 +31,7 @@ struct SystemdSettings {
     std::string bus = "system";  // "system", "user", or a D-Bus address ("unix:path=...")
     std::vector<std::string> units;
     std::chrono::milliseconds interval{10000};
+    std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
     // Also read timedated's NTPSynchronized (time.ntp_synchronized): on the
     // system bus only; where timedated cannot be reached the signal is missing.
     bool ntp = false;

@@ -22,7 +22,7 @@ Status validate(const WazuhSettings& s) {
 
 WazuhCollector::WazuhCollector(WazuhSettings settings, SignalStore& store)
     : s_(std::move(settings)),
-      group_(store, "wazuh", fmt::format("Wazuh posture ({})", s_.state_file)),
+      group_(store, "wazuh", fmt::format("Wazuh posture ({})", s_.state_file), s_.max_age),
       thread_(s_.interval, [this] { collect_once(); }) {}
 
 WazuhCollector::~WazuhCollector() { stop(); }

@@ -30,6 +30,7 @@ namespace vigil::posture {
 struct WazuhSettings {
     std::string state_file = "/var/ossec/var/run/wazuh-agentd.state";
     std::chrono::milliseconds interval{10000};
+    std::chrono::seconds max_age{0};        // its signals' Signal::max_age; 0 = [posture] max_age
     std::chrono::seconds stale_after{300};  // 0: never stale
 };
 

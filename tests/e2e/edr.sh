@@ -8,7 +8,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 EDR_SOCK=""
 EDR_MODE=""
@@ -126,6 +126,7 @@ path = "$EDR_SOCK"
 request = "status\n"
 timeout = "500ms"
 interval = "1s"
+max_age = "20s"
 fields = { state = "sensor.state", score = "health.score" }
 
 [[rule]]
@@ -133,7 +134,7 @@ name = "ops may sudo while the EDR agent is running and healthy"
 services = ["sudo"]
 groups = ["vgl-ops"]
 decision = "allow"
-require = ["edr.state == running", "edr.score >= 50"]
+require = ["edr.state == running", "edr.score >= 50 within 10s"]
 EOT
     agent_start "$T/vigil.toml" || return 1
     expect_signals 5 "vigild never read the stand-in agent" $GOOD_SIGNALS
@@ -217,6 +218,16 @@ posture_table() {
     expect_match "vigilctl posture" "$out" "edr\.state +running +[0-9.]+s +socket"
 }
 tap_case "vigilctl posture lists the socket's signals with age and source" posture_table
+
+own_max_age() {
+    posture_json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+sig = {s["name"]: s for s in j["signals"]}
+sys.exit(0 if j["max_age_seconds"] == 30 and sig["edr.state"]["max_age_seconds"] == 20 else 1)' ||
+        { fail "edr.state should carry the socket's max_age (20 s), not [posture]'s (30 s)"; note_text "posture" "$(posture_json)"; }
+}
+tap_case "a collector's own max_age travels with its signals" own_max_age
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }

@@ -177,12 +177,49 @@ TEST_CASE("config rejects bad posture settings at their line") {
 }
 
 TEST_CASE("config checks each collector's settings and interval") {
-    CHECK_THAT(
-        error_of("[[posture.socket]]\nname = \"edr\"\npath = \"/run/e.sock\"\nfields = { \"reach able\" = \"a\" }\n"),
-        Catch::Contains("reach able"));
+    CHECK_THAT(error_of("[[posture.socket]]\nname = \"edr\"\npath = \"/run/e.sock\"\nfields = { "
+                        "\"reach able\" = \"a\" }\n"),
+               Catch::Contains("reach able"));
     CHECK_THAT(error_of("[posture]\nmax_age = \"30s\"\n[posture.host]\ninterval = \"1m\"\n"),
-               Catch::Contains("shorter than posture.max_age"));
+               Catch::Contains("[posture.host] interval must be shorter than its max_age (30s)"));
     CHECK(parse_config("[posture]\nmax_age = \"2m\"\n[posture.host]\ninterval = \"1m\"\n", "v"));
+    // A collector's own max_age is what its interval is checked against.
+    CHECK(parse_config("[posture]\nmax_age = \"30s\"\n[posture.host]\ninterval = \"1m\"\nmax_age = \"5m\"\n", "v"));
+    CHECK_THAT(error_of("[posture.clamd]\ninterval = \"1m\"\nmax_age = \"30s\"\n"),
+               Catch::Contains("[posture.clamd] interval must be shorter than its max_age (30s)"));
+}
+
+TEST_CASE("config gives each collector its own max_age or the [posture] one") {
+    auto c = parse_config(R"([posture]
+max_age = "45s"
+[posture.host]
+interval = "10s"
+[posture.clamd]
+max_age = "10m"
+interval = "2m"
+[[posture.socket]]
+name = "edr"
+path = "/run/edr.sock"
+fields = { alive = "alive" }
+max_age = "20s"
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->posture.host->max_age == std::chrono::seconds(45));
+    CHECK(c->posture.clamd->max_age == std::chrono::minutes(10));
+    CHECK(c->posture.sockets[0].max_age == std::chrono::seconds(20));
+}
+
+TEST_CASE("config reads a requirement's within bound") {
+    auto c = parse_config("[posture]\nrequire = [\"falcon.zta.overall >= 70 within 2m\", \"a == b\"]\n", "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->posture.require[0].signal == "falcon.zta.overall");
+    CHECK(c->posture.require[0].value == "70");
+    CHECK(c->posture.require[0].within == std::chrono::minutes(2));
+    CHECK(c->posture.require[0].text == "falcon.zta.overall >= 70 within 2m");
+    CHECK_FALSE(c->posture.require[1].within);
+    CHECK_THAT(error_of("[posture]\nrequire = [\"a == b within soon\"]\n"),
+               Catch::StartsWith("vigil.toml:2:") && Catch::Contains("within"));
 }
 
 TEST_CASE("config names the host after the machine when [host] id is left out") {
@@ -192,7 +229,9 @@ TEST_CASE("config names the host after the machine when [host] id is left out") 
 }
 
 TEST_CASE("config rejects two rules with one name") {
-    auto e = error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\n[[rule]]\nname = \"x\"\ndecision = \"deny\"\n");
+    auto e = error_of(
+        "[[rule]]\nname = \"x\"\ndecision = \"allow\"\n[[rule]]\nname = \"x\"\ndecision = "
+        "\"deny\"\n");
     CHECK_THAT(e, Catch::StartsWith("vigil.toml:4:") && Catch::Contains("exists already"));
 }
 

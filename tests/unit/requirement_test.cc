@@ -54,7 +54,20 @@ TEST_CASE("requirement names the signal when its value is wrong") {
 
 TEST_CASE("requirement fails on a missing or stale signal") {
     CHECK(check_requirement(req("u == active"), {}, kNow, 60s) == "posture signal u is missing");
-    CHECK(check_requirement(req("u == active"), snap("u", "active", 120s), kNow, 60s) == "posture signal u is stale");
+    CHECK(check_requirement(req("u == active"), snap("u", "active", 120s), kNow, 60s) ==
+          "posture signal u is stale (older than 60s)");
+}
+
+TEST_CASE("requirement uses the signal's own max_age, and a within bound tightens it") {
+    auto s = snap("u", "active", 90s);
+    CHECK_FALSE(check_requirement(req("u == active"), s, kNow, 60s).empty());
+    s[0].max_age = 120s;  // its collector vouches for two minutes
+    CHECK(check_requirement(req("u == active"), s, kNow, 60s).empty());
+    auto r = req("u == active");
+    r.within = 30s;
+    CHECK(check_requirement(r, s, kNow, 60s) == "posture signal u is stale (older than 30s)");
+    s = snap("u", "active", 10s);
+    CHECK(check_requirement(r, s, kNow, 60s).empty());
 }
 
 TEST_CASE("requirement compares numbers as numbers and refuses to order words") {

@@ -21,7 +21,7 @@ using vigil::testing::signal_in;
 
 TEST_CASE("signal group forgets names a later reading no longer has") {
     SignalStore store;
-    SignalGroup g(store, "test", "test source");
+    SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
     g.publish({{{"a", "1"}, {"b", "2"}}, {}});
     CHECK(signal_in(store, "a") == "1");
     CHECK(signal_in(store, "b") == "2");
@@ -32,7 +32,7 @@ TEST_CASE("signal group forgets names a later reading no longer has") {
 
 TEST_CASE("signal group failure forgets everything but what it establishes") {
     SignalStore store;
-    SignalGroup g(store, "test", "test source");
+    SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
     g.publish({{{"x.state", "ok"}, {"x.reachable", "true"}}, {}});
     g.fail("gone", {{"x.reachable", "false"}});
     CHECK(signal_in(store, "x.state") == "<missing>");
@@ -45,7 +45,7 @@ TEST_CASE("signal group failure forgets everything but what it establishes") {
 
 TEST_CASE("signal group leaves other groups' signals alone") {
     SignalStore store;
-    SignalGroup a(store, "a", "a"), b(store, "b", "b");
+    SignalGroup a(store, "a", "a", std::chrono::seconds{0}), b(store, "b", "b", std::chrono::seconds{0});
     a.publish({{{"a.v", "1"}}, {}});
     b.publish({{{"b.v", "2"}}, {}});
     a.fail("down");
@@ -62,7 +62,7 @@ TEST_CASE("signal values must be short printable text") {
     CHECK(!vigil::posture::check_signal_value(std::string(vigil::posture::kMaxSignalValue + 1, 'x')).empty());
     CHECK(vigil::posture::check_signal_value(std::string(vigil::posture::kMaxSignalValue, 'x')).empty());
     SignalStore store;
-    SignalGroup g(store, "test", "test source");
+    SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
     g.publish({{{"ok", "fine"}, {"bad", "esc\x1b[2J"}}, {}});
     CHECK(signal_in(store, "ok") == "fine");
     CHECK(signal_in(store, "bad") == "<missing>");
@@ -126,4 +126,13 @@ TEST_CASE("interval thread survives a tick that throws") {
     std::this_thread::sleep_for(60ms);
     t.stop();
     CHECK(ticks >= 2);
+}
+
+TEST_CASE("signal group stamps its max_age on what it publishes") {
+    SignalStore store;
+    SignalGroup g(store, "test", "test source", std::chrono::seconds{300});
+    g.publish({{{"a", "1"}}, {}});
+    g.fail("down", {{"test.reachable", "false"}});
+    for (const auto& s : store.snapshot()) CHECK(s.max_age == std::chrono::seconds{300});
+    CHECK(store.snapshot().size() == 1);
 }
