@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cidr.h"
+#include "device_flow.h"
 #include "duration.h"
 #include "sha256.h"
 #include "unique_fd.h"
@@ -33,13 +34,15 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "rule"}, "top level");
+        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "rule"}, "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
         if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
         if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
+        if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
+        check_step_up_methods(root, c);
         return c;
     }
 
@@ -452,6 +455,102 @@ private:
         return out;
     }
 
+    // [stepup], [stepup.totp], [stepup.device], [stepup.purpose].
+    void parse_stepup(const toml::table& t, StepUpSettings& s) const {
+        only_keys(t, {"remember", "totp", "device", "purpose"}, "[stepup]");
+        if (auto* n = t.get("remember")) s.remember = duration_or_zero(*n, "stepup.remember");
+        if (auto* n = t.get("totp")) {
+            parse_totp(table(*n, "[stepup.totp]"), s.totp);
+            s.totp_configured = true;
+        }
+        if (auto* n = t.get("device")) {
+            parse_device(table(*n, "[stepup.device]"), s.device);
+            s.device_configured = true;
+        }
+        if (auto* n = t.get("purpose")) parse_purpose(table(*n, "[stepup.purpose]"), s.purpose);
+    }
+
+    std::chrono::seconds duration_or_zero(const toml::node& n, const std::string& what) const {
+        if (auto v = n.value<int64_t>(); v && *v == 0) return std::chrono::seconds(0);
+        if (auto v = n.value<std::string>(); v && (*v == "0" || *v == "0s")) return std::chrono::seconds(0);
+        return duration(n, what);
+    }
+
+    void parse_totp(const toml::table& t, TotpSettings& s) const {
+        only_keys(t, {"store_dir", "issuer", "digits", "period", "skew_steps", "lockout_after", "lockout_for"},
+                  "[stepup.totp]");
+        if (auto* n = t.get("store_dir")) s.store_dir = absolute_path(*n, "stepup.totp.store_dir");
+        if (auto* n = t.get("issuer")) s.issuer = string(*n, "stepup.totp.issuer");
+        if (s.issuer.empty() || s.issuer.find(':') != std::string::npos) {
+            fail(t.source(), "stepup.totp.issuer must be non-empty and without ':'");
+        }
+        if (auto* n = t.get("digits")) s.digits = static_cast<unsigned>(integer(*n, "stepup.totp.digits", 6, 8));
+        if (auto* n = t.get("period")) s.period = duration(*n, "stepup.totp.period");
+        if (auto* n = t.get("skew_steps")) {
+            s.skew_steps = static_cast<unsigned>(integer(*n, "stepup.totp.skew_steps", 0, 10));
+        }
+        if (auto* n = t.get("lockout_after")) {
+            s.lockout_after = static_cast<unsigned>(integer(*n, "stepup.totp.lockout_after", 1, 100));
+        }
+        if (auto* n = t.get("lockout_for")) s.lockout_for = duration(*n, "stepup.totp.lockout_for");
+    }
+
+    void parse_device(const toml::table& t, DeviceFlowSettings& s) const {
+        only_keys(t,
+                  {"issuer", "client_id", "client_secret_file", "scope", "user_claim", "accept_amr", "accept_acr",
+                   "max_auth_age", "ca_file", "http_timeout"},
+                  "[stepup.device]");
+        auto* issuer = t.get("issuer");
+        auto* client = t.get("client_id");
+        if (!issuer || !client) fail(t.source(), "[stepup.device] needs issuer and client_id");
+        s.issuer = string(*issuer, "stepup.device.issuer");
+        if (auto ok = check_provider_url(s.issuer, "stepup.device.issuer"); !ok) {
+            fail(issuer->source(), ok.error().message);
+        }
+        s.client_id = string(*client, "stepup.device.client_id");
+        if (auto* n = t.get("client_secret_file")) {
+            s.client_secret_file = absolute_path(*n, "stepup.device.client_secret_file");
+        }
+        if (auto* n = t.get("scope")) s.scope = string(*n, "stepup.device.scope");
+        if (auto* n = t.get("user_claim")) s.user_claim = string(*n, "stepup.device.user_claim");
+        if (auto* n = t.get("accept_amr")) s.accept_amr = string_list(*n, "accept_amr");
+        if (auto* n = t.get("accept_acr")) s.accept_acr = string_list(*n, "accept_acr");
+        if (s.accept_amr.empty() && s.accept_acr.empty()) {
+            fail(t.source(), "[stepup.device]: accept_amr and accept_acr are both empty: nothing would show MFA");
+        }
+        if (auto* n = t.get("max_auth_age")) s.max_auth_age = duration(*n, "stepup.device.max_auth_age");
+        if (auto* n = t.get("ca_file")) s.ca_file = absolute_path(*n, "stepup.device.ca_file");
+        if (auto* n = t.get("http_timeout")) s.http_timeout = millis(*n, "stepup.device.http_timeout");
+    }
+
+    void parse_purpose(const toml::table& t, PurposeSettings& s) const {
+        only_keys(t, {"prompt", "pattern", "hint"}, "[stepup.purpose]");
+        if (auto* n = t.get("prompt")) s.prompt = string(*n, "stepup.purpose.prompt");
+        if (s.prompt.empty()) fail(t.source(), "stepup.purpose.prompt is empty");
+        if (auto* n = t.get("hint")) s.hint = string(*n, "stepup.purpose.hint");
+        if (auto* n = t.get("pattern")) {
+            s.pattern = string(*n, "stepup.purpose.pattern");
+            try {
+                std::regex re(s.pattern, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                fail(n->source(), fmt::format("stepup.purpose.pattern: not a regular expression: {}", e.what()));
+            }
+        }
+    }
+
+    // A rule that asks for a method nobody configured would deny everyone
+    // it matches, at the worst moment: refuse the file instead.
+    void check_step_up_methods(const toml::table& root, const Config& c) const {
+        for (const Rule& r : c.rules) {
+            bool ok = r.step_up.empty() || (r.step_up == "totp" && c.stepup.totp_configured) ||
+                      (r.step_up == "device" && c.stepup.device_configured);
+            if (!ok) {
+                fail(root.source(), fmt::format("rule \"{}\" (line {}): step_up = \"{}\" needs a [stepup.{}] table",
+                                                r.name, r.line, r.step_up, r.step_up));
+            }
+        }
+    }
+
     void parse_subject(const toml::table& t, SubjectSettings& s) const {
         only_keys(t, {"workload_key_id"}, "[subject]");
         if (auto* n = t.get("workload_key_id")) {
@@ -487,7 +586,7 @@ private:
         std::string where = fmt::format("rule \"{}\"", r.name);
         only_keys(t,
                   {"name", "services", "users", "groups", "from", "decision", "reason", "session_max", "ask_pdp",
-                   "fallback", "require"},
+                   "fallback", "require", "step_up", "purpose"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
@@ -512,9 +611,9 @@ private:
         auto* n = t.get("decision");
         if (!n) fail(t.source(), fmt::format("{}: needs decision = \"allow\" or \"deny\"", where));
         std::string d = string(*n, "decision");
-        if (d == "allow") return Effect::Allow;
+        if (d == "allow" || d == "step_up") return Effect::Allow;
         if (d == "deny") return Effect::Deny;
-        fail(n->source(), fmt::format("{}: decision must be \"allow\" or \"deny\", not \"{}\"", where, d));
+        fail(n->source(), fmt::format("{}: decision must be \"allow\", \"step_up\" or \"deny\", not \"{}\"", where, d));
     }
 
     void parse_outcome_details(const toml::table& t, const std::string& where, Rule& r) const {
@@ -540,6 +639,32 @@ private:
             r.ask_pdp = *b;
         }
         if (auto* n = t.get("fallback")) r.fallback = fallback(*n);
+        parse_step_up(t, where, r);
+    }
+
+    // decision = "step_up" is an allow that first wants a second factor:
+    // step_up names the method ("totp" when left out); purpose = true wants
+    // a justification. Both also work on decision = "allow".
+    void parse_step_up(const toml::table& t, const std::string& where, Rule& r) const {
+        bool is_step_up = t.get("decision")->value<std::string>() == "step_up";
+        for (const char* key : {"step_up", "purpose"}) {
+            if (auto* n = t.get(key); n && r.effect != Effect::Allow) {
+                fail(n->source(), fmt::format("{}: {} is only for allow and step_up rules", where, key));
+            }
+        }
+        if (auto* n = t.get("step_up")) {
+            r.step_up = string(*n, "step_up");
+            if (r.step_up != "totp" && r.step_up != "device") {
+                fail(n->source(), fmt::format("{}: step_up must be \"totp\" or \"device\"", where));
+            }
+        } else if (is_step_up) {
+            r.step_up = "totp";
+        }
+        if (auto* n = t.get("purpose")) {
+            auto b = n->value<bool>();
+            if (!b) fail(n->source(), fmt::format("{}: purpose must be true or false", where));
+            r.purpose = *b;
+        }
     }
 
     std::string path_;

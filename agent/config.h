@@ -23,6 +23,7 @@
 #include "posture/wazuh_collector.h"
 #include "result.h"
 #include "rule.h"
+#include "stepup_settings.h"
 
 namespace vigil {
 
@@ -105,6 +106,7 @@ struct Config {
     PdpSettings pdp;
     HostSettings host;
     SubjectSettings subject;
+    StepUpSettings stepup;
     std::vector<Rule> rules;
     std::string version;  // "sha256:<hex>" of the file's bytes: the local policy version
 };

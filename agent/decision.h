@@ -19,7 +19,10 @@ struct Decision {
     std::string reason_admin;  // for the trail: names rules, groups, addresses
     std::optional<std::chrono::seconds> session_max;
     std::optional<std::chrono::seconds> reevaluate;  // from the PDP; enforced with sessions
-    std::string step_up_method;                      // Outcome::StepUp: "totp", ...
+    // Outcome::StepUp: what must be proven before the request is asked again:
+    // a method ("totp", "device"; empty: none) and/or a justification.
+    std::string step_up_method;
+    bool needs_purpose = false;
 };
 
 }  // namespace vigil

@@ -97,7 +97,17 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     j["reason_admin"] = d.reason_admin;
     if (d.session_max) j["session_max_seconds"] = d.session_max->count();
     if (d.reevaluate) j["reevaluate_seconds"] = d.reevaluate->count();
-    if (!d.step_up_method.empty()) j["step_up"] = d.step_up_method;
+    if (d.outcome == Outcome::StepUp) {
+        j["step_up"] = d.step_up_method;
+        if (d.needs_purpose) j["needs_purpose"] = true;
+    }
+    if (r.request.mfa) {
+        nlohmann::ordered_json mfa = {{"method", r.request.mfa->method}, {"time", rfc3339(r.request.mfa->at)}};
+        if (!r.request.mfa->subject.empty()) mfa["subject"] = r.request.mfa->subject;
+        if (!r.request.mfa->amr.empty()) mfa["amr"] = r.request.mfa->amr;
+        j["mfa"] = mfa;
+    }
+    if (!r.request.purpose.empty()) j["purpose"] = r.request.purpose;
     if (!r.decision_id.empty()) j["decision_id"] = r.decision_id;
     j["latency_us"] = r.latency.count();
     return j;
@@ -165,9 +175,56 @@ Decision Engine::decide_with(DecisionRecord& r) {
     if (m.allow) {
         if (auto why = unmet(m.allow->require, r); !why.empty()) return posture_deny(why, m.allow->name);
     }
-    if (!pdp_) return m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request);
+    if (!pdp_) return demand_step_up(m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request), m.allow, r);
     RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
-    return decide_remotely(r, m, remote);
+    return demand_step_up(decide_remotely(r, m, remote), m.allow, r);
+}
+
+bool Engine::offers(const std::string& method) const {
+    return (method == "totp" && config_->stepup.totp_configured) ||
+           (method == "device" && config_->stepup.device_configured);
+}
+
+// A local allow rule may want a second factor or a purpose on top of the
+// allow; the PDP asks through its step_up obligation. Either is satisfied
+// by what the request carries: proven in this transaction, or remembered
+// from a recent one (StepUpCoordinator::attach).
+Decision Engine::demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const {
+    if (d.outcome == Outcome::Deny) return d;
+    const Request& q = r.request;
+    bool pdp_asked = d.outcome == Outcome::StepUp;
+    std::string method = pdp_asked ? d.step_up_method : "";
+    bool purpose = pdp_asked && d.needs_purpose;
+    if (allow) {
+        if (method.empty()) method = allow->step_up;
+        purpose = purpose || allow->purpose;
+    }
+    bool method_ok = method.empty() || (q.mfa && q.mfa->method == method);
+    bool purpose_ok = !purpose || !q.purpose.empty();
+    if (method_ok && purpose_ok) {
+        if (!pdp_asked) return d;
+        // The PDP saw the proof in context.mfa and still asks: asking again
+        // would loop, so the request ends here.
+        d.outcome = Outcome::Deny;
+        d.reason_user = "access denied: the policy was not satisfied by the second factor given";
+        d.reason_admin += "; the PDP asked for a step-up again after one was given";
+        return d;
+    }
+    if (!method_ok && !offers(method)) {
+        Decision no;
+        no.rule = d.rule;
+        no.reason_user = "access denied: the policy asks for a second factor this host does not offer";
+        no.reason_admin = fmt::format("step-up method \"{}\" is not configured under [stepup]", method);
+        return no;
+    }
+    d.outcome = Outcome::StepUp;
+    d.step_up_method = method_ok ? "" : method;
+    d.needs_purpose = !purpose_ok;
+    if (d.reason_user.empty()) {
+        d.reason_user = method_ok ? "this request needs a reason" : "this request needs a second factor";
+    }
+    d.reason_admin += fmt::format("; step-up needed:{}{}", method_ok ? "" : " " + method, purpose_ok ? "" : " purpose");
+    return d;
 }
 
 // The certificate a login used names the caller better than the account
@@ -200,6 +257,20 @@ DecisionRecord Engine::decide(const Request& req) {
         recent_->remember(
             req.pid, {r.request_id, req.user, req.service, r.decision.session_max, std::chrono::steady_clock::now()});
     }
+    return r;
+}
+
+DecisionRecord Engine::conclude(const Request& req, Decision d) {
+    DecisionRecord r;
+    r.request_id = new_request_id();
+    r.at = std::chrono::system_clock::now();
+    r.request = req;
+    r.identity = lookup_identity(req.user);
+    if (posture_) r.signals = posture_->snapshot();
+    r.policy_version = config_->version;
+    r.path = "stepup";
+    r.decision = std::move(d);
+    record(r);
     return r;
 }
 

@@ -58,6 +58,9 @@ public:
                                                   posture::SignalStore* posture = nullptr);
 
     DecisionRecord decide(const Request& req);
+    // Records (audits) a decision reached outside the rules and the PDP: a
+    // step-up that failed.
+    DecisionRecord conclude(const Request& req, Decision d);
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
@@ -71,6 +74,8 @@ public:
 private:
     Decision decide_with(DecisionRecord& r);
     Decision link_session(DecisionRecord& r) const;
+    Decision demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const;
+    bool offers(const std::string& method) const;
     std::string unmet(const std::vector<posture::Requirement>& reqs, const DecisionRecord& r) const;
     void record(DecisionRecord& r);
 

@@ -152,6 +152,49 @@ Status check_readable(std::string_view what, const std::string& path) {
     return err(fmt::format("{} {}: cannot read: {}", what, path, strerror(errno)));
 }
 
+// Bytes the form encoding leaves as they are (ASCII, whatever the locale).
+bool is_unreserved(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '*';
+}
+
+// application/x-www-form-urlencoded (the WHATWG form encoding OAuth 2.0
+// expects). Room for the worst case is reserved first, so the string never
+// regrows and leaves an unwiped copy of a secret value behind.
+std::string form_encode(const std::vector<FormField>& fields) {
+    size_t most = 0;
+    for (const FormField& f : fields) most += 3 * (f.name.size() + f.value.size()) + 2;
+    std::string out;
+    out.reserve(most);
+    auto append = [&out](std::string_view text) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        for (unsigned char c : text) {
+            if (is_unreserved(c)) {
+                out += static_cast<char>(c);
+            } else if (c == ' ') {
+                out += '+';
+            } else {
+                out += '%';
+                out += kHex[c >> 4];
+                out += kHex[c & 0xf];
+            }
+        }
+    };
+    for (const FormField& f : fields) {
+        if (!out.empty()) out += '&';
+        append(f.name);
+        out += '=';
+        append(f.value);
+    }
+    return out;
+}
+
+// Wipes a string that may hold a secret when it goes out of scope.
+struct WipeOnExit {
+    std::string& text;
+    ~WipeOnExit() { OPENSSL_cleanse(text.data(), text.size()); }
+};
+
 Status check_settings(const HttpClientSettings& s) {
     if (s.client_cert.empty() != s.client_key.empty()) {
         return err("client_cert and client_key go together: set both for mTLS, or neither");
@@ -165,6 +208,13 @@ Status check_settings(const HttpClientSettings& s) {
     return check_readable("client_key", s.client_key);
 }
 
+// What one call asks for; a null content_type means GET.
+struct OneRequest {
+    const char* content_type = nullptr;
+    std::string_view body{};
+    std::string_view request_id{};
+};
+
 }  // namespace
 
 struct HttpClient::Impl {
@@ -174,8 +224,9 @@ struct HttpClient::Impl {
     void configure(CURL* c, Handle* h);
     Result<Handle*> acquire(Clock::time_point deadline);
     void release(Handle* h);
-    Status build_headers(HeaderList& headers, std::string_view request_id) const;
-    HttpResult perform(Handle* h, const std::string& url, std::string_view body, const HeaderList& headers,
+    Status build_headers(HeaderList& headers, const OneRequest& rq) const;
+    HttpResult send(const std::string& url, const OneRequest& rq, milliseconds timeout);
+    HttpResult perform(Handle* h, const std::string& url, const OneRequest& rq, const HeaderList& headers,
                        Clock::time_point start, Clock::time_point deadline);
 
     HttpClientSettings settings;  // bearer_token moved out into auth_header
@@ -231,7 +282,6 @@ void HttpClient::Impl::configure(CURL* c, Handle* h) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, settings.client_cert.c_str());
         curl_easy_setopt(c, CURLOPT_SSLKEY, settings.client_key.c_str());
     }
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
 }
 
 Result<Handle*> HttpClient::Impl::acquire(Clock::time_point deadline) {
@@ -262,15 +312,16 @@ void HttpClient::Impl::release(Handle* h) {
     idle_cv.notify_one();
 }
 
-Status HttpClient::Impl::build_headers(HeaderList& headers, std::string_view request_id) const {
+Status HttpClient::Impl::build_headers(HeaderList& headers, const OneRequest& rq) const {
+    std::string_view request_id = rq.request_id;
     // A CR or LF would let the id add header lines of its own.
     if (std::any_of(request_id.begin(), request_id.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
         return err("request id contains control characters");
     }
     // "Expect:" stops curl from sending "Expect: 100-continue" and waiting
     // for the server's go-ahead before sending a large body.
-    bool ok = headers.add("Content-Type: application/json") && headers.add("Accept: application/json") &&
-              headers.add("Expect:");
+    bool ok = headers.add("Accept: application/json") && headers.add("Expect:");
+    if (ok && rq.content_type != nullptr) ok = headers.add(fmt::format("Content-Type: {}", rq.content_type).c_str());
     if (ok && !auth_header.empty()) ok = headers.add(auth_header.c_str());
     if (ok && !request_id.empty()) {
         ok = headers.add(fmt::format("X-Request-ID: {}", request_id).c_str());
@@ -279,8 +330,8 @@ Status HttpClient::Impl::build_headers(HeaderList& headers, std::string_view req
     return Ok{};
 }
 
-HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, std::string_view body,
-                                     const HeaderList& headers, Clock::time_point start, Clock::time_point deadline) {
+HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, const OneRequest& rq, const HeaderList& headers,
+                                     Clock::time_point start, Clock::time_point deadline) {
     auto left = std::chrono::ceil<milliseconds>(deadline - Clock::now());
     if (left <= milliseconds(0)) {
         return HttpError{.kind = HttpErrorKind::Timeout, .message = "deadline passed before sending"};
@@ -290,8 +341,12 @@ HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, std::str
     h->too_large = false;
     h->errbuf[0] = '\0';
     curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    if (rq.content_type == nullptr) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);  // the pooled handle may have POSTed last
+    } else {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq.body.data());
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(rq.body.size()));
+    }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(left, settings.connect_timeout).count()));
@@ -339,20 +394,32 @@ Result<std::unique_ptr<HttpClient>> HttpClient::create(HttpClientSettings settin
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
-HttpResult HttpClient::post(const std::string& url, std::string_view body, milliseconds timeout,
-                            std::string_view request_id) {
+HttpResult HttpClient::Impl::send(const std::string& url, const OneRequest& rq, milliseconds timeout) {
     Clock::time_point start = Clock::now();
     Clock::time_point deadline = start + timeout;
     HeaderList headers;
-    if (Status st = impl_->build_headers(headers, request_id); !st) {
+    if (Status st = build_headers(headers, rq); !st) {
         return HttpError{.kind = HttpErrorKind::Other, .message = st.error().message};
     }
-    auto h = impl_->acquire(deadline);
+    auto h = acquire(deadline);
     if (!h) return HttpError{.kind = HttpErrorKind::Busy, .message = h.error().message};
-    HttpResult r = impl_->perform(*h, url, body, headers, start, deadline);
-    impl_->release(*h);
+    HttpResult r = perform(*h, url, rq, headers, start, deadline);
+    release(*h);
     return r;
 }
+
+HttpResult HttpClient::post(const std::string& url, std::string_view body, milliseconds timeout,
+                            std::string_view request_id) {
+    return impl_->send(url, {.content_type = "application/json", .body = body, .request_id = request_id}, timeout);
+}
+
+HttpResult HttpClient::post_form(const std::string& url, const std::vector<FormField>& fields, milliseconds timeout) {
+    std::string body = form_encode(fields);
+    WipeOnExit wipe{body};
+    return impl_->send(url, {.content_type = "application/x-www-form-urlencoded", .body = body}, timeout);
+}
+
+HttpResult HttpClient::get(const std::string& url, milliseconds timeout) { return impl_->send(url, {}, timeout); }
 
 size_t HttpClient::connections_opened() const { return impl_->connections.load(); }
 

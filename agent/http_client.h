@@ -1,10 +1,13 @@
-// POSTs JSON over HTTPS (libcurl) on warm connections, for talking to the PDP.
+// POSTs JSON over HTTPS (libcurl) on warm connections, for talking to the PDP;
+// also GETs and form POSTs, for talking to an OpenID provider.
 //
 //   auto client = HttpClient::create({.ca_file = "/etc/vigil/pdp-ca.pem"});
 //   if (!client) return client.error();
 //   HttpResult r = (*client)->post("https://pdp:8443/access/v1/evaluation", json, 800ms);
 //   if (!r) audit["pdp_error"] = to_string(r.error().kind);   // "timeout", "tls", ...
 //   else decide(r->body);                                      // r->reused_connection
+//
+//   HttpResult t = (*client)->post_form(token_url, {{"grant_type", "..."}, {"device_code", code}}, 5s);
 //
 // Connections stay open between requests, so a decision costs one round trip,
 // not a TCP and TLS handshake. The client keeps up to max_connections curl
@@ -29,6 +32,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "result.h"
 #include "secret_file.h"
@@ -82,6 +86,13 @@ private:
     std::variant<HttpResponse, HttpError> v_;
 };
 
+// One field of an application/x-www-form-urlencoded body. The value may be a
+// secret (a client secret, a device code): post_form wipes the encoded body.
+struct FormField {
+    std::string_view name;
+    std::string_view value;
+};
+
 struct HttpClientSettings {
     // PEM bundle to trust instead of the system store; empty: system store.
     std::string ca_file{};
@@ -117,6 +128,15 @@ public:
     // Thread-safe.
     HttpResult post(const std::string& url, std::string_view body, std::chrono::milliseconds timeout,
                     std::string_view request_id = {});
+
+    // POSTs fields form-encoded (OAuth 2.0 token and device authorization
+    // requests), otherwise as post(): Accept: application/json, the bearer
+    // token if one is set, a non-2xx answer is an HttpStatus error. Thread-safe.
+    HttpResult post_form(const std::string& url, const std::vector<FormField>& fields,
+                         std::chrono::milliseconds timeout);
+
+    // GETs url (OpenID discovery, JWKS), otherwise as post(). Thread-safe.
+    HttpResult get(const std::string& url, std::chrono::milliseconds timeout);
 
     // New connections made so far, across all handles (for tests and status).
     size_t connections_opened() const;

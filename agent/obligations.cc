@@ -64,6 +64,11 @@ Status apply(const std::string& key, const nlohmann::json& v, Obligations& ob) {
     if (key == "reason_user") return set_text(ob.reason_user);
     if (key == "reason_admin") return set_text(ob.reason_admin);
     if (key == "policy_version") return set_text(ob.policy_version);
+    if (key == "purpose") {
+        if (!v.is_boolean()) return err("obligation purpose must be true or false");
+        ob.purpose = v.get<bool>();
+        return Ok{};
+    }
     if (key == "step_up") {
         auto s = step_up(v);
         if (!s) return s.error();

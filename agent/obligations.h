@@ -20,7 +20,7 @@
 namespace vigil {
 
 struct StepUp {
-    std::string method;  // "totp", "device_flow", "purpose", ...
+    std::string method;  // "totp", "device" (or "device_flow"), "purpose" (a justification only)
     std::string prompt;
 };
 
@@ -28,6 +28,7 @@ struct Obligations {
     std::optional<std::chrono::seconds> session_max;
     std::optional<std::chrono::seconds> reevaluate;
     std::optional<StepUp> step_up;
+    bool purpose = false;  // "purpose": true — a justification first
     std::string reason_user;
     std::string reason_admin;
     std::string policy_version;

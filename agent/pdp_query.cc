@@ -60,6 +60,14 @@ nlohmann::ordered_json context_json(const DecisionRecord& r, const Config& c) {
     nlohmann::ordered_json ctx = {{"time", rfc3339(r.at)}, {"request_id", r.request_id}};
     if (!q.rhost.empty()) ctx[parse_ip(q.rhost) ? "source_ip" : "source_host"] = q.rhost;
     ctx["policy"] = {{"local_version", c.version}};
+    if (q.mfa) {
+        nlohmann::ordered_json mfa = {{"method", q.mfa->method}, {"time", rfc3339(q.mfa->at)}};
+        if (!q.mfa->subject.empty()) mfa["subject"] = q.mfa->subject;
+        if (!q.mfa->amr.empty()) mfa["amr"] = q.mfa->amr;
+        if (!q.mfa->acr.empty()) mfa["acr"] = q.mfa->acr;
+        ctx["mfa"] = mfa;
+    }
+    if (!q.purpose.empty()) ctx["purpose"] = q.purpose;
     return ctx;
 }
 

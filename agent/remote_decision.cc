@@ -48,11 +48,15 @@ Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow,
     d.reevaluate = ob.reevaluate;
     d.reason_admin =
         ob.reason_admin.empty() ? fmt::format("{} answered {}", source, allow ? "allow" : "deny") : ob.reason_admin;
-    if (ob.step_up) {
+    if (ob.step_up || (allow && ob.purpose)) {
         d.outcome = Outcome::StepUp;
         d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
-        d.step_up_method = ob.step_up->method;
-        d.reason_user = ob.step_up->prompt.empty() ? "this request needs a second factor" : ob.step_up->prompt;
+        d.step_up_method = ob.step_up ? ob.step_up->method : "";
+        if (d.step_up_method == "device_flow") d.step_up_method = "device";
+        if (d.step_up_method == "purpose") d.step_up_method = "", d.needs_purpose = true;
+        if (ob.purpose) d.needs_purpose = true;
+        std::string prompt = ob.step_up ? ob.step_up->prompt : "";
+        d.reason_user = prompt.empty() ? "this request needs a second factor" : prompt;
         return d;
     }
     d.outcome = allow ? Outcome::Allow : Outcome::Deny;
@@ -142,7 +146,8 @@ Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
     if (!dry_run) {
         CachedAnswer c{res.allow, res.obligations, r.request_id, std::chrono::steady_clock::now()};
         pdp.last_answers.remember(last_answer_key(q), c);
-        if (use_cache && res.allow && !res.obligations.step_up) pdp.allow_cache.remember(full_key(q), c);
+        if (use_cache && res.allow && !res.obligations.step_up && !res.obligations.purpose)
+            pdp.allow_cache.remember(full_key(q), c);
     }
     return from_answer(res.allow, res.obligations, m.allow, "the PDP");
 }

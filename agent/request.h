@@ -22,6 +22,16 @@ struct PeerCredentials {
     gid_t gid = 0;
 };
 
+// A second factor proven through the PAM conversation, which the request
+// carries into the decision (context.mfa for the PDP, the trail).
+struct StepUpProof {
+    std::string method;  // "totp" | "device"
+    std::chrono::system_clock::time_point at;
+    std::string subject;           // device: the provider's sub
+    std::vector<std::string> amr;  // device: the ID token's amr
+    std::string acr;               // device: the ID token's acr
+};
+
 struct Request {
     Phase phase = Phase::Account;
     std::string user;
@@ -35,6 +45,9 @@ struct Request {
     pid_t pid = 0;
     pid_t ppid = 0;
     std::optional<PeerCredentials> peer;  // absent for a dry run
+    // Proven in this transaction or remembered from a recent one (step-up).
+    std::optional<StepUpProof> mfa;
+    std::string purpose;  // the justification the person typed
     // How long the module waits for the whole exchange; 0: unknown.
     std::chrono::milliseconds budget{0};
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();

@@ -117,6 +117,46 @@ std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r)
     return *frame;
 }
 
+Result<StepUpAnswerFrame> decode_step_up_answer(const std::vector<uint8_t>& payload) {
+    StepUpAnswerFrame a;
+    wire::Reader reader(payload.data(), payload.size());
+    wire::Tag tag{};
+    std::string_view value;
+    bool have_id = false, have_response = false;
+    while (reader.next(tag, value)) {
+        switch (tag) {
+            case wire::Tag::ChallengeId:
+                if (have_id || value.empty() || value.size() > 64) return err("bad or repeated challenge id");
+                a.challenge_id = value, have_id = true;
+                break;
+            case wire::Tag::Response:
+                if (have_response || value.size() > 1024) return err("bad or repeated step-up response");
+                a.response = value, have_response = true;
+                break;
+            case wire::Tag::BudgetMs:
+                if (auto s = budget_field(value, a.budget); !s) return s.error();
+                break;
+            default: break;
+        }
+    }
+    if (reader.malformed()) return err("truncated field");
+    if (!have_id || !have_response) return err("a step-up answer needs a challenge id and a response");
+    return a;
+}
+
+std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
+    std::vector<std::pair<wire::Tag, std::string_view>> fields = {
+        {wire::Tag::Outcome, "challenge"},
+        {wire::Tag::ChallengeId, p.challenge_id},
+        {wire::Tag::Prompt, p.prompt},
+        {wire::Tag::Echo, p.echo ? "on" : "off"},
+    };
+    if (!p.info.empty()) fields.emplace_back(wire::Tag::Info, p.info);
+    auto frame = build_frame(wire::answer_to(kind), fields);
+    if (!frame) return *build_frame(wire::answer_to(kind), {fields[0], fields[1], fields[2], fields[3]});
+    return *frame;
+}
+
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
     return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, "deny"},
                                                 {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});

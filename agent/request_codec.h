@@ -12,6 +12,7 @@
 #include "protocol.h"
 #include "request.h"
 #include "result.h"
+#include "stepup.h"
 
 namespace vigil {
 
@@ -19,6 +20,17 @@ namespace vigil {
 Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload);
 
 std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r);
+
+// A StepUpAnswer frame: which challenge, and what the person typed.
+struct StepUpAnswerFrame {
+    std::string challenge_id;
+    std::string response;
+    std::chrono::milliseconds budget{3000};
+};
+Result<StepUpAnswerFrame> decode_step_up_answer(const std::vector<uint8_t>& payload);
+
+// Outcome "challenge": what the module asks the person next.
+std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p);
 
 // The answer when the agent is at its concurrency bound: an explicit deny,
 // never a silent queue.

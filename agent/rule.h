@@ -45,6 +45,10 @@ struct Rule {
     std::optional<Fallback> fallback;
     // Allow rules: posture that must hold for the allow to stand.
     std::vector<posture::Requirement> require;
+    // Allow rules: a fresh second factor first ("totp", "device"; empty:
+    // none), and a justification (purpose) first.
+    std::string step_up;
+    bool purpose = false;
 };
 
 // `from` needs an address: a request without PAM_RHOST (sudo, console) never

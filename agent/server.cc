@@ -56,6 +56,7 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::Authenticate, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::SessionOpen, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::SessionClose, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::StepUpAnswer, Listener::Pam, &Server::answer_step_up_answer},
     {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
     {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
     {wire::Kind::AdminPosture, Listener::Admin, &Server::answer_admin_posture},
@@ -204,7 +205,44 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     auto req = decode_pam_request(kind, f.payload);
     if (!req) return req.error();
     req->peer = peer;
-    DecisionRecord r = engine_()->decide(*req);
+    auto engine = engine_();
+    StepUpCoordinator* stepup = options_.stepup;
+    if (stepup && (req->phase == Phase::Account || req->phase == Phase::Auth)) stepup->attach(*req);
+    DecisionRecord r = engine->decide(*req);
+    if (kind == wire::Kind::Authenticate && r.decision.outcome == Outcome::StepUp && stepup) {
+        return after_step_up(kind, *engine, stepup->open(r.request, r.decision));
+    }
+    return encode_pam_answer(kind, r);
+}
+
+Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer) {
+    auto a = decode_step_up_answer(f.payload);
+    if (!a) return a.error();
+    if (!options_.stepup) return err("step-up answer, but step-up is not running");
+    auto deadline = std::chrono::steady_clock::now() + a->budget;
+    auto engine = engine_();
+    return after_step_up(wire::Kind::StepUpAnswer, *engine,
+                         options_.stepup->answer(a->challenge_id, a->response, peer, deadline));
+}
+
+// Ask: the next prompt. Fail: a deny, recorded. Done: the request, now
+// with its proof, is decided again (the PDP sees context.mfa), and an allow
+// is remembered for the account phase.
+Answer Server::after_step_up(wire::Kind kind, Engine& engine, StepUpReply reply) {
+    switch (reply.kind) {
+        case StepUpReply::Kind::Ask: return encode_challenge(kind, reply.next);
+        case StepUpReply::Kind::Fail: {
+            Decision d;
+            d.reason_user = reply.reason_user;
+            d.reason_admin = "step-up failed: " + reply.reason_admin;
+            return encode_pam_answer(kind, engine.conclude(reply.request, std::move(d)));
+        }
+        case StepUpReply::Kind::Done: break;
+    }
+    DecisionRecord r = engine.decide(reply.request);
+    if (r.decision.outcome == Outcome::Allow) options_.stepup->remember(reply.request);
+    if (r.decision.outcome == Outcome::StepUp)
+        return after_step_up(kind, engine, options_.stepup->open(r.request, r.decision));
     return encode_pam_answer(kind, r);
 }
 

@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "frame_io.h"
 #include "result.h"
+#include "stepup.h"
 #include "unique_fd.h"
 
 namespace vigil {
@@ -32,6 +33,7 @@ enum class Listener { Pam, Admin };
 struct ServerOptions {
     int max_concurrent = 64;
     std::chrono::milliseconds read_timeout{2000};
+    StepUpCoordinator* stepup = nullptr;  // owned by vigild; null: step-ups are denied
 };
 
 class Server {
@@ -62,6 +64,8 @@ private:
     void handle(Job& job, bool busy);
     void note_busy(Listener which, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> after_step_up(wire::Kind kind, Engine& engine, StepUpReply reply);
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);

@@ -4,6 +4,10 @@
 //   vigilctl decide --config /etc/vigil/vigil.toml --user alice --service sudo   # offline
 //   vigilctl audit verify [/var/log/vigil/audit.jsonl]
 //   vigilctl status
+//   vigilctl totp enroll alice [--force]      # root: prints the otpauth:// URI and a QR code
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <string>
@@ -14,6 +18,9 @@
 #include "duration.h"
 #include "engine.h"
 #include "frame_io.h"
+#include "terminal_qr.h"
+#include "timestamp.h"
+#include "totp_store.h"
 #include "unix_listener.h"
 
 namespace vigil {
@@ -21,6 +28,7 @@ namespace {
 
 constexpr std::chrono::seconds kAdminTimeout{10};
 constexpr const char* kDefaultAuditLog = "/var/log/vigil/audit.jsonl";
+constexpr const char* kDefaultConfig = "/etc/vigil/vigil.toml";
 
 void usage(FILE* out) {
     std::fprintf(out,
@@ -34,8 +42,15 @@ void usage(FILE* out) {
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
+                 "  totp enroll USER [--force] [--config FILE]\n"
+                 "      create USER's TOTP secret and print it as an otpauth:// URI and a QR\n"
+                 "      code; --force replaces an existing one (root; config default %s)\n"
+                 "  totp remove USER [--config FILE]\n"
+                 "      delete USER's TOTP secret\n"
+                 "  totp status USER [--config FILE]\n"
+                 "      enrolled or not, failures in a row, locked until when\n"
                  "  --socket PATH   vigild's admin socket (default %s)\n",
-                 kDefaultAuditLog, wire::kDefaultAdminSocket);
+                 kDefaultAuditLog, kDefaultConfig, wire::kDefaultAdminSocket);
 }
 
 // --name value pairs and bare flags after the command word.
@@ -43,6 +58,7 @@ struct Args {
     std::map<std::string, std::string> values;
     std::vector<std::string> positional;
     bool json = false;
+    bool force = false;
 };
 
 Result<Args> parse_flags(const std::vector<std::string>& words) {
@@ -51,6 +67,8 @@ Result<Args> parse_flags(const std::vector<std::string>& words) {
         const std::string& w = words[i];
         if (w == "--json") {
             a.json = true;
+        } else if (w == "--force") {
+            a.force = true;
         } else if (w.rfind("--", 0) == 0) {
             if (i + 1 >= words.size()) return err(w + " needs a value");
             a.values[w.substr(2)] = words[++i];
@@ -214,6 +232,81 @@ int cmd_posture(const std::string& socket, const Args& a) {
     return 0;
 }
 
+// "JBSW Y3DP EHPK ..." for typing into an app that cannot scan; printed
+// straight from the Secret so no unwiped copy is left behind.
+void print_grouped(std::string_view key) {
+    for (size_t i = 0; i < key.size(); i += 4) {
+        std::string_view group = key.substr(i, 4);
+        std::printf("%s%.*s", i ? " " : "", static_cast<int>(group.size()), group.data());
+    }
+    std::printf("\n");
+}
+
+int totp_enroll(TotpStore& store, const TotpSettings& s, const std::string& user, bool force) {
+    if (valid_totp_user(user) && getpwnam(user.c_str()) == nullptr) {
+        std::fprintf(stderr, "vigilctl totp: warning: no user %s in the passwd database\n", user.c_str());
+    }
+    if (!force && store.enrolled(user)) {
+        std::fprintf(stderr, "vigilctl totp enroll: %s is already enrolled; use --force to replace the secret\n",
+                     user.c_str());
+        return 1;
+    }
+    auto e = store.enroll(user, force);
+    if (!e) return std::fprintf(stderr, "vigilctl totp enroll: %s\n", e.error().message.c_str()), 1;
+    std::printf("Scan this QR code with %s's authenticator app:\n\n", user.c_str());
+    if (auto qr = terminal_qr(e->uri); qr) {
+        std::printf("%s\n\n", qr->c_str());
+    } else {
+        std::fprintf(stderr, "vigilctl totp: no QR code: %s\n", qr.error().message.c_str());
+    }
+    std::printf("%s\n\nOr enter this key by hand: ", e->uri.c_str());
+    print_grouped(e->secret_base32.reveal());
+    std::printf("(%u digits, every %llds, time-based, SHA1; stored in %s/%s)\n", s.digits,
+                static_cast<long long>(s.period.count()), s.store_dir.c_str(), user.c_str());
+    return 0;
+}
+
+int totp_status(const TotpStore& store, const std::string& user, std::chrono::seconds period) {
+    auto st = store.status(user);
+    if (!st) return std::fprintf(stderr, "vigilctl totp status: %s\n", st.error().message.c_str()), 1;
+    bool locked = st->locked_until > std::chrono::system_clock::now();
+    std::printf("user:      %s\nenrolled:  %s\n", user.c_str(), st->enrolled ? "yes" : "no");
+    if (!st->enrolled) return 0;
+    std::string until = locked ? "until " + rfc3339(st->locked_until) : "no";
+    std::printf("failures:  %u in a row\nlocked:    %s\n", st->failures, until.c_str());
+    auto last = std::chrono::system_clock::time_point(period * static_cast<int64_t>(st->last_step));
+    std::printf("last code: %s\n", st->last_step ? rfc3339(last).c_str() : "never accepted");
+    return 0;
+}
+
+int cmd_totp(const Args& a) {
+    if (a.positional.size() != 2) {
+        std::fprintf(stderr, "vigilctl totp: want 'enroll|remove|status USER'\n");
+        return 2;
+    }
+    const std::string &verb = a.positional[0], &user = a.positional[1];
+    if (verb != "enroll" && verb != "remove" && verb != "status") {
+        std::fprintf(stderr, "vigilctl totp: unknown subcommand %s; want enroll, remove or status\n", verb.c_str());
+        return 2;
+    }
+    if (geteuid() != 0) {
+        std::fprintf(stderr, "vigilctl totp: must run as root: the TOTP secret store is root-only\n");
+        return 1;
+    }
+    auto it = a.values.find("config");
+    auto config = load_config(it == a.values.end() ? kDefaultConfig : it->second);
+    if (!config) return std::fprintf(stderr, "%s\n", config.error().message.c_str()), 1;
+    const TotpSettings& s = config->stepup.totp;
+    TotpStore store(s);
+    if (verb == "enroll") return totp_enroll(store, s, user, a.force);
+    if (verb == "status") return totp_status(store, user, s.period);
+    if (auto r = store.remove(user); !r) {
+        return std::fprintf(stderr, "vigilctl totp remove: %s\n", r.error().message.c_str()), 1;
+    }
+    std::printf("removed %s's TOTP secret from %s\n", user.c_str(), s.store_dir.c_str());
+    return 0;
+}
+
 int run(int argc, char** argv) {
     std::string socket = wire::kDefaultAdminSocket;
     std::vector<std::string> words(argv + 1, argv + argc);
@@ -232,6 +325,7 @@ int run(int argc, char** argv) {
     if (cmd == "audit") return cmd_audit(*args);
     if (cmd == "status") return cmd_status(socket, *args);
     if (cmd == "posture") return cmd_posture(socket, *args);
+    if (cmd == "totp") return cmd_totp(*args);
     std::fprintf(stderr, "vigilctl: unknown command %s\n", cmd.c_str());
     usage(stderr);
     return 2;

@@ -91,7 +91,7 @@ private:
 };
 
 void reload(const std::string& path, const Config& running, AuditLog* audit, RecentDecisions* recent,
-            PdpCache* last_answers, posture::SignalStore* posture, EngineSlot& slot) {
+            PdpCache* last_answers, posture::SignalStore* posture, StepUpCoordinator& stepup, EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
         log_error("reload refused, keeping the running policy: {}", next.error().message);
@@ -105,6 +105,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
     std::string version = next->version;
     size_t rules = next->rules.size();
+    StepUpSettings stepup_settings = next->stepup;
     auto engine =
         Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
     if (!engine) {
@@ -112,6 +113,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         return;
     }
     slot.set(std::move(*engine));
+    stepup.configure(stepup_settings);
     log_info("reloaded {}: {} rules, policy {}", path, rules, version);
 }
 
@@ -152,9 +154,12 @@ int serve(const Options& opt, Config config) {
     if (!engine) return log_error("{}", engine.error().message), 1;
     EngineSlot slot;
     slot.set(std::move(*engine));
-    posture.on_change([&slot](const posture::Signal& s, const std::string& before) {
+    StepUpCoordinator stepup;
+    stepup.configure(running->stepup);
+    posture.on_change([&slot, &stepup](const posture::Signal& s, const std::string& before) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         if (auto e = slot.get()) e->forget_cached_answers();
+        stepup.forget_all();
     });
     auto collectors = make_collectors(running->posture, posture);
     for (auto& c : collectors) c->start();
@@ -165,7 +170,7 @@ int serve(const Options& opt, Config config) {
     fcntl(pam->get(), F_SETFL, O_NONBLOCK);
     fcntl(admin->get(), F_SETFL, O_NONBLOCK);
 
-    Server server({running->agent.max_concurrent, running->agent.read_timeout}, [&] { return slot.get(); });
+    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup}, [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
              running->agent.admin_socket, running->rules.size(), running->version);
@@ -183,7 +188,7 @@ int serve(const Options& opt, Config config) {
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
-                reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, slot);
+                reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, stepup, slot);
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;

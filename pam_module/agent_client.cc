@@ -78,6 +78,10 @@ ClientStatus send_all(int fd, const uint8_t* p, size_t n, int64_t deadline) {
 }
 
 ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answer) {
+    // The answer buffer is reused across a step-up's rounds: nothing from
+    // the last answer may survive into this one.
+    answer.outcome = answer.reason_user = answer.request_id = answer.session_max_seconds = {};
+    answer.challenge_id = answer.prompt = answer.echo = answer.info = {};
     wire::Reader reader(payload, len);
     wire::Tag tag{};
     std::string_view value;
@@ -87,6 +91,10 @@ ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answ
             case wire::Tag::ReasonUser: answer.reason_user = value; break;
             case wire::Tag::RequestId: answer.request_id = value; break;
             case wire::Tag::SessionMaxSeconds: answer.session_max_seconds = value; break;
+            case wire::Tag::ChallengeId: answer.challenge_id = value; break;
+            case wire::Tag::Prompt: answer.prompt = value; break;
+            case wire::Tag::Echo: answer.echo = value; break;
+            case wire::Tag::Info: answer.info = value; break;
             default: break;  // optional fields from a newer agent
         }
     }

@@ -25,10 +25,15 @@ enum class ClientStatus {
 const char* describe(ClientStatus s);
 
 struct AgentAnswer {
-    std::string_view outcome;      // "allow" | "deny" | "step_up" | "error"
+    std::string_view outcome;      // "allow" | "deny" | "step_up" | "error" | "challenge"
     std::string_view reason_user;  // safe to show; sanitised before display
     std::string_view request_id;
     std::string_view session_max_seconds;
+    // "challenge" (auth phase): what to ask the person next.
+    std::string_view challenge_id;
+    std::string_view prompt;
+    std::string_view echo;         // "on": show what is typed
+    std::string_view info;         // shown before the prompt
     uint8_t buf[wire::kMaxFrame];  // backing store for the views above
 };
 

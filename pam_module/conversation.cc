@@ -21,7 +21,61 @@ void render(std::string_view text, char (&out)[kMaxMessage]) {
     out[n] = '\0';
 }
 
+// As render, for longer, multi-line text: keeps '\n' and bytes >= 0x80
+// (UTF-8 half blocks of a QR code). Returns a malloc'd string or nullptr.
+char* render_block(std::string_view text) {
+    constexpr size_t kMaxBlock = 16 * 1024;
+    size_t n = text.size() < kMaxBlock ? text.size() : kMaxBlock;
+    char* out = static_cast<char*>(std::malloc(n + 1));
+    if (out == nullptr) return nullptr;
+    for (size_t i = 0; i < n; ++i) {
+        unsigned char u = static_cast<unsigned char>(text[i]);
+        out[i] = ((u < 0x20 && u != '\n') || u == 0x7f) ? '?' : text[i];
+    }
+    out[n] = '\0';
+    return out;
+}
+
 }  // namespace
+
+bool ask_user(pam_handle_t* pamh, std::string_view info, std::string_view prompt, bool echo, char* out,
+              size_t out_size) {
+    const void* item = nullptr;
+    if (pam_get_item(pamh, PAM_CONV, &item) != PAM_SUCCESS || item == nullptr) return false;
+    const auto* conv = static_cast<const pam_conv*>(item);
+    if (conv->conv == nullptr || out_size == 0) return false;
+    char* info_text = info.empty() ? nullptr : render_block(info);
+    char* prompt_text = render_block(prompt);
+    if (prompt_text == nullptr || (!info.empty() && info_text == nullptr)) {
+        std::free(info_text);
+        std::free(prompt_text);
+        return false;
+    }
+    pam_message msgs[2];
+    const pam_message* ptrs[2];
+    int n = 0;
+    if (info_text != nullptr) msgs[n] = {PAM_TEXT_INFO, info_text}, ptrs[n] = &msgs[n], ++n;
+    msgs[n] = {echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, prompt_text}, ptrs[n] = &msgs[n], ++n;
+    pam_response* resp = nullptr;
+    int rc = conv->conv(n, ptrs, &resp, conv->appdata_ptr);
+    std::free(info_text);
+    std::free(prompt_text);
+    bool ok = false;
+    if (rc == PAM_SUCCESS && resp != nullptr) {
+        char* answer = resp[n - 1].resp;
+        if (answer != nullptr) {
+            size_t len = std::strlen(answer);
+            if (len < out_size) {
+                std::memcpy(out, answer, len + 1);
+                ok = true;
+            }
+            explicit_bzero(answer, len);
+        }
+        for (int i = 0; i < n; ++i) std::free(resp[i].resp);
+    }
+    std::free(resp);
+    return ok;
+}
 
 void tell_user(pam_handle_t* pamh, std::string_view text) {
     const void* item = nullptr;

@@ -14,6 +14,14 @@ namespace vigil::pam {
 // characters are replaced so an answer cannot drive the user's terminal.
 void tell_user(pam_handle_t* pamh, std::string_view text);
 
+// Shows info (if any) and asks prompt in one conversation call, so sshd's
+// keyboard-interactive sends them together. Copies the reply, NUL-terminated,
+// into out and wipes PAM's copy. Returns false when the conversation failed
+// or the reply does not fit. info may span lines (a QR code): newlines and
+// UTF-8 pass, other control characters are replaced.
+bool ask_user(pam_handle_t* pamh, std::string_view info, std::string_view prompt, bool echo, char* out,
+              size_t out_size);
+
 }  // namespace vigil::pam
 
 #endif

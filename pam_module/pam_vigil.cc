@@ -92,13 +92,14 @@ int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const 
 }
 
 // Maps the agent's outcome to this phase's PAM result: the one place where
-// vigil outcomes become PAM codes.
-int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const AgentAnswer& answer) {
+// vigil outcomes become PAM codes. proven: the person answered a step-up.
+int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const AgentAnswer& answer, bool proven) {
     PhaseInfo pi = info(phase);
     if (answer.outcome == "allow") {
         if (phase == Phase::Account) set_runtime_max(pamh, answer.session_max_seconds);
         // Auth has nothing to prove without a step-up: leave the stack's verdict alone.
-        return phase == Phase::Auth ? PAM_IGNORE : PAM_SUCCESS;
+        if (phase == Phase::Auth) return proven ? PAM_SUCCESS : PAM_IGNORE;
+        return PAM_SUCCESS;
     }
     if (phase == Phase::CloseSession) return PAM_SUCCESS;
     if (answer.outcome == "deny") {
@@ -112,6 +113,36 @@ int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const Agent
         return pi.deny_code;
     }
     return agent_failed(pamh, args, phase, "agent answered with an unknown outcome");
+}
+
+constexpr int kMaxRounds = 16;        // prompts in one step-up (retries included)
+constexpr size_t kMaxResponse = 512;  // longest reply sent back (a code, a reason)
+
+// The auth phase's step-up: while the agent answers "challenge", asks the
+// person and sends the reply back. Returns PAM_SUCCESS when the rounds ended
+// with an ordinary answer in x->answer, else the PAM code to return. The
+// typed reply is wiped from every buffer that held it.
+int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool& proven) {
+    for (int round = 0; x->answer.outcome == "challenge"; ++round) {
+        if (round == kMaxRounds) return agent_failed(pamh, args, Phase::Auth, "too many step-up rounds");
+        char typed[kMaxResponse];
+        if (!ask_user(pamh, x->answer.info, x->answer.prompt, x->answer.echo == "on", typed, sizeof typed)) {
+            pam_syslog(pamh, LOG_NOTICE, "auth: step-up conversation failed or was abandoned");
+            return PAM_AUTH_ERR;
+        }
+        wire::Writer w(x->frame, sizeof x->frame);
+        w.put(wire::Tag::ChallengeId, x->answer.challenge_id);
+        w.put(wire::Tag::Response, typed);
+        w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
+        explicit_bzero(typed, sizeof typed);
+        size_t n = w.finish(wire::Kind::StepUpAnswer);
+        if (n == 0) return agent_failed(pamh, args, Phase::Auth, "step-up answer too large");
+        ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, wire::Kind::StepUpAnswer, x->frame, n, x->answer);
+        explicit_bzero(x->frame, n);
+        if (s != ClientStatus::Ok) return agent_failed(pamh, args, Phase::Auth, describe(s));
+        proven = true;
+    }
+    return PAM_SUCCESS;
 }
 
 int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
@@ -131,13 +162,17 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
 
     ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, x->frame, n, x->answer);
     if (s != ClientStatus::Ok) return agent_failed(pamh, args, phase, describe(s));
+    bool proven = false;
+    if (phase == Phase::Auth) {
+        if (int rc = run_challenges(pamh, args, x, proven); rc != PAM_SUCCESS) return rc;
+    }
     if (args.debug) {
         const AgentAnswer& a = x->answer;
         pam_syslog(pamh, LOG_DEBUG, "%s: user=%.*s outcome=%.*s request=%.*s", pi.name,
                    static_cast<int>(x->facts.user.size()), x->facts.user.data(), static_cast<int>(a.outcome.size()),
                    a.outcome.data(), static_cast<int>(a.request_id.size()), a.request_id.data());
     }
-    return enforce(pamh, args, phase, x->answer);
+    return enforce(pamh, args, phase, x->answer, proven);
 }
 
 }  // namespace

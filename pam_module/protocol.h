@@ -49,6 +49,7 @@ enum class Kind : uint16_t {
     Authenticate = 0x02,  // auth phase: decide, and say whether a step-up is due
     SessionOpen = 0x03,   // a session starts under a decision
     SessionClose = 0x04,  // that session ended
+    StepUpAnswer = 0x05,  // auth phase: what the person typed at a challenge
     AdminDecide = 0x41,   // vigilctl decide: dry run through the same engine
     AdminPing = 0x42,     // vigilctl status: is the agent alive
     AdminPosture = 0x43,  // vigilctl posture: the current signals
@@ -72,11 +73,19 @@ enum class Tag : uint16_t {
     RequestId = 12,     // the decision a session registers under
     Json = 13,          // admin frames: a JSON document
     BudgetMs = 14,      // the module's whole deadline (timeout=MS): bounds the PDP call
+    ChallengeId = 15,   // StepUpAnswer: the challenge answered (also in a "challenge" answer)
+    Response = 16,      // StepUpAnswer: what the person typed (a code, a reason, "" for Enter)
     // answer, from the agent
-    Outcome = 32,     // "allow" | "deny" | "step_up" | "error"
+    // "allow" | "deny" | "step_up" | "error", and in the auth phase
+    // "challenge": show Info, ask Prompt (echoed if Echo is "on"), and send
+    // the reply as a StepUpAnswer with the ChallengeId.
+    Outcome = 32,
     ReasonUser = 33,  // safe to show the user
     SessionMaxSeconds = 34,
-    Error = 35,  // why the agent could not answer the request
+    Error = 35,   // why the agent could not answer the request
+    Prompt = 36,  // challenge: the question ("Authenticator code: ")
+    Echo = 37,    // challenge: "on" to show what is typed (a reason), else hidden (a code)
+    Info = 38,    // challenge: text to show first (where to approve, a QR code, "wrong code")
 };
 
 // Decimal text <-> unsigned integers, without <charconv> throwing paths.

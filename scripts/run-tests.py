@@ -44,7 +44,11 @@ def count_junit(text):
 def count_tap(text):
     passed = failed = skipped = 0
     names = []
+    plan = None
     for line in text.splitlines():
+        p = re.match(r"^1\.\.(\d+)", line.strip())
+        if p and plan is None:
+            plan = int(p.group(1))
         m = TAP_LINE.match(line.strip())
         if not m:
             continue
@@ -55,6 +59,12 @@ def count_tap(text):
         else:
             failed += 1
             names.append(m.group(2))
+    # A script that runs more or fewer cases than it planned is broken, even
+    # when every case it ran passed (meson reports it as an error too).
+    ran = passed + failed + skipped
+    if plan is not None and plan != ran and not (plan == 0 and ran == 0):
+        failed += 1
+        names.append(f"TAP plan 1..{plan} but {ran} cases ran")
     return passed, failed, skipped, names
 
 

@@ -501,6 +501,8 @@ _sshd_ready() {
 }
 
 # sshd_start: real OpenSSH on 127.0.0.1, a free port, our PAM file.
+# SSHD_KBDINT=yes turns on keyboard-interactive; SSHD_EXTRA_CONFIG lines
+# are appended (sshd keeps a keyword's first value, so they cannot override).
 sshd_start() {
     mkdir -p /run/sshd
     chmod 755 /run/sshd
@@ -520,12 +522,13 @@ StrictModes no
 AuthorizedKeysFile $T/keys/%u
 PubkeyAuthentication yes
 PasswordAuthentication no
-KbdInteractiveAuthentication no
+KbdInteractiveAuthentication ${SSHD_KBDINT:-no}
 ExposeAuthInfo yes
 PermitRootLogin no
 UseDNS no
 PrintMotd no
 LogLevel VERBOSE
+${SSHD_EXTRA_CONFIG:-}
 EOF
         ASAN_OPTIONS=$HOST_ASAN_OPTIONS LD_PRELOAD=$SSHD_PRELOAD \
             /usr/sbin/sshd -D -f "$T/sshd/sshd_config" -E "$SSHD_LOG" &

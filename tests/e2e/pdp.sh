@@ -10,7 +10,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 28
+tap_plan 29
 
 PDP_KIT=$SRCDIR/tests/pdp
 POLICY_VERSION=2025.06.1 # the constant in tests/pdp/policies/host.yaml
@@ -302,11 +302,27 @@ tap_case "obligations: Cerbos allows vgl-weird with launch_missiles; vigild deni
     unknown_obligation
 
 step_up() {
+    # Without [stepup.totp] the host cannot give what the PDP asks for.
+    agent_with cerbos-high-no-totp <<EOF || return 1
+[pdp]
+protocol = "cerbos"
+urls = $(toml_urls "$URL_MAIN")
+timeout = "800ms"
+
+$HOST_HIGH
+EOF
+    audit_mark
+    ssh_denied vgl-alice "vigil: access denied: the policy asks for a second factor this host does not offer" ||
+        return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin~not configured under [stepup]" || return 1
     agent_with cerbos-high <<EOF || return 1
 [pdp]
 protocol = "cerbos"
 urls = $(toml_urls "$URL_MAIN")
 timeout = "800ms"
+
+[stepup.totp]
+store_dir = "$T/totp"
 
 $HOST_HIGH
 EOF
@@ -316,7 +332,7 @@ EOF
     audit_expect vgl-alice sshd outcome=step_up step_up=totp path=pdp pdp.protocol=cerbos \
         session_max_seconds=3600
 }
-tap_case "obligations: high-sensitivity host -> Cerbos step_up; the account phase denies asking for a second factor" step_up
+tap_case "obligations: high-sensitivity host -> Cerbos step_up; denied when the host has no TOTP, else the account phase denies asking for a second factor" step_up
 
 high_sudo() {
     audit_mark

@@ -285,3 +285,53 @@ TEST_CASE("config names a missing file") {
     REQUIRE_FALSE(r);
     CHECK_THAT(r.error().message, Catch::StartsWith("/nonexistent/vigil.toml: cannot open"));
 }
+
+TEST_CASE("config reads [stepup] and step-up rules", "[stepup]") {
+    auto c = parse_config(R"([stepup]
+remember = "0"
+[stepup.totp]
+store_dir = "/var/lib/vigil/totp"
+digits = 8
+lockout_after = 3
+lockout_for = "1h"
+[stepup.purpose]
+pattern = "^[A-Z]+-[0-9]+"
+[[rule]]
+name = "sudo with totp"
+services = ["sudo"]
+decision = "step_up"
+[[rule]]
+name = "ssh with a reason"
+services = ["sshd"]
+decision = "allow"
+purpose = true
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->stepup.remember.count() == 0);
+    CHECK(c->stepup.totp_configured);
+    CHECK_FALSE(c->stepup.device_configured);
+    CHECK(c->stepup.totp.digits == 8);
+    CHECK(c->stepup.totp.lockout_after == 3);
+    CHECK(c->stepup.totp.lockout_for == std::chrono::hours(1));
+    CHECK(c->rules[0].effect == vigil::Effect::Allow);
+    CHECK(c->rules[0].step_up == "totp");
+    CHECK(c->rules[1].step_up.empty());
+    CHECK(c->rules[1].purpose);
+}
+
+TEST_CASE("config refuses step-up settings that cannot work", "[stepup]") {
+    // A method nobody configured would deny everyone the rule matches.
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"step_up\"\nstep_up = \"device\"\n"),
+               Catch::Contains("needs a [stepup.device] table"));
+    CHECK_THAT(error_of("[stepup.totp]\n[[rule]]\nname = \"x\"\ndecision = \"allow\"\nstep_up = \"sms\"\n"),
+               Catch::Contains("\"totp\" or \"device\""));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\npurpose = true\n"),
+               Catch::Contains("only for allow and step_up rules"));
+    CHECK_THAT(error_of("[stepup.purpose]\npattern = \"([\"\n"), Catch::Contains("not a regular expression"));
+    CHECK_THAT(error_of("[stepup.totp]\ndigits = 4\n"), Catch::Contains("stepup.totp.digits"));
+    CHECK_THAT(error_of("[stepup.device]\nissuer = \"http://idp.example.com\"\nclient_id = \"vigil\"\n"),
+               Catch::Contains("https://"));
+    CHECK(parse_config("[stepup.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n", "v"));
+    CHECK_THAT(error_of("[stepup.device]\nissuer = \"https://idp\"\n"), Catch::Contains("needs issuer and client_id"));
+}

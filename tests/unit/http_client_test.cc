@@ -373,6 +373,62 @@ TEST_CASE("http client posts JSON with the bearer token and request id") {
     CHECK_THAT(seen, Catch::EndsWith("\r\n\r\n" + kBody));
 }
 
+TEST_CASE("http client posts a form, encoding every reserved byte") {
+    TestHttpServer server({});
+    auto client = make_client();
+    std::vector<vigil::FormField> fields = {{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                                            {"scope", "openid profile"},
+                                            {"device_code", "a&b=c+d%e/\xc3\xa9"}};
+    HttpResult r = client->post_form(server.url() + "/token", fields, 2s);
+    REQUIRE(r);
+    CHECK(r->body == R"({"decision":true})");
+    std::string seen = server.last_request();
+    CHECK_THAT(seen, Catch::StartsWith("POST /token HTTP/1.1\r\n"));
+    CHECK_THAT(seen, Catch::Contains("\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
+    CHECK_THAT(seen, Catch::Contains("\r\nAccept: application/json\r\n"));
+    CHECK_THAT(seen, Catch::EndsWith("\r\n\r\ngrant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+                                     "&scope=openid+profile&device_code=a%26b%3Dc%2Bd%25e%2F%C3%A9"));
+}
+
+TEST_CASE("http client gets, and a pooled handle goes back to posting afterwards") {
+    TestHttpServer server({});
+    auto client = make_client({.max_connections = 1});
+    REQUIRE(client->post(server.url() + "/a", kBody, 2s));
+    HttpResult r = client->get(server.url() + "/.well-known/openid-configuration", 2s);
+    REQUIRE(r);
+    CHECK(r->reused_connection);
+    std::string seen = server.last_request();
+    CHECK_THAT(seen, Catch::StartsWith("GET /.well-known/openid-configuration HTTP/1.1\r\n"));
+    CHECK_THAT(seen, !Catch::Contains("Content-Type"));
+    CHECK_THAT(seen, Catch::EndsWith("\r\n\r\n"));
+    REQUIRE(client->post(server.url() + "/b", kBody, 2s));
+    CHECK_THAT(server.last_request(), Catch::StartsWith("POST /b HTTP/1.1\r\n"));
+    CHECK_THAT(server.last_request(), Catch::EndsWith("\r\n\r\n" + kBody));
+}
+
+TEST_CASE("http client get keeps the guarantees: no redirects, size cap, TLS verified") {
+    SECTION("a redirect is an http_status error, not followed") {
+        TestHttpServer server({.status = 302});
+        HttpResult r = make_client()->get(server.url() + "/", 2s);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().status == 302);
+        CHECK(server.requests() == 1);
+    }
+    SECTION("an answer over the cap is too_large") {
+        TestHttpServer server({.body = std::string(5000, 'x')});
+        HttpResult r = make_client({.max_response_bytes = 1000})->get(server.url() + "/", 2s);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == HttpErrorKind::TooLarge);
+    }
+    SECTION("a server the CA does not vouch for is tls") {
+        TestHttpServer server({.tls = true});
+        HttpResult r = make_client({.ca_file = test_pki().other_ca})->get(server.url() + "/", 2s);
+        REQUIRE_FALSE(r);
+        CHECK(r.error().kind == HttpErrorKind::Tls);
+        CHECK(make_client({.ca_file = test_pki().ca})->get(server.url() + "/", 2s));
+    }
+}
+
 TEST_CASE("http client refuses a request id that would add header lines") {
     TestHttpServer server({});
     auto client = make_client();

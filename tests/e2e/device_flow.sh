@@ -1,0 +1,195 @@
+#!/bin/bash
+# Step-up by the OAuth device flow (RFC 8628) through real sudo, against a
+# real OpenID provider on loopback (npm oidc-provider, tests/oidc): the
+# terminal shows the verification URL and code, tests/oidc/approve.mjs plays
+# the person approving on their phone through the provider's own pages, and
+# vigild polls the token endpoint and verifies the ID token.
+# shellcheck source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_enter_ns "$@"
+
+tap_plan 8
+
+OIDC=$SRCDIR/tests/oidc
+_df_rc=0
+_oidc_stop_all() {
+    local d
+    for d in "$T"/oidc*/; do [ -f "$d/oidc.env" ] && "$OIDC/provider.sh" stop "$d" >/dev/null 2>&1; done
+}
+trap '_df_rc=$?; _oidc_stop_all; (exit $_df_rc); _e2e_cleanup' EXIT
+
+# device_answers.exp APPROVER_ARGS... @cmd COMMAND...: when the verification URL
+# shows, runs approve.mjs URL APPROVER_ARGS (none: nobody approves), then
+# answers the "approved" prompt with Enter.
+write_expect() {
+    cat >"$T/device_answers.exp" <<'EOF'
+#!/usr/bin/expect -f
+set timeout 60
+set approver {}
+set cmd {}
+set seen_sep 0
+foreach a $argv {
+    if {!$seen_sep && $a eq "@cmd"} { set seen_sep 1; continue }
+    if {$seen_sep} { lappend cmd $a } else { lappend approver $a }
+}
+spawn -noecho {*}$cmd
+while {1} {
+    expect {
+        -re {(https?://[^ \r\n]*/device\?user_code=[A-Za-z0-9-]+)} {
+            set url $expect_out(1,string)
+            if {[llength $approver] > 0} {
+                catch {exec node $env(OIDC)/approve.mjs $url {*}$approver} out
+                puts "\nAPPROVER: $out"
+            }
+        }
+        -re {approved[^\r\n]*: ?$} { send -- "\r" }
+        eof { break }
+        timeout { puts "\nEXPECT: timed out"; exit 124 }
+    }
+}
+lassign [wait] pid spawnid os_error value
+exit $value
+EOF
+    chmod +x "$T/device_answers.exp"
+}
+
+setup() {
+    e2e_setup_system
+    cat >"$T/etc/sudoers" <<EOF
+Defaults !lecture
+Defaults timestamp_timeout=0
+Defaults passwd_tries=1
+root ALL=(ALL:ALL) ALL
+vgl-alice ALL=(ALL:ALL) ALL
+EOF
+    "$OIDC/provider.sh" start "$T/oidc" >"$T/oidc.out" 2>&1 || { note "provider.sh" "$T/oidc.out"; return 1; }
+    # shellcheck disable=SC1091
+    . "$T/oidc/oidc.env"
+    export OIDC
+    write_expect
+    device_config "$OIDC_ISSUER"
+    write_pam sudo <<EOF
+auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
+auth required pam_permit.so
+$(vigil_pam account timeout=5000)
+session required pam_permit.so
+EOF
+    agent_start "$T/vigil.toml"
+}
+
+# device_config ISSUER: vigild's config, asking vgl-alice's sudo for a device sign-in.
+device_config() {
+    write_agent_config "$T/vigil.toml" <<EOF
+[stepup]
+remember = "0"
+
+[stepup.device]
+issuer = "$1"
+client_id = "vigil-rs"
+accept_amr = ["otp", "mfa"]
+
+[[rule]]
+name = "alice sudo with a phone"
+services = ["sudo"]
+users = ["vgl-alice"]
+decision = "step_up"
+step_up = "device"
+EOF
+}
+tap_case "setup: the test OpenID provider and vigild with [stepup.device]" setup || e2e_abort "setup failed"
+
+# sudo_device APPROVER_ARGS...: vgl-alice runs sudo id -un; sets RC, OUT.
+sudo_device() {
+    OUT=$(cd / && timeout 90 "$T/device_answers.exp" "$@" @cmd su vgl-alice -s /bin/sh \
+        --session-command "sudo id -un" 2>&1)
+    RC=$?
+}
+
+last_account_record() { # USER SERVICE: the newest account-phase record
+    python3 - "$AUDIT_LOG" "$1" "$2" >"$T/last-record.json" <<'EOF'
+import json, sys
+path, user, service = sys.argv[1:4]
+last = None
+for line in open(path):
+    r = json.loads(line)
+    if r.get("phase") == "account" and r.get("user") == user and r.get("service") == service:
+        last = r
+print(json.dumps(last))
+EOF
+}
+
+approved() {
+    sudo_device --as vgl-alice
+    expect_rc "sudo approved on the phone with MFA" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    expect_contains "sudo ran id -un as root" "$OUT" "root" || return 1
+    expect_contains "the terminal showed the code to enter" "$OUT" "and enter the code" || return 1
+    last_account_record vgl-alice sudo
+    json_expect "the trail names the sign-in" "$T/last-record.json" outcome=allow mfa.method=device \
+        "mfa.amr~otp" ?mfa.subject
+}
+tap_case "sudo: approved at the provider with MFA runs the command" approved
+
+denied() {
+    sudo_device --deny
+    expect_nonzero "sudo denied on the phone" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "the command ran although the person denied" || return 1
+    expect_contains "the person is told" "$OUT" "declined"
+}
+tap_case "sudo: denied at the provider is refused" denied
+
+wrong_user() {
+    sudo_device --as vgl-bob
+    expect_nonzero "sudo approved by bob for alice" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "the command ran on bob's approval" || return 1
+    grep -q "is for vgl-bob, not vgl-alice\|vgl-bob" "$AGENT_LOG" "$AUDIT_LOG" ||
+        fail "neither the log nor the trail names the wrong user"
+}
+tap_case "sudo: approved by someone else (vgl-bob) is refused" wrong_user
+
+no_mfa() {
+    sudo_device --as vgl-alice --no-mfa
+    expect_nonzero "sudo approved without MFA" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "the command ran without MFA"
+}
+tap_case "sudo: approved with a password only (amr [pwd]) is refused" no_mfa
+
+_reloads_above() { [ "$(grep -c "reloaded" "$AGENT_LOG")" -gt "$1" ]; }
+
+# with_provider NAME ARGS...: a second provider (short-lived codes, a wrong
+# JWKS); vigild is pointed at it by a reload.
+with_provider() {
+    local name=$1
+    shift
+    "$OIDC/provider.sh" start "$T/$name" "$@" >"$T/$name.out" 2>&1 || { note "provider.sh" "$T/$name.out"; return 1; }
+    local issuer
+    issuer=$(. "$T/$name/oidc.env" && echo "$OIDC_ISSUER")
+    device_config "$issuer"
+    local n
+    n=$(grep -c "reloaded" "$AGENT_LOG")
+    kill -HUP "$AGENT_PID"
+    wait_for 5 _reloads_above "$n" || { fail "vigild did not reload"; note_logs; return 1; }
+}
+
+expired() {
+    with_provider oidc-short --device-code-ttl 2 || return 1
+    sudo_device # nobody approves; Enter is pressed until the code expires
+    expect_nonzero "sudo with an expired code" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "the command ran with an expired code" || return 1
+    expect_contains "the person is told" "$OUT" "expired"
+}
+tap_case "sudo: a code nobody approves expires and is refused" expired
+
+bad_signature() {
+    with_provider oidc-badkey --jwks wrong-key || return 1
+    sudo_device --as vgl-alice
+    expect_nonzero "sudo with a token signed by another key" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "the command ran on a badly signed token" || return 1
+    grep -q "signature" "$AGENT_LOG" "$AUDIT_LOG" || { fail "the log does not say the signature failed"; note_logs; }
+}
+tap_case "sudo: an ID token that does not verify against the provider's JWKS is refused" bad_signature
+
+agent_alive() {
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
+    "$VIGILCTL" audit verify "$AUDIT_LOG" >/dev/null || fail "the trail does not verify"
+}
+tap_case "vigild stayed up and its trail verifies" agent_alive

@@ -1,0 +1,288 @@
+#!/bin/bash
+# Step-up through the real programs: sshd with AuthenticationMethods
+# publickey,keyboard-interactive and sudo ask for a TOTP code (or a reason)
+# through pam_vigil.so's auth phase, driven by expect. Codes are computed
+# here with Python's hmac (RFC 6238), independently of liboath.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_enter_ns "$@"
+
+tap_plan 12
+
+CERBOS_STARTED=
+_stepup_rc=0
+trap '_stepup_rc=$?; [ -n "$CERBOS_STARTED" ] && "$SRCDIR/tests/pdp/cerbos.sh" stop "$T/cerbos" >/dev/null 2>&1; (exit $_stepup_rc); _e2e_cleanup' EXIT
+
+ANSWER=$SRCDIR/tests/e2e/step_up_answers.exp
+PERIOD=5 # seconds per code: short, so the test can wait for a fresh one
+
+# totp SECRET [STEP_OFFSET]: the current code (or one STEP_OFFSET steps away).
+totp() {
+    python3 - "$1" "${2:-0}" "$PERIOD" <<'EOF'
+import base64, hashlib, hmac, struct, sys, time
+secret, offset, period = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+step = int(time.time()) // period + offset
+h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
+EOF
+}
+
+# Sleeps into the next TOTP step, with a second's margin after its start.
+next_step() {
+    python3 -c "import time; p=$PERIOD; t=time.time(); time.sleep(p - t % p + 1)"
+}
+
+write_stepup_config() {
+    write_config "$T/vigil.toml" <<EOF
+[stepup]
+remember = "${1:-0}"
+
+[stepup.totp]
+store_dir = "$T/totp"
+issuer = "vigil-e2e"
+period = "${PERIOD}s"
+skew_steps = 1
+lockout_after = 7
+lockout_for = "10m"
+
+[stepup.purpose]
+prompt = "Reason or ticket: "
+pattern = "^[A-Z]+-[0-9]+ .{4,}$"
+hint = "a ticket (ABC-123) and a few words"
+
+[[rule]]
+name = "ops ssh with a second factor"
+services = ["sshd"]
+users = ["vgl-alice"]
+decision = "step_up"
+step_up = "totp"
+
+[[rule]]
+name = "ops sudo with a second factor"
+services = ["sudo"]
+users = ["vgl-mallory"]
+decision = "step_up"
+step_up = "totp"
+
+[[rule]]
+name = "bob sudo with a reason"
+services = ["sudo"]
+users = ["vgl-bob"]
+decision = "allow"
+purpose = true
+EOF
+}
+
+stepup_pam() {
+    write_pam "$1" <<EOF
+auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
+auth required pam_permit.so
+$(vigil_pam account timeout=5000)
+session required pam_permit.so
+EOF
+}
+
+# enroll USER: sets SECRET from the otpauth:// URI vigilctl prints.
+enroll() {
+    local out
+    out=$("$VIGILCTL" totp enroll "$1" --config "$T/vigil.toml" 2>&1) || { fail "vigilctl totp enroll $1: $out"; return 1; }
+    SECRET=$(printf '%s\n' "$out" | grep -o 'secret=[A-Z2-7]*' | head -1 | cut -d= -f2)
+    [ -n "$SECRET" ] || { fail "no secret in: $out"; return 1; }
+}
+
+setup() {
+    e2e_setup_system
+    # Password-style sudo (auth runs) and no sudo timestamp between cases.
+    cat >"$T/etc/sudoers" <<EOF
+Defaults !lecture
+Defaults !syslog
+Defaults env_reset
+Defaults timestamp_timeout=0
+Defaults passwd_tries=1
+root ALL=(ALL:ALL) ALL
+vgl-alice ALL=(ALL:ALL) ALL
+vgl-mallory ALL=(ALL:ALL) ALL
+vgl-bob ALL=(ALL:ALL) ALL
+EOF
+    write_stepup_config 0
+    stepup_pam sshd
+    stepup_pam sudo
+    enroll vgl-alice && ALICE=$SECRET || return 1
+    enroll vgl-mallory && MALLORY=$SECRET || return 1
+    agent_start "$T/vigil.toml" || return 1
+    SSHD_KBDINT=yes SSHD_EXTRA_CONFIG="AuthenticationMethods publickey,keyboard-interactive" sshd_start
+}
+tap_case "setup: vigild, sshd (publickey + keyboard-interactive), TOTP enrolled" setup ||
+    e2e_abort "vigild or sshd did not start"
+
+# ssh_answers ANSWER...: logs in as vgl-alice, answering prompts; sets RC, OUT.
+ssh_answers() {
+    OUT=$(timeout 60 "$ANSWER" "$@" @cmd ssh -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 \
+        -o PreferredAuthentications=publickey,keyboard-interactive -o NumberOfPasswordPrompts=1 \
+        -p "$SSHD_PORT" vgl-alice@127.0.0.1 id -un 2>&1)
+    RC=$?
+}
+
+# sudo_answers USER ANSWER...: USER runs sudo id -un, answering prompts.
+sudo_answers() {
+    local user=$1
+    shift
+    # --session-command: su -c would start a new session without the
+    # terminal, and sudo reads its prompts from the terminal.
+    OUT=$(cd / && timeout 60 "$ANSWER" "$@" @cmd su "$user" -s /bin/sh --session-command "sudo id -un" 2>&1)
+    RC=$?
+}
+
+last_account_record() { # USER SERVICE: the newest account-phase record
+    python3 - "$AUDIT_LOG" "$1" "$2" >"$T/last-record.json" <<'EOF'
+import json, sys
+path, user, service = sys.argv[1:4]
+last = None
+for line in open(path):
+    r = json.loads(line)
+    if r.get("phase") == "account" and r.get("user") == user and r.get("service") == service:
+        last = r
+print(json.dumps(last))
+EOF
+}
+
+ssh_right_code() {
+    CODE=$(totp "$ALICE")
+    ssh_answers "$CODE"
+    expect_rc "ssh with the right code" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    expect_contains "ssh runs id -un" "$OUT" "vgl-alice" || return 1
+    last_account_record vgl-alice sshd
+    json_expect "account decision after the step-up" "$T/last-record.json" outcome=allow mfa.method=totp
+}
+tap_case "sshd: the right TOTP code lets vgl-alice in; the trail shows mfa.method totp" ssh_right_code
+
+ssh_replay() {
+    ssh_answers "$CODE" "$CODE" "$CODE"
+    expect_nonzero "ssh replaying a used code" "$RC" "$OUT" || return 1
+    no_line "vgl-alice" "$OUT" "the command ran with a replayed code" || return 1
+    expect_contains "the person is told" "$OUT" "used already"
+}
+tap_case "sshd: the same code used again is refused (no replay inside its window)" ssh_replay
+
+ssh_wrong_code() {
+    next_step
+    ssh_answers 000000 000001 000002
+    expect_nonzero "ssh with wrong codes" "$RC" "$OUT" || return 1
+    expect_contains "the person is told" "$OUT" "Wrong code" || return 1
+    no_line "vgl-alice" "$OUT" "the command ran with wrong codes"
+}
+tap_case "sshd: wrong codes keep vgl-alice out (three tries, then denied)" ssh_wrong_code
+
+ssh_lockout() {
+    # Six failures so far (three replays, three wrong codes); one more wrong
+    # code reaches lockout_after = 7, and then even the right code is refused.
+    ssh_answers 999999 "$(totp "$ALICE")"
+    expect_nonzero "ssh while locked out" "$RC" "$OUT" || return 1
+    expect_contains "the person is told" "$OUT" "too many wrong codes" || return 1
+    no_line "vgl-alice" "$OUT" "the command ran while locked out" || return 1
+    grep -q "locked out of TOTP" "$AGENT_LOG" || { fail "vigild did not log the lockout"; note_logs; return 1; }
+    "$VIGILCTL" totp status vgl-alice --config "$T/vigil.toml" | grep -qi "locked" ||
+        fail "vigilctl totp status does not show the lockout"
+}
+tap_case "sshd: after repeated failures vgl-alice is locked out, right code or not" ssh_lockout
+
+sudo_right_code() {
+    sudo_answers vgl-mallory "$(totp "$MALLORY")"
+    expect_rc "sudo with the right code" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    expect_contains "sudo ran id -un as root" "$OUT" "root" || return 1
+    last_account_record vgl-mallory sudo
+    json_expect "sudo account decision" "$T/last-record.json" outcome=allow mfa.method=totp
+}
+tap_case "sudo: a TOTP step-up in the auth phase, then the account phase allows" sudo_right_code
+
+sudo_wrong_code() {
+    sudo_answers vgl-mallory 123456 234567 345678
+    expect_nonzero "sudo with wrong codes" "$RC" "$OUT" || return 1
+    no_line "^root" "$OUT" "sudo ran with wrong codes"
+}
+tap_case "sudo: wrong codes are refused" sudo_wrong_code
+
+sudo_purpose() {
+    audit_mark
+    sudo_answers vgl-bob "because" "CHG-1234 restart nginx after deploy"
+    expect_rc "sudo with a reason" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    expect_contains "the first reason was refused with the hint" "$OUT" "a ticket (ABC-123)" || return 1
+    last_account_record vgl-bob sudo
+    json_expect "the reason is in the trail" "$T/last-record.json" outcome=allow \
+        "purpose=CHG-1234 restart nginx after deploy"
+}
+tap_case "sudo: a purpose prompt; a bad reason is refused, a good one reaches the decision and the trail" sudo_purpose
+
+account_only() {
+    local out
+    out=$("$VIGILCTL" --socket "$ADMIN_SOCK" decide --user vgl-alice --service sshd --rhost 127.0.0.1 2>&1)
+    expect_contains "vigilctl decide" "$out" "step_up"
+}
+tap_case "vigilctl decide shows the step-up a rule asks for" account_only
+
+remember_window() {
+    write_stepup_config 1m
+    kill -HUP "$AGENT_PID"
+    wait_for 5 grep -q "reloaded" "$AGENT_LOG" || { fail "no reload"; note_logs; return 1; }
+    next_step
+    # Both on one terminal (the window is per user, service, tty and rhost);
+    # one answer only: a second prompt would end the run with 101.
+    OUT=$(cd / && timeout 60 "$ANSWER" "$(totp "$MALLORY")" @cmd su vgl-mallory -s /bin/sh \
+        --session-command "sudo id -un && sudo id -un" 2>&1)
+    RC=$?
+    expect_rc "two sudos, one code" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    [ "$(printf '%s\n' "$OUT" | grep -c '^root')" -eq 2 ] || fail "expected two commands run as root: $OUT"
+}
+tap_case "[stepup] remember: a second sudo within the window is not asked again" remember_window
+
+cerbos_purpose() {
+    # Cerbos' roles are the user's groups and the policies want "ops".
+    e2e_add_group ops 20101 vgl-alice,vgl-mallory || return 1
+    "$SRCDIR/tests/pdp/install.sh" >/dev/null 2>"$T/install.err" ||
+        { note "tests/pdp/install.sh" "$T/install.err"; fail "cannot install Cerbos"; return 1; }
+    "$SRCDIR/tests/pdp/cerbos.sh" start "$T/cerbos" >"$T/cerbos.out" 2>&1 ||
+        { note "cerbos.sh start" "$T/cerbos.out" 30; fail "Cerbos did not start"; return 1; }
+    CERBOS_STARTED=1
+    . "$T/cerbos/cerbos.env"
+    cat >"$T/vigil.toml" <<EOF
+[agent]
+socket = "$PAM_SOCK"
+admin_socket = "$ADMIN_SOCK"
+audit_log = "$AUDIT_LOG"
+state_dir = "$T/state"
+
+[pdp]
+protocol = "cerbos"
+urls = ["$CERBOS_URL"]
+timeout = "2s"
+fallback = "deny"
+
+[host]
+id = "db-01"
+labels = { sensitivity = "low", purpose_required = "yes" }
+
+[stepup]
+remember = "0"
+
+[stepup.purpose]
+pattern = "^[A-Z]+-[0-9]+ .{4,}$"
+EOF
+    chmod 600 "$T/vigil.toml"
+    kill -HUP "$AGENT_PID"
+    wait_for 5 grep -q "reloaded .*0 rules" "$AGENT_LOG" || { fail "no reload"; note_logs; return 1; }
+    sudo_answers vgl-alice "INC-9 rotate the TLS keys"
+    expect_rc "sudo with a reason, Cerbos deciding" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    last_account_record vgl-alice sudo
+    json_expect "the reason reached Cerbos" "$T/last-record.json" outcome=allow path=pdp \
+        "purpose=INC-9 rotate the TLS keys" "reason_admin=cerbos saw purpose: INC-9 rotate the TLS keys"
+}
+tap_case "cerbos: the PDP's purpose obligation prompts; Cerbos sees context.purpose and names it in the trail" \
+    cerbos_purpose
+
+agent_alive() {
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
+    "$VIGILCTL" audit verify "$AUDIT_LOG" >/dev/null || fail "the trail does not verify"
+}
+tap_case "vigild stayed up and its trail verifies" agent_alive

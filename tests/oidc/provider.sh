@@ -1,0 +1,85 @@
+#!/bin/bash
+# Starts and stops the test OpenID provider (provider.mjs) on loopback.
+#
+#   tests/oidc/provider.sh start DIR [--device-code-ttl S] [--interval S] [--jwks wrong-key]
+#   tests/oidc/provider.sh stop DIR
+#
+# start: installs the pinned oidc-provider if needed (install.sh), starts
+#   provider.mjs in the background on 127.0.0.1:<free port>, waits until its
+#   discovery document answers and prints, one per line (also saved in
+#   DIR/oidc.env for `source`):
+#     OIDC_ISSUER=http://127.0.0.1:PORT
+#     OIDC_PID=PID
+#   The options go to provider.mjs (see its header: accounts, clients, modes).
+#   Log: DIR/provider.log.
+# stop: ends the provider started in DIR (SIGTERM, then SIGKILL after 5 s);
+#   only the pid recorded in DIR, and only if its command line names DIR.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+
+die() { echo "oidc/provider: $*" >&2; exit 1; }
+
+usage() {
+    sed -n '4,5p' "${BASH_SOURCE[0]}" | sed 's/^# *//' >&2
+    exit 2
+}
+
+# Is PID the provider.mjs that provider.sh started for DIR?
+is_ours() {
+    local pid=$1 dir=$2 cmd
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+    case "$cmd" in
+        *"provider.mjs"*"--dir $dir "*|*"provider.mjs"*"--dir $dir") return 0 ;;
+    esac
+    return 1
+}
+
+start() {
+    local dir=$1; shift
+    mkdir -p "$dir"
+    dir=$(cd "$dir" && pwd -P)
+    "$here/install.sh" >/dev/null
+    rm -f "$dir/provider.out" "$dir/oidc.env"
+    # setsid: the provider outlives this script and ignores the caller's ^C.
+    setsid node "$here/provider.mjs" "$@" --dir "$dir" >"$dir/provider.out" 2>"$dir/provider.log" </dev/null &
+    local pid=$! issuer="" _
+    echo "$pid" > "$dir/provider.pid"
+    for _ in $(seq 1 150); do
+        issuer=$(sed -n 's/^OIDC_ISSUER=//p' "$dir/provider.out")
+        if [ -n "$issuer" ] && curl -fsS --max-time 2 "$issuer/.well-known/openid-configuration" >/dev/null 2>&1; then
+            printf 'OIDC_ISSUER=%s\nOIDC_PID=%s\n' "$issuer" "$pid" | tee "$dir/oidc.env"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    sed 's/^/oidc\/provider: log: /' "$dir/provider.log" >&2 || true
+    stop "$dir"
+    die "the provider did not come up (log: $dir/provider.log)"
+}
+
+stop() {
+    local dir=$1 pid _
+    [ -d "$dir" ] || return 0
+    dir=$(cd "$dir" && pwd -P)
+    [ -f "$dir/provider.pid" ] || return 0
+    pid=$(cat "$dir/provider.pid")
+    if is_ours "$pid" "$dir"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            is_ours "$pid" "$dir" || break
+            sleep 0.1
+        done
+        is_ours "$pid" "$dir" && kill -KILL "$pid" 2>/dev/null
+    fi
+    rm -f "$dir/provider.pid"
+}
+
+[ $# -ge 2 ] || usage
+case "$1" in
+    start) shift; start "$@" ;;
+    stop) stop "$2" ;;
+    *) usage ;;
+esac

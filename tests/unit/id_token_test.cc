@@ -1,0 +1,463 @@
+// ID token verification (agent/id_token.h) and JWKS parsing (agent/jwks.h)
+// with tokens made and signed here, with real OpenSSL RSA and P-256 keys.
+#include "id_token.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "device_flow.h"
+#include "jwks.h"
+
+using nlohmann::json;
+using vigil::DeviceFlowSettings;
+using vigil::Jwks;
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+constexpr int64_t kNow = 1'700'000'000;
+const Clock::time_point now{std::chrono::seconds(kNow)};
+
+std::string b64url(std::string_view bytes) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    unsigned buffer = 0;
+    int bits = 0;
+    for (unsigned char c : bytes) {
+        buffer = (buffer << 8) | c;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += kAlphabet[(buffer >> bits) & 0x3f];
+        }
+    }
+    if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3f];
+    return out;
+}
+
+std::string bn_bytes(const BIGNUM* bn, int pad = 0) {
+    std::string out(static_cast<size_t>(pad > 0 ? pad : BN_num_bytes(bn)), '\0');
+    auto* p = reinterpret_cast<unsigned char*>(out.data());
+    if (pad > 0) {
+        BN_bn2binpad(bn, p, pad);
+    } else {
+        BN_bn2bin(bn, p);
+    }
+    return out;
+}
+
+std::string bn_param(EVP_PKEY* pkey, const char* name, int pad = 0) {
+    BIGNUM* bn = nullptr;
+    REQUIRE(EVP_PKEY_get_bn_param(pkey, name, &bn) == 1);
+    std::string out = bn_bytes(bn, pad);
+    BN_free(bn);
+    return out;
+}
+
+// A private key made for the test run, and its public JWK.
+struct TestKey {
+    std::shared_ptr<EVP_PKEY> pkey;
+    std::string alg;
+    std::string kid;
+
+    json jwk() const {
+        if (alg == "RS256") {
+            return {{"kty", "RSA"},
+                    {"kid", kid},
+                    {"use", "sig"},
+                    {"alg", alg},
+                    {"n", b64url(bn_param(pkey.get(), OSSL_PKEY_PARAM_RSA_N))},
+                    {"e", b64url(bn_param(pkey.get(), OSSL_PKEY_PARAM_RSA_E))}};
+        }
+        return {{"kty", "EC"},
+                {"kid", kid},
+                {"crv", "P-256"},
+                {"x", b64url(bn_param(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_X, 32))},
+                {"y", b64url(bn_param(pkey.get(), OSSL_PKEY_PARAM_EC_PUB_Y, 32))}};
+    }
+
+    // A JWS signature over input: PKCS#1 v1.5 for RS256, raw r || s for ES256.
+    std::string sign(std::string_view input) const {
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+        REQUIRE(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) == 1);
+        size_t len = 0;
+        const auto* in = reinterpret_cast<const unsigned char*>(input.data());
+        REQUIRE(EVP_DigestSign(ctx.get(), nullptr, &len, in, input.size()) == 1);
+        std::string sig(len, '\0');
+        REQUIRE(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len, in, input.size()) == 1);
+        sig.resize(len);
+        return alg == "ES256" ? der_to_raw(sig) : sig;
+    }
+
+    static std::string der_to_raw(const std::string& der) {
+        const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+        ECDSA_SIG* s = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+        REQUIRE(s != nullptr);
+        std::string raw = bn_bytes(ECDSA_SIG_get0_r(s), 32) + bn_bytes(ECDSA_SIG_get0_s(s), 32);
+        ECDSA_SIG_free(s);
+        return raw;
+    }
+};
+
+const TestKey& rsa_key() {
+    static const TestKey k{std::shared_ptr<EVP_PKEY>(EVP_RSA_gen(2048), EVP_PKEY_free), "RS256", "rsa-1"};
+    return k;
+}
+
+const TestKey& ec_key() {
+    static const TestKey k{std::shared_ptr<EVP_PKEY>(EVP_EC_gen("P-256"), EVP_PKEY_free), "ES256", "ec-1"};
+    return k;
+}
+
+Jwks jwks_of(const json& keys) {
+    auto parsed = Jwks::parse(json{{"keys", keys}}.dump());
+    REQUIRE(parsed);
+    return *parsed;
+}
+
+const Jwks& provider_keys() {
+    static const Jwks keys = jwks_of(json::array({rsa_key().jwk(), ec_key().jwk()}));
+    return keys;
+}
+
+DeviceFlowSettings settings() {
+    DeviceFlowSettings s;
+    s.issuer = "https://id.example.com";
+    s.client_id = "vigil";
+    return s;
+}
+
+json good_claims() {
+    return {{"iss", "https://id.example.com"},
+            {"aud", "vigil"},
+            {"sub", "00u-alice"},
+            {"exp", kNow + 600},
+            {"iat", kNow - 5},
+            {"auth_time", kNow - 30},
+            {"amr", {"pwd", "otp"}},
+            {"acr", "urn:example:mfa"},
+            {"preferred_username", "alice"}};
+}
+
+std::string token(const TestKey& key, const json& claims, json header = nullptr) {
+    if (header.is_null()) header = {{"alg", key.alg}, {"kid", key.kid}, {"typ", "JWT"}};
+    std::string input = b64url(header.dump()) + "." + b64url(claims.dump());
+    return input + "." + b64url(key.sign(input));
+}
+
+// The refusal for a token, or "" when it verifies.
+std::string why(std::string_view tok, const DeviceFlowSettings& s = settings(), const std::string& user = "alice") {
+    auto r = vigil::verify_id_token(tok, provider_keys(), s, user, now);
+    return r ? "" : r.error().message;
+}
+
+std::string why_claims(const json& claims, const DeviceFlowSettings& s = settings()) {
+    return why(token(rsa_key(), claims), s);
+}
+
+}  // namespace
+
+TEST_CASE("id token: a good RS256 token verifies and yields its claims", "[oidc]") {
+    auto r = vigil::verify_id_token(token(rsa_key(), good_claims()), provider_keys(), settings(), "alice", now);
+    REQUIRE(r);
+    CHECK(r->user == "alice");
+    CHECK(r->subject == "00u-alice");
+    CHECK(r->amr == std::vector<std::string>{"pwd", "otp"});
+    CHECK(r->acr == "urn:example:mfa");
+    CHECK(r->issuer == "https://id.example.com");
+    CHECK(r->auth_time == Clock::time_point(std::chrono::seconds(kNow - 30)));
+}
+
+TEST_CASE("id token: a good ES256 token verifies", "[oidc]") { CHECK(why(token(ec_key(), good_claims())).empty()); }
+
+TEST_CASE("id token: alg none is refused", "[oidc]") {
+    std::string tok = b64url(R"({"alg":"none"})") + "." + b64url(good_claims().dump()) + ".";
+    CHECK(why(tok) == "ID token: alg none is not accepted (the token is unsigned)");
+}
+
+TEST_CASE("id token: HS256 is refused, even keyed with the provider's public key", "[oidc]") {
+    // The classic confusion: an HMAC keyed with bytes the attacker knows.
+    std::string input = b64url(R"({"alg":"HS256","kid":"rsa-1"})") + "." + b64url(good_claims().dump());
+    std::string key = rsa_key().jwk()["n"];
+    unsigned char mac[32];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(input.data()),
+         input.size(), mac, &len);
+    std::string tok = input + "." + b64url(std::string(reinterpret_cast<char*>(mac), len));
+    CHECK(why(tok) == "ID token: alg HS256 is not accepted (only RS256 and ES256)");
+}
+
+TEST_CASE("id token: a kid that is not in the JWKS is refused", "[oidc]") {
+    std::string tok = token(rsa_key(), good_claims(), {{"alg", "RS256"}, {"kid", "rotated-away"}});
+    CHECK(why(tok) == "ID token: no RS256 key with kid \"rotated-away\" in the provider's JWKS");
+}
+
+TEST_CASE("id token: a kid whose key is for another alg is refused", "[oidc]") {
+    std::string tok = token(rsa_key(), good_claims(), {{"alg", "ES256"}, {"kid", "rsa-1"}});
+    CHECK(why(tok) == "ID token: no ES256 key with kid \"rsa-1\" in the provider's JWKS");
+}
+
+TEST_CASE("id token: a tampered payload does not verify", "[oidc]") {
+    std::string tok = token(rsa_key(), good_claims());
+    json evil = good_claims();
+    evil["preferred_username"] = "root";
+    size_t a = tok.find('.'), b = tok.rfind('.');
+    std::string forged = tok.substr(0, a + 1) + b64url(evil.dump()) + tok.substr(b);
+    CHECK(why(forged, settings(), "root") == "ID token: signature does not verify");
+}
+
+TEST_CASE("id token: a bad ES256 signature does not verify", "[oidc]") {
+    std::string input = b64url(R"({"alg":"ES256","kid":"ec-1"})") + "." + b64url(good_claims().dump());
+    std::string sig = ec_key().sign(input);
+    SECTION("one bit flipped") {
+        sig[10] = static_cast<char>(sig[10] ^ 1);
+        CHECK(why(input + "." + b64url(sig)) == "ID token: signature does not verify");
+    }
+    SECTION("DER instead of raw r || s") {
+        std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+        REQUIRE(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, ec_key().pkey.get()) == 1);
+        std::string der(80, '\0');
+        size_t len = der.size();
+        REQUIRE(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &len,
+                               reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1);
+        der.resize(len);
+        CHECK(why(input + "." + b64url(der)) == "ID token: signature does not verify");
+    }
+    SECTION("r and s zero") {
+        CHECK(why(input + "." + b64url(std::string(64, '\0'))) == "ID token: signature does not verify");
+    }
+    SECTION("empty") { CHECK(why(input + ".") == "ID token: signature does not verify"); }
+}
+
+TEST_CASE("id token: the wrong issuer is refused", "[oidc]") {
+    json c = good_claims();
+    c["iss"] = "https://id.example.com/";  // exact match only, no normalising
+    CHECK(why_claims(c) == "ID token: iss \"https://id.example.com/\" is not the issuer \"https://id.example.com\"");
+    c.erase("iss");
+    CHECK(why_claims(c) == "ID token: iss \"\" is not the issuer \"https://id.example.com\"");
+}
+
+TEST_CASE("id token: aud must hold client_id, and azp must name it among several", "[oidc]") {
+    json c = good_claims();
+    c["aud"] = "someone-else";
+    CHECK(why_claims(c) == "ID token: aud [someone-else] does not include client_id vigil");
+    c["aud"] = json::array({"someone-else", "vigil"});
+    CHECK(why_claims(c) == "ID token: azp \"\" is not client_id vigil");
+    c["azp"] = "someone-else";
+    CHECK(why_claims(c) == "ID token: azp \"someone-else\" is not client_id vigil");
+    c["azp"] = "vigil";
+    CHECK(why_claims(c).empty());
+    c["aud"] = json::array({"vigil"});
+    c.erase("azp");
+    CHECK(why_claims(c).empty());
+    c.erase("aud");
+    CHECK(why_claims(c) == "ID token: aud [] does not include client_id vigil");
+}
+
+TEST_CASE("id token: an expired token is refused, within the leeway it is not", "[oidc]") {
+    json c = good_claims();
+    c["exp"] = kNow - 31;
+    CHECK(why_claims(c) == "ID token: expired at 2023-11-14T22:12:49.000Z (now 2023-11-14T22:13:20.000Z)");
+    c["exp"] = kNow - 29;
+    CHECK(why_claims(c).empty());
+    c["exp"] = "tomorrow";
+    CHECK(why_claims(c) == "ID token: exp is not a number");
+    c.erase("exp");
+    CHECK(why_claims(c) == "ID token: no exp claim");
+}
+
+TEST_CASE("id token: a token issued in the future is refused", "[oidc]") {
+    json c = good_claims();
+    c["iat"] = kNow + 120;
+    CHECK_THAT(why_claims(c), Catch::StartsWith("ID token: issued in the future"));
+    c["iat"] = kNow + 20;  // clock skew within the leeway
+    CHECK(why_claims(c).empty());
+}
+
+TEST_CASE("id token: auth_time older than max_auth_age is refused", "[oidc]") {
+    json c = good_claims();
+    c["auth_time"] = kNow - 1000;
+    CHECK(why_claims(c) ==
+          "ID token: authentication at 2023-11-14T21:56:40.000Z is 1000 s old, more than max_auth_age 300 s");
+    DeviceFlowSettings s = settings();
+    s.max_auth_age = std::chrono::seconds(3600);
+    CHECK(why_claims(c, s).empty());
+}
+
+TEST_CASE("id token: a missing auth_time is refused", "[oidc]") {
+    json c = good_claims();
+    c.erase("auth_time");
+    CHECK(why_claims(c) == "ID token: no auth_time claim (the provider must send auth_time: require_auth_time)");
+}
+
+TEST_CASE("id token: amr without a second factor is refused, naming it", "[oidc]") {
+    json c = good_claims();
+    c["amr"] = {"pwd"};
+    CHECK(why_claims(c) == "ID token: amr [pwd] shows no second factor (accept_amr: mfa, otp, hwk, swk, fpt, face)");
+    c.erase("amr");
+    CHECK_THAT(why_claims(c), Catch::StartsWith("ID token: amr [] shows no second factor"));
+    c["amr"] = "otp";
+    CHECK(why_claims(c) == "ID token: amr is not an array");
+}
+
+TEST_CASE("id token: an acr in accept_acr shows MFA when amr does not", "[oidc]") {
+    json c = good_claims();
+    c["amr"] = {"pwd"};
+    c["acr"] = "urn:example:mfa";
+    DeviceFlowSettings s = settings();
+    s.accept_acr = {"urn:example:mfa", "phr"};
+    CHECK(why_claims(c, s).empty());
+    c["acr"] = "urn:example:pwd";
+    CHECK(why_claims(c, s) ==
+          "ID token: amr [pwd] shows no second factor (accept_amr: mfa, otp, hwk, swk, fpt, face), and acr "
+          "\"urn:example:pwd\" is not in accept_acr (urn:example:mfa, phr)");
+}
+
+TEST_CASE("id token: a token for another user is refused, naming both", "[oidc]") {
+    json c = good_claims();
+    c["preferred_username"] = "bob";
+    CHECK(why_claims(c) == "ID token is for bob, not alice");
+    c["preferred_username"] = "bob\x1b[2J";
+    CHECK(why_claims(c) == "ID token is for bob?[2J, not alice");  // no terminal escapes in messages
+    c.erase("preferred_username");
+    CHECK(why_claims(c) == "ID token: no preferred_username claim (user_claim) to name the user");
+}
+
+TEST_CASE("id token: user_claim picks the claim that names the user", "[oidc]") {
+    json c = good_claims();
+    c["email"] = "alice";
+    c["preferred_username"] = "alice@example.com";
+    DeviceFlowSettings s = settings();
+    CHECK(why_claims(c, s) == "ID token is for alice@example.com, not alice");
+    s.user_claim = "email";
+    CHECK(why_claims(c, s).empty());
+}
+
+TEST_CASE("id token: crit header extensions are refused", "[oidc]") {
+    std::string tok = token(rsa_key(), good_claims(), {{"alg", "RS256"}, {"kid", "rsa-1"}, {"crit", {"exp"}}});
+    CHECK(why(tok) == "ID token: header lists crit extensions, which vigil does not implement");
+}
+
+TEST_CASE("id token: garbage is an error, never a crash", "[oidc]") {
+    std::string good = token(rsa_key(), good_claims());
+    CHECK(why("") == "ID token: not three base64url parts separated by dots");
+    CHECK(why("abc") == "ID token: not three base64url parts separated by dots");
+    CHECK(why("a.b") == "ID token: not three base64url parts separated by dots");
+    CHECK(why(good + ".x") == "ID token: not three base64url parts separated by dots");
+    CHECK(why("..") == "ID token: header is not a JSON object");
+    CHECK(why("e30=.e30.") == "ID token: header is not base64url");  // padding is not JOSE's base64url
+    CHECK(why("ey!J.e30.") == "ID token: header is not base64url");
+    CHECK(why(b64url("[1,2]") + ".e30.") == "ID token: header is not a JSON object");
+    CHECK(why(b64url("{\"alg\":") + ".e30.") == "ID token: header is not a JSON object");
+    CHECK(why(b64url("{\"alg\":7}") + ".e30.") == "ID token: header has no alg");
+    CHECK(why(b64url("{\"alg\":\"RS256\",\"kid\":[]}") + ".e30.") == "ID token: kid is not a string");
+    CHECK(why(std::string(vigil::kMaxIdTokenBytes + 1, 'a')) == "ID token: larger than 16384 bytes");
+    // A signed payload that is not a JSON object.
+    std::string input = b64url(R"({"alg":"RS256","kid":"rsa-1"})") + "." + b64url("\"just a string\"");
+    CHECK(why(input + "." + b64url(rsa_key().sign(input))) == "ID token: payload is not a JSON object");
+    // Numbers that would overflow a time_point.
+    json c = good_claims();
+    c["exp"] = 1e300;
+    CHECK(why_claims(c) == "ID token: exp is out of range");
+    c["exp"] = -1;
+    CHECK(why_claims(c) == "ID token: exp is out of range");
+    for (size_t cut = 0; cut < good.size(); cut += 7) {
+        INFO("cut at " << cut);
+        CHECK_FALSE(why(good.substr(0, cut)).empty());
+    }
+}
+
+TEST_CASE("jwks: keeps RS256 and ES256 signing keys, skips the rest", "[oidc]") {
+    json rsa = rsa_key().jwk();
+    json ec = ec_key().jwk();
+    json enc = rsa;
+    enc["kid"] = "enc";
+    enc["use"] = "enc";
+    json ps = rsa;
+    ps["kid"] = "ps";
+    ps["alg"] = "PS256";
+    json okp = {
+        {"kty", "OKP"}, {"crv", "Ed25519"}, {"kid", "ed"}, {"x", "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}};
+    json p384 = ec;
+    p384["kid"] = "p384";
+    p384["crv"] = "P-384";
+    json off_curve = ec;
+    off_curve["kid"] = "off";
+    off_curve["y"] = off_curve["x"];
+    json broken = {{"kty", "RSA"}, {"kid", "broken"}, {"n", "!!"}, {"e", "AQAB"}};
+    Jwks keys = jwks_of(json::array({rsa, ec, enc, ps, okp, p384, off_curve, broken, "not an object"}));
+    CHECK(keys.size() == 2);
+    CHECK(keys.find("rsa-1", "RS256") != nullptr);
+    CHECK(keys.find("ec-1", "ES256") != nullptr);
+    CHECK(keys.find("rsa-1", "ES256") == nullptr);
+    CHECK(keys.find("enc", "RS256") == nullptr);
+}
+
+TEST_CASE("jwks: refuses RSA keys under 2048 bits", "[oidc]") {
+    std::shared_ptr<EVP_PKEY> small(EVP_RSA_gen(1024), EVP_PKEY_free);
+    json jwk = TestKey{small, "RS256", "small"}.jwk();
+    CHECK(jwks_of(json::array({jwk})).size() == 0);
+}
+
+TEST_CASE("jwks: an empty kid finds the only key for the alg", "[oidc]") {
+    Jwks one = jwks_of(json::array({rsa_key().jwk()}));
+    CHECK(one.find("", "RS256") != nullptr);
+    CHECK(one.find("", "ES256") == nullptr);
+    json second = rsa_key().jwk();
+    second["kid"] = "rsa-2";
+    CHECK(jwks_of(json::array({rsa_key().jwk(), second})).find("", "RS256") == nullptr);
+    // A token without kid, against a provider that publishes one key.
+    json header = {{"alg", "RS256"}};
+    auto r = vigil::verify_id_token(token(rsa_key(), good_claims(), header), one, settings(), "alice", now);
+    CHECK(r);
+}
+
+TEST_CASE("jwks: a document that is not a key set is an error", "[oidc]") {
+    CHECK(Jwks::parse("").error().message == "JWKS: not JSON");
+    CHECK(Jwks::parse("[]").error().message == "JWKS: no \"keys\" array");
+    CHECK(Jwks::parse(R"({"keys":{}})").error().message == "JWKS: no \"keys\" array");
+    CHECK(Jwks::parse(R"({"keys":[]})"));
+    CHECK_FALSE(Jwks::parse(std::string(vigil::kMaxJwksBytes + 1, ' ')));
+}
+
+TEST_CASE("base64url: one spelling per value", "[oidc]") {
+    CHECK(*vigil::base64url_decode("") == "");
+    CHECK(*vigil::base64url_decode("YQ") == "a");
+    CHECK(*vigil::base64url_decode("YWI") == "ab");
+    CHECK(*vigil::base64url_decode("YWJj") == "abc");
+    CHECK(*vigil::base64url_decode("-_8") == "\xfb\xff");
+    CHECK_FALSE(vigil::base64url_decode("YQ=="));  // padding
+    CHECK_FALSE(vigil::base64url_decode("YR"));    // non-zero trailing bits
+    CHECK_FALSE(vigil::base64url_decode("Y"));     // impossible length
+    CHECK_FALSE(vigil::base64url_decode("+/8"));   // base64, not base64url
+}
+
+TEST_CASE("device flow: provider URLs are https, or plain http on loopback only", "[oidc]") {
+    auto ok = [](std::string_view url) { return static_cast<bool>(vigil::check_provider_url(url, "issuer")); };
+    CHECK(ok("https://id.example.com"));
+    CHECK(ok("https://id.example.com:8443/realms/ops"));
+    CHECK(ok("http://127.0.0.1:8080"));
+    CHECK(ok("http://[::1]:9000/oidc"));
+    CHECK(ok("http://localhost/"));
+    CHECK_FALSE(ok("http://id.example.com"));
+    CHECK_FALSE(ok("http://10.0.0.1"));
+    CHECK_FALSE(ok("http://localhost.evil.example"));
+    CHECK_FALSE(ok("http://127.0.0.1.evil.example"));
+    CHECK_FALSE(ok("http://127.0.0.1@evil.example"));
+    CHECK_FALSE(ok("https://id.example.com@evil.example"));
+    CHECK_FALSE(ok("ftp://id.example.com"));
+    CHECK_FALSE(ok("https://"));
+    CHECK_FALSE(ok("https://id.example.com/\r\nX: 1"));
+    CHECK(vigil::check_provider_url("http://idp.corp", "stepup.device.issuer").error().message ==
+          "stepup.device.issuer http://idp.corp: plain http is allowed only on loopback; use https://");
+}

@@ -1,0 +1,213 @@
+#include "stepup.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "totp_code.h"
+#include "totp_store.h"
+
+using vigil::Decision;
+using vigil::Outcome;
+using vigil::PeerCredentials;
+using vigil::Request;
+using vigil::StepUpCoordinator;
+using vigil::StepUpReply;
+using Kind = vigil::StepUpReply::Kind;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/vigil-stepup-XXXXXX";
+        path = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+Request sudo_request(const std::string& user, pid_t pid) {
+    Request q;
+    q.phase = vigil::Phase::Auth;
+    q.user = user;
+    q.service = "sudo";
+    q.tty = "/dev/pts/3";
+    q.peer = PeerCredentials{pid, 0, 0};
+    return q;
+}
+
+Decision step_up(const std::string& method, bool purpose) {
+    Decision d;
+    d.outcome = Outcome::StepUp;
+    d.step_up_method = method;
+    d.needs_purpose = purpose;
+    return d;
+}
+
+vigil::StepUpSettings settings(const std::string& store, std::chrono::seconds remember = std::chrono::seconds(0)) {
+    vigil::StepUpSettings s;
+    s.remember = remember;
+    s.totp.store_dir = store + "/totp";
+    s.totp_configured = true;
+    s.purpose.pattern = "^[A-Z]+-[0-9]+ .+$";
+    s.purpose.hint = "a ticket and words";
+    return s;
+}
+
+// The code an authenticator app would show now for user's secret.
+std::string current_code(const vigil::StepUpSettings& s, const std::string& base32) {
+    auto secret = vigil::base32_decode(base32);
+    REQUIRE(secret);
+    return vigil::totp_code_for_step(*secret, vigil::totp_step(std::chrono::system_clock::now(), s.totp.period),
+                                     s.totp.digits);
+}
+
+std::string enroll(const vigil::StepUpSettings& s, const std::string& user) {
+    vigil::TotpStore store(s.totp);
+    auto e = store.enroll(user, false);
+    REQUIRE(e);
+    return std::string(e->secret_base32.reveal());
+}
+
+const auto kSoon = [] { return std::chrono::steady_clock::now() + std::chrono::seconds(3); };
+
+}  // namespace
+
+TEST_CASE("step-up asks for a purpose, refuses a bad one with the hint, and finishes with it", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path));
+    StepUpReply r = c.open(sudo_request("alice", 4242), step_up("", true));
+    REQUIRE(r.kind == Kind::Ask);
+    CHECK(r.next.echo);
+    CHECK(r.next.prompt == "Reason or ticket: ");
+    std::string id = r.next.challenge_id;
+    CHECK(id.size() == 32);
+
+    r = c.answer(id, "because", PeerCredentials{4242, 0, 0}, kSoon());
+    REQUIRE(r.kind == Kind::Ask);
+    CHECK_THAT(r.next.info, Catch::Contains("a ticket and words"));
+
+    r = c.answer(id, "OPS-12 restart the web tier", PeerCredentials{4242, 0, 0}, kSoon());
+    REQUIRE(r.kind == Kind::Done);
+    CHECK(r.request.purpose == "OPS-12 restart the web tier");
+    CHECK_FALSE(r.request.mfa);
+    // Single use: the same challenge cannot be answered again.
+    CHECK(c.answer(id, "OPS-12 again", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Fail);
+}
+
+TEST_CASE("step-up refuses control characters in a purpose and gives up after three tries", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path));
+    auto id = c.open(sudo_request("alice", 4242), step_up("", true)).next.challenge_id;
+    CHECK(c.answer(id, "OPS-1 x\x1b[2J", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Ask);
+    CHECK(c.answer(id, "", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Ask);
+    StepUpReply r = c.answer(id, "no", PeerCredentials{4242, 0, 0}, kSoon());
+    CHECK(r.kind == Kind::Fail);
+    CHECK(r.request.user == "alice");
+}
+
+TEST_CASE("a challenge can only be answered by the process that opened it", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path));
+    auto id = c.open(sudo_request("alice", 4242), step_up("", true)).next.challenge_id;
+    CHECK(c.answer(id, "OPS-1 hijack", PeerCredentials{999, 0, 0}, kSoon()).kind == Kind::Fail);
+    // The owner still can.
+    CHECK(c.answer(id, "OPS-1 mine", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Done);
+    CHECK(c.answer("00000000000000000000000000000000", "x", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Fail);
+}
+
+TEST_CASE("a TOTP step-up accepts the right code once and then the proof carries the method", "[stepup]") {
+    TempDir dir;
+    auto s = settings(dir.path);
+    std::string secret = enroll(s, "alice");
+    StepUpCoordinator c;
+    c.configure(s);
+    StepUpReply r = c.open(sudo_request("alice", 4242), step_up("totp", false));
+    REQUIRE(r.kind == Kind::Ask);
+    CHECK_FALSE(r.next.echo);
+    std::string id = r.next.challenge_id;
+    r = c.answer(id, "000000" == current_code(s, secret) ? "111111" : "000000", PeerCredentials{4242, 0, 0}, kSoon());
+    REQUIRE(r.kind == Kind::Ask);
+    CHECK_THAT(r.next.info, Catch::Contains("Wrong code"));
+    std::string code = current_code(s, secret);
+    r = c.answer(id, code, PeerCredentials{4242, 0, 0}, kSoon());
+    REQUIRE(r.kind == Kind::Done);
+    REQUIRE(r.request.mfa);
+    CHECK(r.request.mfa->method == "totp");
+
+    // The same code in a new challenge is a replay.
+    auto id2 = c.open(sudo_request("alice", 4243), step_up("totp", false)).next.challenge_id;
+    r = c.answer(id2, code, PeerCredentials{4243, 0, 0}, kSoon());
+    REQUIRE(r.kind == Kind::Ask);
+    CHECK_THAT(r.next.info, Catch::Contains("used already"));
+}
+
+TEST_CASE("a TOTP step-up for a user without a secret fails and says how to enrol", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path));
+    StepUpReply r = c.open(sudo_request("bob", 4242), step_up("totp", false));
+    REQUIRE(r.kind == Kind::Fail);
+    CHECK_THAT(r.reason_user, Catch::Contains("vigilctl totp enroll bob"));
+}
+
+TEST_CASE("a proof serves the same transaction, and the window only the same user, service and tty", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path, std::chrono::seconds(60)));
+    Request proven = sudo_request("alice", getpid());
+    proven.purpose = "OPS-1 work";
+    proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    c.remember(proven);
+
+    Request account = sudo_request("alice", getpid());
+    account.phase = vigil::Phase::Account;
+    c.attach(account);
+    REQUIRE(account.mfa);
+    CHECK(account.purpose == "OPS-1 work");
+
+    // The parent of the auth process (sshd's monitor) is covered too.
+    Request parent = sudo_request("alice", getppid());
+    parent.tty = "/dev/pts/9";
+    c.attach(parent);
+    CHECK(parent.mfa);
+
+    // Another tty, another process: neither the transaction nor the window.
+    Request other_tty = sudo_request("alice", 1);
+    other_tty.tty = "/dev/pts/4";
+    c.attach(other_tty);
+    CHECK_FALSE(other_tty.mfa);
+
+    // Same user, service and tty, another process: the window.
+    Request same_tty = sudo_request("alice", 1);
+    c.attach(same_tty);
+    CHECK(same_tty.mfa);
+
+    // Another user on the same tty: nothing.
+    Request bob = sudo_request("bob", getpid());
+    c.attach(bob);
+    CHECK_FALSE(bob.mfa);
+
+    c.forget_all();  // posture changed
+    Request after = sudo_request("alice", getpid());
+    c.attach(after);
+    CHECK_FALSE(after.mfa);
+    CHECK(after.purpose.empty());
+}
+
+TEST_CASE("without a remember window only the transaction keeps the proof", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path, std::chrono::seconds(0)));
+    Request proven = sudo_request("alice", getpid());
+    proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    c.remember(proven);
+    Request same_tty = sudo_request("alice", 1);
+    c.attach(same_tty);
+    CHECK_FALSE(same_tty.mfa);
+}
