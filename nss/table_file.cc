@@ -1,0 +1,87 @@
+#include "table_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "grant_format.h"
+
+namespace vigil::nss {
+namespace {
+
+// Closes a descriptor on every path out of load_table.
+class FdCloser {
+public:
+    explicit FdCloser(int fd) : fd_(fd) {}
+    FdCloser(const FdCloser&) = delete;
+    FdCloser& operator=(const FdCloser&) = delete;
+    ~FdCloser() {
+        int saved = errno;  // a caller may still want the errno of what failed
+        if (fd_ >= 0) ::close(fd_);
+        errno = saved;
+    }
+
+private:
+    int fd_;
+};
+
+LoadStatus check_opened(int fd, uid_t owner, struct stat& st) {
+    if (::fstat(fd, &st) != 0) return LoadStatus::ReadError;
+    if (!S_ISREG(st.st_mode)) return LoadStatus::NotRegular;
+    if (st.st_uid != 0 && st.st_uid != owner) return LoadStatus::BadOwner;
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) return LoadStatus::Writable;
+    if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxTableBytes) return LoadStatus::TooLarge;
+    return LoadStatus::Ok;
+}
+
+// Reads until EOF or cap bytes. Returns the count, or -1 with errno set.
+ssize_t read_all(int fd, char* buf, size_t cap) {
+    size_t got = 0;
+    while (got < cap) {
+        ssize_t n = ::read(fd, buf + got, cap - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    return static_cast<ssize_t>(got);
+}
+
+}  // namespace
+
+TableText::~TableText() { std::free(bytes_); }
+
+LoadStatus load_table(const char* path, uid_t owner, TableText& out) {
+    int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT) return LoadStatus::Missing;
+        return errno == ELOOP ? LoadStatus::Symlink : LoadStatus::CannotOpen;
+    }
+    FdCloser closer(fd);
+    struct stat st {};
+    if (LoadStatus s = check_opened(fd, owner, st); s != LoadStatus::Ok) return s;
+    // One byte more than fstat promised, to notice a file that grew.
+    size_t cap = static_cast<size_t>(st.st_size) + 1;
+    char* bytes = static_cast<char*>(std::malloc(cap));
+    if (bytes == nullptr) return LoadStatus::OutOfMemory;
+    ssize_t n = read_all(fd, bytes, cap);
+    if (n < 0 || static_cast<size_t>(n) == cap) {
+        std::free(bytes);
+        return n < 0 ? LoadStatus::ReadError : LoadStatus::TooLarge;
+    }
+    std::free(out.bytes_);
+    out.bytes_ = bytes;
+    out.size_ = static_cast<size_t>(n);
+    return LoadStatus::Ok;
+}
+
+bool load_valid_table(const TableSource& source, TableText& out) {
+    if (load_table(source.path, source.owner, out) != LoadStatus::Ok) return false;
+    FormatError error;
+    return validate_table(out.text(), &error);
+}
+
+}  // namespace vigil::nss
