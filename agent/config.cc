@@ -34,13 +34,14 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "rule"}, "top level");
+        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "rule"}, "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
         if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
         if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
         if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
+        if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         check_step_up_methods(root, c);
         return c;
@@ -453,6 +454,13 @@ private:
             out.push_back(*r);
         }
         return out;
+    }
+
+    void parse_sessions(const toml::table& t, SessionSettings& s) const {
+        only_keys(t, {"warn_before", "deny_grace", "revoke_grace"}, "[sessions]");
+        if (auto* n = t.get("warn_before")) s.warn_before = duration_or_zero(*n, "sessions.warn_before");
+        if (auto* n = t.get("deny_grace")) s.deny_grace = duration_or_zero(*n, "sessions.deny_grace");
+        if (auto* n = t.get("revoke_grace")) s.revoke_grace = duration(*n, "sessions.revoke_grace");
     }
 
     // [stepup], [stepup.totp], [stepup.device], [stepup.purpose].

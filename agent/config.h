@@ -99,6 +99,13 @@ struct PostureSettings {
     std::optional<posture::ClamdSettings> clamd;
 };
 
+// [sessions]: how live sessions are watched and ended.
+struct SessionSettings {
+    std::chrono::seconds warn_before{120};  // tty warning before session_max
+    std::chrono::seconds deny_grace{10};    // a re-decision flipped to deny: end after this
+    std::chrono::seconds revoke_grace{5};   // SIGHUP/logind → SIGTERM → SIGKILL steps
+};
+
 struct Config {
     std::string path;
     PostureSettings posture;
@@ -107,6 +114,7 @@ struct Config {
     HostSettings host;
     SubjectSettings subject;
     StepUpSettings stepup;
+    SessionSettings sessions;
     std::vector<Rule> rules;
     std::string version;  // "sha256:<hex>" of the file's bytes: the local policy version
 };

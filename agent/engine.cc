@@ -17,6 +17,8 @@ const char* event_name(Phase p) {
     switch (p) {
         case Phase::OpenSession: return "session_open";
         case Phase::CloseSession: return "session_close";
+        case Phase::Reevaluate: return "reevaluation";
+        case Phase::SessionEnd: return "session_end";
         default: return "decision";
     }
 }
@@ -162,6 +164,7 @@ Decision Engine::link_session(DecisionRecord& r) const {
     std::optional<RecentDecision> account;
     if (recent_) account = recent_->find(r.request.pid, r.request.ppid);
     if (account) r.decision_id = account->request_id;
+    r.account = account;
     return session_opened(account);
 }
 
@@ -254,8 +257,8 @@ DecisionRecord Engine::decide(const Request& req) {
     if (req.phase == Phase::DryRun) return r;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
-        recent_->remember(
-            req.pid, {r.request_id, req.user, req.service, r.decision.session_max, std::chrono::steady_clock::now()});
+        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max, r.decision.reevaluate,
+                                    std::chrono::steady_clock::now()});
     }
     return r;
 }

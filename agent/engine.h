@@ -37,10 +37,11 @@ struct DecisionRecord {
     Decision decision;
     std::string policy_version;
     std::chrono::microseconds latency{0};
-    std::string path = "local";  // what decided: local, pdp, cache, fallback:<kind>
-    nlohmann::ordered_json pdp;  // the PDP exchange, when there was one
-    std::string decision_id;     // sessions: the account decision they follow
-    std::string audit_error;     // set when the trail could not be written
+    std::string path = "local";             // what decided: local, pdp, cache, fallback:<kind>
+    nlohmann::ordered_json pdp;             // the PDP exchange, when there was one
+    std::string decision_id;                // sessions: the account decision they follow
+    std::optional<RecentDecision> account;  // sessions: that decision
+    std::string audit_error;                // set when the trail could not be written
 };
 
 nlohmann::ordered_json to_json(const DecisionRecord& r);

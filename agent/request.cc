@@ -9,6 +9,8 @@ const char* to_string(Phase p) {
         case Phase::OpenSession: return "open_session";
         case Phase::CloseSession: return "close_session";
         case Phase::DryRun: return "dry_run";
+        case Phase::Reevaluate: return "reevaluate";
+        case Phase::SessionEnd: return "session_end";
     }
     return "unknown";
 }

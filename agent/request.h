@@ -12,7 +12,9 @@
 
 namespace vigil {
 
-enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun };
+// Reevaluate: a live session decided again (its interval, a posture change);
+// SessionEnd: vigild ended a session (limit, revoke, re-decision).
+enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun, Reevaluate, SessionEnd };
 
 const char* to_string(Phase p);
 

@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "request_codec.h"
+#include "timestamp.h"
 #include "unix_listener.h"
 
 namespace vigil {
@@ -60,6 +61,8 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
     {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
     {wire::Kind::AdminPosture, Listener::Admin, &Server::answer_admin_posture},
+    {wire::Kind::AdminSessions, Listener::Admin, &Server::answer_admin_sessions},
+    {wire::Kind::AdminRevoke, Listener::Admin, &Server::answer_admin_revoke},
 };
 
 const Server::Route* Server::find_route(uint16_t kind, Listener on) {
@@ -209,6 +212,10 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     StepUpCoordinator* stepup = options_.stepup;
     if (stepup && (req->phase == Phase::Account || req->phase == Phase::Auth)) stepup->attach(*req);
     DecisionRecord r = engine->decide(*req);
+    if (SessionWatch* w = options_.sessions) {
+        if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow) w->opened(r);
+        if (req->phase == Phase::CloseSession) w->closed(peer.pid);
+    }
     if (kind == wire::Kind::Authenticate && r.decision.outcome == Outcome::StepUp && stepup) {
         return after_step_up(kind, *engine, stepup->open(r.request, r.decision));
     }
@@ -282,6 +289,59 @@ Answer Server::answer_admin_posture(const Frame&, const PeerCredentials&) {
     }
     nlohmann::ordered_json j = {{"max_age_seconds", fallback.count()}, {"signals", signals}};
     return json_answer(wire::Kind::AdminPosture, j);
+}
+
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+std::string rfc3339_or_empty(const std::optional<std::chrono::system_clock::time_point>& t) {
+    return t ? rfc3339(*t) : "";
+}
+
+nlohmann::ordered_json session_json(const LiveSession& s) {
+    nlohmann::ordered_json j = {{"id", s.id},
+                                {"user", s.user},
+                                {"service", s.service},
+                                {"tty", s.tty},
+                                {"rhost", s.rhost},
+                                {"pid", s.pid},
+                                {"opened_at", rfc3339(s.opened_at)},
+                                {"decision_id", s.decision_id}};
+    if (s.xdg_session_id) j["xdg_session_id"] = *s.xdg_session_id;
+    if (s.limits.max_until) j["ends_at"] = rfc3339_or_empty(s.limits.max_until);
+    if (s.limits.reevaluate_every) j["reevaluate_seconds"] = s.limits.reevaluate_every->count();
+    if (s.next_reevaluation) j["next_reevaluation"] = rfc3339_or_empty(s.next_reevaluation);
+    if (!s.grant_ids.empty()) j["grants"] = s.grant_ids;
+    return j;
+}
+
+}  // namespace
+
+Answer Server::answer_admin_sessions(const Frame&, const PeerCredentials&) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    if (options_.sessions) {
+        for (const LiveSession& s : options_.sessions->list()) list.push_back(session_json(s));
+    }
+    return json_answer(wire::Kind::AdminSessions, {{"sessions", list}});
+}
+
+Answer Server::answer_admin_revoke(const Frame& f, const PeerCredentials& peer) {
+    nlohmann::json q = parse_json_field(f);
+    if (!q.is_object()) return err("admin revoke: no JSON object");
+    if (!options_.sessions) return err("admin revoke: sessions are not watched");
+    std::string id = optional_string(q, "id"), user = optional_string(q, "user");
+    std::string why = fmt::format("revoked by an admin (vigilctl, pid {})", peer.pid);
+    if (auto reason = optional_string(q, "reason"); !reason.empty()) why += ": " + reason;
+    size_t n = 0;
+    if (!id.empty())
+        n = options_.sessions->revoke(id, why) ? 1 : 0;
+    else if (!user.empty())
+        n = options_.sessions->revoke_user(user, why);
+    else
+        return err("admin revoke: give a session id or a user");
+    return json_answer(wire::Kind::AdminRevoke, {{"revoked", n}});
 }
 
 }  // namespace vigil

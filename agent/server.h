@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "frame_io.h"
 #include "result.h"
+#include "session_watch.h"
 #include "stepup.h"
 #include "unique_fd.h"
 
@@ -34,6 +35,7 @@ struct ServerOptions {
     int max_concurrent = 64;
     std::chrono::milliseconds read_timeout{2000};
     StepUpCoordinator* stepup = nullptr;  // owned by vigild; null: step-ups are denied
+    SessionWatch* sessions = nullptr;     // owned by vigild; null: sessions are not watched
 };
 
 class Server {
@@ -69,6 +71,8 @@ private:
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
 
     ServerOptions options_;
     EngineSource engine_;

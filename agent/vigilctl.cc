@@ -42,6 +42,10 @@ void usage(FILE* out) {
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
+                 "  sessions [--json]\n"
+                 "      the live sessions vigild watches: who, since, limits, next re-evaluation\n"
+                 "  revoke SESSION | --user USER [--reason TEXT]\n"
+                 "      end a session (or every session of USER) now; the trail records it\n"
                  "  totp enroll USER [--force] [--config FILE]\n"
                  "      create USER's TOTP secret and print it as an otpauth:// URI and a QR\n"
                  "      code; --force replaces an existing one (root; config default %s)\n"
@@ -307,6 +311,46 @@ int cmd_totp(const Args& a) {
     return 0;
 }
 
+int cmd_sessions(const std::string& socket, const Args& a) {
+    auto r = ask_admin(socket, wire::Kind::AdminSessions, nlohmann::json::object());
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (a.json) {
+        std::printf("%s\n", r->dump(2).c_str());
+        return 0;
+    }
+    const auto& sessions = (*r)["sessions"];
+    if (sessions.empty()) {
+        std::printf("no live sessions\n");
+        return 0;
+    }
+    std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %s\n", "SESSION", "USER", "SERVICE", "FROM", "SINCE", "ENDS",
+                "NEXT RE-EVALUATION");
+    for (const auto& s : sessions) {
+        std::string from = field(s, "rhost").empty() ? field(s, "tty") : field(s, "rhost");
+        std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %s\n", field(s, "id").c_str(), field(s, "user").c_str(),
+                    field(s, "service").c_str(), from.c_str(), field(s, "opened_at").c_str(),
+                    field(s, "ends_at").empty() ? "-" : field(s, "ends_at").c_str(),
+                    field(s, "next_reevaluation").empty() ? "-" : field(s, "next_reevaluation").c_str());
+    }
+    return 0;
+}
+
+int cmd_revoke(const std::string& socket, const Args& a) {
+    nlohmann::json q = nlohmann::json::object();
+    if (auto u = a.values.find("user"); u != a.values.end())
+        q["user"] = u->second;
+    else if (a.positional.size() == 1)
+        q["id"] = a.positional[0];
+    else
+        return std::fprintf(stderr, "vigilctl revoke: give a session id or --user USER\n"), 2;
+    if (auto why = a.values.find("reason"); why != a.values.end()) q["reason"] = why->second;
+    auto r = ask_admin(socket, wire::Kind::AdminRevoke, q);
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    int n = r->value("revoked", 0);
+    std::printf("%d session(s) being ended\n", n);
+    return n > 0 ? 0 : 1;
+}
+
 int run(int argc, char** argv) {
     std::string socket = wire::kDefaultAdminSocket;
     std::vector<std::string> words(argv + 1, argv + argc);
@@ -326,6 +370,8 @@ int run(int argc, char** argv) {
     if (cmd == "status") return cmd_status(socket, *args);
     if (cmd == "posture") return cmd_posture(socket, *args);
     if (cmd == "totp") return cmd_totp(*args);
+    if (cmd == "sessions") return cmd_sessions(socket, *args);
+    if (cmd == "revoke") return cmd_revoke(socket, *args);
     std::fprintf(stderr, "vigilctl: unknown command %s\n", cmd.c_str());
     usage(stderr);
     return 2;

@@ -25,6 +25,9 @@
 #include "log.h"
 #include "posture/signal_store.h"
 #include "server.h"
+#include "session_registry.h"
+#include "session_terminator.h"
+#include "session_watch.h"
 #include "unix_listener.h"
 
 namespace vigil {
@@ -136,6 +139,25 @@ UniqueFd block_signals_into_fd() {
     return UniqueFd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
+// What the registry found on disk at start, for the trail.
+void audit_load_report(const SessionLoadReport& report, Engine& engine) {
+    if (report.problem) log_error("sessions: {}", report.problem->message);
+    log_info("sessions: {} live session(s) restored", report.loaded);
+    for (const LiveSession& s : report.ended_while_down) {
+        Request q;
+        q.phase = Phase::SessionEnd;
+        q.user = s.user;
+        q.service = s.service;
+        q.tty = s.tty;
+        q.rhost = s.rhost;
+        q.pid = s.pid;
+        Decision d;
+        d.outcome = Outcome::Deny;
+        d.reason_admin = fmt::format("session {} ended while vigild was down (process {} is gone)", s.id, s.pid);
+        (void)engine.conclude(q, std::move(d));
+    }
+}
+
 int serve(const Options& opt, Config config) {
     UniqueFd signals = block_signals_into_fd();  // before any thread exists
     if (::mkdir(config.agent.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -156,11 +178,22 @@ int serve(const Options& opt, Config config) {
     slot.set(std::move(*engine));
     StepUpCoordinator stepup;
     stepup.configure(running->stepup);
-    posture.on_change([&slot, &stepup](const posture::Signal& s, const std::string& before) {
+    // Sessions that were live when vigild stopped are enforced again; those
+    // that ended meanwhile are written to the trail.
+    auto registry = SessionRegistry::open(running->agent.state_dir);
+    if (!registry) return log_error("{}", registry.error().message), 1;
+    SessionTerminator terminator(
+        {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)});
+    SessionWatch watch(**registry, terminator, [&] { return slot.get(); },
+                       {running->sessions.warn_before, running->sessions.deny_grace});
+    audit_load_report((*registry)->load_report(), *slot.get());
+    posture.on_change([&slot, &stepup, &watch](const posture::Signal& s, const std::string& before) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         if (auto e = slot.get()) e->forget_cached_answers();
         stepup.forget_all();
+        watch.posture_changed();
     });
+    watch.start();
     auto collectors = make_collectors(running->posture, posture);
     for (auto& c : collectors) c->start();
     auto pam = listen_unix(running->agent.socket, 0600);
@@ -170,7 +203,8 @@ int serve(const Options& opt, Config config) {
     fcntl(pam->get(), F_SETFL, O_NONBLOCK);
     fcntl(admin->get(), F_SETFL, O_NONBLOCK);
 
-    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup}, [&] { return slot.get(); });
+    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup, &watch},
+                  [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
              running->agent.admin_socket, running->rules.size(), running->version);

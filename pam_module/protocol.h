@@ -45,14 +45,16 @@ inline constexpr const char* kDefaultAdminSocket = "/run/vigil/admin.sock";
 // Every request kind the agent answers. Anything else closes the connection.
 // Requests are < 0x80; the agent's answer to request k is k | 0x80.
 enum class Kind : uint16_t {
-    Decide = 0x01,        // account phase: the decision for this request
-    Authenticate = 0x02,  // auth phase: decide, and say whether a step-up is due
-    SessionOpen = 0x03,   // a session starts under a decision
-    SessionClose = 0x04,  // that session ended
-    StepUpAnswer = 0x05,  // auth phase: what the person typed at a challenge
-    AdminDecide = 0x41,   // vigilctl decide: dry run through the same engine
-    AdminPing = 0x42,     // vigilctl status: is the agent alive
-    AdminPosture = 0x43,  // vigilctl posture: the current signals
+    Decide = 0x01,         // account phase: the decision for this request
+    Authenticate = 0x02,   // auth phase: decide, and say whether a step-up is due
+    SessionOpen = 0x03,    // a session starts under a decision
+    SessionClose = 0x04,   // that session ended
+    StepUpAnswer = 0x05,   // auth phase: what the person typed at a challenge
+    AdminDecide = 0x41,    // vigilctl decide: dry run through the same engine
+    AdminPing = 0x42,      // vigilctl status: is the agent alive
+    AdminPosture = 0x43,   // vigilctl posture: the current signals
+    AdminSessions = 0x44,  // vigilctl sessions: the live sessions and their limits
+    AdminRevoke = 0x45,    // vigilctl revoke: end a session, or every session of a user
 };
 inline constexpr uint16_t kAnswerBit = 0x80;
 constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t>(k) | kAnswerBit); }

@@ -335,3 +335,14 @@ TEST_CASE("config refuses step-up settings that cannot work", "[stepup]") {
     CHECK(parse_config("[stepup.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n", "v"));
     CHECK_THAT(error_of("[stepup.device]\nissuer = \"https://idp\"\n"), Catch::Contains("needs issuer and client_id"));
 }
+
+TEST_CASE("config reads [sessions]", "[sessions]") {
+    auto c =
+        parse_config("[sessions]\nwarn_before = \"0\"\ndeny_grace = \"30s\"\nrevoke_grace = \"2s\"\n", "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->sessions.warn_before.count() == 0);
+    CHECK(c->sessions.deny_grace == std::chrono::seconds(30));
+    CHECK(c->sessions.revoke_grace == std::chrono::seconds(2));
+    CHECK_THAT(error_of("[sessions]\nwarn = \"1m\"\n"), Catch::Contains("unknown key"));
+    CHECK_THAT(error_of("[sessions]\nrevoke_grace = \"0\"\n"), Catch::Contains("sessions.revoke_grace"));
+}

@@ -1,0 +1,89 @@
+// Keeps watch over every session vigild allowed: registers them at
+// pam_open_session, forgets them at close, and ends them when their time is
+// up, when an admin revokes them, or when a re-decision no longer allows
+// them (on their re-evaluation interval, and at once when posture changes).
+//
+//   SessionWatch watch(registry, terminator, engines, settings);
+//   watch.opened(record);            // an audited SessionOpen that was allowed
+//   watch.closed(peer_pid);          // pam_close_session
+//   watch.posture_changed();         // re-decide every session now
+//   watch.revoke(id, "by admin");    // vigilctl revoke
+//
+// One thread ticks every second (and at once when woken): deadlines are wall
+// clock, so each tick compares against system_clock::now() and a clock that
+// jumps is noticed at the next tick rather than slept through. Every ending
+// is written to the trail with why and how (logind or signals).
+#ifndef VIGIL_AGENT_SESSION_WATCH_H
+#define VIGIL_AGENT_SESSION_WATCH_H
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine.h"
+#include "session_registry.h"
+#include "session_terminator.h"
+
+namespace vigil {
+
+struct SessionWatchSettings {
+    std::chrono::seconds warn_before{120};  // the tty warning's lead time before session_max
+    std::chrono::seconds deny_grace{10};    // after a re-decision flips to deny
+};
+
+class SessionWatch {
+public:
+    using Engines = std::function<std::shared_ptr<Engine>()>;
+
+    SessionWatch(SessionRegistry& registry, SessionTerminator& terminator, Engines engines,
+                 SessionWatchSettings settings);
+    ~SessionWatch();  // stops the thread
+    SessionWatch(const SessionWatch&) = delete;
+    SessionWatch& operator=(const SessionWatch&) = delete;
+
+    void start();
+    // r: an allowed SessionOpen, already audited and linked to its account
+    // decision (account: that decision's user and service, for re-decisions).
+    void opened(const DecisionRecord& r);
+    void closed(pid_t pid);
+    void posture_changed();
+    // Ends one session (false: no such session) or every session of a user
+    // (the number ended).
+    bool revoke(const std::string& id, const std::string& why);
+    size_t revoke_user(const std::string& user, const std::string& why);
+    std::vector<LiveSession> list() const { return registry_.list(); }
+
+private:
+    void run();
+    void tick(std::chrono::system_clock::time_point now);
+    void check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
+    void reevaluate(const LiveSession& s, std::chrono::system_clock::time_point now);
+    void end(const LiveSession& s, const std::string& why);
+    void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
+
+    SessionRegistry& registry_;
+    SessionTerminator& terminator_;
+    Engines engines_;
+    SessionWatchSettings settings_;
+    std::mutex mu_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    bool posture_changed_ = false;
+    struct Doom {
+        std::chrono::system_clock::time_point at;  // deny_grace after the re-decision
+        std::string why;
+    };
+    std::map<std::string, Doom> doomed_;  // re-decided to deny, by session id
+    std::thread thread_;
+};
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,168 @@
+#!/bin/bash
+# Live sessions through real sshd: vigild registers every session it allowed
+# and ends it at session_max (warning on its terminal first), on `vigilctl
+# revoke`, and within moments of a posture change that no longer allows it
+# (a real systemd --user manager's unit stopped). A vigild killed and
+# restarted with 20 sessions live still lists and ends all of them.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
+e2e_enter_ns "$@"
+
+tap_plan 7
+
+UNIT=fake-edr.service
+
+write_sessions_config() {
+    write_config "$T/vigil.toml" <<EOF
+[sessions]
+warn_before = "4s"
+revoke_grace = "1s"
+deny_grace = "0"
+
+[posture]
+max_age = "30s"
+
+[posture.systemd]
+bus = "$SDU_BUS"
+units = ["$UNIT"]
+interval = "2s"
+
+[[rule]]
+name = "alice: short sessions"
+services = ["sshd"]
+users = ["vgl-alice"]
+decision = "allow"
+session_max = "8s"
+
+[[rule]]
+name = "mallory: half a minute"
+services = ["sshd"]
+users = ["vgl-mallory"]
+decision = "allow"
+session_max = "40s"
+
+[[rule]]
+name = "bob: only while the EDR sensor runs"
+services = ["sshd"]
+users = ["vgl-bob"]
+decision = "allow"
+require = ["systemd.unit.$UNIT == active"]
+EOF
+}
+
+setup() {
+    e2e_setup_system
+    sdu_start "$T/sdu" || return 1
+    sdu_unit "$UNIT" "ExecStart=/bin/sleep infinity" || return 1
+    sdu_start_unit "$UNIT" || return 1
+    write_sessions_config
+    pam_sshd_vigil timeout=3000
+    agent_start "$T/vigil.toml" || return 1
+    SSHD_EXTRA_CONFIG="MaxStartups 100" sshd_start
+}
+tap_case "setup: systemd --user with the EDR stand-in, vigild, sshd" setup || e2e_abort "setup failed"
+
+# ssh_bg USER NAME: a session running sleep 600 on a pty, in the background;
+# its output goes to $T/NAME.out, its pid to $T/NAME.pid.
+ssh_bg() {
+    timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -p "$SSHD_PORT" "$1@127.0.0.1" sleep 600 >"$T/$2.out" 2>&1 </dev/null &
+    echo $! >"$T/$2.pid"
+}
+
+# A TAP comment with a measured number, printed whether the case passes or not.
+measured() { echo "# measured: $*"; }
+
+sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
+session_count() { # USER: live sessions of USER
+    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$1" 2>/dev/null || echo 0
+}
+count_is() { [ "$(session_count "$1")" -eq "$2" ]; }
+gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
+ends_logged() { # REASON N: N session_end records naming REASON
+    [ "$(grep '"event":"session_end"' "$AUDIT_LOG" | grep -c "$1")" -ge "$2" ]
+}
+
+session_max() {
+    ssh_bg vgl-alice alice
+    wait_for 5 count_is vgl-alice 1 || { fail "alice's session was not registered"; note_logs; return 1; }
+    local t0
+    t0=$(now_ms)
+    wait_for 20 gone alice || { fail "alice's session outlived session_max"; note_logs; return 1; }
+    measured "session ended after (ms, from registration; session_max 8 s): $(($(now_ms) - t0))"
+    expect_contains "alice's terminal" "$(cat "$T/alice.out")" "vigil: this session ends in" || return 1
+    wait_for 5 ends_logged "session_max reached" 1 || { fail "no session_end record"; note_logs; return 1; }
+    wait_for 5 count_is vgl-alice 0 || fail "alice's session is still listed"
+}
+tap_case "session_max: a warning on the session's terminal, then the session ends; the trail says why" session_max
+
+listed_and_revoked() {
+    ssh_bg vgl-mallory mallory
+    wait_for 5 count_is vgl-mallory 1 || { fail "mallory's session was not registered"; note_logs; return 1; }
+    local table
+    table=$("$VIGILCTL" --socket "$ADMIN_SOCK" sessions)
+    expect_match "vigilctl sessions" "$table" "vgl-mallory +sshd +127\.0\.0\.1" || return 1
+    local t0
+    t0=$(now_ms)
+    "$VIGILCTL" --socket "$ADMIN_SOCK" revoke --user vgl-mallory --reason "INC-7 key leaked" >/dev/null ||
+        { fail "vigilctl revoke failed"; return 1; }
+    wait_for 10 gone mallory || { fail "the revoked session is still running"; note_logs; return 1; }
+    measured "revoke to session gone (ms): $(($(now_ms) - t0))"
+    wait_for 5 ends_logged "INC-7 key leaked" 1 || { fail "the trail has no revocation naming the reason"; return 1; }
+}
+tap_case "vigilctl sessions lists a session; vigilctl revoke --user ends it, and the trail records the reason" \
+    listed_and_revoked
+
+posture_change() {
+    ssh_bg vgl-bob bob
+    wait_for 5 count_is vgl-bob 1 || { fail "bob's session was not registered"; note_logs; return 1; }
+    local t0
+    t0=$(now_ms)
+    sdu_stop_unit "$UNIT" || return 1
+    wait_for 5 gone bob || { fail "bob's session survived the EDR sensor stopping"; note_logs; return 1; }
+    local took=$(($(now_ms) - t0))
+    measured "systemctl stop to session gone (ms): $took"
+    [ "$took" -le 2000 ] || fail "ended $took ms after the stop, wanted within 2000"
+    wait_for 5 ends_logged "no longer allowed" 1 || { fail "no session_end record for the re-decision"; note_logs; }
+    sdu_start_unit "$UNIT"
+}
+tap_case "posture: stopping the EDR unit (systemd --user) ends bob's session within 2 s" posture_change
+
+TWENTY=20
+twenty_live() {
+    local i
+    for i in $(seq 1 $TWENTY); do
+        ssh_bg vgl-mallory "m$i"
+        wait_for 5 count_is vgl-mallory "$i" || { fail "session $i was not registered"; note_logs; return 1; }
+    done
+    T_TWENTY=$(now_ms)
+}
+restart_keeps_them() {
+    twenty_live || return 1
+    kill -KILL "$AGENT_PID"
+    wait "$AGENT_PID" 2>/dev/null
+    agent_start "$T/vigil.toml" vigild-restarted || return 1
+    wait_for 5 count_is vgl-mallory $TWENTY ||
+        { fail "after the restart $(session_count vgl-mallory) of $TWENTY sessions are listed"; note_logs; return 1; }
+    grep -q "$TWENTY live session(s) restored" "$AGENT_LOG" || fail "vigild did not log the restored sessions"
+}
+tap_case "vigild SIGKILLed and restarted with $TWENTY sessions live: all $TWENTY are listed again" restart_keeps_them
+
+all_gone() {
+    local i
+    for i in $(seq 1 $TWENTY); do gone "m$i" || return 1; done
+}
+twenty_end() {
+    wait_for 60 all_gone || { fail "not every restored session ended at its session_max"; note_logs; return 1; }
+    measured "20 sessions gone after (ms from the last start; session_max 40 s): $(($(now_ms) - T_TWENTY))"
+    wait_for 10 ends_logged "session_max reached" $((TWENTY + 1)) ||
+        fail "expected $TWENTY more session_max records in the trail"
+}
+tap_case "the $TWENTY restored sessions still end at their session_max" twenty_end
+
+agent_alive() {
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
+    "$VIGILCTL" audit verify "$AUDIT_LOG" >/dev/null || fail "the trail does not verify"
+}
+tap_case "vigild stayed up and its trail verifies" agent_alive
