@@ -8,9 +8,12 @@
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 7
+tap_plan 8
 
 UNIT=fake-edr.service
+CERBOS_STARTED=
+_sessions_rc=0
+trap '_sessions_rc=$?; [ -n "$CERBOS_STARTED" ] && "$SRCDIR/tests/pdp/cerbos.sh" stop "$T/cerbos" >/dev/null 2>&1; (exit $_sessions_rc); _e2e_cleanup' EXIT
 
 write_sessions_config() {
     write_config "$T/vigil.toml" <<EOF
@@ -79,6 +82,7 @@ session_count() { # USER: live sessions of USER
     sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$1" 2>/dev/null || echo 0
 }
 count_is() { [ "$(session_count "$1")" -eq "$2" ]; }
+_reloads_above() { [ "$(grep -c "reloaded" "$AGENT_LOG")" -gt "$1" ]; }
 gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
 ends_logged() { # REASON N: N session_end records naming REASON
     [ "$(grep '"event":"session_end"' "$AUDIT_LOG" | grep -c "$1")" -ge "$2" ]
@@ -160,6 +164,54 @@ twenty_end() {
         fail "expected $TWENTY more session_max records in the trail"
 }
 tap_case "the $TWENTY restored sessions still end at their session_max" twenty_end
+
+# A host policy that lets ops ssh and asks for a re-decision every 2 s.
+write_policy() { # EFFECT
+    cat >"$T/policies/host.yaml" <<EOF
+apiVersion: api.cerbos.dev/v1
+resourcePolicy:
+  version: "default"
+  resource: "host"
+  rules:
+    - name: ops-ssh
+      actions: ["ssh"]
+      effect: $1
+      roles: ["ops"]
+      output:
+        when:
+          ruleActivated: |-
+            {"reevaluate_seconds": 2}
+EOF
+}
+
+cerbos_flip() {
+    e2e_add_group ops 20101 vgl-alice,vgl-mallory || return 1
+    mkdir -p "$T/policies" && write_policy EFFECT_ALLOW
+    "$SRCDIR/tests/pdp/install.sh" >/dev/null 2>"$T/install.err" ||
+        { note "tests/pdp/install.sh" "$T/install.err"; fail "cannot install Cerbos"; return 1; }
+    "$SRCDIR/tests/pdp/cerbos.sh" start "$T/cerbos" --policies "$T/policies" --watch >"$T/cerbos.out" 2>&1 ||
+        { note "cerbos.sh start" "$T/cerbos.out" 30; fail "Cerbos did not start"; return 1; }
+    CERBOS_STARTED=1
+    . "$T/cerbos/cerbos.env"
+    write_sessions_config
+    sed -i "s|^protocol = \"local\"|protocol = \"cerbos\"\nurls = [\"$CERBOS_URL\"]\ntimeout = \"2s\"|" "$T/vigil.toml"
+    local n
+    n=$(grep -c "reloaded" "$AGENT_LOG")
+    kill -HUP "$AGENT_PID"
+    wait_for 5 _reloads_above "$n" || { fail "vigild did not reload"; note_logs; return 1; }
+    ssh_bg vgl-mallory flip
+    wait_for 5 count_is vgl-mallory 1 || { fail "mallory's session was not registered"; note_logs; return 1; }
+    sessions_json | grep -q '"reevaluate_seconds": 2' || { fail "the session has no 2 s re-evaluation"; return 1; }
+    sleep 3 # two re-decisions that still allow
+    kill -0 "$(cat "$T/flip.pid")" 2>/dev/null || { fail "the session ended while Cerbos still allowed it"; return 1; }
+    local t0
+    t0=$(now_ms)
+    write_policy EFFECT_DENY
+    wait_for 15 gone flip || { fail "the session survived Cerbos' policy turning to deny"; note_logs; return 1; }
+    measured "policy file changed to deny -> session gone (ms; reevaluate 2 s + Cerbos' reload): $(($(now_ms) - t0))"
+    wait_for 5 ends_logged "no longer allowed" 2 || fail "no session_end record for the re-decision"
+}
+tap_case "cerbos: a session re-decided every 2 s ends once Cerbos' policy turns to deny" cerbos_flip
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Starts and stops a real Cerbos PDP on loopback for tests.
 #
-#   tests/pdp/cerbos.sh start DIR [--tls | --mtls] [--policies PDIR]
+#   tests/pdp/cerbos.sh start DIR [--tls | --mtls] [--policies PDIR] [--watch]
+#   (--watch: Cerbos reloads PDIR when a policy file changes)
 #   tests/pdp/cerbos.sh stop DIR
 #
 # start: writes DIR/cerbos.yaml (disk store over tests/pdp/policies, or PDIR),
@@ -99,7 +100,7 @@ write_config() {
         echo "  driver: disk"
         echo "  disk:"
         echo "    directory: \"$policies\""
-        echo "    watchForChanges: false"
+        echo "    watchForChanges: ${CERBOS_WATCH:-false}"
         echo "audit:"
         echo "  enabled: false"
         echo "telemetry:"
@@ -168,6 +169,7 @@ cmd_start() {
             --tls) tls=1 ;;
             --mtls) tls=1; mtls=1 ;;
             --policies) [ $# -ge 2 ] || usage; policies=$2; shift ;;
+            --watch) export CERBOS_WATCH=true ;;
             -*) usage ;;
             *) [ -z "$dir" ] || usage; dir=$1 ;;
         esac
