@@ -34,7 +34,8 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "rule"}, "top level");
+        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "grants", "rule"},
+                  "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
@@ -42,6 +43,7 @@ public:
         if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
         if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
         if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
+        if (auto* t = root.get("grants")) parse_grants(table(*t, "[grants]"), c.grants);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         check_step_up_methods(root, c);
         return c;
@@ -123,7 +125,8 @@ private:
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {
-        only_keys(t, {"socket", "admin_socket", "audit_log", "state_dir", "max_concurrent"}, "[agent]");
+        only_keys(t, {"socket", "admin_socket", "grant_socket", "audit_log", "state_dir", "max_concurrent"}, "[agent]");
+        if (auto* n = t.get("grant_socket")) a.grant_socket = socket_path(*n, "agent.grant_socket");
         if (auto* n = t.get("socket")) a.socket = socket_path(*n, "agent.socket");
         if (auto* n = t.get("admin_socket")) a.admin_socket = socket_path(*n, "agent.admin_socket");
         if (auto* n = t.get("audit_log")) a.audit_log = absolute_path(*n, "agent.audit_log");
@@ -454,6 +457,28 @@ private:
             out.push_back(*r);
         }
         return out;
+    }
+
+    void parse_grants(const toml::table& t, GrantSettings& g) const {
+        only_keys(t, {"table", "max", "group"}, "[grants]");
+        if (auto* n = t.get("table")) g.table = absolute_path(*n, "grants.table");
+        if (auto* n = t.get("max")) g.max = duration(*n, "grants.max");
+        auto* groups = t.get("group");
+        if (!groups) return;
+        auto* arr = groups->as_array();
+        if (!arr || !arr->is_array_of_tables()) fail(groups->source(), "groups are written as [[grants.group]] tables");
+        std::set<std::string> names;
+        for (auto&& item : *arr) {
+            const toml::table& gt = *item.as_table();
+            only_keys(gt, {"name", "gid"}, "[[grants.group]]");
+            auto* name = gt.get("name");
+            auto* gid = gt.get("gid");
+            if (!name || !gid) fail(gt.source(), "[[grants.group]] needs a name and a gid");
+            GrantGroupSettings s{string(*name, "grants.group.name"),
+                                 static_cast<uint32_t>(integer(*gid, "grants.group.gid", 1000, 4294967294))};
+            if (!names.insert(s.name).second) fail(gt.source(), fmt::format("group \"{}\" is listed twice", s.name));
+            g.groups.push_back(std::move(s));
+        }
     }
 
     void parse_sessions(const toml::table& t, SessionSettings& s) const {

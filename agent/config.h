@@ -30,6 +30,9 @@ namespace vigil {
 struct AgentSettings {
     std::string socket = "/run/vigil/pam.sock";
     std::string admin_socket = "/run/vigil/admin.sock";
+    // Where any local user asks for a just-in-time grant (vigilctl grant
+    // request); the requester is named by SO_PEERCRED, never by the request.
+    std::string grant_socket = "/run/vigil/grant.sock";
     std::string audit_log = "/var/log/vigil/audit.jsonl";
     std::string state_dir = "/var/lib/vigil";
     // Requests decided at once; more are answered "busy" (a deny) at once
@@ -99,6 +102,17 @@ struct PostureSettings {
     std::optional<posture::ClamdSettings> clamd;
 };
 
+// [grants]: just-in-time group memberships, served by libnss_vigil.so.2.
+struct GrantGroupSettings {
+    std::string name;
+    uint32_t gid = 0;
+};
+struct GrantSettings {
+    std::string table = "/var/lib/vigil/grants";  // libnss_vigil's compiled-in path
+    std::chrono::seconds max{3600};               // the longest grant
+    std::vector<GrantGroupSettings> groups;       // the only groups that may be granted
+};
+
 // [sessions]: how live sessions are watched and ended.
 struct SessionSettings {
     std::chrono::seconds warn_before{120};  // tty warning before session_max
@@ -115,6 +129,7 @@ struct Config {
     SubjectSettings subject;
     StepUpSettings stepup;
     SessionSettings sessions;
+    GrantSettings grants;
     std::vector<Rule> rules;
     std::string version;  // "sha256:<hex>" of the file's bytes: the local policy version
 };

@@ -19,6 +19,7 @@ const char* event_name(Phase p) {
         case Phase::CloseSession: return "session_close";
         case Phase::Reevaluate: return "reevaluation";
         case Phase::SessionEnd: return "session_end";
+        case Phase::Grant: return "grant_request";
         default: return "decision";
     }
 }

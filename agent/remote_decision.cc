@@ -145,7 +145,10 @@ Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
     if (res.status == PdpStatus::Refused) return refused(res);
     if (!dry_run) {
         CachedAnswer c{res.allow, res.obligations, r.request_id, std::chrono::steady_clock::now()};
-        pdp.last_answers.remember(last_answer_key(q), c);
+        // An answer given because of a second factor or a reason must not
+        // stand in, as the "cached" fallback, for a request without them.
+        bool proven = r.request.mfa || !r.request.purpose.empty();
+        if (!proven) pdp.last_answers.remember(last_answer_key(q), c);
         if (use_cache && res.allow && !res.obligations.step_up && !res.obligations.purpose)
             pdp.allow_cache.remember(full_key(q), c);
     }

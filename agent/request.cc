@@ -11,6 +11,7 @@ const char* to_string(Phase p) {
         case Phase::DryRun: return "dry_run";
         case Phase::Reevaluate: return "reevaluate";
         case Phase::SessionEnd: return "session_end";
+        case Phase::Grant: return "grant";
     }
     return "unknown";
 }

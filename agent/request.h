@@ -14,7 +14,8 @@ namespace vigil {
 
 // Reevaluate: a live session decided again (its interval, a posture change);
 // SessionEnd: vigild ended a session (limit, revoke, re-decision).
-enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun, Reevaluate, SessionEnd };
+// Grant: a just-in-time grant request (vigilctl grant request).
+enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun, Reevaluate, SessionEnd, Grant };
 
 const char* to_string(Phase p);
 
@@ -50,6 +51,9 @@ struct Request {
     // Proven in this transaction or remembered from a recent one (step-up).
     std::optional<StepUpProof> mfa;
     std::string purpose;  // the justification the person typed
+    // Phase::Grant: the group asked for and for how long.
+    std::string grant_group;
+    std::chrono::seconds grant_length{0};
     // How long the module waits for the whole exchange; 0: unknown.
     std::chrono::milliseconds budget{0};
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();

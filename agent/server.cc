@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -28,7 +29,14 @@ namespace {
 constexpr size_t kBusyAllowance = 64;
 constexpr std::chrono::milliseconds kWriteTimeout{2000};
 
-const char* listener_name(Listener l) { return l == Listener::Pam ? "pam" : "admin"; }
+const char* listener_name(Listener l) {
+    switch (l) {
+        case Listener::Pam: return "pam";
+        case Listener::Admin: return "admin";
+        case Listener::Grant: return "grant";
+    }
+    return "?";
+}
 
 nlohmann::json parse_json_field(const Frame& f) {
     wire::Reader r(f.payload.data(), f.payload.size());
@@ -63,6 +71,8 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::AdminPosture, Listener::Admin, &Server::answer_admin_posture},
     {wire::Kind::AdminSessions, Listener::Admin, &Server::answer_admin_sessions},
     {wire::Kind::AdminRevoke, Listener::Admin, &Server::answer_admin_revoke},
+    {wire::Kind::AdminGrants, Listener::Admin, &Server::answer_admin_grants},
+    {wire::Kind::GrantRequest, Listener::Grant, &Server::answer_grant_request},
 };
 
 const Server::Route* Server::find_route(uint16_t kind, Listener on) {
@@ -93,7 +103,7 @@ void Server::accept_from(int listen_fd, Listener which) {
             log_warn("{} socket: {}; closing", listener_name(which), peer.error().message);
             continue;
         }
-        if (peer->uid != 0) {
+        if (peer->uid != 0 && which != Listener::Grant) {
             log_warn("{} socket: refused peer pid {} uid {}: only root may connect", listener_name(which), peer->pid,
                      peer->uid);
             continue;
@@ -226,10 +236,14 @@ Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer
     auto a = decode_step_up_answer(f.payload);
     if (!a) return a.error();
     if (!options_.stepup) return err("step-up answer, but step-up is not running");
-    auto deadline = std::chrono::steady_clock::now() + a->budget;
     auto engine = engine_();
-    return after_step_up(wire::Kind::StepUpAnswer, *engine,
-                         options_.stepup->answer(a->challenge_id, a->response, peer, deadline));
+    StepUpReply reply =
+        options_.stepup->answer(a->challenge_id, a->response, peer, std::chrono::steady_clock::now() + a->budget);
+    // The decision that follows is bounded by this exchange's budget, not
+    // by the Authenticate request's, which ran out while the person typed.
+    reply.request.received = std::chrono::steady_clock::now();
+    reply.request.budget = a->budget;
+    return after_step_up(wire::Kind::StepUpAnswer, *engine, std::move(reply));
 }
 
 // Ask: the next prompt. Fail: a deny, recorded. Done: the request, now
@@ -342,6 +356,94 @@ Answer Server::answer_admin_revoke(const Frame& f, const PeerCredentials& peer) 
     else
         return err("admin revoke: give a session id or a user");
     return json_answer(wire::Kind::AdminRevoke, {{"revoked", n}});
+}
+
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+std::optional<std::string> user_name_of(uid_t uid) {
+    struct passwd pw {};
+    struct passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return std::nullopt;
+    return std::string(found->pw_name);
+}
+
+Answer grant_refused(const std::string& why, const std::string& request_id = "") {
+    nlohmann::ordered_json j = {{"granted", false}, {"reason", why}};
+    if (!request_id.empty()) j["request_id"] = request_id;
+    return json_answer(wire::Kind::GrantRequest, j);
+}
+
+}  // namespace
+
+// A local user asks for a group for a while. The requester is who the
+// kernel says connected (SO_PEERCRED), never a name in the request; the
+// rules (service "elevate") or the PDP (action "elevate", with the group,
+// the length and the reason as context.purpose) decide, and the trail
+// records it like any other decision.
+Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer) {
+    nlohmann::json q = parse_json_field(f);
+    if (!q.is_object()) return err("grant request: no JSON object");
+    auto user = user_name_of(peer.uid);
+    if (!user) return grant_refused(fmt::format("uid {} has no user name", peer.uid));
+    if (!options_.grants || options_.grants->settings().groups.empty()) {
+        return grant_refused("no group may be granted on this host ([grants] lists none)");
+    }
+    std::string group = optional_string(q, "group"), reason = optional_string(q, "reason");
+    int64_t seconds =
+        q.is_object() && q.contains("seconds") && q["seconds"].is_number_integer() ? q["seconds"].get<int64_t>() : 0;
+    if (group.empty() || seconds <= 0) return grant_refused("a grant needs a group and a length");
+    if (reason.empty()) return grant_refused("a grant needs a reason (--reason)");
+    const GrantSettings& gs = options_.grants->settings();
+    Request r;
+    r.phase = Phase::Grant;
+    r.user = *user;
+    r.service = "elevate";
+    r.purpose = reason.substr(0, 256);
+    r.grant_group = group;
+    r.grant_length = std::min(std::chrono::seconds(seconds), gs.max);
+    r.peer = peer;
+    r.pid = peer.pid;
+    DecisionRecord rec = engine_()->decide(r);
+    if (rec.decision.outcome == Outcome::StepUp) {
+        return grant_refused("this grant needs a second factor, which vigilctl cannot ask for yet", rec.request_id);
+    }
+    if (rec.decision.outcome != Outcome::Allow) {
+        std::string why = rec.decision.reason_user.empty() ? "not allowed by policy" : rec.decision.reason_user;
+        return grant_refused(why, rec.request_id);
+    }
+    auto length = r.grant_length;
+    if (rec.decision.session_max) length = std::min(length, *rec.decision.session_max);
+    auto g = options_.grants->grant(*user, group, length, r.purpose);
+    if (!g) {
+        log_error("grants: allowed {} for {} but could not write it: {}", group, *user, g.error().message);
+        return grant_refused("the grant could not be recorded", rec.request_id);
+    }
+    log_info("grants: {} granted {} until {} ({}; decision {})", *user, group, rfc3339(g->expires_at), g->id,
+             rec.request_id);
+    return json_answer(wire::Kind::GrantRequest, {{"granted", true},
+                                                  {"id", g->id},
+                                                  {"group", g->group},
+                                                  {"user", g->user},
+                                                  {"expires_at", rfc3339(g->expires_at)},
+                                                  {"request_id", rec.request_id}});
+}
+
+Answer Server::answer_admin_grants(const Frame&, const PeerCredentials&) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    if (options_.grants) {
+        for (const ActiveGrant& g : options_.grants->list()) {
+            list.push_back({{"id", g.id},
+                            {"group", g.group},
+                            {"user", g.user},
+                            {"expires_at", rfc3339(g.expires_at)},
+                            {"reason", g.reason}});
+        }
+    }
+    return json_answer(wire::Kind::AdminGrants, {{"grants", list}});
 }
 
 }  // namespace vigil

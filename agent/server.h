@@ -22,6 +22,7 @@
 
 #include "engine.h"
 #include "frame_io.h"
+#include "grants.h"
 #include "result.h"
 #include "session_watch.h"
 #include "stepup.h"
@@ -29,13 +30,15 @@
 
 namespace vigil {
 
-enum class Listener { Pam, Admin };
+// Grant: any local user may connect; SO_PEERCRED names the requester.
+enum class Listener { Pam, Admin, Grant };
 
 struct ServerOptions {
     int max_concurrent = 64;
     std::chrono::milliseconds read_timeout{2000};
     StepUpCoordinator* stepup = nullptr;  // owned by vigild; null: step-ups are denied
     SessionWatch* sessions = nullptr;     // owned by vigild; null: sessions are not watched
+    Grants* grants = nullptr;             // owned by vigild; null: grants are refused
 };
 
 class Server {
@@ -71,6 +74,8 @@ private:
     Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_grant_request(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_grants(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "log.h"
 
 namespace vigil {
@@ -19,9 +21,13 @@ std::string minutes_text(std::chrono::seconds left) {
 
 }  // namespace
 
-SessionWatch::SessionWatch(SessionRegistry& registry, SessionTerminator& terminator, Engines engines,
-                           SessionWatchSettings settings)
-    : registry_(registry), terminator_(terminator), engines_(std::move(engines)), settings_(settings) {}
+SessionWatch::SessionWatch(SessionRegistry& registry, TerminatorSettings terminator, Engines engines,
+                           SessionWatchSettings settings, Grants* grants)
+    : registry_(registry),
+      terminator_(std::make_unique<SessionTerminator>(terminator)),
+      grants_(grants),
+      engines_(std::move(engines)),
+      settings_(settings) {}
 
 SessionWatch::~SessionWatch() {
     {
@@ -30,6 +36,7 @@ SessionWatch::~SessionWatch() {
     }
     wake_.notify_all();
     if (thread_.joinable()) thread_.join();
+    terminator_.reset();  // its callbacks use this watch: end them first
 }
 
 void SessionWatch::start() {
@@ -56,6 +63,11 @@ void SessionWatch::opened(const DecisionRecord& r) {
         s.next_reevaluation = s.opened_at + *account->reevaluate;
     }
     if (s.limits.max_until) s.limits.warn_before = settings_.warn_before;
+    // Sessions opened while the user holds a grant depend on it (the group
+    // may be what let sudo in): they end when it does.
+    if (grants_) {
+        for (const ActiveGrant& g : grants_->list(s.user)) s.grant_ids.push_back(g.id);
+    }
     auto added = registry_.add(std::move(s));
     if (!added) {
         log_error("sessions: cannot register the session of pid {}: {}", q.peer ? q.peer->pid : 0,
@@ -118,12 +130,25 @@ void SessionWatch::tick(SysClock::time_point now) {
         log_info("sessions: {} of {} ended without pam_close_session (process {} is gone)", gone.id, gone.user,
                  gone.pid);
     }
+    sweep_grants(now);
     bool posture = false;
     {
         std::lock_guard lock(mu_);
         std::swap(posture, posture_changed_);
     }
     for (const LiveSession& s : registry_.list()) check(s, now, posture);
+}
+
+void SessionWatch::sweep_grants(SysClock::time_point now) {
+    if (!grants_) return;
+    for (const GrantMember& gone : grants_->sweep(now)) {
+        log_info("grants: {} of {} to {} expired", gone.grant_id, gone.group, gone.user);
+        for (const LiveSession& s : registry_.list()) {
+            if (std::find(s.grant_ids.begin(), s.grant_ids.end(), gone.grant_id) != s.grant_ids.end()) {
+                end(s, fmt::format("the grant of {} it depended on expired", gone.group));
+            }
+        }
+    }
 }
 
 void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool posture) {
@@ -186,7 +211,7 @@ void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
 }
 
 void SessionWatch::end(const LiveSession& s, const std::string& why) {
-    bool started = terminator_.end(s, why, [this, s](TerminationResult res) {
+    bool started = terminator_->end(s, why, [this, s](TerminationResult res) {
         audit_end(s, res.why, res.summary);
         registry_.remove(s.id);
         std::lock_guard lock(mu_);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "grants.h"
 #include "session_registry.h"
 #include "session_terminator.h"
 
@@ -42,9 +43,12 @@ class SessionWatch {
 public:
     using Engines = std::function<std::shared_ptr<Engine>()>;
 
-    SessionWatch(SessionRegistry& registry, SessionTerminator& terminator, Engines engines,
-                 SessionWatchSettings settings);
-    ~SessionWatch();  // stops the thread
+    // grants may be null. The watch owns the terminator: its destructor
+    // stops the watch's thread, then the terminator (whose callbacks use
+    // the watch), before anything they use is gone.
+    SessionWatch(SessionRegistry& registry, TerminatorSettings terminator, Engines engines,
+                 SessionWatchSettings settings, Grants* grants);
+    ~SessionWatch();
     SessionWatch(const SessionWatch&) = delete;
     SessionWatch& operator=(const SessionWatch&) = delete;
 
@@ -68,8 +72,11 @@ private:
     void end(const LiveSession& s, const std::string& why);
     void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
 
+    void sweep_grants(std::chrono::system_clock::time_point now);
+
     SessionRegistry& registry_;
-    SessionTerminator& terminator_;
+    std::unique_ptr<SessionTerminator> terminator_;
+    Grants* grants_;
     Engines engines_;
     SessionWatchSettings settings_;
     std::mutex mu_;

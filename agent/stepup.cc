@@ -4,12 +4,11 @@
 #include <sys/random.h>
 
 #include <condition_variable>
-#include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include "device_flow.h"
 #include "log.h"
+#include "session_registry.h"
 #include "terminal_qr.h"
 #include "totp_store.h"
 
@@ -23,7 +22,8 @@ constexpr auto kChallengeLife = std::chrono::minutes(5);
 // How long a proof waits for the account phase of its own transaction.
 constexpr auto kTransactionLife = std::chrono::minutes(2);
 constexpr size_t kMaxChallenges = 1024;
-constexpr int kMaxTries = 3;  // wrong codes or unacceptable reasons per challenge
+constexpr size_t kMaxChallengesPerUser = 3;  // one user's abandoned prompts cannot fill the table
+constexpr int kMaxTries = 3;                 // wrong codes or unacceptable reasons per challenge
 constexpr size_t kMaxPurpose = 256;
 // Leave the module time to hear the answer.
 constexpr auto kAnswerMargin = std::chrono::milliseconds(300);
@@ -34,20 +34,6 @@ std::string random_id() {
     std::string out;
     for (unsigned char c : b) out += fmt::format("{:02x}", c);
     return out;
-}
-
-// The parent of pid, from the kernel rather than from what the module says.
-pid_t parent_of(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) return 0;
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses.
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) return 0;
-    int ppid = 0;
-    char state = 0;
-    if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) != 2) return 0;
-    return ppid;
 }
 
 std::string window_key(const Request& q) { return q.user + "\n" + q.service + "\n" + q.tty + "\n" + q.rhost; }
@@ -71,6 +57,10 @@ struct DevicePoll {
 enum class Stage { Purpose, Totp, Device, Finished };
 
 struct StepUpCoordinator::Challenge {
+    // An abandoned device sign-in stops polling the provider.
+    ~Challenge() {
+        if (device && device->flow) device->flow->cancel();
+    }
     Request request;
     pid_t peer = 0;
     Stage stage = Stage::Purpose;
@@ -99,13 +89,16 @@ void StepUpCoordinator::attach(Request& q) const {
     auto now = Clock::now();
     auto apply = [&](const Proof& p) {
         if (p.until < now || p.user != q.user || p.service != q.service) return false;
+        if (p.tty != q.tty || p.rhost != q.rhost || p.ruser != q.ruser) return false;
         if (p.mfa && !q.mfa) q.mfa = p.mfa;
         if (!p.purpose.empty() && q.purpose.empty()) q.purpose = p.purpose;
         return true;
     };
     pid_t pid = q.peer ? q.peer->pid : 0;
     if (pid > 0) {
-        if (auto it = by_process_.find(pid); it != by_process_.end()) apply(it->second);
+        // The same process, not one that reused its pid since.
+        auto it = by_process_.find(pid);
+        if (it != by_process_.end() && same_process_alive(pid, it->second.start_time)) apply(it->second);
     }
     if (auto it = by_window_.find(window_key(q)); it != by_window_.end()) apply(it->second);
 }
@@ -114,11 +107,18 @@ void StepUpCoordinator::remember(const Request& q) {
     if (!q.mfa && q.purpose.empty()) return;
     std::lock_guard lock(mu_);
     auto now = Clock::now();
-    Proof p{q.mfa, q.purpose, q.user, q.service, now + kTransactionLife};
+    Proof p{q.mfa, q.purpose, q.user, q.service, q.tty, q.rhost, q.ruser, now + kTransactionLife, 0};
     if (q.peer && q.peer->pid > 0) {
-        by_process_[q.peer->pid] = p;
+        auto self = read_proc_stat(q.peer->pid);
+        if (self) {
+            p.start_time = self->start_time;
+            by_process_[q.peer->pid] = p;
+        }
         // sshd: the account phase runs in the monitor, the auth child's parent.
-        if (pid_t parent = parent_of(q.peer->pid); parent > 1) by_process_[parent] = p;
+        if (auto parent = self ? read_proc_stat(self->ppid) : std::nullopt; parent && parent->pid > 1) {
+            p.start_time = parent->start_time;
+            by_process_[parent->pid] = p;
+        }
     }
     if (settings_.remember.count() > 0) {
         p.until = now + settings_.remember;
@@ -161,7 +161,9 @@ StepUpReply StepUpCoordinator::open(const Request& q, const Decision& d) {
     sweep(now);
     StepUpReply none;
     none.request = q;
-    if (challenges_.size() >= kMaxChallenges) {
+    size_t mine = 0;
+    for (const auto& [id, c] : challenges_) mine += c->request.user == q.user ? 1 : 0;
+    if (challenges_.size() >= kMaxChallenges || mine >= kMaxChallengesPerUser) {
         none.reason_user = "access denied: too many step-ups in progress, try again in a moment";
         none.reason_admin = fmt::format("step-up refused: {} challenges open", challenges_.size());
         return none;

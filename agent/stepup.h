@@ -85,8 +85,9 @@ private:
     struct Proof {
         std::optional<StepUpProof> mfa;
         std::string purpose;
-        std::string user, service;
+        std::string user, service, tty, rhost, ruser;
         std::chrono::steady_clock::time_point until;
+        uint64_t start_time = 0;  // of the process the proof is kept under
     };
 
     StepUpReply next_stage(const std::string& id, Challenge& c);

@@ -42,6 +42,11 @@ void usage(FILE* out) {
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
+                 "  grant request --group G --for DURATION --reason TEXT [--grant-socket PATH]\n"
+                 "      ask for membership of G for a while (any user; decided as service\n"
+                 "      \"elevate\" by the rules or the PDP; served by libnss_vigil)\n"
+                 "  grant list [--json]\n"
+                 "      the live grants (root)\n"
                  "  sessions [--json]\n"
                  "      the live sessions vigild watches: who, since, limits, next re-evaluation\n"
                  "  revoke SESSION | --user USER [--reason TEXT]\n"
@@ -311,6 +316,53 @@ int cmd_totp(const Args& a) {
     return 0;
 }
 
+std::string flag(const Args& a, const char* name) {
+    auto it = a.values.find(name);
+    return it == a.values.end() ? "" : it->second;
+}
+
+int cmd_grant_request(const std::string& grant_socket, const Args& a) {
+    std::string group = flag(a, "group"), length = flag(a, "for"), reason = flag(a, "reason");
+    if (group.empty() || length.empty()) {
+        return std::fprintf(stderr, "vigilctl grant request: --group and --for are required\n"), 2;
+    }
+    auto d = parse_duration(length);
+    if (!d) return std::fprintf(stderr, "vigilctl grant request: --for: %s\n", d.error().message.c_str()), 2;
+    std::string path = flag(a, "grant-socket").empty() ? grant_socket : flag(a, "grant-socket");
+    auto r = ask_admin(path, wire::Kind::GrantRequest, {{"group", group}, {"seconds", d->count()}, {"reason", reason}});
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (!r->value("granted", false)) {
+        return std::fprintf(stderr, "vigilctl: denied: %s\n", field(*r, "reason").c_str()), 1;
+    }
+    std::printf("granted %s to %s until %s (grant %s)\n", field(*r, "group").c_str(), field(*r, "user").c_str(),
+                field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+    return 0;
+}
+
+int cmd_grant_list(const std::string& socket, const Args& a) {
+    auto r = ask_admin(socket, wire::Kind::AdminGrants, nlohmann::json::object());
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (a.json) {
+        std::printf("%s\n", r->dump(2).c_str());
+        return 0;
+    }
+    const auto& grants = (*r)["grants"];
+    if (grants.empty()) return std::printf("no live grants\n"), 0;
+    std::printf("%-28s %-16s %-14s %-22s %s\n", "GRANT", "GROUP", "USER", "UNTIL", "REASON");
+    for (const auto& g : grants) {
+        std::printf("%-28s %-16s %-14s %-22s %s\n", field(g, "id").c_str(), field(g, "group").c_str(),
+                    field(g, "user").c_str(), field(g, "expires_at").c_str(), field(g, "reason").c_str());
+    }
+    return 0;
+}
+
+int cmd_grant(const std::string& socket, const std::string& grant_socket, const Args& a) {
+    std::string sub = a.positional.empty() ? "" : a.positional[0];
+    if (sub == "request") return cmd_grant_request(grant_socket, a);
+    if (sub == "list") return cmd_grant_list(socket, a);
+    return std::fprintf(stderr, "vigilctl grant: request or list\n"), 2;
+}
+
 int cmd_sessions(const std::string& socket, const Args& a) {
     auto r = ask_admin(socket, wire::Kind::AdminSessions, nlohmann::json::object());
     if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
@@ -354,8 +406,9 @@ int cmd_revoke(const std::string& socket, const Args& a) {
 int run(int argc, char** argv) {
     std::string socket = wire::kDefaultAdminSocket;
     std::vector<std::string> words(argv + 1, argv + argc);
-    if (words.size() >= 2 && words[0] == "--socket") {
-        socket = words[1];
+    std::string grant_socket = "/run/vigil/grant.sock";
+    while (words.size() >= 2 && (words[0] == "--socket" || words[0] == "--grant-socket")) {
+        (words[0] == "--socket" ? socket : grant_socket) = words[1];
         words.erase(words.begin(), words.begin() + 2);
     }
     if (words.empty() || words[0] == "--help" || words[0] == "-h") {
@@ -371,6 +424,7 @@ int run(int argc, char** argv) {
     if (cmd == "posture") return cmd_posture(socket, *args);
     if (cmd == "totp") return cmd_totp(*args);
     if (cmd == "sessions") return cmd_sessions(socket, *args);
+    if (cmd == "grant") return cmd_grant(socket, grant_socket, *args);
     if (cmd == "revoke") return cmd_revoke(socket, *args);
     std::fprintf(stderr, "vigilctl: unknown command %s\n", cmd.c_str());
     usage(stderr);

@@ -22,6 +22,7 @@
 #include "collectors.h"
 #include "config.h"
 #include "engine.h"
+#include "grants.h"
 #include "log.h"
 #include "posture/signal_store.h"
 #include "server.h"
@@ -182,10 +183,10 @@ int serve(const Options& opt, Config config) {
     // that ended meanwhile are written to the trail.
     auto registry = SessionRegistry::open(running->agent.state_dir);
     if (!registry) return log_error("{}", registry.error().message), 1;
-    SessionTerminator terminator(
-        {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)});
-    SessionWatch watch(**registry, terminator, [&] { return slot.get(); },
-                       {running->sessions.warn_before, running->sessions.deny_grace});
+    Grants grants(running->grants);
+    SessionWatch watch(
+        **registry, {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)},
+        [&] { return slot.get(); }, {running->sessions.warn_before, running->sessions.deny_grace}, &grants);
     audit_load_report((*registry)->load_report(), *slot.get());
     posture.on_change([&slot, &stepup, &watch](const posture::Signal& s, const std::string& before) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
@@ -203,7 +204,10 @@ int serve(const Options& opt, Config config) {
     fcntl(pam->get(), F_SETFL, O_NONBLOCK);
     fcntl(admin->get(), F_SETFL, O_NONBLOCK);
 
-    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup, &watch},
+    auto grant_sock = listen_unix(running->agent.grant_socket, 0666);
+    if (!grant_sock) return log_error("{}", grant_sock.error().message), 1;
+    fcntl(grant_sock->get(), F_SETFL, O_NONBLOCK);
+    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup, &watch, &grants},
                   [&] { return slot.get(); });
 
     log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
@@ -214,10 +218,14 @@ int serve(const Options& opt, Config config) {
         // The watchdog is fed from the loop that accepts requests: if it
         // wedges, systemd restarts vigild instead of PAM timing out forever.
         if (watchdog_ms > 0) sd_notify(0, "WATCHDOG=1");
-        pollfd fds[3] = {{pam->get(), POLLIN, 0}, {admin->get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
-        if (::poll(fds, 3, watchdog_ms > 0 ? watchdog_ms : -1) < 0) continue;
+        pollfd fds[4] = {{pam->get(), POLLIN, 0},
+                         {admin->get(), POLLIN, 0},
+                         {grant_sock->get(), POLLIN, 0},
+                         {signals.get(), POLLIN, 0}};
+        if (::poll(fds, 4, watchdog_ms > 0 ? watchdog_ms : -1) < 0) continue;
         if (fds[0].revents & POLLIN) server.accept_from(pam->get(), Listener::Pam);
         if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
+        if (fds[2].revents & POLLIN) server.accept_from(grant_sock->get(), Listener::Grant);
         signalfd_siginfo si{};
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
@@ -233,6 +241,7 @@ int serve(const Options& opt, Config config) {
     log_info("stopping: finishing requests in flight");
     ::unlink(running->agent.socket.c_str());
     ::unlink(running->agent.admin_socket.c_str());
+    ::unlink(running->agent.grant_socket.c_str());
     return 0;  // ~Server finishes the requests in hand (each bounded by its timeouts)
 }
 

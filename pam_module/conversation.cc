@@ -61,17 +61,20 @@ bool ask_user(pam_handle_t* pamh, std::string_view info, std::string_view prompt
     std::free(info_text);
     std::free(prompt_text);
     bool ok = false;
-    if (rc == PAM_SUCCESS && resp != nullptr) {
+    if (resp != nullptr) {
         char* answer = resp[n - 1].resp;
-        if (answer != nullptr) {
+        if (rc == PAM_SUCCESS && answer != nullptr) {
             size_t len = std::strlen(answer);
             if (len < out_size) {
                 std::memcpy(out, answer, len + 1);
                 ok = true;
             }
-            explicit_bzero(answer, len);
         }
-        for (int i = 0; i < n; ++i) std::free(resp[i].resp);
+        // Wiped whether or not the conversation succeeded: it may be a code.
+        for (int i = 0; i < n; ++i) {
+            if (resp[i].resp != nullptr) explicit_bzero(resp[i].resp, std::strlen(resp[i].resp));
+            std::free(resp[i].resp);
+        }
     }
     std::free(resp);
     return ok;

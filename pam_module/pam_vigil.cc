@@ -136,7 +136,10 @@ int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool
         w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
         explicit_bzero(typed, sizeof typed);
         size_t n = w.finish(wire::Kind::StepUpAnswer);
-        if (n == 0) return agent_failed(pamh, args, Phase::Auth, "step-up answer too large");
+        if (n == 0) {
+            explicit_bzero(x->frame, sizeof x->frame);
+            return agent_failed(pamh, args, Phase::Auth, "step-up answer too large");
+        }
         ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, wire::Kind::StepUpAnswer, x->frame, n, x->answer);
         explicit_bzero(x->frame, n);
         if (s != ClientStatus::Ok) return agent_failed(pamh, args, Phase::Auth, describe(s));

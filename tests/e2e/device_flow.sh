@@ -100,7 +100,7 @@ tap_case "setup: the test OpenID provider and vigild with [stepup.device]" setup
 
 # sudo_device APPROVER_ARGS...: vgl-alice runs sudo id -un; sets RC, OUT.
 sudo_device() {
-    OUT=$(cd / && timeout 90 "$T/device_answers.exp" "$@" @cmd su vgl-alice -s /bin/sh \
+    OUT=$(cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 90 "$T/device_answers.exp" "$@" @cmd su vgl-alice -s /bin/sh \
         --session-command "sudo id -un" 2>&1)
     RC=$?
 }

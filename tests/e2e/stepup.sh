@@ -131,7 +131,7 @@ sudo_answers() {
     shift
     # --session-command: su -c would start a new session without the
     # terminal, and sudo reads its prompts from the terminal.
-    OUT=$(cd / && timeout 60 "$ANSWER" "$@" @cmd su "$user" -s /bin/sh --session-command "sudo id -un" 2>&1)
+    OUT=$(cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 60 "$ANSWER" "$@" @cmd su "$user" -s /bin/sh --session-command "sudo id -un" 2>&1)
     RC=$?
 }
 
@@ -229,7 +229,7 @@ remember_window() {
     next_step
     # Both on one terminal (the window is per user, service, tty and rhost);
     # one answer only: a second prompt would end the run with 101.
-    OUT=$(cd / && timeout 60 "$ANSWER" "$(totp "$MALLORY")" @cmd su vgl-mallory -s /bin/sh \
+    OUT=$(cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 60 "$ANSWER" "$(totp "$MALLORY")" @cmd su vgl-mallory -s /bin/sh \
         --session-command "sudo id -un && sudo id -un" 2>&1)
     RC=$?
     expect_rc "two sudos, one code" 0 "$RC" "$OUT" || { note_logs; return 1; }

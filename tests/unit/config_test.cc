@@ -346,3 +346,15 @@ TEST_CASE("config reads [sessions]", "[sessions]") {
     CHECK_THAT(error_of("[sessions]\nwarn = \"1m\"\n"), Catch::Contains("unknown key"));
     CHECK_THAT(error_of("[sessions]\nrevoke_grace = \"0\"\n"), Catch::Contains("sessions.revoke_grace"));
 }
+
+TEST_CASE("config reads [grants] and refuses a group listed twice", "[grants]") {
+    auto c =
+        parse_config("[grants]\nmax = \"2h\"\n[[grants.group]]\nname = \"vigil-sudo\"\ngid = 64201\n", "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->grants.max == std::chrono::hours(2));
+    REQUIRE(c->grants.groups.size() == 1);
+    CHECK(c->grants.groups[0].gid == 64201);
+    CHECK_THAT(error_of("[[grants.group]]\nname = \"a\"\ngid = 70000\n[[grants.group]]\nname = \"a\"\ngid = 70001\n"),
+               Catch::Contains("listed twice"));
+    CHECK_THAT(error_of("[[grants.group]]\nname = \"a\"\ngid = 0\n"), Catch::Contains("grants.group.gid"));
+}

@@ -171,11 +171,15 @@ TEST_CASE("a proof serves the same transaction, and the window only the same use
     REQUIRE(account.mfa);
     CHECK(account.purpose == "OPS-1 work");
 
-    // The parent of the auth process (sshd's monitor) is covered too.
+    // The parent of the auth process (sshd's monitor) is covered too, for
+    // the same tty and host; not for another tty.
     Request parent = sudo_request("alice", getppid());
-    parent.tty = "/dev/pts/9";
     c.attach(parent);
     CHECK(parent.mfa);
+    Request parent_elsewhere = sudo_request("alice", getppid());
+    parent_elsewhere.tty = "/dev/pts/9";
+    c.attach(parent_elsewhere);
+    CHECK_FALSE(parent_elsewhere.mfa);
 
     // Another tty, another process: neither the transaction nor the window.
     Request other_tty = sudo_request("alice", 1);

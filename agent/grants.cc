@@ -1,0 +1,88 @@
+#include "grants.h"
+
+#include <fmt/format.h>
+#include <sys/random.h>
+
+#include <algorithm>
+
+#include "log.h"
+
+namespace vigil {
+namespace {
+
+int64_t epoch(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::string new_grant_id() {
+    unsigned char b[12];
+    if (getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) return "";
+    std::string out = "g-";
+    for (unsigned char c : b) out += fmt::format("{:02x}", c);
+    return out;
+}
+
+// Declares every configured group, so getent shows them even with no member.
+void declare_groups(GrantTable& t, const GrantSettings& s) {
+    for (const auto& g : s.groups) {
+        bool known =
+            std::any_of(t.groups.begin(), t.groups.end(), [&](const GrantGroup& x) { return x.name == g.name; });
+        if (!known) t.groups.push_back({g.name, g.gid, 0});
+    }
+}
+
+}  // namespace
+
+Grants::Grants(GrantSettings settings) : settings_(std::move(settings)) {}
+
+Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& group, std::chrono::seconds length,
+                                  const std::string& reason) {
+    bool configured = std::any_of(settings_.groups.begin(), settings_.groups.end(),
+                                  [&](const GrantGroupSettings& g) { return g.name == group; });
+    if (!configured) return err(fmt::format("group \"{}\" is not listed under [[grants.group]]", group));
+    std::lock_guard lock(mu_);
+    auto table = read_grant_table(settings_.table);
+    if (!table) return table.error();
+    declare_groups(*table, settings_);
+    // Whole seconds, as the table stores them, so what vigilctl prints is
+    // exactly when the module stops serving the row.
+    auto until = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now() + length);
+    ActiveGrant g{new_grant_id(), group, user, until, reason};
+    if (g.id.size() < 3) return err("no randomness for a grant id");
+    put_member(*table, {group, user, epoch(g.expires_at), g.id});
+    if (auto s = write_grant_table(settings_.table, *table); !s) return s.error();
+    reasons_[g.id] = reason;
+    return g;
+}
+
+std::vector<GrantMember> Grants::sweep(std::chrono::system_clock::time_point now) {
+    std::lock_guard lock(mu_);
+    auto table = read_grant_table(settings_.table);
+    if (!table) {
+        log_error("grants: {}", table.error().message);
+        return {};
+    }
+    GrantTable ended = take_expired(*table, epoch(now));
+    if (ended.members.empty() && ended.groups.empty() && ended.accounts.empty()) return {};
+    if (auto s = write_grant_table(settings_.table, *table); !s) log_error("grants: {}", s.error().message);
+    for (const auto& m : ended.members) reasons_.erase(m.grant_id);
+    return ended.members;
+}
+
+std::vector<ActiveGrant> Grants::list(const std::string& user) const {
+    std::lock_guard lock(mu_);
+    std::vector<ActiveGrant> out;
+    auto table = read_grant_table(settings_.table);
+    if (!table) return out;
+    int64_t now = epoch(std::chrono::system_clock::now());
+    for (const auto& m : table->members) {
+        if (m.expires <= now || (!user.empty() && m.user != user)) continue;
+        auto r = reasons_.find(m.grant_id);
+        out.push_back({m.grant_id, m.group, m.user,
+                       std::chrono::system_clock::time_point(std::chrono::seconds(m.expires)),
+                       r == reasons_.end() ? "" : r->second});
+    }
+    return out;
+}
+
+}  // namespace vigil

@@ -1,0 +1,429 @@
+#!/bin/bash
+# Just-in-time group grants end to end: a user asks vigild for membership of
+# %vigil-sudo with `vigilctl grant request` on the grant socket; vigild
+# decides it as service "elevate" for the requester (named by SO_PEERCRED),
+# writes the grant table, and libnss_vigil.so.2 makes the membership real to
+# getent, id and sudo. The row ends at its expiry by itself (shown with
+# vigild stopped), and a running vigild ends the sudo sessions opened under
+# a grant when the grant lapses.
+#
+# The module and the table are put in place as in nss.sh: inside this
+# script's private mount namespace the system library directory and /var/lib
+# become overlays over a tmpfs, so glibc (and setuid sudo) load the built
+# module from where an installed one would be, and vigild writes the table
+# at the module's compiled-in /var/lib/vigil/grants. The host is never
+# written.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
+e2e_enter_ns "$@"
+
+tap_plan 9
+
+GRANTS=/var/lib/vigil/grants
+GROUP=vigil-sudo
+GROUP_GID=64201
+GRANT_SOCK=$T/run/grant.sock
+OVERLAYS=""
+
+# In an ASan build the module carries the sanitizer runtime into every host
+# program that resolves a name through it (getent, id, su, sudo): they get
+# the same options as sudo in lib.sh. vigild keeps its own.
+host() { ASAN_OPTIONS=$HOST_ASAN_OPTIONS "$@"; }
+
+# overlay_dir DIR NAME: DIR becomes DIR plus a private, writable tmpfs layer.
+overlay_dir() {
+    local dir=$1 top=$T/overlay/$2
+    mkdir -p "$top" || return 1
+    mount -t tmpfs -o mode=0755 tmpfs "$top" || { fail "cannot mount a tmpfs on $top"; return 1; }
+    OVERLAYS="$top $OVERLAYS"
+    mkdir "$top/upper" "$top/work"
+    chmod --reference="$dir" "$top/upper" && chown --reference="$dir" "$top/upper"
+    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$top/upper,workdir=$top/work" "$dir" ||
+        { fail "cannot mount an overlay on $dir"; return 1; }
+    OVERLAYS="$dir $OVERLAYS"
+}
+
+# The overlays go before lib.sh's cleanup removes $T (vigild is stopped
+# first, so nothing holds the table's directory).
+grants_cleanup() {
+    local rc=$? m
+    [ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && sleep 0.2
+    for m in $OVERLAYS; do umount -l "$m" 2>/dev/null; done
+    (exit "$rc")
+    _e2e_cleanup
+}
+trap grants_cleanup EXIT
+
+# The directory libc.so.6 is loaded from: where glibc looks for NSS modules.
+system_libdir() {
+    dirname "$(readlink -f "$(ldd /bin/sh | awk '$1 == "libc.so.6" { print $3 }')")"
+}
+
+write_grants_config() { # [SESSION_MAX of the elevate rule]
+    write_agent_config "$T/vigil.toml" <<EOF
+grant_socket = "$GRANT_SOCK"
+
+[pdp]
+protocol = "local"
+
+[sessions]
+revoke_grace = "1s"
+
+[grants]
+table = "$GRANTS"
+max = "1h"
+
+[[grants.group]]
+name = "$GROUP"
+gid = $GROUP_GID
+
+[[rule]]
+name = "ops may elevate"
+services = ["elevate"]
+groups = ["vgl-ops"]
+decision = "allow"
+session_max = "${1:-30m}"
+
+[[rule]]
+name = "ops may sudo"
+services = ["sudo"]
+groups = ["vgl-ops"]
+decision = "allow"
+EOF
+}
+
+# The sudo stack: vigil's account decision (ops may sudo, so only sudoers
+# decides who runs what) and vigil's session registration.
+pam_sudo_grants() {
+    write_pam sudo <<EOF
+auth required pam_permit.so
+$(vigil_pam account timeout=3000)
+$(vigil_pam session timeout=3000)
+EOF
+}
+
+setup_nss() {
+    [ -f "$NSS_VIGIL" ] || { fail "the module is not built: $NSS_VIGIL"; return 1; }
+    local libdir
+    libdir=$(system_libdir)
+    [ -d "$libdir" ] || { fail "cannot find the system library directory (got '$libdir')"; return 1; }
+    overlay_dir "$libdir" lib || return 1
+    install -m 0644 "$NSS_VIGIL" "$libdir/libnss_vigil.so.2" || { fail "cannot copy the module into $libdir"; return 1; }
+    overlay_dir /var/lib varlib || return 1
+    mkdir -p /var/lib/vigil && chmod 755 /var/lib/vigil
+    rm -f "$GRANTS"
+    sed -E -e 's/^(passwd|group):.*/\1: files vigil/' -e '/^initgroups:/d' /etc/nsswitch.conf >"$T/etc/nsswitch.conf"
+    grep -q '^group: files vigil$' "$T/etc/nsswitch.conf" || echo "group: files vigil" >>"$T/etc/nsswitch.conf"
+    grep -q '^passwd: files vigil$' "$T/etc/nsswitch.conf" || echo "passwd: files vigil" >>"$T/etc/nsswitch.conf"
+    mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf || { fail "cannot bind-mount nsswitch.conf"; return 1; }
+    # A running nscd would answer from the host's view, without the module.
+    if [ -S /run/nscd/socket ]; then mount -t tmpfs tmpfs /run/nscd || return 1; fi
+}
+
+setup() {
+    e2e_setup_system
+    setup_nss || return 1
+    # Only a grant of %vigil-sudo lets anyone sudo.
+    cat >"$T/etc/sudoers" <<EOF
+Defaults !lecture
+Defaults !syslog
+Defaults env_reset
+root ALL=(ALL:ALL) ALL
+%$GROUP ALL=(ALL:ALL) NOPASSWD: ALL
+EOF
+    pam_sudo_grants
+    write_grants_config
+    agent_start "$T/vigil.toml" || return 1
+    [ -S "$GRANT_SOCK" ] || { fail "vigild does not listen on the grant socket $GRANT_SOCK"; note_logs; return 1; }
+    # No grant yet: the group is declared with no members, or (no table
+    # written yet) not found at all. Either way nobody holds it.
+    local out rc
+    out=$(host getent group "$GROUP" 2>&1)
+    rc=$?
+    case $rc in
+        0) [ "$out" = "$GROUP:*:$GROUP_GID:" ] ||
+            { fail "getent group $GROUP: expected the declared group with no members"; note_text "getent" "$out"; return 1; }
+           echo "# before any request: getent group $GROUP -> $out" ;;
+        2) echo "# before any request: getent group $GROUP -> not found (no table yet)" ;;
+        *) fail "getent group $GROUP exited $rc"; note_text "getent" "$out"; return 1 ;;
+    esac
+    out=$(host id vgl-alice 2>&1)
+    expect_not_contains "id vgl-alice before any grant" "$out" "$GROUP"
+}
+tap_case "setup: the module in the namespace's overlays, vigild with [grants]; nobody holds $GROUP" setup ||
+    e2e_abort "setup failed"
+
+# request USER FOR REASON [extra args]: USER runs vigilctl grant request; sets
+# REQ_RC and REQ_OUT.
+request() {
+    local user=$1 for=$2 reason=$3
+    shift 3
+    REQ_OUT=$(cd / && host timeout 30 su "$user" -s /bin/sh -c \
+        "\"$VIGILCTL\" --grant-socket \"$GRANT_SOCK\" grant request --group $GROUP --for $for --reason '$reason' $*" \
+        2>&1 </dev/null)
+    REQ_RC=$?
+}
+
+# Reads "granted G to U until T (grant ID)": sets UNTIL (epoch seconds,
+# fractional) and GRANT_ID.
+parse_granted() { # USER
+    local re="^granted $GROUP to $1 until ([^ ]+) \\(grant ([^ ()]+)\\)\$" line
+    line=$(printf '%s\n' "$REQ_OUT" | grep -E "$re" | head -1)
+    [ -n "$line" ] || { fail "vigilctl did not print 'granted $GROUP to $1 until <RFC3339> (grant <id>)'"; note_text "output" "$REQ_OUT"; return 1; }
+    UNTIL_TEXT=$(printf '%s\n' "$line" | sed -E "s/$re/\\1/")
+    GRANT_ID=$(printf '%s\n' "$line" | sed -E "s/$re/\\2/")
+    UNTIL=$(date -d "$UNTIL_TEXT" +%s.%N 2>/dev/null) || { fail "'$UNTIL_TEXT' is not an RFC 3339 time"; return 1; }
+}
+
+# Seconds (fractional) from now to UNTIL.
+secs_left() { python3 -c "import sys,time; print('%.1f' % (float(sys.argv[1]) - time.time()))" "$UNTIL"; }
+within() { # VALUE LO HI
+    python3 -c "import sys; v,lo,hi=map(float,sys.argv[1:]); sys.exit(0 if lo <= v <= hi else 1)" "$@"
+}
+near() { # VALUE CENTER TOLERANCE
+    python3 -c "import sys; v,c,t=map(float,sys.argv[1:]); sys.exit(0 if abs(v - c) <= t else 1)" "$@"
+}
+
+# The expiry (epoch seconds) of USER's member row in the table, or nothing.
+member_expiry() {
+    awk -F'\t' -v g="$GROUP" -v u="$1" '$1 == "member" && $2 == g && $3 == u { print $4 }' "$GRANTS" 2>/dev/null | sort -n | tail -1
+}
+member_ids() {
+    awk -F'\t' -v g="$GROUP" -v u="$1" '$1 == "member" && $2 == g && $3 == u { print $5 }' "$GRANTS" 2>/dev/null
+}
+table_sum() { if [ -e "$GRANTS" ]; then cksum <"$GRANTS"; else echo absent; fi; }
+
+# audit_pick EVENT USER SERVICE: how many records of EVENT for USER and
+# SERVICE since audit_mark; the last one goes to $T/last-record.json. EVENT
+# "*" is any event but a session's (open, close, end).
+audit_pick() {
+    tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" 2>/dev/null | python3 -c '
+import json, sys
+event, user, service, out = sys.argv[1:5]
+found = []
+for line in sys.stdin:
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    ev = r.get("event", "")
+    if event == "*" and ev.startswith("session_"):
+        continue
+    if (event in ("*", ev)) and (r.get("user"), r.get("service")) == (user, service):
+        found.append(line)
+open(out, "w").write(found[-1] if found else "{}")
+print(len(found))' "$1" "$2" "$3" "$T/last-record.json"
+}
+record_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$T/last-record.json" "$1"; }
+
+bob_denied() {
+    local before
+    before=$(table_sum)
+    audit_mark
+    request vgl-bob 5s "INC-1 fix the disk"
+    expect_rc "vgl-bob: vigilctl grant request" 1 "$REQ_RC" "$REQ_OUT" || { note_logs; return 1; }
+    expect_match "vgl-bob: vigilctl grant request" "$REQ_OUT" "^vigilctl: denied: " || return 1
+    [ "$(table_sum)" = "$before" ] || { fail "the grant table changed after a refused request"; note "table" "$GRANTS"; return 1; }
+    local out
+    out=$(host id -nG vgl-bob 2>&1)
+    expect_not_contains "id -nG vgl-bob" "$out" "$GROUP" || return 1
+    local n
+    n=$(audit_pick '*' vgl-bob elevate)
+    [ "$n" -ge 1 ] || { fail "no audited decision for vgl-bob/elevate"; note "audit log" "$AUDIT_LOG" 4; return 1; }
+    echo "# vgl-bob's elevate record: event $(record_field event), phase $(record_field phase)"
+    json_expect "vgl-bob's elevate decision" "$T/last-record.json" outcome=deny
+}
+tap_case "vgl-bob (not in vgl-ops) is refused: exit 1, 'denied', the table unchanged, a deny in the trail" bob_denied
+
+REASON="INC-1 fix the disk"
+alice_granted() {
+    audit_mark
+    request vgl-alice 5s "$REASON"
+    expect_rc "vgl-alice: vigilctl grant request --for 5s" 0 "$REQ_RC" "$REQ_OUT" || { note_logs; return 1; }
+    parse_granted vgl-alice || return 1
+    local left
+    left=$(secs_left)
+    echo "# granted until $UNTIL_TEXT (grant $GRANT_ID), $left s left"
+    within "$left" 3 6 || { fail "the grant ends in $left s, expected about 5"; return 1; }
+    local exp
+    exp=$(member_expiry vgl-alice)
+    [ -n "$exp" ] || { fail "no member row for vgl-alice in $GRANTS"; note "table" "$GRANTS" 10; return 1; }
+    echo "# the table's member row expires at $exp (epoch s); the grant until $UNTIL"
+    near "$exp" "$UNTIL" 1 ||
+        { fail "the table's expiry $exp is not within 1 s of $UNTIL_TEXT"; note "table" "$GRANTS" 10; return 1; }
+    member_ids vgl-alice | grep -qxF "$GRANT_ID" ||
+        echo "# note: the table's grant_id ($(member_ids vgl-alice | tr '\n' ' ')) is not the CLI's grant id $GRANT_ID"
+    local out
+    out=$(host getent group "$GROUP" 2>&1)
+    [ "$out" = "$GROUP:*:$GROUP_GID:vgl-alice" ] ||
+        { fail "getent group $GROUP should list vgl-alice"; note_text "getent" "$out"; note "table" "$GRANTS" 10; return 1; }
+    out=$(host id -nG vgl-alice 2>&1)
+    printf '%s\n' "$out" | tr ' ' '\n' | grep -qxF "$GROUP" ||
+        { fail "id -nG vgl-alice does not include $GROUP"; note_text "id -nG" "$out"; return 1; }
+}
+tap_case "vgl-alice is granted $GROUP for 5 s: the row is in the table; getent group and id -nG show her" alice_granted
+
+sudo_during_grant() {
+    sudo_as vgl-alice id -u
+    expect_rc "vgl-alice: sudo -n id -u during the grant" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    [ "$SUDO_OUT" = 0 ] || { fail "expected sudo's command to print 0, got: $SUDO_OUT"; return 1; }
+    # vgl-mallory is in vgl-ops too (vigil's account phase allows her) but
+    # holds no grant: sudoers refuses her.
+    sudo_as vgl-mallory id -u
+    expect_nonzero "vgl-mallory (no grant): sudo -n id -u" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "vgl-mallory ran a command as root without a grant"
+}
+tap_case "during the grant vgl-alice's sudo -n id -u prints 0; vgl-mallory (ops, no grant) is refused" sudo_during_grant
+
+listed_and_audited() {
+    local json
+    json=$("$VIGILCTL" --socket "$ADMIN_SOCK" grant list --json 2>&1) ||
+        { fail "vigilctl grant list --json failed"; note_text "output" "$json"; return 1; }
+    printf '%s\n' "$json" >"$T/grants.json"
+    python3 - "$T/grants.json" "$GRANT_ID" "$GROUP" "$REASON" >"$T/grant.json" 2>"$T/grant.err" <<'EOF' ||
+import json, sys
+doc = json.load(open(sys.argv[1]))
+mine = [g for g in doc["grants"] if g.get("id") == sys.argv[2]]
+if len(mine) != 1:
+    sys.exit("grant %s is listed %d times" % (sys.argv[2], len(mine)))
+print(json.dumps(mine[0]))
+EOF
+        { fail "vigilctl grant list --json: $(cat "$T/grant.err")"; note_text "output" "$json"; return 1; }
+    json_expect "the listed grant" "$T/grant.json" group="$GROUP" user=vgl-alice reason="$REASON" '?expires_at' ||
+        return 1
+    local n
+    n=$(audit_pick '*' vgl-alice elevate)
+    [ "$n" -eq 1 ] || { fail "expected 1 audited decision for vgl-alice/elevate, found $n"; note "audit log" "$AUDIT_LOG" 4; return 1; }
+    echo "# vgl-alice's elevate record: event $(record_field event), phase $(record_field phase)"
+    json_expect "vgl-alice's elevate decision" "$T/last-record.json" outcome=allow purpose="$REASON"
+}
+tap_case "vigilctl grant list --json shows the grant; the trail has an elevate allow with the reason as purpose" \
+    listed_and_audited
+
+past() { python3 -c "import sys,time; sys.exit(0 if time.time() >= float(sys.argv[1]) else 1)" "$1"; }
+
+expires_without_vigild() {
+    local exp
+    exp=$(member_expiry vgl-alice)
+    [ -n "$exp" ] || { fail "vgl-alice's row left the table before her grant expired"; note "table" "$GRANTS" 10; return 1; }
+    agent_stop || return 1
+    # While time is left, the row is still served with vigild gone.
+    if ! past "$((exp - 1))"; then
+        host id -nG vgl-alice | tr ' ' '\n' | grep -qxF "$GROUP" ||
+            { fail "the grant vanished when vigild stopped, before its expiry"; note "table" "$GRANTS" 10; return 1; }
+    else
+        echo "# note: too little of the grant was left to check it outlives vigild"
+    fi
+    # Only sudoers and the module decide now: vigild is down, so vigil's
+    # PAM lines would refuse anyway.
+    printf 'auth required pam_permit.so\naccount required pam_permit.so\nsession required pam_permit.so\n' |
+        write_pam sudo
+    wait_for 15 past "$exp" || { fail "the clock did not reach $exp"; return 1; }
+    [ "$(member_expiry vgl-alice)" = "$exp" ] || echo "# note: the row changed with vigild stopped"
+    local out
+    out=$(host id -nG vgl-alice 2>&1)
+    expect_not_contains "id -nG vgl-alice after expiry" "$out" "$GROUP" || return 1
+    out=$(host getent group "$GROUP")
+    expect_not_contains "getent group $GROUP after expiry" "$out" "vgl-alice" || return 1
+    sudo_as vgl-alice id -u
+    expect_nonzero "vgl-alice: sudo -n id -u after expiry" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "vgl-alice ran a command as root after her grant expired"
+}
+tap_case "vigild stopped: at the expiry the module drops vgl-alice's membership itself; sudo refuses her" \
+    expires_without_vigild
+
+sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
+sudo_sessions() {
+    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == "vgl-alice" and s["service"] == "sudo"))' 2>/dev/null || echo 0
+}
+sudo_registered() { [ "$(sudo_sessions)" -ge 1 ]; }
+sleeper_gone() { ! kill -0 "$BG_PID" 2>/dev/null && ! pgrep -xf 'sleep 600' >/dev/null; }
+row_gone() { [ -z "$(member_expiry vgl-alice)" ]; }
+ended_logged() { [ "$(audit_pick session_end vgl-alice sudo)" -ge 1 ]; }
+
+BG_PID=""
+sudo_ends_at_expiry() {
+    pam_sudo_grants
+    agent_start "$T/vigil.toml" vigild-restarted || return 1
+    # The expired row is pruned, or was never rewritten: either way not served.
+    host id -nG vgl-alice | tr ' ' '\n' | grep -qxF "$GROUP" &&
+        { fail "vgl-alice holds $GROUP again after vigild restarted"; note "table" "$GRANTS" 10; return 1; }
+    audit_mark
+    request vgl-alice 6s "INC-2 rotate the logs"
+    expect_rc "vgl-alice: vigilctl grant request --for 6s" 0 "$REQ_RC" "$REQ_OUT" || { note_logs; return 1; }
+    parse_granted vgl-alice || return 1
+    (cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS exec timeout 120 su vgl-alice -s /bin/sh -c "sudo -n sleep 600") \
+        >"$T/bg-sudo.out" 2>&1 </dev/null &
+    BG_PID=$!
+    e2e_track "$BG_PID"
+    wait_for 5 sudo_registered ||
+        { fail "alice's sudo session was not registered"; note "sudo output" "$T/bg-sudo.out"; note_logs; return 1; }
+    echo "# sudo session registered with $(secs_left) s of the grant left"
+    sleeper_gone && { fail "sudo -n sleep 600 ended before the grant expired"; note "sudo output" "$T/bg-sudo.out"; return 1; }
+    # The membership ends at the table's expiry (whole seconds) or the
+    # grant's end, whichever is first; the session must go within 3 s.
+    local exp end_at gone_ms
+    exp=$(member_expiry vgl-alice)
+    [ -n "$exp" ] || { fail "no member row for the 6 s grant"; note "table" "$GRANTS" 10; return 1; }
+    end_at=$(python3 -c "import sys; print(min(float(sys.argv[1]), float(sys.argv[2])))" "$exp" "$UNTIL")
+    wait_for 15 past "$(python3 -c "import sys; print(float(sys.argv[1]) - 1)" "$end_at")" ||
+        { fail "the clock did not reach the grant's end"; return 1; }
+    sleeper_gone && { fail "the sudo session ended more than 1 s before the grant's end"; note_logs; return 1; }
+    wait_for 5 sleeper_gone ||
+        { fail "sudo -n sleep 600 still runs 4 s after the grant expired"; note "sudo output" "$T/bg-sudo.out"; note_logs; return 1; }
+    gone_ms=$(python3 -c "import sys,time; print(int((time.time() - float(sys.argv[1])) * 1000))" "$end_at")
+    echo "# measured: grant end (table expiry $exp, grant until $UNTIL_TEXT) -> sudo session gone (ms): $gone_ms"
+    [ "$gone_ms" -le 3000 ] || { fail "the session ended $gone_ms ms after the grant's end, wanted within 3000"; return 1; }
+    wait_for 5 row_gone || { fail "vigild did not remove vgl-alice's row at the expiry"; note "table" "$GRANTS" 10; return 1; }
+    wait_for 5 ended_logged || { fail "no session_end record for vgl-alice/sudo"; note "audit log" "$AUDIT_LOG" 4; note_logs; return 1; }
+    echo "# session_end: $(record_field reason_admin)"
+    local json
+    json=$("$VIGILCTL" --socket "$ADMIN_SOCK" grant list --json 2>&1)
+    expect_not_contains "vigilctl grant list --json after the expiry" "$json" "$GRANT_ID"
+}
+tap_case "vigild restarted; a 6 s grant: alice's sudo -n sleep 600 (a registered session) ends at its expiry" \
+    sudo_ends_at_expiry
+
+# request_capped USER WANT_MAX: a request for 2h is granted for at most
+# WANT_MAX seconds, or refused with nothing written.
+request_capped() {
+    local user=$1 want=$2
+    request "$user" 2h "INC-3 a long one"
+    case $REQ_RC in
+        0)
+            parse_granted "$user" || return 1
+            local left
+            left=$(secs_left)
+            echo "# $user's request for 2h was capped: granted for $left s (at most $want expected)"
+            within "$left" 0 $((want + 5)) || { fail "$user was granted $left s, more than $want"; return 1; }
+            ;;
+        1)
+            echo "# $user's request for 2h was refused: $REQ_OUT"
+            expect_match "vigilctl grant request --for 2h" "$REQ_OUT" "^vigilctl: denied: " || return 1
+            [ -z "$(member_expiry "$user")" ] || { fail "refused, yet a row was written"; note "table" "$GRANTS" 10; return 1; }
+            ;;
+        *) fail "$user: vigilctl grant request --for 2h exited $REQ_RC"; note_text "output" "$REQ_OUT"; return 1 ;;
+    esac
+}
+_reloads_above() { [ "$(grep -c "reloaded" "$AGENT_LOG")" -gt "$1" ]; }
+
+over_max() {
+    # The rule's session_max (30m) is the tighter cap.
+    request_capped vgl-alice 1800 || return 1
+    # With session_max 2h, [grants] max (1h) is the cap.
+    write_grants_config 2h
+    local n
+    n=$(grep -c "reloaded" "$AGENT_LOG")
+    kill -HUP "$AGENT_PID"
+    wait_for 5 _reloads_above "$n" || { fail "vigild did not reload"; note_logs; return 1; }
+    request_capped vgl-mallory 3600
+}
+tap_case "a request for 2h is capped by the rule's session_max (30m), then by [grants] max (1h), or refused" over_max
+
+agent_alive() {
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status >/dev/null || { fail "vigild does not answer"; note_logs; return 1; }
+    local out
+    out=$("$VIGILCTL" audit verify "$AUDIT_LOG" 2>&1) || { fail "the trail does not verify"; note_text "audit verify" "$out"; }
+}
+tap_case "vigild stayed up and its trail verifies" agent_alive
