@@ -220,9 +220,7 @@ void SessionWatch::end(const LiveSession& s, const std::string& why) {
     if (started) log_info("sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
 }
 
-void SessionWatch::audit_end(const LiveSession& s, const std::string& why, const std::string& how) {
-    auto engine = engines_();
-    if (!engine) return;
+void record_session_end(Engine& engine, const LiveSession& s, std::string reason_user, std::string reason_admin) {
     Request q;
     q.phase = Phase::SessionEnd;
     q.user = s.user;
@@ -232,10 +230,15 @@ void SessionWatch::audit_end(const LiveSession& s, const std::string& why, const
     q.pid = s.pid;
     Decision d;
     d.outcome = Outcome::Deny;
-    d.reason_user = why;
-    d.reason_admin = fmt::format("session {} ended: {}; {}", s.id, why, how);
-    DecisionRecord r = engine->conclude(q, std::move(d));
-    (void)r;
+    d.reason_user = std::move(reason_user);
+    d.reason_admin = std::move(reason_admin);
+    (void)engine.conclude(q, std::move(d));
+}
+
+void SessionWatch::audit_end(const LiveSession& s, const std::string& why, const std::string& how) {
+    if (auto engine = engines_()) {
+        record_session_end(*engine, s, why, fmt::format("session {} ended: {}; {}", s.id, why, how));
+    }
 }
 
 }  // namespace vigil

@@ -39,6 +39,9 @@ struct SessionWatchSettings {
     std::chrono::seconds deny_grace{10};    // after a re-decision flips to deny
 };
 
+// Writes a session_end record for s to the trail.
+void record_session_end(Engine& engine, const LiveSession& s, std::string reason_user, std::string reason_admin);
+
 class SessionWatch {
 public:
     using Engines = std::function<std::shared_ptr<Engine>()>;

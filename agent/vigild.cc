@@ -145,17 +145,8 @@ void audit_load_report(const SessionLoadReport& report, Engine& engine) {
     if (report.problem) log_error("sessions: {}", report.problem->message);
     log_info("sessions: {} live session(s) restored", report.loaded);
     for (const LiveSession& s : report.ended_while_down) {
-        Request q;
-        q.phase = Phase::SessionEnd;
-        q.user = s.user;
-        q.service = s.service;
-        q.tty = s.tty;
-        q.rhost = s.rhost;
-        q.pid = s.pid;
-        Decision d;
-        d.outcome = Outcome::Deny;
-        d.reason_admin = fmt::format("session {} ended while vigild was down (process {} is gone)", s.id, s.pid);
-        (void)engine.conclude(q, std::move(d));
+        record_session_end(engine, s, "",
+                           fmt::format("session {} ended while vigild was down (process {} is gone)", s.id, s.pid));
     }
 }
 

@@ -718,6 +718,21 @@ PYEOF
     return 1
 }
 
+# last_account_record USER SERVICE: the newest account-phase record for USER
+# and SERVICE, written to $T/last-record.json for json_expect.
+last_account_record() {
+    python3 - "$AUDIT_LOG" "$1" "$2" >"$T/last-record.json" <<'EOF'
+import json, sys
+path, user, service = sys.argv[1:4]
+last = None
+for line in open(path):
+    r = json.loads(line)
+    if r.get("phase") == "account" and r.get("user") == user and r.get("service") == service:
+        last = r
+print(json.dumps(last))
+EOF
+}
+
 # audit_expect USER SERVICE CHECK...: exactly one account-phase decision
 # for USER and SERVICE was audited since audit_mark, and it passes the
 # json_expect checks. The record is left in $T/last-record.json.

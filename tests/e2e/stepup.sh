@@ -135,19 +135,6 @@ sudo_answers() {
     RC=$?
 }
 
-last_account_record() { # USER SERVICE: the newest account-phase record
-    python3 - "$AUDIT_LOG" "$1" "$2" >"$T/last-record.json" <<'EOF'
-import json, sys
-path, user, service = sys.argv[1:4]
-last = None
-for line in open(path):
-    r = json.loads(line)
-    if r.get("phase") == "account" and r.get("user") == user and r.get("service") == service:
-        last = r
-print(json.dumps(last))
-EOF
-}
-
 ssh_right_code() {
     CODE=$(totp "$ALICE")
     ssh_answers "$CODE"
