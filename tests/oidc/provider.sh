@@ -29,7 +29,8 @@ usage() {
 is_ours() {
     local pid=$1 dir=$2 cmd
     [ -r "/proc/$pid/cmdline" ] || return 1
-    cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline")
+    # The process may be reaped between the test and the read (ESRCH).
+    cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 1
     case "$cmd" in
         *"provider.mjs"*"--dir $dir "*|*"provider.mjs"*"--dir $dir") return 0 ;;
     esac
@@ -44,9 +45,12 @@ start() {
     rm -f "$dir/provider.out" "$dir/oidc.env"
     # setsid: the provider outlives this script and ignores the caller's ^C.
     setsid node "$here/provider.mjs" "$@" --dir "$dir" >"$dir/provider.out" 2>"$dir/provider.log" </dev/null &
-    local pid=$! issuer="" _
+    local pid=$! issuer=""
     echo "$pid" > "$dir/provider.pid"
-    for _ in $(seq 1 150); do
+    # A deadline, not a count of tries: on a loaded 2-core CI machine node's
+    # start (module load, fresh RSA keys) has taken longer than 15 s.
+    local deadline=$((SECONDS + 90))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         issuer=$(sed -n 's/^OIDC_ISSUER=//p' "$dir/provider.out")
         if [ -n "$issuer" ] && curl -fsS --max-time 2 "$issuer/.well-known/openid-configuration" >/dev/null 2>&1; then
             printf 'OIDC_ISSUER=%s\nOIDC_PID=%s\n' "$issuer" "$pid" | tee "$dir/oidc.env"
@@ -57,7 +61,7 @@ start() {
     done
     sed 's/^/oidc\/provider: log: /' "$dir/provider.log" >&2 || true
     stop "$dir"
-    die "the provider did not come up (log: $dir/provider.log)"
+    die "the provider did not come up within 90 s (log: $dir/provider.log)"
 }
 
 stop() {

@@ -138,8 +138,9 @@ spawn() {
     setsid "$@" >"$dir/$name.log" 2>&1 </dev/null &
     local pid=$!
     echo "$pid" > "$dir/$name.pid"
-    local _
-    for _ in $(seq 1 150); do
+    # A deadline, not a count of tries: a loaded CI machine is slow to start.
+    local deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ]; do
         kill -0 "$pid" 2>/dev/null || break
         if health "$url" ${curl_args[@]+"${curl_args[@]}"}; then
             return 0
@@ -151,7 +152,7 @@ spawn() {
         wait "$pid" 2>/dev/null || true
         rm -f "$dir/$name.pid"
         cat "$dir/$name.log" >&2
-        die "$name did not become healthy at $url within 15 s"
+        die "$name did not become healthy at $url within 60 s"
     fi
     wait "$pid" 2>/dev/null || true
     rm -f "$dir/$name.pid"
