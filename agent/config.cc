@@ -618,8 +618,8 @@ private:
         if (r.name.empty()) fail(name->source(), "rule name is empty");
         std::string where = fmt::format("rule \"{}\"", r.name);
         only_keys(t,
-                  {"name", "services", "users", "groups", "from", "decision", "reason", "session_max", "ask_pdp",
-                   "fallback", "require", "step_up", "purpose"},
+                  {"name", "services", "users", "groups", "from", "decision", "reason", "session_max", "session_idle",
+                   "ask_pdp", "fallback", "require", "step_up", "purpose"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
@@ -659,6 +659,12 @@ private:
                 fail(n->source(), fmt::format("{}: session_max is only for allow rules", where));
             }
             r.session_max = duration(*n, "session_max");
+        }
+        if (auto* n = t.get("session_idle")) {
+            if (r.effect != Effect::Allow) {
+                fail(n->source(), fmt::format("{}: session_idle is only for allow rules", where));
+            }
+            r.session_idle = duration(*n, "session_idle");
         }
         if (auto* n = t.get("require")) r.require = requirements(*n);
         for (const char* key : {"ask_pdp", "fallback", "require"}) {

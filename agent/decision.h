@@ -18,7 +18,8 @@ struct Decision {
     std::string reason_user;   // safe to show the person at the terminal
     std::string reason_admin;  // for the trail: names rules, groups, addresses
     std::optional<std::chrono::seconds> session_max;
-    std::optional<std::chrono::seconds> reevaluate;  // from the PDP; enforced with sessions
+    std::optional<std::chrono::seconds> session_idle;  // ends a session without terminal input this long
+    std::optional<std::chrono::seconds> reevaluate;    // from the PDP; enforced with sessions
     // Outcome::StepUp: what must be proven before the request is asked again:
     // a method ("totp", "device"; empty: none) and/or a justification.
     std::string step_up_method;

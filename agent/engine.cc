@@ -44,6 +44,7 @@ Decision session_opened(const std::optional<RecentDecision>& account) {
     d.outcome = Outcome::Allow;
     if (account) {
         d.session_max = account->session_max;
+        d.session_idle = account->session_idle;
         d.reason_admin = "session follows account decision " + account->request_id;
     } else {
         d.reason_admin =
@@ -99,6 +100,7 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     j["reason_user"] = d.reason_user;
     j["reason_admin"] = d.reason_admin;
     if (d.session_max) j["session_max_seconds"] = d.session_max->count();
+    if (d.session_idle) j["session_idle_seconds"] = d.session_idle->count();
     if (d.reevaluate) j["reevaluate_seconds"] = d.reevaluate->count();
     if (d.outcome == Outcome::StepUp) {
         j["step_up"] = d.step_up_method;
@@ -258,8 +260,8 @@ DecisionRecord Engine::decide(const Request& req) {
     if (req.phase == Phase::DryRun) return r;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
-        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max, r.decision.reevaluate,
-                                    std::chrono::steady_clock::now()});
+        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max,
+                                    r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now()});
     }
     return r;
 }

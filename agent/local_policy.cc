@@ -19,6 +19,7 @@ Decision allow_by(const Rule& rule, const Request& req) {
     d.outcome = Outcome::Allow;
     d.rule = rule.name;
     d.session_max = rule.session_max;
+    d.session_idle = rule.session_idle;
     d.reason_admin =
         fmt::format("allow rule \"{}\" (line {}) matched {} for {}", rule.name, rule.line, req.service, req.user);
     return d;

@@ -60,6 +60,7 @@ Status apply(const std::string& key, const nlohmann::json& v, Obligations& ob) {
         return Ok{};
     };
     if (key == "session_max_seconds") return set_seconds(ob.session_max);
+    if (key == "session_idle_seconds") return set_seconds(ob.session_idle);
     if (key == "reevaluate_seconds") return set_seconds(ob.reevaluate);
     if (key == "reason_user") return set_text(ob.reason_user);
     if (key == "reason_admin") return set_text(ob.reason_admin);

@@ -26,6 +26,7 @@ struct StepUp {
 
 struct Obligations {
     std::optional<std::chrono::seconds> session_max;
+    std::optional<std::chrono::seconds> session_idle;
     std::optional<std::chrono::seconds> reevaluate;
     std::optional<StepUp> step_up;
     bool purpose = false;  // "purpose": true — a justification first

@@ -24,6 +24,7 @@ struct RecentDecision {
     std::string user;
     std::string service;
     std::optional<std::chrono::seconds> session_max;
+    std::optional<std::chrono::seconds> session_idle;
     std::optional<std::chrono::seconds> reevaluate;  // the PDP's reevaluate_seconds
     std::chrono::steady_clock::time_point at;
 };

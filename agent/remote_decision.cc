@@ -42,6 +42,12 @@ std::optional<std::chrono::seconds> shorter(std::optional<std::chrono::seconds> 
     return std::min(*a, *b);
 }
 
+// A local allow rule's limits still cap what the PDP grants.
+void set_limits(Decision& d, const Obligations& ob, const Rule* local_allow) {
+    d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
+    d.session_idle = shorter(ob.session_idle, local_allow ? local_allow->session_idle : std::nullopt);
+}
+
 Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow, const std::string& source) {
     Decision d;
     d.rule = local_allow ? local_allow->name : "";
@@ -50,7 +56,7 @@ Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow,
         ob.reason_admin.empty() ? fmt::format("{} answered {}", source, allow ? "allow" : "deny") : ob.reason_admin;
     if (ob.step_up || (allow && ob.purpose)) {
         d.outcome = Outcome::StepUp;
-        d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
+        set_limits(d, ob, local_allow);
         d.step_up_method = ob.step_up ? ob.step_up->method : "";
         if (d.step_up_method == "device_flow") d.step_up_method = "device";
         if (d.step_up_method == "purpose") d.step_up_method = "", d.needs_purpose = true;
@@ -61,8 +67,7 @@ Decision from_answer(bool allow, const Obligations& ob, const Rule* local_allow,
     }
     d.outcome = allow ? Outcome::Allow : Outcome::Deny;
     d.reason_user = ob.reason_user.empty() && !allow ? "access denied by policy" : ob.reason_user;
-    // A local allow rule's session_max still caps what the PDP grants.
-    if (allow) d.session_max = shorter(ob.session_max, local_allow ? local_allow->session_max : std::nullopt);
+    if (allow) set_limits(d, ob, local_allow);
     return d;
 }
 

@@ -39,6 +39,7 @@ struct Rule {
     Effect effect = Effect::Deny;
     std::string reason;
     std::optional<std::chrono::seconds> session_max;
+    std::optional<std::chrono::seconds> session_idle;  // longest time without terminal input
     // With a remote PDP: false decides here without asking; fallback says
     // what happens when the PDP cannot answer (default: [pdp] fallback).
     bool ask_pdp = true;

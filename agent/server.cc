@@ -325,6 +325,7 @@ nlohmann::ordered_json session_json(const LiveSession& s) {
                                 {"decision_id", s.decision_id}};
     if (s.xdg_session_id) j["xdg_session_id"] = *s.xdg_session_id;
     if (s.limits.max_until) j["ends_at"] = rfc3339_or_empty(s.limits.max_until);
+    if (s.limits.idle_max) j["idle_max_seconds"] = s.limits.idle_max->count();
     if (s.limits.reevaluate_every) j["reevaluate_seconds"] = s.limits.reevaluate_every->count();
     if (s.next_reevaluation) j["next_reevaluation"] = rfc3339_or_empty(s.next_reevaluation);
     if (!s.grant_ids.empty()) j["grants"] = s.grant_ids;

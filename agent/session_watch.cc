@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "log.h"
+#include "tty_idle.h"
 
 namespace vigil {
 
@@ -58,11 +59,12 @@ void SessionWatch::opened(const DecisionRecord& r) {
     s.decision_id = r.decision_id;
     s.opened_at = SysClock::now();
     if (r.decision.session_max) s.limits.max_until = s.opened_at + *r.decision.session_max;
+    s.limits.idle_max = r.decision.session_idle;
     if (account && account->reevaluate) {
         s.limits.reevaluate_every = account->reevaluate;
         s.next_reevaluation = s.opened_at + *account->reevaluate;
     }
-    if (s.limits.max_until) s.limits.warn_before = settings_.warn_before;
+    if (s.limits.max_until || s.limits.idle_max) s.limits.warn_before = settings_.warn_before;
     // Sessions opened while the user holds a grant depend on it (the group
     // may be what let sudo in): they end when it does.
     if (grants_) {
@@ -85,8 +87,13 @@ void SessionWatch::closed(pid_t pid) {
     auto s = registry_.find_by_pid(pid);
     if (!s) return;
     registry_.remove(s->id);
+    forget(s->id);
+}
+
+void SessionWatch::forget(const std::string& id) {
     std::lock_guard lock(mu_);
-    doomed_.erase(s->id);
+    doomed_.erase(id);
+    idle_.erase(id);
 }
 
 void SessionWatch::posture_changed() {
@@ -173,8 +180,58 @@ void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
                  wrote ? "written to " + *tty : "not shown: " + wrote.error().message);
         registry_.update(s.id, SessionUpdate{{}, true, {}, {}});
     }
+    if (l.idle_max && check_idle(s, now)) return;
     bool due = s.next_reevaluation && now >= *s.next_reevaluation;
     if (posture || due) reevaluate(s, now);
+}
+
+// The session's terminal, found once: a walk over /proc for every session on
+// every tick would cost more than the limit is worth.
+std::optional<std::string> SessionWatch::idle_tty(const LiveSession& s) {
+    {
+        std::lock_guard lock(mu_);
+        if (auto it = idle_.find(s.id); it != idle_.end() && !it->second.tty.empty()) return it->second.tty;
+    }
+    auto tty = session_tty(s.pid);
+    if (!tty) return std::nullopt;
+    std::lock_guard lock(mu_);
+    idle_[s.id].tty = *tty;
+    return tty;
+}
+
+// True when the session was ended for want of input. A session with no
+// terminal (ssh host command) has no input to measure and is left alone.
+bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
+    auto tty = idle_tty(s);
+    if (!tty) return false;
+    auto idle = tty_idle(*tty, now);
+    if (!idle) {
+        std::lock_guard lock(mu_);
+        idle_.erase(s.id);  // look for the terminal again next time
+        return false;
+    }
+    const auto limit = *s.limits.idle_max;
+    if (*idle >= limit) {
+        end(s, fmt::format("no input for {} s (session_idle {} s)", idle->count(), limit.count()));
+        return true;
+    }
+    auto lead = std::min(s.limits.warn_before.value_or(std::chrono::seconds(0)), limit / 2);
+    bool warn = lead.count() > 0 && *idle >= limit - lead;
+    {
+        std::lock_guard lock(mu_);
+        IdleWatch& w = idle_[s.id];
+        if (!warn || w.warned) {
+            w.warned = warn;  // input came back: warn again next time
+            return false;
+        }
+        w.warned = true;
+    }
+    std::string text =
+        fmt::format("\r\nvigil: this session ends in {} without input (idle limit).\r\n", minutes_text(limit - *idle));
+    auto wrote = warn_tty(*tty, text);
+    log_info("sessions: {} of {}: idle warning {}", s.id, s.user,
+             wrote ? "written to " + *tty : "not shown: " + wrote.error().message);
+    return false;
 }
 
 void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
@@ -190,15 +247,18 @@ void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
     DecisionRecord r = engine->decide(q);
     SessionUpdate u;
     if (s.limits.reevaluate_every) u.next_reevaluation = now + *s.limits.reevaluate_every;
+    // A re-decision may tighten the limits, never loosen them.
+    SessionLimits tighter = s.limits;
     if (r.decision.session_max) {
-        // A re-decision may shorten the session, never lengthen it.
-        SessionLimits tighter = s.limits;
         auto until = s.opened_at + *r.decision.session_max;
-        if (!tighter.max_until || until < *tighter.max_until) {
-            tighter.max_until = until;
-            tighter.warn_before = settings_.warn_before;
-            u.limits = tighter;
-        }
+        if (!tighter.max_until || until < *tighter.max_until) tighter.max_until = until;
+    }
+    if (r.decision.session_idle && (!tighter.idle_max || *r.decision.session_idle < *tighter.idle_max)) {
+        tighter.idle_max = r.decision.session_idle;
+    }
+    if (tighter.max_until != s.limits.max_until || tighter.idle_max != s.limits.idle_max) {
+        tighter.warn_before = settings_.warn_before;
+        u.limits = tighter;
     }
     registry_.update(s.id, u);
     // A step-up answer means the policy still allows with the factor the
@@ -214,8 +274,7 @@ void SessionWatch::end(const LiveSession& s, const std::string& why) {
     bool started = terminator_->end(s, why, [this, s](TerminationResult res) {
         audit_end(s, res.why, res.summary);
         registry_.remove(s.id);
-        std::lock_guard lock(mu_);
-        doomed_.erase(s.id);
+        forget(s.id);
     });
     if (started) log_info("sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
 }

@@ -1,6 +1,6 @@
 // Keeps watch over every session vigild allowed: registers them at
 // pam_open_session, forgets them at close, and ends them when their time is
-// up, when an admin revokes them, or when a re-decision no longer allows
+// up or they sat idle too long, when an admin revokes them, or when a re-decision no longer allows
 // them (on their re-evaluation interval, and at once when posture changes).
 //
 //   SessionWatch watch(registry, terminator, engines, settings);
@@ -75,6 +75,10 @@ private:
     void end(const LiveSession& s, const std::string& why);
     void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
 
+    bool check_idle(const LiveSession& s, std::chrono::system_clock::time_point now);
+    std::optional<std::string> idle_tty(const LiveSession& s);
+    void forget(const std::string& id);
+
     void sweep_grants(std::chrono::system_clock::time_point now);
 
     SessionRegistry& registry_;
@@ -91,6 +95,11 @@ private:
         std::string why;
     };
     std::map<std::string, Doom> doomed_;  // re-decided to deny, by session id
+    struct IdleWatch {
+        std::string tty;      // the session's terminal, once found
+        bool warned = false;  // the idle warning is showing
+    };
+    std::map<std::string, IdleWatch> idle_;  // sessions with session_idle, by id
     std::thread thread_;
 };
 

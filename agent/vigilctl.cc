@@ -143,6 +143,10 @@ void print_explanation(const nlohmann::json& r) {
     if (r.contains("session_max_seconds")) {
         line("session:", "at most " + format_duration(std::chrono::seconds(r["session_max_seconds"].get<int64_t>())));
     }
+    if (r.contains("session_idle_seconds")) {
+        line("idle:", "ends after " + format_duration(std::chrono::seconds(r["session_idle_seconds"].get<int64_t>())) +
+                          " without input");
+    }
     if (r.contains("groups")) {
         std::string g;
         for (auto& x : r["groups"]) g += (g.empty() ? "" : ", ") + x.get<std::string>();
@@ -375,13 +379,16 @@ int cmd_sessions(const std::string& socket, const Args& a) {
         std::printf("no live sessions\n");
         return 0;
     }
-    std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %s\n", "SESSION", "USER", "SERVICE", "FROM", "SINCE", "ENDS",
-                "NEXT RE-EVALUATION");
+    std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %-8s %s\n", "SESSION", "USER", "SERVICE", "FROM", "SINCE", "ENDS",
+                "IDLE", "NEXT RE-EVALUATION");
     for (const auto& s : sessions) {
         std::string from = field(s, "rhost").empty() ? field(s, "tty") : field(s, "rhost");
-        std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %s\n", field(s, "id").c_str(), field(s, "user").c_str(),
+        std::string idle = s.contains("idle_max_seconds")
+                               ? format_duration(std::chrono::seconds(s["idle_max_seconds"].get<int64_t>()))
+                               : "-";
+        std::printf("%-32s %-14s %-8s %-15s %-20s %-20s %-8s %s\n", field(s, "id").c_str(), field(s, "user").c_str(),
                     field(s, "service").c_str(), from.c_str(), field(s, "opened_at").c_str(),
-                    field(s, "ends_at").empty() ? "-" : field(s, "ends_at").c_str(),
+                    field(s, "ends_at").empty() ? "-" : field(s, "ends_at").c_str(), idle.c_str(),
                     field(s, "next_reevaluation").empty() ? "-" : field(s, "next_reevaluation").c_str());
     }
     return 0;

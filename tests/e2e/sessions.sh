@@ -2,13 +2,14 @@
 # Live sessions through real sshd: vigild registers every session it allowed
 # and ends it at session_max (warning on its terminal first), on `vigilctl
 # revoke`, and within moments of a posture change that no longer allows it
-# (a real systemd --user manager's unit stopped). A vigild killed and
+# (a real systemd --user manager's unit stopped), and after session_idle
+# without input on its terminal. A vigild killed and
 # restarted with 20 sessions live still lists and ends all of them.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 8
+tap_plan 9
 
 UNIT=fake-edr.service
 CERBOS_STARTED=
@@ -50,6 +51,7 @@ services = ["sshd"]
 users = ["vgl-bob"]
 decision = "allow"
 require = ["systemd.unit.$UNIT == active"]
+session_idle = "10s"
 EOF
 }
 
@@ -132,6 +134,40 @@ posture_change() {
     sdu_start_unit "$UNIT"
 }
 tap_case "posture: stopping the EDR unit (systemd --user) ends bob's session within 2 s" posture_change
+
+# ssh_typing USER NAME: like ssh_bg, but the remote side reads the terminal
+# (cat) and a line is typed every 2 s: a session in use.
+ssh_typing() {
+    (while sleep 2; do echo typed; done) | timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes \
+        -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -p "$SSHD_PORT" "$1@127.0.0.1" 'cat >/dev/null' >"$T/$2.out" 2>&1 &
+    echo $! >"$T/$2.pid"
+}
+bob_may_login() { ssh_login vgl-bob true && [ "$SSH_RC" -eq 0 ]; }
+idle_limit() {
+    # The EDR unit was started again by the case before: wait for the posture
+    # to say so, or bob's logins are still refused.
+    wait_for 15 bob_may_login || { fail "bob cannot log in again after the EDR unit restarted"; note_logs; return 1; }
+    local t0
+    t0=$(now_ms)
+    ssh_bg vgl-bob bob_idle
+    ssh_typing vgl-bob bob_typing
+    wait_for 5 count_is vgl-bob 2 || { fail "bob's two sessions were not registered"; note_logs; return 1; }
+    sessions_json | grep -q '"idle_max_seconds": 10' || { fail "the sessions carry no 10 s idle limit"; return 1; }
+    # Idle is measured to the kernel's 8 s granularity, counted in bob's favour.
+    wait_for 30 gone bob_idle || { fail "the idle session outlived session_idle"; note_logs; return 1; }
+    measured "idle session gone after (ms; session_idle 10 s, terminal stamps every 8 s): $(($(now_ms) - t0))"
+    expect_contains "the idle session's terminal" "$(cat "$T/bob_idle.out")" "without input (idle limit)" || return 1
+    # The typing session must outlive the limit by a margin: 25 s in all.
+    local left=$((25000 - ($(now_ms) - t0)))
+    [ "$left" -gt 0 ] && sleep "$((left / 1000)).$((left % 1000 / 100))"
+    kill -0 "$(cat "$T/bob_typing.pid")" 2>/dev/null ||
+        { fail "the session with input every 2 s was ended"; note_logs; return 1; }
+    "$VIGILCTL" --socket "$ADMIN_SOCK" revoke --user vgl-bob >/dev/null
+    wait_for 10 gone bob_typing || fail "the typing session did not end on revoke"
+    wait_for 5 ends_logged "no input for" 1 || { fail "no session_end record naming the idle limit"; note_logs; }
+}
+tap_case "session_idle: a session without terminal input is warned, then ended; one in use is not" idle_limit
 
 TWENTY=20
 twenty_live() {

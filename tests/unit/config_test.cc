@@ -100,6 +100,8 @@ TEST_CASE("config rejects bad rule values, each at its line") {
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nusers = []\n"), Catch::Contains("is empty"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nreason = \"r\"\n"),
                Catch::Contains("only for deny rules"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nsession_idle = \"1h\"\n"),
+               Catch::Contains("session_idle is only for allow rules"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nsession_max = \"1h\"\n"),
                Catch::Contains("only for allow rules"));
 }
@@ -357,4 +359,10 @@ TEST_CASE("config reads [grants] and refuses a group listed twice", "[grants]") 
     CHECK_THAT(error_of("[[grants.group]]\nname = \"a\"\ngid = 70000\n[[grants.group]]\nname = \"a\"\ngid = 70001\n"),
                Catch::Contains("listed twice"));
     CHECK_THAT(error_of("[[grants.group]]\nname = \"a\"\ngid = 0\n"), Catch::Contains("grants.group.gid"));
+}
+
+TEST_CASE("config reads a rule's session_idle") {
+    auto c = parse_config("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nsession_idle = \"15m\"\n", "t.toml");
+    REQUIRE(c);
+    CHECK(c->rules[0].session_idle == std::chrono::minutes(15));
 }

@@ -41,3 +41,10 @@ TEST_CASE("obligations rejects bad values instead of guessing") {
     }
     CHECK(parse_obligations(json()));
 }
+
+TEST_CASE("obligations reads session_idle_seconds") {
+    auto ob = parse_obligations(json::parse(R"({"session_idle_seconds": 900})"));
+    REQUIRE(ob);
+    CHECK(ob->session_idle == std::chrono::seconds(900));
+    CHECK_FALSE(parse_obligations(json::parse(R"({"session_idle_seconds": -1})")));
+}

@@ -99,3 +99,10 @@ TEST_CASE("local policy takes session_max from the first matching allow") {
     CHECK(d.rule == "first");
     CHECK(d.session_max == std::chrono::hours(8));
 }
+
+TEST_CASE("local policy carries the matching allow's session_idle") {
+    auto r = rule("idle", Effect::Allow);
+    r.session_idle = std::chrono::minutes(15);
+    auto d = vigil::decide_locally({r}, request("a", "sshd"), member_of({}));
+    CHECK(d.session_idle == std::chrono::minutes(15));
+}
