@@ -55,6 +55,27 @@ Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& gr
     return g;
 }
 
+std::optional<GrantMember> Grants::revoke(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto table = read_grant_table(settings_.table);
+    if (!table) {
+        log_error("grants: {}", table.error().message);
+        return std::nullopt;
+    }
+    auto& m = table->members;
+    auto it = std::find_if(m.begin(), m.end(), [&](const GrantMember& x) { return x.grant_id == id; });
+    if (it == m.end()) return std::nullopt;
+    GrantMember gone = *it;
+    m.erase(it);
+    if (auto s = write_grant_table(settings_.table, *table); !s) {
+        // The row stays served until its own expiry: say so loudly.
+        log_error("grants: cannot end {} of {} to {}: {}", id, gone.group, gone.user, s.error().message);
+        return std::nullopt;
+    }
+    reasons_.erase(id);
+    return gone;
+}
+
 std::vector<GrantMember> Grants::sweep(std::chrono::system_clock::time_point now) {
     std::lock_guard lock(mu_);
     auto table = read_grant_table(settings_.table);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,9 @@ public:
     // to the same user.
     Result<ActiveGrant> grant(const std::string& user, const std::string& group, std::chrono::seconds length,
                               const std::string& reason);
+    // Ends grant id now (it was bound to a session that ended); returns the
+    // membership that ended, empty when there was none.
+    std::optional<GrantMember> revoke(const std::string& id);
     // Removes every expired row; returns the memberships that ended.
     std::vector<GrantMember> sweep(std::chrono::system_clock::time_point now);
     // Live grants, all or one user's.

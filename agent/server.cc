@@ -398,6 +398,16 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
         q.is_object() && q.contains("seconds") && q["seconds"].is_number_integer() ? q["seconds"].get<int64_t>() : 0;
     if (group.empty() || seconds <= 0) return grant_refused("a grant needs a group and a length");
     if (reason.empty()) return grant_refused("a grant needs a reason (--reason)");
+    // --bind: the grant lasts as long as the session the request comes from
+    // (and never longer than it was granted for).
+    std::optional<LiveSession> bound;
+    if (q.contains("bind") && q["bind"].is_boolean() && q["bind"].get<bool>()) {
+        if (options_.sessions) bound = options_.sessions->session_of(peer.pid);
+        if (!bound) return grant_refused("--bind: this process is not in a session vigild watches (ssh or sudo)");
+        if (bound->user != *user) {
+            return grant_refused(fmt::format("--bind: session {} is {}'s, not {}'s", bound->id, bound->user, *user));
+        }
+    }
     const GrantSettings& gs = options_.grants->settings();
     Request r;
     r.phase = Phase::Grant;
@@ -423,25 +433,40 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
         log_error("grants: allowed {} for {} but could not write it: {}", group, *user, g.error().message);
         return grant_refused("the grant could not be recorded", rec.request_id);
     }
-    log_info("grants: {} granted {} until {} ({}; decision {})", *user, group, rfc3339(g->expires_at), g->id,
-             rec.request_id);
-    return json_answer(wire::Kind::GrantRequest, {{"granted", true},
-                                                  {"id", g->id},
-                                                  {"group", g->group},
-                                                  {"user", g->user},
-                                                  {"expires_at", rfc3339(g->expires_at)},
-                                                  {"request_id", rec.request_id}});
+    if (bound && !options_.sessions->bind_grant(bound->id, g->id)) {
+        options_.grants->revoke(g->id);
+        return grant_refused(fmt::format("session {} ended before the grant could be bound to it", bound->id),
+                             rec.request_id);
+    }
+    log_info("grants: {} granted {} until {} ({}; decision {}{})", *user, group, rfc3339(g->expires_at), g->id,
+             rec.request_id, bound ? "; bound to session " + bound->id : "");
+    nlohmann::ordered_json answer = {{"granted", true},
+                                     {"id", g->id},
+                                     {"group", g->group},
+                                     {"user", g->user},
+                                     {"expires_at", rfc3339(g->expires_at)},
+                                     {"request_id", rec.request_id}};
+    if (bound) answer["session"] = bound->id;
+    return json_answer(wire::Kind::GrantRequest, answer);
 }
 
 Answer Server::answer_admin_grants(const Frame&, const PeerCredentials&) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    std::map<std::string, std::string> bound_to;  // grant id -> session id
+    if (options_.sessions) {
+        for (const LiveSession& s : options_.sessions->list()) {
+            for (const std::string& id : s.bound_grants) bound_to[id] = s.id;
+        }
+    }
     if (options_.grants) {
         for (const ActiveGrant& g : options_.grants->list()) {
-            list.push_back({{"id", g.id},
-                            {"group", g.group},
-                            {"user", g.user},
-                            {"expires_at", rfc3339(g.expires_at)},
-                            {"reason", g.reason}});
+            nlohmann::ordered_json j = {{"id", g.id},
+                                        {"group", g.group},
+                                        {"user", g.user},
+                                        {"expires_at", rfc3339(g.expires_at)},
+                                        {"reason", g.reason}};
+            if (auto b = bound_to.find(g.id); b != bound_to.end()) j["session"] = b->second;
+            list.push_back(j);
         }
     }
     return json_answer(wire::Kind::AdminGrants, {{"grants", list}});

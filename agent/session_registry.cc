@@ -252,6 +252,7 @@ Json encode_session(const LiveSession& s) {
     put(j, "next_reevaluation_ms", s.next_reevaluation);
     j["warned"] = s.warned;
     j["grant_ids"] = s.grant_ids;
+    j["bound_grants"] = s.bound_grants;
     return j;
 }
 
@@ -298,6 +299,7 @@ Result<LiveSession> decode_session(const Json& j) {
     s.next_reevaluation = take<Clock::time_point>(j, "next_reevaluation_ms");
     s.warned = j.value("warned", false);
     s.grant_ids = j.value("grant_ids", std::vector<std::string>());
+    s.bound_grants = j.value("bound_grants", std::vector<std::string>());
     if (!valid_id(s.id)) return err("a session has an invalid id");
     if (s.pid <= 1 || s.start_time == 0) return err(fmt::format("session {} has no valid pid/start_time", s.id));
     return s;
@@ -453,6 +455,7 @@ SessionChange SessionRegistry::update(const std::string& id, const SessionUpdate
     if (u.warned) s.warned = *u.warned;
     if (u.limits) s.limits = *u.limits;
     if (u.grant_ids) s.grant_ids = *u.grant_ids;
+    if (u.bound_grants) s.bound_grants = *u.bound_grants;
     return SessionChange{s, save_locked()};
 }
 
@@ -474,6 +477,18 @@ std::optional<LiveSession> SessionRegistry::find_by_pid(pid_t pid) const {
     }
     if (!newest) return std::nullopt;
     return *newest;
+}
+
+std::optional<LiveSession> SessionRegistry::find_enclosing(pid_t pid) const {
+    // Bounded: a ppid chain is short, and a loop (pid reuse while walking)
+    // must not hang the caller.
+    for (int depth = 0; depth < 64 && pid > 1; ++depth) {
+        if (auto s = find_by_pid(pid)) return s;
+        auto st = read_proc_stat(pid);
+        if (!st) return std::nullopt;
+        pid = st->ppid;
+    }
+    return std::nullopt;
 }
 
 std::vector<LiveSession> SessionRegistry::list() const {

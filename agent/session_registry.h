@@ -89,6 +89,9 @@ struct LiveSession {
     std::optional<std::chrono::system_clock::time_point> next_reevaluation;
     bool warned = false;                 // the expiry warning was shown
     std::vector<std::string> grant_ids;  // JIT grants the session depends on
+    // JIT grants bound to the session (vigilctl grant request --bind): they
+    // end when it does, whatever their own expiry says.
+    std::vector<std::string> bound_grants;
 };
 
 // The fields update() may change; an empty one is left as it is.
@@ -97,6 +100,7 @@ struct SessionUpdate {
     std::optional<bool> warned;
     std::optional<SessionLimits> limits;  // a re-evaluation may tighten them
     std::optional<std::vector<std::string>> grant_ids;
+    std::optional<std::vector<std::string>> bound_grants;
 };
 
 // What a change did. The change is live in memory even when `saved` is an
@@ -150,6 +154,10 @@ public:
     // recorded start time (a stale record for a reused pid never matches).
     std::optional<LiveSession> find_by_pid(pid_t pid) const;
     std::vector<LiveSession> list() const;
+    // The session pid runs in: the nearest ancestor of pid (or pid itself)
+    // that is a live session's process. A shell in an ssh session finds the
+    // session of its sshd.
+    std::optional<LiveSession> find_enclosing(pid_t pid) const;
 
     // Removes and returns the sessions whose process is gone or was
     // replaced; for the caller's loop (a session can end without

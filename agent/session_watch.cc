@@ -86,8 +86,36 @@ void SessionWatch::opened(const DecisionRecord& r) {
 void SessionWatch::closed(pid_t pid) {
     auto s = registry_.find_by_pid(pid);
     if (!s) return;
-    registry_.remove(s->id);
+    auto removed = registry_.remove(s->id);
     forget(s->id);
+    if (removed.session) session_over(*removed.session);
+}
+
+bool SessionWatch::bind_grant(const std::string& session_id, const std::string& grant_id) {
+    std::lock_guard lock(bind_mu_);
+    auto s = registry_.find(session_id);
+    if (!s) return false;
+    std::vector<std::string> bound = s->bound_grants;
+    bound.push_back(grant_id);
+    SessionUpdate u;
+    u.bound_grants = std::move(bound);
+    auto changed = registry_.update(session_id, u);
+    if (changed.session && !changed.saved) {
+        log_error("sessions: grant {} bound to {} but not saved: {}", grant_id, session_id,
+                  changed.saved.error().message);
+    }
+    return changed.session.has_value();
+}
+
+void SessionWatch::session_over(const LiveSession& s) {
+    if (!grants_) return;
+    for (const std::string& id : s.bound_grants) {
+        auto gone = grants_->revoke(id);
+        if (!gone) continue;
+        log_info("grants: {} of {} to {} ended with session {}", id, gone->group, gone->user, s.id);
+        end_dependents(id, fmt::format("the grant of {} it depended on ended with session {}", gone->group, s.id),
+                       s.id);
+    }
 }
 
 void SessionWatch::forget(const std::string& id) {
@@ -136,6 +164,8 @@ void SessionWatch::tick(SysClock::time_point now) {
     for (const LiveSession& gone : registry_.reap_ended().ended) {
         log_info("sessions: {} of {} ended without pam_close_session (process {} is gone)", gone.id, gone.user,
                  gone.pid);
+        forget(gone.id);
+        session_over(gone);
     }
     sweep_grants(now);
     bool posture = false;
@@ -150,11 +180,14 @@ void SessionWatch::sweep_grants(SysClock::time_point now) {
     if (!grants_) return;
     for (const GrantMember& gone : grants_->sweep(now)) {
         log_info("grants: {} of {} to {} expired", gone.grant_id, gone.group, gone.user);
-        for (const LiveSession& s : registry_.list()) {
-            if (std::find(s.grant_ids.begin(), s.grant_ids.end(), gone.grant_id) != s.grant_ids.end()) {
-                end(s, fmt::format("the grant of {} it depended on expired", gone.group));
-            }
-        }
+        end_dependents(gone.grant_id, fmt::format("the grant of {} it depended on expired", gone.group));
+    }
+}
+
+void SessionWatch::end_dependents(const std::string& grant_id, const std::string& why, const std::string& except) {
+    for (const LiveSession& s : registry_.list()) {
+        if (s.id == except) continue;
+        if (std::find(s.grant_ids.begin(), s.grant_ids.end(), grant_id) != s.grant_ids.end()) end(s, why);
     }
 }
 
@@ -178,7 +211,9 @@ void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
         auto wrote = tty ? warn_tty(*tty, text) : Status(err("no terminal found for the session"));
         log_info("sessions: {} of {}: expiry warning {}", s.id, s.user,
                  wrote ? "written to " + *tty : "not shown: " + wrote.error().message);
-        registry_.update(s.id, SessionUpdate{{}, true, {}, {}});
+        SessionUpdate u;
+        u.warned = true;
+        registry_.update(s.id, u);
     }
     if (l.idle_max && check_idle(s, now)) return;
     bool due = s.next_reevaluation && now >= *s.next_reevaluation;
@@ -273,8 +308,9 @@ void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
 void SessionWatch::end(const LiveSession& s, const std::string& why) {
     bool started = terminator_->end(s, why, [this, s](TerminationResult res) {
         audit_end(s, res.why, res.summary);
-        registry_.remove(s.id);
+        auto removed = registry_.remove(s.id);
         forget(s.id);
+        if (removed.session) session_over(*removed.session);
     });
     if (started) log_info("sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
 }

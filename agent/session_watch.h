@@ -66,6 +66,15 @@ public:
     bool revoke(const std::string& id, const std::string& why);
     size_t revoke_user(const std::string& user, const std::string& why);
     std::vector<LiveSession> list() const { return registry_.list(); }
+    // The live session pid runs in (see SessionRegistry::find_enclosing).
+    std::optional<LiveSession> session_of(pid_t pid) const { return registry_.find_enclosing(pid); }
+    // Binds grant_id to the session: the grant ends when the session does.
+    // False when the session is gone.
+    bool bind_grant(const std::string& session_id, const std::string& grant_id);
+    // A session is over (closed, ended, or found gone): ends the grants bound
+    // to it and the sessions that depended on those. For sessions that ended
+    // while vigild was down, too.
+    void session_over(const LiveSession& s);
 
 private:
     void run();
@@ -80,6 +89,8 @@ private:
     void forget(const std::string& id);
 
     void sweep_grants(std::chrono::system_clock::time_point now);
+    // Ends every session but `except` that depends on grant_id.
+    void end_dependents(const std::string& grant_id, const std::string& why, const std::string& except = "");
 
     SessionRegistry& registry_;
     std::unique_ptr<SessionTerminator> terminator_;
@@ -87,6 +98,7 @@ private:
     Engines engines_;
     SessionWatchSettings settings_;
     std::mutex mu_;
+    std::mutex bind_mu_;  // one bind_grant at a time: read, append, write
     std::condition_variable wake_;
     bool stopping_ = false;
     bool posture_changed_ = false;

@@ -42,9 +42,10 @@ void usage(FILE* out) {
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
-                 "  grant request --group G --for DURATION --reason TEXT [--grant-socket PATH]\n"
+                 "  grant request --group G --for DURATION --reason TEXT [--bind] [--grant-socket PATH]\n"
                  "      ask for membership of G for a while (any user; decided as service\n"
-                 "      \"elevate\" by the rules or the PDP; served by libnss_vigil)\n"
+                 "      \"elevate\" by the rules or the PDP; served by libnss_vigil);\n"
+                 "      --bind: it also ends when the session you ask from ends\n"
                  "  grant list [--json]\n"
                  "      the live grants (root)\n"
                  "  sessions [--json]\n"
@@ -68,6 +69,7 @@ struct Args {
     std::vector<std::string> positional;
     bool json = false;
     bool force = false;
+    bool bind = false;
 };
 
 Result<Args> parse_flags(const std::vector<std::string>& words) {
@@ -78,6 +80,8 @@ Result<Args> parse_flags(const std::vector<std::string>& words) {
             a.json = true;
         } else if (w == "--force") {
             a.force = true;
+        } else if (w == "--bind") {
+            a.bind = true;
         } else if (w.rfind("--", 0) == 0) {
             if (i + 1 >= words.size()) return err(w + " needs a value");
             a.values[w.substr(2)] = words[++i];
@@ -333,13 +337,18 @@ int cmd_grant_request(const std::string& grant_socket, const Args& a) {
     auto d = parse_duration(length);
     if (!d) return std::fprintf(stderr, "vigilctl grant request: --for: %s\n", d.error().message.c_str()), 2;
     std::string path = flag(a, "grant-socket").empty() ? grant_socket : flag(a, "grant-socket");
-    auto r = ask_admin(path, wire::Kind::GrantRequest, {{"group", group}, {"seconds", d->count()}, {"reason", reason}});
+    nlohmann::json q = {{"group", group}, {"seconds", d->count()}, {"reason", reason}};
+    if (a.bind) q["bind"] = true;
+    auto r = ask_admin(path, wire::Kind::GrantRequest, q);
     if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
     if (!r->value("granted", false)) {
         return std::fprintf(stderr, "vigilctl: denied: %s\n", field(*r, "reason").c_str()), 1;
     }
     std::printf("granted %s to %s until %s (grant %s)\n", field(*r, "group").c_str(), field(*r, "user").c_str(),
                 field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+    if (!field(*r, "session").empty()) {
+        std::printf("bound to session %s: it ends when the session does\n", field(*r, "session").c_str());
+    }
     return 0;
 }
 
@@ -352,10 +361,12 @@ int cmd_grant_list(const std::string& socket, const Args& a) {
     }
     const auto& grants = (*r)["grants"];
     if (grants.empty()) return std::printf("no live grants\n"), 0;
-    std::printf("%-28s %-16s %-14s %-22s %s\n", "GRANT", "GROUP", "USER", "UNTIL", "REASON");
+    std::printf("%-28s %-16s %-14s %-22s %-32s %s\n", "GRANT", "GROUP", "USER", "UNTIL", "BOUND TO SESSION", "REASON");
     for (const auto& g : grants) {
-        std::printf("%-28s %-16s %-14s %-22s %s\n", field(g, "id").c_str(), field(g, "group").c_str(),
-                    field(g, "user").c_str(), field(g, "expires_at").c_str(), field(g, "reason").c_str());
+        std::string session = field(g, "session").empty() ? "-" : field(g, "session");
+        std::printf("%-28s %-16s %-14s %-22s %-32s %s\n", field(g, "id").c_str(), field(g, "group").c_str(),
+                    field(g, "user").c_str(), field(g, "expires_at").c_str(), session.c_str(),
+                    field(g, "reason").c_str());
     }
     return 0;
 }

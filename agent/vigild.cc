@@ -179,6 +179,7 @@ int serve(const Options& opt, Config config) {
         **registry, {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)},
         [&] { return slot.get(); }, {running->sessions.warn_before, running->sessions.deny_grace}, &grants);
     audit_load_report((*registry)->load_report(), *slot.get());
+    for (const LiveSession& s : (*registry)->load_report().ended_while_down) watch.session_over(s);
     posture.on_change([&slot, &stepup, &watch](const posture::Signal& s, const std::string& before) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         if (auto e = slot.get()) e->forget_cached_answers();

@@ -5,7 +5,8 @@
 # writes the grant table, and libnss_vigil.so.2 makes the membership real to
 # getent, id and sudo. The row ends at its expiry by itself (shown with
 # vigild stopped), and a running vigild ends the sudo sessions opened under
-# a grant when the grant lapses.
+# a grant when the grant lapses. A grant asked for with --bind from an ssh
+# session ends when that session does, with the sudo sessions opened under it.
 #
 # The module and the table are put in place as in nss.sh: inside this
 # script's private mount namespace the system library directory and /var/lib
@@ -17,7 +18,7 @@
 NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
 e2e_enter_ns "$@"
 
-tap_plan 9
+tap_plan 11
 
 GRANTS=/var/lib/vigil/grants
 GROUP=vigil-sudo
@@ -89,6 +90,12 @@ name = "ops may sudo"
 services = ["sudo"]
 groups = ["vgl-ops"]
 decision = "allow"
+
+[[rule]]
+name = "ops may ssh"
+services = ["sshd"]
+groups = ["vgl-ops"]
+decision = "allow"
 EOF
 }
 
@@ -131,9 +138,15 @@ Defaults env_reset
 root ALL=(ALL:ALL) ALL
 %$GROUP ALL=(ALL:ALL) NOPASSWD: ALL
 EOF
+    # A shell that logged in before a grant does not carry the group: sudo
+    # must ask NSS for the user's groups, as the README and libnss_vigil(8) say.
+    echo "Set group_source dynamic" >"$T/etc/sudo.conf"
+    mount --bind "$T/etc/sudo.conf" /etc/sudo.conf || { fail "cannot bind-mount sudo.conf"; return 1; }
     pam_sudo_grants
+    pam_sshd_vigil timeout=3000
     write_grants_config
     agent_start "$T/vigil.toml" || return 1
+    sshd_start || return 1
     [ -S "$GRANT_SOCK" ] || { fail "vigild does not listen on the grant socket $GRANT_SOCK"; note_logs; return 1; }
     # No grant yet: the group is declared with no members, or (no table
     # written yet) not found at all. Either way nobody holds it.
@@ -383,6 +396,45 @@ sudo_ends_at_expiry() {
 }
 tap_case "vigild restarted; a 6 s grant: alice's sudo -n sleep 600 (a registered session) ends at its expiry" \
     sudo_ends_at_expiry
+
+bind_outside_a_session() {
+    local before
+    before=$(table_sum)
+    request vgl-alice 10m "INC-4 one task" --bind
+    expect_rc "vgl-alice: grant request --bind from su (no watched session)" 1 "$REQ_RC" "$REQ_OUT" || return 1
+    expect_contains "the refusal" "$REQ_OUT" "not in a session vigild watches" || return 1
+    [ "$(table_sum)" = "$before" ] || { fail "the grant table changed after a refused --bind"; note "table" "$GRANTS"; return 1; }
+}
+tap_case "grant request --bind outside any session vigild watches is refused; nothing is written" bind_outside_a_session
+
+# The task: alice logs in over ssh, asks for a grant bound to that session,
+# and runs a long sudo under it. Her logout ends the grant (long before its
+# 10 minutes) and the sudo session that depended on it.
+bound_out() { grep -q "^bound to session" "$T/bound.out"; }
+bound_to_ssh() {
+    local asan="ASAN_OPTIONS='$HOST_ASAN_OPTIONS'"
+    timeout 120 ssh -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$SSHD_PORT" \
+        vgl-alice@127.0.0.1 "$asan '$VIGILCTL' --grant-socket '$GRANT_SOCK' grant request --group $GROUP \
+            --for 10m --reason 'INC-4 one task' --bind && $asan sudo -n sleep 600" >"$T/bound.out" 2>&1 </dev/null &
+    local ssh_pid=$!
+    e2e_track "$ssh_pid"
+    wait_for 15 bound_out || { fail "no bound grant"; note "ssh output" "$T/bound.out"; note_logs; return 1; }
+    wait_for 5 sudo_registered || { fail "the sudo session under the grant was not registered"; note "ssh output" "$T/bound.out"; note_logs; return 1; }
+    local json
+    json=$("$VIGILCTL" --socket "$ADMIN_SOCK" grant list --json 2>&1)
+    expect_contains "vigilctl grant list --json" "$json" '"session":' || return 1
+    host id -nG vgl-alice | tr ' ' '\n' | grep -qxF "$GROUP" || { fail "vgl-alice does not hold $GROUP during the grant"; return 1; }
+    local t0
+    t0=$(now_ms)
+    kill -TERM "$ssh_pid" # alice's ssh goes away: sshd closes her session
+    wait_for 10 row_gone || { fail "the bound grant outlived its session"; note "table" "$GRANTS" 10; note_logs; return 1; }
+    echo "# measured: ssh client gone -> bound grant's row removed (ms): $(($(now_ms) - t0))"
+    wait_for 10 sleeper_gone || { fail "the sudo session opened under the bound grant still runs"; note_logs; return 1; }
+    echo "# measured: ssh client gone -> sudo session under the grant gone (ms): $(($(now_ms) - t0))"
+    ! host id -nG vgl-alice | tr ' ' '\n' | grep -qxF "$GROUP" || fail "vgl-alice still holds $GROUP"
+}
+tap_case "a grant bound to alice's ssh session ends at her logout, and so does the sudo session under it" bound_to_ssh
 
 # request_capped USER WANT_MAX: a request for 2h is granted for at most
 # WANT_MAX seconds, or refused with nothing written.

@@ -83,6 +83,7 @@ LiveSession full_session() {
     s.next_reevaluation = at_ms(1700000300123);
     s.warned = true;
     s.grant_ids = {"g1", "g2"};
+    s.bound_grants = {"g3"};
     return s;
 }
 
@@ -141,6 +142,7 @@ TEST_CASE("session registry keeps every field across instances", "[sessions]") {
     CHECK(got->next_reevaluation == s.next_reevaluation);
     CHECK(got->warned);
     CHECK(got->grant_ids == std::vector<std::string>{"g1", "g2"});
+    CHECK(got->bound_grants == std::vector<std::string>{"g3"});
 }
 
 TEST_CASE("session registry leaves absent limits absent after a reload", "[sessions]") {
@@ -228,6 +230,25 @@ TEST_CASE("session registry finds a session by its live process", "[sessions]") 
     REQUIRE(found);
     CHECK(found->user == "newer");
     CHECK_FALSE(reg->find_by_pid(::getppid()));
+}
+
+TEST_CASE("session registry finds the session a descendant process runs in", "[sessions]") {
+    TempState t;
+    auto reg = open_ok(t.dir);
+    added(*reg, own_session("me"));
+    pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    auto found = reg->find_enclosing(child);
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    REQUIRE(found);
+    CHECK(found->user == "me");
+    CHECK_FALSE(reg->find_enclosing(::getppid()));  // an ancestor is not inside the session
+    CHECK_FALSE(reg->find_enclosing(0));
 }
 
 TEST_CASE("session registry refuses a session whose process is gone or replaced", "[sessions]") {
