@@ -294,4 +294,30 @@ bool RowReader::next(Row& row) {
     return take_line(rest_, line) && parse_row(line, row) == nullptr;
 }
 
+bool mentions_field(std::string_view text, std::string_view value) {
+    if (value.empty()) return false;
+    const char* begin = text.data();
+    const char* end = begin + text.size();
+    for (const char* p = begin; p < end;) {
+        const void* hit = ::memmem(p, static_cast<size_t>(end - p), value.data(), value.size());
+        if (hit == nullptr) return false;
+        const char* at = static_cast<const char*>(hit);
+        const char* after = at + value.size();
+        if (at > begin && at[-1] == '\t' && after < end && (*after == '\t' || *after == '\n')) return true;
+        p = at + 1;
+    }
+    return false;
+}
+
+std::string_view decimal(uint32_t v, char* buf) {
+    char tmp[10];
+    size_t n = 0;
+    do {
+        tmp[n++] = static_cast<char>('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; ++i) buf[i] = tmp[n - 1 - i];
+    return {buf, n};
+}
+
 }  // namespace vigil::nss

@@ -112,6 +112,15 @@ private:
     std::string_view rest_;
 };
 
+// Whether value occurs in text as a whole field after the first of a line
+// (TAB before it, TAB or newline after). A lookup whose name or id the table
+// does not mention anywhere answers "not found" without parsing a row: most
+// lookups on a host are for names that are not grants.
+bool mentions_field(std::string_view text, std::string_view value);
+
+// The decimal text of v into buf (at least 11 bytes); returns the view.
+std::string_view decimal(uint32_t v, char* buf);
+
 // Whether a row with this expiry is in force at now (seconds since the epoch).
 constexpr bool is_live(uint64_t expires, int64_t now) {
     return expires == 0 || (now >= 0 && static_cast<uint64_t>(now) < expires);

@@ -3,6 +3,7 @@
 #include "entry_buffer.h"
 #include "grant_format.h"
 #include "nss_result.h"
+#include "table_cache.h"
 
 namespace vigil::nss {
 namespace {
@@ -43,10 +44,14 @@ nss_status fill_group(std::string_view text, const GroupRow& g, int64_t now, gro
 }
 
 // The first live group row that match accepts, served with its members.
+// needle: a field such a row must hold (empty: any row may match).
 template <class Match>
-nss_status find_group(const TableSource& source, Match match, group* out, char* buf, size_t len, int* errnop) {
+nss_status find_group(const TableSource& source, std::string_view needle, Match match, group* out, char* buf,
+                      size_t len, int* errnop) {
+    if (surely_absent(source, needle)) return not_found(errnop);
     TableText table;
     if (!load_valid_table(source, table)) return not_found(errnop);
+    if (!needle.empty() && !mentions_field(table.text(), needle)) return not_found(errnop);
     RowReader rows(table.text());
     for (Row row; rows.next(row);) {
         if (row.kind != RowKind::Group || !is_live(row.group.expires, source.now)) continue;
@@ -61,18 +66,19 @@ nss_status group_by_name(const TableSource& source, const char* name, group* out
     if (name == nullptr) return not_found(errnop);
     std::string_view want(name);
     return find_group(
-        source, [want](const GroupRow& g) { return g.name == want; }, out, buf, len, errnop);
+        source, want, [want](const GroupRow& g) { return g.name == want; }, out, buf, len, errnop);
 }
 
 nss_status group_by_gid(const TableSource& source, gid_t gid, group* out, char* buf, size_t len, int* errnop) {
+    char text[11];
     return find_group(
-        source, [gid](const GroupRow& g) { return g.gid == gid; }, out, buf, len, errnop);
+        source, decimal(gid, text), [gid](const GroupRow& g) { return g.gid == gid; }, out, buf, len, errnop);
 }
 
 nss_status group_at(const TableSource& source, size_t index, group* out, char* buf, size_t len, int* errnop) {
     size_t seen = 0;
     return find_group(
-        source, [&seen, index](const GroupRow&) { return seen++ == index; }, out, buf, len, errnop);
+        source, {}, [&seen, index](const GroupRow&) { return seen++ == index; }, out, buf, len, errnop);
 }
 
 }  // namespace vigil::nss

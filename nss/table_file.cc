@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "grant_format.h"
 
@@ -54,7 +55,17 @@ ssize_t read_all(int fd, char* buf, size_t cap) {
 
 TableText::~TableText() { std::free(bytes_); }
 
-LoadStatus load_table(const char* path, uid_t owner, TableText& out) {
+bool TableText::assign(std::string_view text) {
+    char* copy = static_cast<char*>(std::malloc(text.size() + 1));
+    if (copy == nullptr) return false;
+    std::memcpy(copy, text.data(), text.size());
+    std::free(bytes_);
+    bytes_ = copy;
+    size_ = text.size();
+    return true;
+}
+
+LoadStatus load_table(const char* path, uid_t owner, TableText& out, struct stat* read_from) {
     int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
         if (errno == ENOENT) return LoadStatus::Missing;
@@ -75,13 +86,8 @@ LoadStatus load_table(const char* path, uid_t owner, TableText& out) {
     std::free(out.bytes_);
     out.bytes_ = bytes;
     out.size_ = static_cast<size_t>(n);
+    if (read_from != nullptr) *read_from = st;
     return LoadStatus::Ok;
-}
-
-bool load_valid_table(const TableSource& source, TableText& out) {
-    if (load_table(source.path, source.owner, out) != LoadStatus::Ok) return false;
-    FormatError error;
-    return validate_table(out.text(), &error);
 }
 
 }  // namespace vigil::nss

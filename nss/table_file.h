@@ -9,6 +9,7 @@
 #ifndef VIGIL_NSS_TABLE_FILE_H
 #define VIGIL_NSS_TABLE_FILE_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -40,9 +41,11 @@ public:
     ~TableText();
 
     std::string_view text() const { return {bytes_ == nullptr ? "" : bytes_, size_}; }
+    // Replaces the bytes with a copy of text; false when out of memory.
+    bool assign(std::string_view text);
 
 private:
-    friend LoadStatus load_table(const char* path, uid_t owner, TableText& out);
+    friend LoadStatus load_table(const char* path, uid_t owner, TableText& out, struct stat* read_from);
     char* bytes_ = nullptr;
     size_t size_ = 0;
 };
@@ -50,8 +53,9 @@ private:
 // Opens path with O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK and checks the file
 // it opened (fstat, so the file checked is the file read): a regular file,
 // owned by root or by owner, without write permission for group or others,
-// at most kMaxTableBytes. Then reads all of it into out.
-LoadStatus load_table(const char* path, uid_t owner, TableText& out);
+// at most kMaxTableBytes. Then reads all of it into out. read_from, when
+// given, receives the fstat() of the file read.
+LoadStatus load_table(const char* path, uid_t owner, TableText& out, struct stat* read_from = nullptr);
 
 // What a lookup reads, and when.
 struct TableSource {
@@ -59,10 +63,6 @@ struct TableSource {
     uid_t owner;  // besides root, who may own the table; the module passes 0 (root only)
     int64_t now;  // seconds since the epoch; a row is ignored from its expiry on
 };
-
-// load_table, then validate_table. False when the table is missing, refused
-// or invalid; a lookup then finds nothing.
-bool load_valid_table(const TableSource& source, TableText& out);
 
 }  // namespace vigil::nss
 

@@ -4,6 +4,7 @@
 
 #include "grant_format.h"
 #include "nss_result.h"
+#include "table_cache.h"
 
 namespace vigil::nss {
 namespace {
@@ -57,9 +58,11 @@ bool append(gid_t gid, gid_t skip, long* start, long* size, gid_t** groups, long
 
 nss_status add_user_groups(const TableSource& source, const char* user, gid_t skip, long* start, long* size,
                            gid_t** groups, long limit, int* errnop) {
+    if (user == nullptr || surely_absent(source, user)) return not_found(errnop);
     TableText table;
-    if (user == nullptr || !load_valid_table(source, table)) return not_found(errnop);
+    if (!load_valid_table(source, table)) return not_found(errnop);
     std::string_view want(user);
+    if (!mentions_field(table.text(), want)) return not_found(errnop);
     bool any = false;
     RowReader rows(table.text());
     for (Row row; rows.next(row);) {

@@ -553,3 +553,43 @@ TEST_CASE("grant table: take_expired moves out what has ended, with members of e
     CHECK(vigil::take_expired(t, kLater).accounts.size() == 1);
     CHECK(t.accounts.empty());
 }
+
+// ------------------------------------------------------------- cache ----
+
+TEST_CASE("nss: mentions_field matches whole fields only", "[nss]") {
+    std::string t = sample_table();
+    CHECK(vigil::nss::mentions_field(t, "alice"));
+    CHECK(vigil::nss::mentions_field(t, "64001"));
+    CHECK(vigil::nss::mentions_field(t, "g-5"));  // last field on its line
+    CHECK_FALSE(vigil::nss::mentions_field(t, "ali"));
+    CHECK_FALSE(vigil::nss::mentions_field(t, "vigil"));
+    CHECK_FALSE(vigil::nss::mentions_field(t, "member"));  // a row's kind is not a field
+    CHECK_FALSE(vigil::nss::mentions_field(t, ""));
+    char buf[11];
+    CHECK(vigil::nss::decimal(0, buf) == "0");
+    CHECK(vigil::nss::decimal(4294967295u, buf) == "4294967295");
+}
+
+TEST_CASE("nss: a cached table follows the file: replaced, rewritten, loosened", "[nss]") {
+    TempDir dir;
+    std::string path = dir.write("t", sample_table());
+    auto src = source(path);
+    CHECK(group_named(src, "vigil-sudo").members == std::vector<std::string>{"alice", "carol"});
+    CHECK(group_named(src, "nobody-here").status == NSS_STATUS_NOTFOUND);  // answered from the cache
+    // Replaced by rename, as vigild does: the new table is served at once.
+    std::string next =
+        dir.write("t.new", table_text({row({"group", "vigil-sudo", "64001", "0"}),
+                                       row({"member", "vigil-sudo", "erin", std::to_string(kLater), "g-9"})}));
+    REQUIRE(::rename(next.c_str(), path.c_str()) == 0);
+    CHECK(group_named(src, "vigil-sudo").members == std::vector<std::string>{"erin"});
+    CHECK(groups_of(src, "alice").empty());
+    // Loosened in place: the cached copy is not served any more.
+    REQUIRE(::chmod(path.c_str(), 0666) == 0);
+    CHECK(serves_nothing(src));
+    CHECK(group_named(src, "vigil-sudo").status == NSS_STATUS_NOTFOUND);
+    // Removed: nothing.
+    REQUIRE(::chmod(path.c_str(), 0644) == 0);
+    CHECK(group_named(src, "vigil-sudo").status == NSS_STATUS_SUCCESS);
+    REQUIRE(::unlink(path.c_str()) == 0);
+    CHECK(group_named(src, "vigil-sudo").status == NSS_STATUS_NOTFOUND);
+}
