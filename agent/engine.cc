@@ -171,17 +171,23 @@ Decision Engine::link_session(DecisionRecord& r) const {
     return session_opened(account);
 }
 
-Decision Engine::decide_with(DecisionRecord& r) {
+std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& m) const {
     if (r.request.phase == Phase::CloseSession) return session_closed();
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
     if (auto why = unmet(config_->posture.require, r); !why.empty()) return posture_deny(why, "");
-    RuleMatch m = match_rules(config_->rules, r.request, *r.identity);
+    m = match_rules(config_->rules, r.request, *r.identity);
     if (m.deny) return deny_by(*m.deny, r.request);
     if (m.allow) {
         if (auto why = unmet(m.allow->require, r); !why.empty()) return posture_deny(why, m.allow->name);
     }
     if (!pdp_) return demand_step_up(m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request), m.allow, r);
+    return std::nullopt;
+}
+
+Decision Engine::decide_with(DecisionRecord& r) {
+    RuleMatch m;
+    if (auto d = decide_before_pdp(r, m)) return *d;
     RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
     return demand_step_up(decide_remotely(r, m, remote), m.allow, r);
 }
@@ -245,8 +251,9 @@ static void read_ssh_certificate(DecisionRecord& r) {
     if (const SshCertificate* cert = info->first_certificate()) r.ssh_certificate = to_json(*cert);
 }
 
-DecisionRecord Engine::decide(const Request& req) {
-    auto start = std::chrono::steady_clock::now();
+// What every decision starts from: an id, the time, who the user is, the
+// posture, the certificate the login used.
+DecisionRecord Engine::begin(const Request& req) const {
     DecisionRecord r;
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
@@ -255,15 +262,71 @@ DecisionRecord Engine::decide(const Request& req) {
     if (posture_) r.signals = posture_->snapshot();
     read_ssh_certificate(r);
     r.policy_version = config_->version;
-    r.decision = decide_with(r);
+    return r;
+}
+
+void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point start) {
+    const Request& req = r.request;
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    if (req.phase == Phase::DryRun) return r;
+    if (req.phase == Phase::DryRun) return;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
         recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now()});
     }
+}
+
+DecisionRecord Engine::decide(const Request& req) {
+    auto start = std::chrono::steady_clock::now();
+    DecisionRecord r = begin(req);
+    r.decision = decide_with(r);
+    finish(r, start);
     return r;
+}
+
+std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs) {
+    std::vector<DecisionRecord> out;
+    if (!pdp_ || !pdp_->batches() || reqs.size() < 2) {
+        for (const Request& q : reqs) out.push_back(decide(q));
+        return out;
+    }
+    auto start = std::chrono::steady_clock::now();
+    RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
+    struct Asking {
+        size_t index;
+        RuleMatch match;
+        RemoteAsk ask;
+    };
+    std::vector<Asking> asking;
+    for (const Request& q : reqs) {
+        out.push_back(begin(q));
+        DecisionRecord& r = out.back();
+        RuleMatch m;
+        if (auto d = decide_before_pdp(r, m)) {
+            r.decision = *d;
+            continue;
+        }
+        RemoteAsk ask = prepare_remote(r, m, remote);
+        if (ask.decided) {
+            r.decision = demand_step_up(*ask.decided, m.allow, r);
+            continue;
+        }
+        asking.push_back({out.size() - 1, m, std::move(ask)});
+    }
+    if (!asking.empty()) {
+        std::vector<PdpQuery> queries;
+        std::vector<std::string> ids;
+        for (const Asking& a : asking) queries.push_back(a.ask.query), ids.push_back(out[a.index].request_id);
+        std::vector<PdpResult> results =
+            pdp_->ask_batch(queries, ids, new_request_id(), pdp_deadline(reqs.front(), config_->pdp));
+        for (size_t k = 0; k < asking.size(); ++k) {
+            DecisionRecord& r = out[asking[k].index];
+            const RuleMatch& m = asking[k].match;
+            r.decision = demand_step_up(conclude_remote(r, m, remote, asking[k].ask, results[k]), m.allow, r);
+        }
+    }
+    for (DecisionRecord& r : out) finish(r, start);
+    return out;
 }
 
 DecisionRecord Engine::conclude(const Request& req, Decision d) {

@@ -13,11 +13,13 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "audit_log.h"
 #include "config.h"
 #include "decision.h"
 #include "identity.h"
+#include "local_policy.h"
 #include "pdp_cache.h"
 #include "pdp_client.h"
 #include "posture/signal.h"
@@ -59,6 +61,11 @@ public:
                                                   posture::SignalStore* posture = nullptr);
 
     DecisionRecord decide(const Request& req);
+    // Many requests at once (the re-evaluation of live sessions): those the
+    // PDP must answer go in one AuthZEN batch request when the PDP speaks
+    // AuthZEN; otherwise, and for every other path, as decide() would. One
+    // record per request, in order, each audited.
+    std::vector<DecisionRecord> decide_all(const std::vector<Request>& reqs);
     // Records (audits) a decision reached outside the rules and the PDP: a
     // step-up that failed.
     DecisionRecord conclude(const Request& req, Decision d);
@@ -73,7 +80,12 @@ public:
     const Config& config() const { return *config_; }
 
 private:
+    DecisionRecord begin(const Request& req) const;
+    void finish(DecisionRecord& r, std::chrono::steady_clock::time_point start);
     Decision decide_with(DecisionRecord& r);
+    // Everything decide_with does before the PDP: a decision, or empty when
+    // the PDP must be asked (m then holds the rules' match).
+    std::optional<Decision> decide_before_pdp(DecisionRecord& r, RuleMatch& m) const;
     Decision link_session(DecisionRecord& r) const;
     Decision demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const;
     bool offers(const std::string& method) const;

@@ -83,8 +83,13 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, s
     r.latency = x.result->elapsed;
     r.response = x.result->body;
     if (!answer) return failed(std::move(r), "malformed", "the PDP's answer could not be read");
-    auto ob = parse_obligations(answer->context, settings_.ignore_keys);
-    r.allow = answer->allow;
+    return answered(std::move(r), *answer);
+}
+
+// A well-formed answer: its obligations decide whether it can be carried out.
+PdpResult PdpClient::answered(PdpResult r, const PdpAnswer& answer) const {
+    auto ob = parse_obligations(answer.context, settings_.ignore_keys);
+    r.allow = answer.allow;
     if (!ob) {
         r.status = PdpStatus::Refused;
         r.error_kind = "obligation";
@@ -92,9 +97,51 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, s
         return r;
     }
     r.obligations = std::move(*ob);
-    if (r.obligations.policy_version.empty()) r.obligations.policy_version = answer->policy_version;
+    if (r.obligations.policy_version.empty()) r.obligations.policy_version = answer.policy_version;
     r.status = PdpStatus::Answered;
     return r;
+}
+
+std::vector<PdpResult> PdpClient::ask_batch(const std::vector<PdpQuery>& queries,
+                                            const std::vector<std::string>& request_ids, const std::string& batch_id,
+                                            std::chrono::milliseconds deadline) {
+    std::vector<PdpResult> out;
+    if (!batches()) {
+        for (size_t i = 0; i < queries.size(); ++i) out.push_back(ask(queries[i], request_ids.at(i), deadline));
+        return out;
+    }
+    PdpCall call = authzen_batch_request(queries, settings_.authzen_profile, request_ids, batch_id);
+    std::string body = call.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::optional<std::vector<Result<PdpAnswer>>> answers;
+    auto accept = [&](const HttpResponse& resp) -> std::optional<std::string> {
+        auto a = authzen_batch_response(resp.body, settings_.authzen_profile, queries);
+        if (!a) return a.error().message;
+        answers = std::move(*a);
+        return std::nullopt;
+    };
+    PdpExchange x = transport_->post(call.path, body, deadline, batch_id, accept);
+    for (size_t i = 0; i < queries.size(); ++i) {
+        PdpResult r;
+        r.batch_id = batch_id;
+        r.batch_size = queries.size();
+        r.request = call.body["evaluations"][i];
+        r.url = x.url;
+        r.failed = x.failed;
+        if (!x.result) {
+            const HttpError& e = x.result.error();
+            out.push_back(failed(std::move(r), std::string(to_string(e.kind)), e.message));
+            continue;
+        }
+        r.latency = x.result->elapsed;
+        if (!answers || !(*answers)[i]) {
+            std::string why = answers ? (*answers)[i].error().message : "the PDP's answer could not be read";
+            out.push_back(failed(std::move(r), "malformed", why));
+            continue;
+        }
+        r.response = (*answers)[i]->context.dump();
+        out.push_back(answered(std::move(r), *(*answers)[i]));
+    }
+    return out;
 }
 
 }  // namespace vigil

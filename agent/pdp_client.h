@@ -39,6 +39,9 @@ struct PdpResult {
     std::chrono::microseconds latency{0};
     nlohmann::ordered_json request;  // the body sent, for vigilctl decide --json
     std::string response;            // the raw body received
+    // Asked in an AuthZEN batch: its id and how many evaluations it held.
+    std::string batch_id;
+    size_t batch_size = 0;
 };
 
 class PdpClient {
@@ -46,6 +49,13 @@ public:
     static Result<std::unique_ptr<PdpClient>> create(const PdpSettings& settings);
 
     PdpResult ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
+    // Many queries at once: one POST /access/v1/evaluations with AuthZEN
+    // (request_ids[i] names queries[i]; batch_id the whole request), one
+    // result per query in order. A transport failure fails every query
+    // alike. Other protocols have no batch: each query is asked on its own.
+    std::vector<PdpResult> ask_batch(const std::vector<PdpQuery>& queries, const std::vector<std::string>& request_ids,
+                                     const std::string& batch_id, std::chrono::milliseconds deadline);
+    bool batches() const { return settings_.protocol == PdpProtocol::AuthZen; }
 
     const PdpSettings& settings() const { return settings_; }
 
@@ -53,6 +63,7 @@ private:
     PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport);
     PdpCall call_for(const PdpQuery& query, const std::string& request_id) const;
     Result<PdpAnswer> parse(const std::string& body, const PdpQuery& query) const;
+    PdpResult answered(PdpResult r, const PdpAnswer& answer) const;
 
     PdpSettings settings_;
     std::unique_ptr<PdpTransport> transport_;

@@ -110,10 +110,11 @@ PdpCall authzen_request(const PdpQuery& q, AuthzenProfile profile, const std::st
     return {"/access/v1/evaluation", body};
 }
 
-Result<PdpAnswer> authzen_response(const std::string& body, AuthzenProfile profile, const PdpQuery& q) {
-    auto j = parse_body(body, "the AuthZEN PDP");
-    if (!j) return j.error();
-    auto a = authzen_decision(*j);
+namespace {
+
+// One AuthZEN evaluation answer, single or in a batch.
+Result<PdpAnswer> authzen_answer(const nlohmann::json& j, AuthzenProfile profile, const PdpQuery& q) {
+    auto a = authzen_decision(j);
     if (!a || profile != AuthzenProfile::Cerbos || !a->context.contains("cerbos.response")) return a;
     // Cerbos: the obligations are the rule outputs inside its native answer.
     auto result = single_result(a->context["cerbos.response"]);
@@ -124,26 +125,38 @@ Result<PdpAnswer> authzen_response(const std::string& body, AuthzenProfile profi
     return inner;
 }
 
-PdpCall authzen_batch_request(const std::vector<PdpQuery>& queries) {
-    nlohmann::ordered_json evaluations = nlohmann::ordered_json::array();
-    for (const auto& q : queries) evaluations.push_back(to_json(q));
-    return {"/access/v1/evaluations", {{"evaluations", evaluations}}};
+}  // namespace
+
+Result<PdpAnswer> authzen_response(const std::string& body, AuthzenProfile profile, const PdpQuery& q) {
+    auto j = parse_body(body, "the AuthZEN PDP");
+    if (!j) return j.error();
+    return authzen_answer(*j, profile, q);
 }
 
-Result<std::vector<PdpAnswer>> authzen_batch_response(const std::string& body, size_t expected) {
+PdpCall authzen_batch_request(const std::vector<PdpQuery>& queries, AuthzenProfile profile,
+                              const std::vector<std::string>& request_ids, const std::string& batch_id) {
+    nlohmann::ordered_json evaluations = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < queries.size(); ++i) {
+        evaluations.push_back(authzen_request(queries[i], profile, request_ids.at(i)).body);
+    }
+    nlohmann::ordered_json body = {{"evaluations", evaluations}};
+    if (profile == AuthzenProfile::Cerbos) {
+        body["context"] = {{"cerbos.includeMeta", true}, {"cerbos.requestId", batch_id}};
+    }
+    return {"/access/v1/evaluations", body};
+}
+
+Result<std::vector<Result<PdpAnswer>>> authzen_batch_response(const std::string& body, AuthzenProfile profile,
+                                                              const std::vector<PdpQuery>& queries) {
     auto j = parse_body(body, "the AuthZEN PDP");
     if (!j) return j.error();
     auto evals = j->find("evaluations");
-    if (evals == j->end() || !evals->is_array() || evals->size() != expected) {
-        return err(fmt::format("AuthZEN batch answer must hold {} evaluations", expected));
+    if (evals == j->end() || !evals->is_array() || evals->size() != queries.size()) {
+        return err(fmt::format("AuthZEN batch answer must hold {} evaluations", queries.size()));
     }
-    std::vector<PdpAnswer> out;
-    for (const auto& e : *evals) {
-        if (!e.is_object()) return err("AuthZEN batch evaluation is not an object");
-        auto a = authzen_decision(e);
-        if (!a) return a.error();
-        out.push_back(std::move(*a));
-    }
+    std::vector<Result<PdpAnswer>> out;
+    // An evaluation that is not an object has no "decision": an error too.
+    for (size_t i = 0; i < queries.size(); ++i) out.push_back(authzen_answer((*evals)[i], profile, queries[i]));
     return out;
 }
 

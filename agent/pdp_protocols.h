@@ -31,9 +31,17 @@ struct PdpAnswer {
 PdpCall authzen_request(const PdpQuery& q, AuthzenProfile profile, const std::string& request_id);
 Result<PdpAnswer> authzen_response(const std::string& body, AuthzenProfile profile, const PdpQuery& q);
 
-// AuthZEN batch: POST /access/v1/evaluations, answers in request order.
-PdpCall authzen_batch_request(const std::vector<PdpQuery>& queries);
-Result<std::vector<PdpAnswer>> authzen_batch_response(const std::string& body, size_t expected);
+// AuthZEN batch: POST /access/v1/evaluations with one whole evaluation per
+// query (as authzen_request builds it; request_ids[i] for queries[i]). The
+// Cerbos profile also sets cerbos.includeMeta in the batch's own context,
+// which is where Cerbos 0.55 reads it for every evaluation.
+PdpCall authzen_batch_request(const std::vector<PdpQuery>& queries, AuthzenProfile profile,
+                              const std::vector<std::string>& request_ids, const std::string& batch_id);
+// The evaluations in request order, each read as authzen_response reads a
+// single answer (one may be malformed while the others stand). The whole
+// answer fails unless it holds exactly one evaluation per query.
+Result<std::vector<Result<PdpAnswer>>> authzen_batch_response(const std::string& body, AuthzenProfile profile,
+                                                              const std::vector<PdpQuery>& queries);
 
 // Cerbos' check API: POST /api/check/resources, resource kind "host". The
 // principal's roles are the user's groups and the request context travels as

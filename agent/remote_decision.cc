@@ -8,7 +8,6 @@
 #include "pdp_query.h"
 
 namespace vigil {
-namespace {
 
 using std::chrono::milliseconds;
 
@@ -20,6 +19,8 @@ milliseconds pdp_deadline(const Request& q, const PdpSettings& p) {
     auto spent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - q.received);
     return std::min(p.timeout, q.budget - spent - kBudgetMargin);
 }
+
+namespace {
 
 std::string last_answer_key(const PdpQuery& q) {
     return fmt::format("{}\n{}\n{}", q.subject.at("id").get<std::string>(), q.action.at("name").get<std::string>(),
@@ -81,6 +82,7 @@ Decision refused(const PdpResult& res) {
 nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool dry_run) {
     nlohmann::ordered_json j = {{"protocol", to_string(p.protocol)}, {"url", res.url}};
     if (res.latency.count()) j["latency_us"] = res.latency.count();
+    if (!res.batch_id.empty()) j["batch"] = {{"id", res.batch_id}, {"size", res.batch_size}};
     if (!res.obligations.policy_version.empty()) j["policy_version"] = res.obligations.policy_version;
     if (!res.error.empty()) j["error"] = res.error, j["error_kind"] = res.error_kind;
     if (!res.failed.empty()) {
@@ -128,22 +130,38 @@ bool cacheable(const Request& q, const PdpSettings& p) {
 
 }  // namespace
 
-Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
+RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
+    RemoteAsk ask;
     if (m.allow && !m.allow->ask_pdp) {
         r.path = "local";
-        return allow_by(*m.allow, r.request);
+        ask.decided = allow_by(*m.allow, r.request);
+        return ask;
     }
     const PdpSettings& settings = pdp.config.pdp;
-    PdpQuery q = build_pdp_query(r, pdp.config);
-    bool use_cache = cacheable(r.request, settings);
-    if (use_cache) {
-        if (auto c = pdp.allow_cache.find(full_key(q), settings.cache_allow)) {
+    ask.query = build_pdp_query(r, pdp.config);
+    ask.use_cache = cacheable(r.request, settings);
+    if (ask.use_cache) {
+        if (auto c = pdp.allow_cache.find(full_key(ask.query), settings.cache_allow)) {
             r.path = "cache";
-            return from_answer(true, c->obligations, m.allow, "the PDP (cached allow " + c->request_id + ")");
+            ask.decided = from_answer(true, c->obligations, m.allow, "the PDP (cached allow " + c->request_id + ")");
         }
     }
+    return ask;
+}
+
+Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
+    RemoteAsk ask = prepare_remote(r, m, pdp);
+    if (ask.decided) return *ask.decided;
+    PdpResult res = pdp.client.ask(ask.query, r.request_id, pdp_deadline(r.request, pdp.config.pdp));
+    return conclude_remote(r, m, pdp, ask, res);
+}
+
+Decision conclude_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const RemoteAsk& ask,
+                         const PdpResult& res) {
+    const PdpSettings& settings = pdp.config.pdp;
+    const PdpQuery& q = ask.query;
+    bool use_cache = ask.use_cache;
     bool dry_run = r.request.phase == Phase::DryRun;
-    PdpResult res = pdp.client.ask(q, r.request_id, pdp_deadline(r.request, settings));
     r.pdp = pdp_note(res, settings, dry_run);
     if (res.status == PdpStatus::Failed) return fallback(r, m, pdp, q, res);
     r.path = "pdp";

@@ -12,6 +12,9 @@
 #ifndef VIGIL_AGENT_REMOTE_DECISION_H
 #define VIGIL_AGENT_REMOTE_DECISION_H
 
+#include <chrono>
+#include <optional>
+
 #include "config.h"
 #include "decision.h"
 #include "local_policy.h"
@@ -30,6 +33,20 @@ struct RemotePdp {
 };
 
 Decision decide_remotely(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp);
+
+// decide_remotely in two steps, for many requests in one PDP call:
+// prepare_remote decides what needs no PDP (ask_pdp = false, a cached
+// allow) or says what to ask; conclude_remote takes the PDP's result.
+struct RemoteAsk {
+    std::optional<Decision> decided;  // set: no PDP call
+    PdpQuery query;
+    bool use_cache = false;
+};
+RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp);
+Decision conclude_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp, const RemoteAsk& ask,
+                         const PdpResult& res);
+// How long the PDP may take for r's request.
+std::chrono::milliseconds pdp_deadline(const Request& q, const PdpSettings& p);
 
 }  // namespace vigil
 

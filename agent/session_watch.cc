@@ -14,6 +14,9 @@ using SysClock = std::chrono::system_clock;
 namespace {
 
 constexpr auto kTick = std::chrono::seconds(1);
+// Re-decisions due in one tick go to the PDP together, this many per
+// request at most (one AuthZEN batch; a few hundred KiB of JSON).
+constexpr size_t kBatchMax = 100;
 
 std::string minutes_text(std::chrono::seconds left) {
     auto m = (left.count() + 59) / 60;
@@ -173,7 +176,15 @@ void SessionWatch::tick(SysClock::time_point now) {
         std::lock_guard lock(mu_);
         std::swap(posture, posture_changed_);
     }
-    for (const LiveSession& s : registry_.list()) check(s, now, posture);
+    std::vector<LiveSession> due;
+    for (const LiveSession& s : registry_.list()) {
+        if (check(s, now, posture)) due.push_back(s);
+    }
+    for (size_t i = 0; i < due.size(); i += kBatchMax) {
+        std::vector<LiveSession> batch(due.begin() + static_cast<std::ptrdiff_t>(i),
+                                       due.begin() + static_cast<std::ptrdiff_t>(std::min(due.size(), i + kBatchMax)));
+        reevaluate(batch, now);
+    }
 }
 
 void SessionWatch::sweep_grants(SysClock::time_point now) {
@@ -191,7 +202,7 @@ void SessionWatch::end_dependents(const std::string& grant_id, const std::string
     }
 }
 
-void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool posture) {
+bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool posture) {
     {
         std::unique_lock lock(mu_);
         if (auto it = doomed_.find(s.id); it != doomed_.end()) {
@@ -199,11 +210,14 @@ void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
             std::string why = it->second.why;
             lock.unlock();
             if (due) end(s, why);  // else: waiting out the grace
-            return;
+            return false;
         }
     }
     const SessionLimits& l = s.limits;
-    if (l.max_until && now >= *l.max_until) return end(s, "session_max reached");
+    if (l.max_until && now >= *l.max_until) {
+        end(s, "session_max reached");
+        return false;
+    }
     if (l.max_until && l.warn_before && !s.warned && now >= *l.max_until - *l.warn_before) {
         auto left = std::chrono::duration_cast<std::chrono::seconds>(*l.max_until - now);
         auto tty = session_tty(s.pid);
@@ -215,9 +229,9 @@ void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
         u.warned = true;
         registry_.update(s.id, u);
     }
-    if (l.idle_max && check_idle(s, now)) return;
+    if (l.idle_max && check_idle(s, now)) return false;
     bool due = s.next_reevaluation && now >= *s.next_reevaluation;
-    if (posture || due) reevaluate(s, now);
+    return posture || due;
 }
 
 // The session's terminal, found once: a walk over /proc for every session on
@@ -269,17 +283,27 @@ bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
     return false;
 }
 
-void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
+// Every session in one call to the engine, so that those the PDP must answer
+// go to it in one batch.
+void SessionWatch::reevaluate(const std::vector<LiveSession>& sessions, SysClock::time_point now) {
     auto engine = engines_();
-    if (!engine) return;
-    Request q;
-    q.phase = Phase::Reevaluate;
-    q.user = s.user;
-    q.service = s.service;
-    q.tty = s.tty;
-    q.rhost = s.rhost;
-    q.pid = s.pid;
-    DecisionRecord r = engine->decide(q);
+    if (!engine || sessions.empty()) return;
+    std::vector<Request> requests;
+    for (const LiveSession& s : sessions) {
+        Request q;
+        q.phase = Phase::Reevaluate;
+        q.user = s.user;
+        q.service = s.service;
+        q.tty = s.tty;
+        q.rhost = s.rhost;
+        q.pid = s.pid;
+        requests.push_back(std::move(q));
+    }
+    std::vector<DecisionRecord> records = engine->decide_all(requests);
+    for (size_t i = 0; i < sessions.size() && i < records.size(); ++i) apply(sessions[i], records[i], now);
+}
+
+void SessionWatch::apply(const LiveSession& s, const DecisionRecord& r, SysClock::time_point now) {
     SessionUpdate u;
     if (s.limits.reevaluate_every) u.next_reevaluation = now + *s.limits.reevaluate_every;
     // A re-decision may tighten the limits, never loosen them.

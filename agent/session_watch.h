@@ -79,8 +79,10 @@ public:
 private:
     void run();
     void tick(std::chrono::system_clock::time_point now);
-    void check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
-    void reevaluate(const LiveSession& s, std::chrono::system_clock::time_point now);
+    // Ends s if a limit says so; true when s is due for a re-decision.
+    bool check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
+    void reevaluate(const std::vector<LiveSession>& sessions, std::chrono::system_clock::time_point now);
+    void apply(const LiveSession& s, const DecisionRecord& r, std::chrono::system_clock::time_point now);
     void end(const LiveSession& s, const std::string& why);
     void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
 

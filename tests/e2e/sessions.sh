@@ -4,12 +4,13 @@
 # revoke`, and within moments of a posture change that no longer allows it
 # (a real systemd --user manager's unit stopped), and after session_idle
 # without input on its terminal. A vigild killed and
-# restarted with 20 sessions live still lists and ends all of them.
+# restarted with 20 sessions live still lists and ends all of them. With an
+# AuthZEN PDP (Cerbos), the re-decisions of many sessions go in one batch.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 9
+tap_plan 10
 
 UNIT=fake-edr.service
 CERBOS_STARTED=
@@ -248,6 +249,56 @@ cerbos_flip() {
     wait_for 5 ends_logged "no longer allowed" 2 || fail "no session_end record for the re-decision"
 }
 tap_case "cerbos: a session re-decided every 2 s ends once Cerbos' policy turns to deny" cerbos_flip
+
+# The largest number of reevaluate records in the trail, after line $1, that
+# went to the PDP in one AuthZEN batch.
+largest_batch() {
+    tail -n +"$(($1 + 1))" "$AUDIT_LOG" | python3 -c '
+import collections, json, sys
+n = collections.Counter()
+for line in sys.stdin:
+    r = json.loads(line)
+    b = (r.get("pdp") or {}).get("batch")
+    if r.get("phase") == "reevaluate" and b:
+        n[b["id"]] += 1
+print(max(n.values(), default=0))'
+}
+batch_of() { [ "$(largest_batch "$1")" -ge "$2" ]; }
+mallory_may_login() { ssh_login vgl-mallory true && [ "$SSH_RC" -eq 0 ]; }
+all_batched_gone() {
+    local i
+    for i in $(seq 1 "$BATCHED"); do gone "b$i" || return 1; done
+}
+BATCHED=10
+authzen_batch() {
+    [ -n "$CERBOS_STARTED" ] || { fail "Cerbos is not running (the case before failed)"; return 1; }
+    write_policy EFFECT_ALLOW
+    write_sessions_config
+    sed -i "s|^protocol = \"local\"|protocol = \"authzen\"\nauthzen_profile = \"cerbos\"\nurls = [\"$CERBOS_URL\"]\ntimeout = \"2s\"|" \
+        "$T/vigil.toml"
+    local n
+    n=$(grep -c "reloaded" "$AGENT_LOG")
+    kill -HUP "$AGENT_PID"
+    wait_for 5 _reloads_above "$n" || { fail "vigild did not reload"; note_logs; return 1; }
+    wait_for 15 mallory_may_login || { fail "Cerbos (AuthZEN) does not let mallory in again"; note_logs; return 1; }
+    local i
+    for i in $(seq 1 $BATCHED); do ssh_bg vgl-mallory "b$i"; done
+    wait_for 15 count_is vgl-mallory $BATCHED || { fail "$(session_count vgl-mallory) of $BATCHED sessions registered"; note_logs; return 1; }
+    local mark
+    mark=$(wc -l <"$AUDIT_LOG")
+    # A posture change re-decides every session in the same tick.
+    sdu_stop_unit "$UNIT" && sdu_start_unit "$UNIT"
+    wait_for 10 batch_of "$mark" $BATCHED ||
+        { fail "no AuthZEN batch of $BATCHED re-decisions in the trail (largest: $(largest_batch "$mark"))"; note_logs; return 1; }
+    measured "re-decisions of $BATCHED sessions in one AuthZEN request: largest batch $(largest_batch "$mark")"
+    local t0
+    t0=$(now_ms)
+    write_policy EFFECT_DENY
+    wait_for 20 all_batched_gone || { fail "the sessions survived Cerbos' policy turning to deny"; note_logs; return 1; }
+    measured "policy file changed to deny -> $BATCHED sessions gone (ms; reevaluate 2 s, batched): $(($(now_ms) - t0))"
+}
+tap_case "authzen: $BATCHED sessions are re-decided in one batch request (/access/v1/evaluations) and all end on deny" \
+    authzen_batch
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }

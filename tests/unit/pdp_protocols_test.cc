@@ -106,12 +106,40 @@ TEST_CASE("authzen with the cerbos profile unwraps the rule outputs") {
 }
 
 TEST_CASE("authzen batch answers must match the request count") {
-    CHECK(vigil::authzen_batch_request({query("ssh"), query("sudo")}).body["evaluations"].size() == 2);
-    auto ok = vigil::authzen_batch_response(R"({"evaluations": [{"decision": true}, {"decision": false}]})", 2);
+    using vigil::AuthzenProfile;
+    std::vector<vigil::PdpQuery> two = {query("ssh"), query("sudo")};
+    auto call = vigil::authzen_batch_request(two, AuthzenProfile::Standard, {"r1", "r2"}, "b1");
+    CHECK(call.path == "/access/v1/evaluations");
+    REQUIRE(call.body["evaluations"].size() == 2);
+    CHECK(call.body["evaluations"][1]["action"]["name"] == "sudo");
+    CHECK(call.body["evaluations"][0]["context"]["request_id"] == "r1");
+    CHECK_FALSE(call.body.contains("context"));
+    auto ok = vigil::authzen_batch_response(
+        R"({"evaluations": [{"decision": true, "context": {"session_max_seconds": 60}}, {"decision": false}]})",
+        AuthzenProfile::Standard, two);
     REQUIRE(ok);
-    CHECK((*ok)[0].allow);
-    CHECK_FALSE((*ok)[1].allow);
-    CHECK_FALSE(vigil::authzen_batch_response(R"({"evaluations": [{"decision": true}]})", 2));
+    REQUIRE((*ok)[0]);
+    CHECK((*ok)[0]->allow);
+    CHECK((*ok)[0]->context["session_max_seconds"] == 60);
+    REQUIRE((*ok)[1]);
+    CHECK_FALSE((*ok)[1]->allow);
+    CHECK_FALSE(
+        vigil::authzen_batch_response(R"({"evaluations": [{"decision": true}]})", AuthzenProfile::Standard, two));
+    // One bad evaluation does not spoil the others.
+    auto mixed = vigil::authzen_batch_response(R"({"evaluations": [{"decision": "yes"}, {"decision": true}]})",
+                                               AuthzenProfile::Standard, two);
+    REQUIRE(mixed);
+    CHECK_FALSE((*mixed)[0]);
+    CHECK((*mixed)[1]);
+}
+
+TEST_CASE("authzen batch with the cerbos profile asks for meta once, for every evaluation") {
+    using vigil::AuthzenProfile;
+    std::vector<vigil::PdpQuery> one = {query("ssh")};
+    auto call = vigil::authzen_batch_request(one, AuthzenProfile::Cerbos, {"r1"}, "b1");
+    CHECK(call.body["context"]["cerbos.includeMeta"] == true);
+    CHECK(call.body["context"]["cerbos.requestId"] == "b1");
+    CHECK(call.body["evaluations"][0]["subject"]["properties"].contains("cerbos.roles"));
 }
 
 TEST_CASE("opa takes a boolean or an object with allow and obligations") {
