@@ -18,6 +18,19 @@ constexpr auto kTick = std::chrono::seconds(1);
 // request at most (one AuthZEN batch; a few hundred KiB of JSON).
 constexpr size_t kBatchMax = 100;
 
+// A request about a live session: the person and service of the account
+// decision that let it in.
+Request request_about(const LiveSession& s, Phase phase) {
+    Request q;
+    q.phase = phase;
+    q.user = s.user;
+    q.service = s.service;
+    q.tty = s.tty;
+    q.rhost = s.rhost;
+    q.pid = s.pid;
+    return q;
+}
+
 std::string minutes_text(std::chrono::seconds left) {
     auto m = (left.count() + 59) / 60;
     return m <= 1 ? "a minute" : fmt::format("{} minutes", m);
@@ -289,16 +302,7 @@ void SessionWatch::reevaluate(const std::vector<LiveSession>& sessions, SysClock
     auto engine = engines_();
     if (!engine || sessions.empty()) return;
     std::vector<Request> requests;
-    for (const LiveSession& s : sessions) {
-        Request q;
-        q.phase = Phase::Reevaluate;
-        q.user = s.user;
-        q.service = s.service;
-        q.tty = s.tty;
-        q.rhost = s.rhost;
-        q.pid = s.pid;
-        requests.push_back(std::move(q));
-    }
+    for (const LiveSession& s : sessions) requests.push_back(request_about(s, Phase::Reevaluate));
     std::vector<DecisionRecord> records = engine->decide_all(requests);
     for (size_t i = 0; i < sessions.size() && i < records.size(); ++i) apply(sessions[i], records[i], now);
 }
@@ -340,13 +344,7 @@ void SessionWatch::end(const LiveSession& s, const std::string& why) {
 }
 
 void record_session_end(Engine& engine, const LiveSession& s, std::string reason_user, std::string reason_admin) {
-    Request q;
-    q.phase = Phase::SessionEnd;
-    q.user = s.user;
-    q.service = s.service;
-    q.tty = s.tty;
-    q.rhost = s.rhost;
-    q.pid = s.pid;
+    Request q = request_about(s, Phase::SessionEnd);
     Decision d;
     d.outcome = Outcome::Deny;
     d.reason_user = std::move(reason_user);
