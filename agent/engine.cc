@@ -271,8 +271,9 @@ void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point sta
     if (req.phase == Phase::DryRun) return;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
-        recent_->remember(req.pid, {r.request_id, req.user, req.service, r.decision.session_max,
-                                    r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now()});
+        recent_->remember(req.pid,
+                          {r.request_id, req.user, req.service, r.decision.session_max, r.decision.session_idle,
+                           r.decision.reevaluate, std::chrono::steady_clock::now(), req.mfa, req.purpose});
     }
 }
 

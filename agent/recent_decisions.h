@@ -17,6 +17,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "request.h"
+
 namespace vigil {
 
 struct RecentDecision {
@@ -27,6 +29,9 @@ struct RecentDecision {
     std::optional<std::chrono::seconds> session_idle;
     std::optional<std::chrono::seconds> reevaluate;  // the PDP's reevaluate_seconds
     std::chrono::steady_clock::time_point at;
+    // What the request proved, for the re-decisions of the session.
+    std::optional<StepUpProof> mfa;
+    std::string purpose;
 };
 
 class RecentDecisions {

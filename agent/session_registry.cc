@@ -253,6 +253,14 @@ Json encode_session(const LiveSession& s) {
     j["warned"] = s.warned;
     j["grant_ids"] = s.grant_ids;
     j["bound_grants"] = s.bound_grants;
+    if (s.mfa) {
+        j["mfa"] = {{"method", s.mfa->method},
+                    {"at_ms", to_ms(s.mfa->at)},
+                    {"subject", s.mfa->subject},
+                    {"amr", s.mfa->amr},
+                    {"acr", s.mfa->acr}};
+    }
+    if (!s.purpose.empty()) j["purpose"] = s.purpose;
     return j;
 }
 
@@ -300,6 +308,16 @@ Result<LiveSession> decode_session(const Json& j) {
     s.warned = j.value("warned", false);
     s.grant_ids = j.value("grant_ids", std::vector<std::string>());
     s.bound_grants = j.value("bound_grants", std::vector<std::string>());
+    if (auto m = j.find("mfa"); m != j.end() && m->is_object()) {
+        StepUpProof p;
+        p.method = m->at("method").get<std::string>();
+        p.at = from_ms(m->at("at_ms").get<int64_t>());
+        p.subject = m->value("subject", "");
+        p.amr = m->value("amr", std::vector<std::string>());
+        p.acr = m->value("acr", "");
+        s.mfa = std::move(p);
+    }
+    s.purpose = j.value("purpose", "");
     if (!valid_id(s.id)) return err("a session has an invalid id");
     if (s.pid <= 1 || s.start_time == 0) return err(fmt::format("session {} has no valid pid/start_time", s.id));
     return s;

@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "request.h"
 #include "result.h"
 #include "unique_fd.h"
 
@@ -92,6 +93,10 @@ struct LiveSession {
     // JIT grants bound to the session (vigilctl grant request --bind): they
     // end when it does, whatever their own expiry says.
     std::vector<std::string> bound_grants;
+    // The second factor and the justification the login gave: re-decisions
+    // carry them to the rules and the PDP, as the login's decision had them.
+    std::optional<StepUpProof> mfa;
+    std::string purpose;
 };
 
 // The fields update() may change; an empty one is left as it is.

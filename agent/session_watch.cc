@@ -28,6 +28,8 @@ Request request_about(const LiveSession& s, Phase phase) {
     q.tty = s.tty;
     q.rhost = s.rhost;
     q.pid = s.pid;
+    q.mfa = s.mfa;
+    q.purpose = s.purpose;
     return q;
 }
 
@@ -72,6 +74,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     s.rhost = q.rhost;
     s.pid = q.peer ? q.peer->pid : q.pid;
     if (!q.xdg_session_id.empty()) s.xdg_session_id = q.xdg_session_id;
+    if (account) s.mfa = account->mfa, s.purpose = account->purpose;
     s.decision_id = r.decision_id;
     s.opened_at = SysClock::now();
     if (r.decision.session_max) s.limits.max_until = s.opened_at + *r.decision.session_max;
@@ -324,9 +327,10 @@ void SessionWatch::apply(const LiveSession& s, const DecisionRecord& r, SysClock
         u.limits = tighter;
     }
     registry_.update(s.id, u);
-    // A step-up answer means the policy still allows with the factor the
-    // person already gave at login: the session stands.
-    if (r.decision.outcome != Outcome::Deny) return;
+    // The re-decision carried the factor and the reason the login gave; a
+    // step-up answer means they no longer suffice, and a live session cannot
+    // be asked for more: it ends like a deny.
+    if (r.decision.outcome == Outcome::Allow) return;
     log_warn("sessions: {} of {} no longer allowed ({}); ending it in {} s", s.id, s.user, r.decision.reason_admin,
              settings_.deny_grace.count());
     std::lock_guard lock(mu_);

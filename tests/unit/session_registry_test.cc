@@ -84,6 +84,8 @@ LiveSession full_session() {
     s.warned = true;
     s.grant_ids = {"g1", "g2"};
     s.bound_grants = {"g3"};
+    s.mfa = vigil::StepUpProof{"device", at_ms(1700000000500), "sub-1", {"pwd", "otp"}, "mfa"};
+    s.purpose = "INC-9";
     return s;
 }
 
@@ -143,6 +145,12 @@ TEST_CASE("session registry keeps every field across instances", "[sessions]") {
     CHECK(got->warned);
     CHECK(got->grant_ids == std::vector<std::string>{"g1", "g2"});
     CHECK(got->bound_grants == std::vector<std::string>{"g3"});
+    REQUIRE(got->mfa);
+    CHECK(got->mfa->method == "device");
+    CHECK(got->mfa->at == at_ms(1700000000500));
+    CHECK(got->mfa->amr == std::vector<std::string>{"pwd", "otp"});
+    CHECK(got->mfa->acr == "mfa");
+    CHECK(got->purpose == "INC-9");
 }
 
 TEST_CASE("session registry leaves absent limits absent after a reload", "[sessions]") {

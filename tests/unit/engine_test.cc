@@ -1,0 +1,62 @@
+#include "engine.h"
+
+#include <catch2/catch.hpp>
+
+using vigil::Outcome;
+using vigil::Phase;
+
+namespace {
+
+// A dry-run engine (no trail) on config text; root is the user, as NSS
+// knows it on every machine.
+std::shared_ptr<vigil::Engine> engine_on(const std::string& text) {
+    auto c = vigil::parse_config(text, "test.toml");
+    REQUIRE(c);
+    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
+    REQUIRE(e);
+    return *e;
+}
+
+vigil::Request reevaluation(const std::string& user) {
+    vigil::Request q;
+    q.phase = Phase::Reevaluate;
+    q.user = user;
+    q.service = "sshd";
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("a session's re-decision carries the login's factor: still allowed with it, step-up without", "[sessions]") {
+    auto engine = engine_on(R"([stepup.totp]
+issuer = "test"
+
+[[rule]]
+name = "root with a code"
+services = ["sshd"]
+users = ["root"]
+decision = "allow"
+step_up = "totp"
+)");
+    auto q = reevaluation("root");
+    CHECK(engine->decide_all({q}).at(0).decision.outcome == Outcome::StepUp);
+    q.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    CHECK(engine->decide_all({q, q}).at(1).decision.outcome == Outcome::Allow);
+    q.mfa->method = "device";  // not the factor the rule wants
+    CHECK(engine->decide(q).decision.outcome == Outcome::StepUp);
+}
+
+TEST_CASE("decide_all answers every request in order, each on its own path", "[sessions]") {
+    auto engine = engine_on(R"([[rule]]
+name = "root may"
+services = ["sshd"]
+users = ["root"]
+decision = "allow"
+)");
+    auto records = engine->decide_all({reevaluation("root"), reevaluation("no-such-user-vigil"), reevaluation("root")});
+    REQUIRE(records.size() == 3);
+    CHECK(records[0].decision.outcome == Outcome::Allow);
+    CHECK(records[1].decision.outcome == Outcome::Deny);
+    CHECK(records[2].decision.outcome == Outcome::Allow);
+    CHECK(records[0].request_id != records[2].request_id);
+}
