@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace vigil {
 namespace {
@@ -105,11 +106,46 @@ PdpResult PdpClient::answered(PdpResult r, const PdpAnswer& answer) const {
 std::vector<PdpResult> PdpClient::ask_batch(const std::vector<PdpQuery>& queries,
                                             const std::vector<std::string>& request_ids, const std::string& batch_id,
                                             std::chrono::milliseconds deadline) {
-    std::vector<PdpResult> out;
+    std::vector<PdpResult> out(queries.size());
     if (!batches()) {
-        for (size_t i = 0; i < queries.size(); ++i) out.push_back(ask(queries[i], request_ids.at(i), deadline));
+        for (size_t i = 0; i < queries.size(); ++i) out[i] = ask(queries[i], request_ids.at(i), deadline);
         return out;
     }
+    std::vector<std::vector<size_t>> rounds = rounds_by_subject(queries);
+    for (size_t r = 0; r < rounds.size(); ++r) {
+        std::vector<PdpQuery> qs;
+        std::vector<std::string> ids;
+        for (size_t i : rounds[r]) qs.push_back(queries[i]), ids.push_back(request_ids.at(i));
+        std::string id = rounds.size() == 1 ? batch_id : fmt::format("{}-{}", batch_id, r + 1);
+        std::vector<PdpResult> got = ask_one_batch(qs, ids, id, deadline);
+        for (size_t k = 0; k < rounds[r].size(); ++k) out[rounds[r][k]] = std::move(got[k]);
+    }
+    return out;
+}
+
+// Cerbos merges the evaluations of a batch that share subject and resource
+// and answers all of them from the first one's properties (tests/pdp/SHAPES.md,
+// example 19): a session without MFA would be judged by one with it. The
+// resource is this host for every query, so no batch may hold one subject
+// twice: the queries are dealt into rounds, each subject at most once per round.
+std::vector<std::vector<size_t>> PdpClient::rounds_by_subject(const std::vector<PdpQuery>& queries) {
+    std::vector<std::vector<size_t>> rounds;
+    std::vector<std::set<std::string>> seen;
+    for (size_t i = 0; i < queries.size(); ++i) {
+        std::string subject = queries[i].subject.value("type", "") + "/" + queries[i].subject.value("id", "");
+        size_t r = 0;
+        while (r < rounds.size() && seen[r].count(subject)) ++r;
+        if (r == rounds.size()) rounds.emplace_back(), seen.emplace_back();
+        rounds[r].push_back(i);
+        seen[r].insert(subject);
+    }
+    return rounds;
+}
+
+std::vector<PdpResult> PdpClient::ask_one_batch(const std::vector<PdpQuery>& queries,
+                                                const std::vector<std::string>& request_ids,
+                                                const std::string& batch_id, std::chrono::milliseconds deadline) {
+    std::vector<PdpResult> out;
     PdpCall call = authzen_batch_request(queries, settings_.authzen_profile, request_ids, batch_id);
     std::string body = call.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::optional<std::vector<Result<PdpAnswer>>> answers;

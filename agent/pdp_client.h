@@ -56,6 +56,9 @@ public:
     std::vector<PdpResult> ask_batch(const std::vector<PdpQuery>& queries, const std::vector<std::string>& request_ids,
                                      const std::string& batch_id, std::chrono::milliseconds deadline);
     bool batches() const { return settings_.protocol == PdpProtocol::AuthZen; }
+    // The indices of queries dealt into rounds that hold no subject twice:
+    // ask_batch sends one request per round.
+    static std::vector<std::vector<size_t>> rounds_by_subject(const std::vector<PdpQuery>& queries);
 
     const PdpSettings& settings() const { return settings_; }
 
@@ -64,6 +67,9 @@ private:
     PdpCall call_for(const PdpQuery& query, const std::string& request_id) const;
     Result<PdpAnswer> parse(const std::string& body, const PdpQuery& query) const;
     PdpResult answered(PdpResult r, const PdpAnswer& answer) const;
+    std::vector<PdpResult> ask_one_batch(const std::vector<PdpQuery>& queries,
+                                         const std::vector<std::string>& request_ids, const std::string& batch_id,
+                                         std::chrono::milliseconds deadline);
 
     PdpSettings settings_;
     std::unique_ptr<PdpTransport> transport_;

@@ -12,6 +12,10 @@ e2e_enter_ns "$@"
 
 tap_plan 10
 
+# Five more users, in ops for Cerbos, for the batched re-decisions.
+BATCH_USERS="vgl-b1 vgl-b2 vgl-b3 vgl-b4 vgl-b5"
+E2E_USERS="$E2E_USERS vgl-b1:20031 vgl-b2:20032 vgl-b3:20033 vgl-b4:20034 vgl-b5:20035"
+
 UNIT=fake-edr.service
 CERBOS_STARTED=
 _sessions_rc=0
@@ -45,6 +49,13 @@ services = ["sshd"]
 users = ["vgl-mallory"]
 decision = "allow"
 session_max = "40s"
+
+[[rule]]
+name = "the batch users"
+services = ["sshd"]
+users = [$(printf '"%s", ' $BATCH_USERS)]
+decision = "allow"
+session_max = "60s"
 
 [[rule]]
 name = "bob: only while the EDR sensor runs"
@@ -222,7 +233,7 @@ EOF
 }
 
 cerbos_flip() {
-    e2e_add_group ops 20101 vgl-alice,vgl-mallory || return 1
+    e2e_add_group ops 20101 "vgl-alice,vgl-mallory,$(echo $BATCH_USERS | tr ' ' ',')" || return 1
     mkdir -p "$T/policies" && write_policy EFFECT_ALLOW
     "$SRCDIR/tests/pdp/install.sh" >/dev/null 2>"$T/install.err" ||
         { note "tests/pdp/install.sh" "$T/install.err"; fail "cannot install Cerbos"; return 1; }
@@ -250,26 +261,30 @@ cerbos_flip() {
 }
 tap_case "cerbos: a session re-decided every 2 s ends once Cerbos' policy turns to deny" cerbos_flip
 
-# The largest number of reevaluate records in the trail, after line $1, that
-# went to the PDP in one AuthZEN batch.
-largest_batch() {
+# The reevaluate records in the trail, after line $1, that went to the PDP
+# in AuthZEN batches: "LARGEST BATCHES REPEATS" — the largest batch, how
+# many batches, and how many times a batch held one user twice (Cerbos would
+# have merged those; vigild must never send them).
+batch_stats() {
     tail -n +"$(($1 + 1))" "$AUDIT_LOG" | python3 -c '
 import collections, json, sys
-n = collections.Counter()
+users = collections.defaultdict(list)
 for line in sys.stdin:
     r = json.loads(line)
     b = (r.get("pdp") or {}).get("batch")
     if r.get("phase") == "reevaluate" and b:
-        n[b["id"]] += 1
-print(max(n.values(), default=0))'
+        users[b["id"]].append(r["user"])
+largest = max((len(u) for u in users.values()), default=0)
+repeats = sum(len(u) - len(set(u)) for u in users.values())
+print(largest, len(users), repeats)'
 }
-batch_of() { [ "$(largest_batch "$1")" -ge "$2" ]; }
+batch_of() { [ "$(batch_stats "$1" | cut -d" " -f1)" -ge "$2" ]; }
 mallory_may_login() { ssh_login vgl-mallory true && [ "$SSH_RC" -eq 0 ]; }
 all_batched_gone() {
     local i
     for i in $(seq 1 "$BATCHED"); do gone "b$i" || return 1; done
 }
-BATCHED=10
+BATCHED=10 # two sessions for each of the five batch users
 authzen_batch() {
     [ -n "$CERBOS_STARTED" ] || { fail "Cerbos is not running (the case before failed)"; return 1; }
     write_policy EFFECT_ALLOW
@@ -281,23 +296,32 @@ authzen_batch() {
     kill -HUP "$AGENT_PID"
     wait_for 5 _reloads_above "$n" || { fail "vigild did not reload"; note_logs; return 1; }
     wait_for 15 mallory_may_login || { fail "Cerbos (AuthZEN) does not let mallory in again"; note_logs; return 1; }
-    local i
-    for i in $(seq 1 $BATCHED); do ssh_bg vgl-mallory "b$i"; done
-    wait_for 15 count_is vgl-mallory $BATCHED || { fail "$(session_count vgl-mallory) of $BATCHED sessions registered"; note_logs; return 1; }
+    local i=0 u
+    for u in $BATCH_USERS $BATCH_USERS; do
+        i=$((i + 1))
+        ssh_bg "$u" "b$i"
+    done
+    for u in $BATCH_USERS; do
+        wait_for 15 count_is "$u" 2 || { fail "$(session_count "$u") of 2 sessions of $u registered"; note_logs; return 1; }
+    done
     local mark
     mark=$(wc -l <"$AUDIT_LOG")
     # A posture change re-decides every session in the same tick.
     sdu_stop_unit "$UNIT" && sdu_start_unit "$UNIT"
-    wait_for 10 batch_of "$mark" $BATCHED ||
-        { fail "no AuthZEN batch of $BATCHED re-decisions in the trail (largest: $(largest_batch "$mark"))"; note_logs; return 1; }
-    measured "re-decisions of $BATCHED sessions in one AuthZEN request: largest batch $(largest_batch "$mark")"
+    # Ten sessions of five users: two requests of five, each user once in each.
+    wait_for 10 batch_of "$mark" 5 ||
+        { fail "no AuthZEN batch of 5 re-decisions in the trail (largest, batches, repeats: $(batch_stats "$mark"))"; note_logs; return 1; }
+    local stats
+    stats=$(batch_stats "$mark")
+    measured "re-decisions of $BATCHED sessions (5 users x 2) after a posture change: largest batch, batches, repeated users: $stats"
+    [ "${stats##* }" -eq 0 ] || { fail "a batch held the same user twice: $stats"; return 1; }
     local t0
     t0=$(now_ms)
     write_policy EFFECT_DENY
     wait_for 20 all_batched_gone || { fail "the sessions survived Cerbos' policy turning to deny"; note_logs; return 1; }
     measured "policy file changed to deny -> $BATCHED sessions gone (ms; reevaluate 2 s, batched): $(($(now_ms) - t0))"
 }
-tap_case "authzen: $BATCHED sessions are re-decided in one batch request (/access/v1/evaluations) and all end on deny" \
+tap_case "authzen: $BATCHED sessions are re-decided in batches (/access/v1/evaluations), no user twice in one; all end on deny" \
     authzen_batch
 
 agent_alive() {

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "pdp_client.h"
+
 // Responses recorded from a real Cerbos 0.55.0 by tests/pdp (see SHAPES.md).
 namespace {
 
@@ -156,4 +158,17 @@ TEST_CASE("opa takes a boolean or an object with allow and obligations") {
     CHECK_FALSE(o->context.contains("allow"));
     CHECK_FALSE(vigil::opa_response(R"({})"));                    // undefined rule
     CHECK_FALSE(vigil::opa_response(R"({"result": {"x": 1}})"));  // no allow
+}
+
+TEST_CASE("a batch never holds one subject twice: Cerbos would merge them") {
+    auto as = [](const std::string& user) {
+        vigil::PdpQuery q = query("ssh");
+        q.subject["id"] = user;
+        return q;
+    };
+    auto rounds = vigil::PdpClient::rounds_by_subject({as("a"), as("b"), as("a"), as("c"), as("a"), as("b")});
+    REQUIRE(rounds.size() == 3);
+    CHECK(rounds[0] == std::vector<size_t>{0, 1, 3});
+    CHECK(rounds[1] == std::vector<size_t>{2, 5});
+    CHECK(rounds[2] == std::vector<size_t>{4});
 }
