@@ -13,6 +13,7 @@
 #include "cidr.h"
 #include "device_flow.h"
 #include "duration.h"
+#include "grant_table.h"
 #include "sha256.h"
 #include "unique_fd.h"
 
@@ -460,9 +461,10 @@ private:
     }
 
     void parse_grants(const toml::table& t, GrantSettings& g) const {
-        only_keys(t, {"table", "max", "group"}, "[grants]");
+        only_keys(t, {"table", "max", "group", "account"}, "[grants]");
         if (auto* n = t.get("table")) g.table = absolute_path(*n, "grants.table");
         if (auto* n = t.get("max")) g.max = duration(*n, "grants.max");
+        if (auto* accounts = t.get("account")) parse_grant_accounts(*accounts, g);
         auto* groups = t.get("group");
         if (!groups) return;
         auto* arr = groups->as_array();
@@ -478,6 +480,35 @@ private:
                                  static_cast<uint32_t>(integer(*gid, "grants.group.gid", 1000, 4294967294))};
             if (!names.insert(s.name).second) fail(gt.source(), fmt::format("group \"{}\" is listed twice", s.name));
             g.groups.push_back(std::move(s));
+        }
+    }
+
+    void parse_grant_accounts(const toml::node& n, GrantSettings& g) const {
+        auto* arr = n.as_array();
+        if (!arr || !arr->is_array_of_tables()) fail(n.source(), "accounts are written as [[grants.account]] tables");
+        std::set<std::string> names;
+        for (auto&& item : *arr) {
+            const toml::table& at = *item.as_table();
+            only_keys(at, {"name", "uid", "gid", "gecos", "home", "shell"}, "[[grants.account]]");
+            auto *name = at.get("name"), *uid = at.get("uid"), *gid = at.get("gid"), *home = at.get("home");
+            if (!name || !uid || !gid || !home) fail(at.source(), "[[grants.account]] needs name, uid, gid and home");
+            GrantAccountSettings a;
+            a.name = string(*name, "grants.account.name");
+            // Never a system account, never root: ids from the range admins give people.
+            a.uid = static_cast<uint32_t>(integer(*uid, "grants.account.uid", 1000, 4294967294));
+            a.gid = static_cast<uint32_t>(integer(*gid, "grants.account.gid", 1000, 4294967294));
+            if (auto* x = at.get("gecos")) a.gecos = string(*x, "grants.account.gecos");
+            a.home = absolute_path(*home, "grants.account.home");
+            if (auto* x = at.get("shell")) a.shell = absolute_path(*x, "grants.account.shell");
+            // The table's own rules (names, paths, gecos), checked now rather than at the first grant.
+            GrantTable probe;
+            probe.accounts.push_back(
+                {a.name, a.uid, a.gid, a.gecos.empty() ? "x" : a.gecos, a.home, a.shell, 1, "g-1"});
+            if (auto ok = parse_grant_table(format_grant_table(probe)); !ok) {
+                fail(at.source(), fmt::format("[[grants.account]] \"{}\": {}", a.name, ok.error().message));
+            }
+            if (!names.insert(a.name).second) fail(at.source(), fmt::format("account \"{}\" is listed twice", a.name));
+            g.accounts.push_back(std::move(a));
         }
     }
 

@@ -107,10 +107,21 @@ struct GrantGroupSettings {
     std::string name;
     uint32_t gid = 0;
 };
+// An ephemeral account vigild may grant ([[grants.account]]): it exists,
+// served by libnss_vigil, only while granted.
+struct GrantAccountSettings {
+    std::string name;
+    uint32_t uid = 0;
+    uint32_t gid = 0;
+    std::string gecos;  // empty: "vigil grant for <requester>"
+    std::string home;
+    std::string shell = "/bin/bash";
+};
 struct GrantSettings {
     std::string table = "/var/lib/vigil/grants";  // libnss_vigil's compiled-in path
     std::chrono::seconds max{3600};               // the longest grant
     std::vector<GrantGroupSettings> groups;       // the only groups that may be granted
+    std::vector<GrantAccountSettings> accounts;   // the only accounts that may be granted
 };
 
 // [sessions]: how live sessions are watched and ended.

@@ -47,7 +47,7 @@ Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& gr
     // Whole seconds, as the table stores them, so what vigilctl prints is
     // exactly when the module stops serving the row.
     auto until = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now() + length);
-    ActiveGrant g{new_grant_id(), group, user, until, reason};
+    ActiveGrant g{new_grant_id(), group, "", user, until, reason};
     if (g.id.size() < 3) return err("no randomness for a grant id");
     put_member(*table, {group, user, epoch(g.expires_at), g.id});
     if (auto s = write_grant_table(settings_.table, *table); !s) return s.error();
@@ -55,28 +55,69 @@ Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& gr
     return g;
 }
 
-std::optional<GrantMember> Grants::revoke(const std::string& id) {
+Result<ActiveGrant> Grants::grant_account(const std::string& requester, const std::string& account,
+                                          std::chrono::seconds length, const std::string& reason) {
+    auto conf = std::find_if(settings_.accounts.begin(), settings_.accounts.end(),
+                             [&](const GrantAccountSettings& a) { return a.name == account; });
+    if (conf == settings_.accounts.end()) {
+        return err(fmt::format("account \"{}\" is not listed under [[grants.account]]", account));
+    }
+    std::lock_guard lock(mu_);
+    auto table = read_grant_table(settings_.table);
+    if (!table) return table.error();
+    int64_t now = epoch(std::chrono::system_clock::now());
+    for (const GrantAccount& a : table->accounts) {
+        if (a.name != account || a.expires <= now) continue;
+        // One holder at a time: whoever holds it can act as it.
+        auto owner = owners_.find(a.grant_id);
+        if (owner == owners_.end() || owner->second != requester) {
+            return err(fmt::format("account \"{}\" is granted to someone else until it expires", account));
+        }
+    }
+    declare_groups(*table, settings_);
+    auto until = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now() + length);
+    ActiveGrant g{new_grant_id(), "", account, requester, until, reason};
+    if (g.id.size() < 3) return err("no randomness for a grant id");
+    std::string gecos = conf->gecos.empty() ? "vigil grant for " + requester : conf->gecos;
+    put_account(*table, {account, conf->uid, conf->gid, gecos, conf->home, conf->shell, epoch(until), g.id});
+    if (auto s = write_grant_table(settings_.table, *table); !s) return s.error();
+    reasons_[g.id] = reason;
+    owners_[g.id] = requester;
+    return g;
+}
+
+std::optional<EndedGrant> Grants::revoke(const std::string& id) {
     std::lock_guard lock(mu_);
     auto table = read_grant_table(settings_.table);
     if (!table) {
         log_error("grants: {}", table.error().message);
         return std::nullopt;
     }
+    std::optional<EndedGrant> gone;
     auto& m = table->members;
-    auto it = std::find_if(m.begin(), m.end(), [&](const GrantMember& x) { return x.grant_id == id; });
-    if (it == m.end()) return std::nullopt;
-    GrantMember gone = *it;
-    m.erase(it);
+    if (auto it = std::find_if(m.begin(), m.end(), [&](const GrantMember& x) { return x.grant_id == id; });
+        it != m.end()) {
+        gone = EndedGrant{id, fmt::format("{} of {}", it->group, it->user)};
+        m.erase(it);
+    }
+    auto& a = table->accounts;
+    if (auto it = std::find_if(a.begin(), a.end(), [&](const GrantAccount& x) { return x.grant_id == id; });
+        it != a.end()) {
+        gone = EndedGrant{id, "account " + it->name};
+        a.erase(it);
+    }
+    if (!gone) return std::nullopt;
     if (auto s = write_grant_table(settings_.table, *table); !s) {
         // The row stays served until its own expiry: say so loudly.
-        log_error("grants: cannot end {} of {} to {}: {}", id, gone.group, gone.user, s.error().message);
+        log_error("grants: cannot end {} ({}): {}", id, gone->what, s.error().message);
         return std::nullopt;
     }
     reasons_.erase(id);
+    owners_.erase(id);
     return gone;
 }
 
-std::vector<GrantMember> Grants::sweep(std::chrono::system_clock::time_point now) {
+std::vector<EndedGrant> Grants::sweep(std::chrono::system_clock::time_point now) {
     std::lock_guard lock(mu_);
     auto table = read_grant_table(settings_.table);
     if (!table) {
@@ -86,8 +127,11 @@ std::vector<GrantMember> Grants::sweep(std::chrono::system_clock::time_point now
     GrantTable ended = take_expired(*table, epoch(now));
     if (ended.members.empty() && ended.groups.empty() && ended.accounts.empty()) return {};
     if (auto s = write_grant_table(settings_.table, *table); !s) log_error("grants: {}", s.error().message);
-    for (const auto& m : ended.members) reasons_.erase(m.grant_id);
-    return ended.members;
+    std::vector<EndedGrant> out;
+    for (const auto& m : ended.members) out.push_back({m.grant_id, fmt::format("{} of {}", m.group, m.user)});
+    for (const auto& a : ended.accounts) out.push_back({a.grant_id, "account " + a.name});
+    for (const auto& e : out) reasons_.erase(e.grant_id), owners_.erase(e.grant_id);
+    return out;
 }
 
 std::vector<ActiveGrant> Grants::list(const std::string& user) const {
@@ -96,12 +140,20 @@ std::vector<ActiveGrant> Grants::list(const std::string& user) const {
     auto table = read_grant_table(settings_.table);
     if (!table) return out;
     int64_t now = epoch(std::chrono::system_clock::now());
+    auto reason_of = [&](const std::string& id) {
+        auto r = reasons_.find(id);
+        return r == reasons_.end() ? std::string() : r->second;
+    };
     for (const auto& m : table->members) {
         if (m.expires <= now || (!user.empty() && m.user != user)) continue;
-        auto r = reasons_.find(m.grant_id);
-        out.push_back({m.grant_id, m.group, m.user,
-                       std::chrono::system_clock::time_point(std::chrono::seconds(m.expires)),
-                       r == reasons_.end() ? "" : r->second});
+        out.push_back({m.grant_id, m.group, "", m.user,
+                       std::chrono::system_clock::time_point(std::chrono::seconds(m.expires)), reason_of(m.grant_id)});
+    }
+    for (const auto& a : table->accounts) {
+        if (a.expires <= now || (!user.empty() && a.name != user)) continue;
+        auto owner = owners_.find(a.grant_id);
+        out.push_back({a.grant_id, "", a.name, owner == owners_.end() ? "" : owner->second,
+                       std::chrono::system_clock::time_point(std::chrono::seconds(a.expires)), reason_of(a.grant_id)});
     }
     return out;
 }

@@ -53,6 +53,7 @@ nlohmann::ordered_json action_json(const Request& q) {
     if (!q.command.empty()) props["command"] = joined(q.command), props["argv"] = q.command;
     if (!q.tty.empty()) props["tty"] = q.tty;
     if (!q.grant_group.empty()) props["group"] = q.grant_group, props["seconds"] = q.grant_length.count();
+    if (!q.grant_account.empty()) props["account"] = q.grant_account, props["seconds"] = q.grant_length.count();
     return {{"name", action_for_service(q.service)}, {"properties", props}};
 }
 

@@ -53,6 +53,7 @@ struct Request {
     std::string purpose;  // the justification the person typed
     // Phase::Grant: the group asked for and for how long.
     std::string grant_group;
+    std::string grant_account;  // an ephemeral account, instead of a group
     std::chrono::seconds grant_length{0};
     // How long the module waits for the whole exchange; 0: unknown.
     std::chrono::milliseconds budget{0};

@@ -380,7 +380,7 @@ Answer grant_refused(const std::string& why, const std::string& request_id = "")
 
 }  // namespace
 
-// A local user asks for a group for a while. The requester is who the
+// A local user asks for a group (or an ephemeral account) for a while. The requester is who the
 // kernel says connected (SO_PEERCRED), never a name in the request; the
 // rules (service "elevate") or the PDP (action "elevate", with the group,
 // the length and the reason as context.purpose) decide, and the trail
@@ -390,13 +390,17 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
     if (!q.is_object()) return err("grant request: no JSON object");
     auto user = user_name_of(peer.uid);
     if (!user) return grant_refused(fmt::format("uid {} has no user name", peer.uid));
-    if (!options_.grants || options_.grants->settings().groups.empty()) {
-        return grant_refused("no group may be granted on this host ([grants] lists none)");
+    if (!options_.grants ||
+        (options_.grants->settings().groups.empty() && options_.grants->settings().accounts.empty())) {
+        return grant_refused("nothing may be granted on this host ([grants] lists no group and no account)");
     }
-    std::string group = optional_string(q, "group"), reason = optional_string(q, "reason");
+    std::string group = optional_string(q, "group"), account = optional_string(q, "account");
+    std::string reason = optional_string(q, "reason");
     int64_t seconds =
         q.is_object() && q.contains("seconds") && q["seconds"].is_number_integer() ? q["seconds"].get<int64_t>() : 0;
-    if (group.empty() || seconds <= 0) return grant_refused("a grant needs a group and a length");
+    if (group.empty() == account.empty() || seconds <= 0) {
+        return grant_refused("a grant needs a group or an account, and a length");
+    }
     if (reason.empty()) return grant_refused("a grant needs a reason (--reason)");
     // --bind: the grant lasts as long as the session the request comes from
     // (and never longer than it was granted for).
@@ -415,6 +419,7 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
     r.service = "elevate";
     r.purpose = reason.substr(0, 256);
     r.grant_group = group;
+    r.grant_account = account;
     r.grant_length = std::min(std::chrono::seconds(seconds), gs.max);
     r.peer = peer;
     r.pid = peer.pid;
@@ -428,21 +433,24 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
     }
     auto length = r.grant_length;
     if (rec.decision.session_max) length = std::min(length, *rec.decision.session_max);
-    auto g = options_.grants->grant(*user, group, length, r.purpose);
+    auto g = account.empty() ? options_.grants->grant(*user, group, length, r.purpose)
+                             : options_.grants->grant_account(*user, account, length, r.purpose);
+    std::string what = account.empty() ? group : "account " + account;
     if (!g) {
-        log_error("grants: allowed {} for {} but could not write it: {}", group, *user, g.error().message);
-        return grant_refused("the grant could not be recorded", rec.request_id);
+        log_error("grants: allowed {} for {} but could not grant it: {}", what, *user, g.error().message);
+        return grant_refused("the grant could not be recorded: " + g.error().message, rec.request_id);
     }
     if (bound && !options_.sessions->bind_grant(bound->id, g->id)) {
         options_.grants->revoke(g->id);
         return grant_refused(fmt::format("session {} ended before the grant could be bound to it", bound->id),
                              rec.request_id);
     }
-    log_info("grants: {} granted {} until {} ({}; decision {}{})", *user, group, rfc3339(g->expires_at), g->id,
+    log_info("grants: {} granted {} until {} ({}; decision {}{})", *user, what, rfc3339(g->expires_at), g->id,
              rec.request_id, bound ? "; bound to session " + bound->id : "");
     nlohmann::ordered_json answer = {{"granted", true},
                                      {"id", g->id},
                                      {"group", g->group},
+                                     {"account", g->account},
                                      {"user", g->user},
                                      {"expires_at", rfc3339(g->expires_at)},
                                      {"request_id", rec.request_id}};
@@ -462,6 +470,7 @@ Answer Server::answer_admin_grants(const Frame&, const PeerCredentials&) {
         for (const ActiveGrant& g : options_.grants->list()) {
             nlohmann::ordered_json j = {{"id", g.id},
                                         {"group", g.group},
+                                        {"account", g.account},
                                         {"user", g.user},
                                         {"expires_at", rfc3339(g.expires_at)},
                                         {"reason", g.reason}};

@@ -131,9 +131,8 @@ void SessionWatch::session_over(const LiveSession& s) {
     for (const std::string& id : s.bound_grants) {
         auto gone = grants_->revoke(id);
         if (!gone) continue;
-        log_info("grants: {} of {} to {} ended with session {}", id, gone->group, gone->user, s.id);
-        end_dependents(id, fmt::format("the grant of {} it depended on ended with session {}", gone->group, s.id),
-                       s.id);
+        log_info("grants: {} ({}) ended with session {}", id, gone->what, s.id);
+        end_dependents(id, fmt::format("the grant it depended on ({}) ended with session {}", gone->what, s.id), s.id);
     }
 }
 
@@ -205,9 +204,9 @@ void SessionWatch::tick(SysClock::time_point now) {
 
 void SessionWatch::sweep_grants(SysClock::time_point now) {
     if (!grants_) return;
-    for (const GrantMember& gone : grants_->sweep(now)) {
-        log_info("grants: {} of {} to {} expired", gone.grant_id, gone.group, gone.user);
-        end_dependents(gone.grant_id, fmt::format("the grant of {} it depended on expired", gone.group));
+    for (const EndedGrant& gone : grants_->sweep(now)) {
+        log_info("grants: {} ({}) expired", gone.grant_id, gone.what);
+        end_dependents(gone.grant_id, fmt::format("the grant it depended on ({}) expired", gone.what));
     }
 }
 

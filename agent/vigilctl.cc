@@ -42,9 +42,11 @@ void usage(FILE* out) {
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
-                 "  grant request --group G --for DURATION --reason TEXT [--bind] [--grant-socket PATH]\n"
-                 "      ask for membership of G for a while (any user; decided as service\n"
-                 "      \"elevate\" by the rules or the PDP; served by libnss_vigil);\n"
+                 "  grant request --group G|--account A --for DURATION --reason TEXT [--bind]\n"
+                 "                [--grant-socket PATH]\n"
+                 "      ask for membership of G, or the ephemeral account A, for a while (any\n"
+                 "      user; decided as service \"elevate\" by the rules or the PDP; served by\n"
+                 "      libnss_vigil);\n"
                  "      --bind: it also ends when the session you ask from ends\n"
                  "  grant list [--json]\n"
                  "      the live grants (root)\n"
@@ -330,22 +332,29 @@ std::string flag(const Args& a, const char* name) {
 }
 
 int cmd_grant_request(const std::string& grant_socket, const Args& a) {
-    std::string group = flag(a, "group"), length = flag(a, "for"), reason = flag(a, "reason");
-    if (group.empty() || length.empty()) {
-        return std::fprintf(stderr, "vigilctl grant request: --group and --for are required\n"), 2;
+    std::string group = flag(a, "group"), account = flag(a, "account"), length = flag(a, "for");
+    std::string reason = flag(a, "reason");
+    if (group.empty() == account.empty() || length.empty()) {
+        return std::fprintf(stderr, "vigilctl grant request: --group or --account, and --for, are required\n"), 2;
     }
     auto d = parse_duration(length);
     if (!d) return std::fprintf(stderr, "vigilctl grant request: --for: %s\n", d.error().message.c_str()), 2;
     std::string path = flag(a, "grant-socket").empty() ? grant_socket : flag(a, "grant-socket");
-    nlohmann::json q = {{"group", group}, {"seconds", d->count()}, {"reason", reason}};
+    nlohmann::json q = {{"seconds", d->count()}, {"reason", reason}};
+    q[account.empty() ? "group" : "account"] = account.empty() ? group : account;
     if (a.bind) q["bind"] = true;
     auto r = ask_admin(path, wire::Kind::GrantRequest, q);
     if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
     if (!r->value("granted", false)) {
         return std::fprintf(stderr, "vigilctl: denied: %s\n", field(*r, "reason").c_str()), 1;
     }
-    std::printf("granted %s to %s until %s (grant %s)\n", field(*r, "group").c_str(), field(*r, "user").c_str(),
-                field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+    if (!field(*r, "account").empty()) {
+        std::printf("granted account %s to %s until %s (grant %s)\n", field(*r, "account").c_str(),
+                    field(*r, "user").c_str(), field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+    } else {
+        std::printf("granted %s to %s until %s (grant %s)\n", field(*r, "group").c_str(), field(*r, "user").c_str(),
+                    field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+    }
     if (!field(*r, "session").empty()) {
         std::printf("bound to session %s: it ends when the session does\n", field(*r, "session").c_str());
     }
@@ -361,10 +370,12 @@ int cmd_grant_list(const std::string& socket, const Args& a) {
     }
     const auto& grants = (*r)["grants"];
     if (grants.empty()) return std::printf("no live grants\n"), 0;
-    std::printf("%-28s %-16s %-14s %-22s %-32s %s\n", "GRANT", "GROUP", "USER", "UNTIL", "BOUND TO SESSION", "REASON");
+    std::printf("%-28s %-20s %-14s %-22s %-32s %s\n", "GRANT", "GROUP|ACCOUNT", "USER", "UNTIL", "BOUND TO SESSION",
+                "REASON");
     for (const auto& g : grants) {
         std::string session = field(g, "session").empty() ? "-" : field(g, "session");
-        std::printf("%-28s %-16s %-14s %-22s %-32s %s\n", field(g, "id").c_str(), field(g, "group").c_str(),
+        std::string what = field(g, "account").empty() ? field(g, "group") : "account:" + field(g, "account");
+        std::printf("%-28s %-20s %-14s %-22s %-32s %s\n", field(g, "id").c_str(), what.c_str(),
                     field(g, "user").c_str(), field(g, "expires_at").c_str(), session.c_str(),
                     field(g, "reason").c_str());
     }

@@ -34,6 +34,7 @@ local_measure() {
 [agent]
 socket = "$T/pam.sock"
 admin_socket = "$T/admin.sock"
+grant_socket = "$T/grant.sock"
 audit_log = "$T/audit.jsonl"
 state_dir = "$T/state"
 

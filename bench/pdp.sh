@@ -101,6 +101,7 @@ pdp_config() {
 [agent]
 socket = "$T/$name.sock"
 admin_socket = "$T/$name.admin.sock"
+grant_socket = "$T/$name.grant.sock"
 audit_log = "$T/$name.audit.jsonl"
 state_dir = "$T/$name.state"
 
@@ -276,6 +277,7 @@ local_rule_config() {
 [agent]
 socket = "$T/localrule.sock"
 admin_socket = "$T/localrule.admin.sock"
+grant_socket = "$T/localrule.grant.sock"
 audit_log = "$T/localrule.audit.jsonl"
 state_dir = "$T/localrule.state"
 

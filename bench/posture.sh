@@ -33,8 +33,8 @@ while True:
 # posture_config NAME [posture TOML] [rule line]: decides vigil-posture for root.
 posture_config() {
     local name=$1 extra=${2:-} require=${3:-}
-    printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\naudit_log = "%s"\nstate_dir = "%s"\n\n%s\n\n' \
-        "$T/posture.sock" "$T/posture-admin.sock" "$T/posture-$name.jsonl" "$T/state" "$extra" \
+    printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\ngrant_socket = "%s"\naudit_log = "%s"\nstate_dir = "%s"\n\n%s\n\n' \
+        "$T/posture.sock" "$T/posture-admin.sock" "$T/posture-grant.sock" "$T/posture-$name.jsonl" "$T/state" "$extra" \
         >"$T/posture-$name.toml"
     printf '[[rule]]\nname = "root may"\nservices = ["vigil-posture"]\nusers = ["root"]\ndecision = "allow"\n%s\n' \
         "$require" >>"$T/posture-$name.toml"

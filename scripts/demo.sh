@@ -53,6 +53,7 @@ why() {
 e2e_setup_system
 sed -e "s|^socket = .*|socket = \"$PAM_SOCK\"|" \
     -e "s|^admin_socket = .*|admin_socket = \"$ADMIN_SOCK\"|" \
+    -e "s|^grant_socket = .*|grant_socket = \"$T/run/grant.sock\"|" \
     -e "s|^audit_log = .*|audit_log = \"$AUDIT_LOG\"|" \
     -e "s|^state_dir = .*|state_dir = \"$T/state\"|" \
     "$SRCDIR/tests/e2e/demo.toml" >"$T/vigil.toml"

@@ -7,6 +7,8 @@
 # vigild stopped), and a running vigild ends the sudo sessions opened under
 # a grant when the grant lapses. A grant asked for with --bind from an ssh
 # session ends when that session does, with the sudo sessions opened under it.
+# An ephemeral account ([[grants.account]]) exists only while granted, and
+# its ssh session ends when the grant does.
 #
 # The module and the table are put in place as in nss.sh: inside this
 # script's private mount namespace the system library directory and /var/lib
@@ -18,12 +20,14 @@
 NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 GRANTS=/var/lib/vigil/grants
 GROUP=vigil-sudo
 GROUP_GID=64201
 GRANT_SOCK=$T/run/grant.sock
+ACCOUNT=vgl-breakglass
+ACCOUNT_UID=64301
 OVERLAYS=""
 
 # In an ASan build the module carries the sanitizer runtime into every host
@@ -61,9 +65,8 @@ system_libdir() {
 }
 
 write_grants_config() { # [SESSION_MAX of the elevate rule]
+    # write_agent_config puts the grant socket at $GRANT_SOCK.
     write_agent_config "$T/vigil.toml" <<EOF
-grant_socket = "$GRANT_SOCK"
-
 [pdp]
 protocol = "local"
 
@@ -77,6 +80,13 @@ max = "1h"
 [[grants.group]]
 name = "$GROUP"
 gid = $GROUP_GID
+
+[[grants.account]]
+name = "$ACCOUNT"
+uid = $ACCOUNT_UID
+gid = $E2E_OPS_GID
+home = "$T/home-$ACCOUNT"
+shell = "/bin/sh"
 
 [[rule]]
 name = "ops may elevate"
@@ -435,6 +445,50 @@ bound_to_ssh() {
     ! host id -nG vgl-alice | tr ' ' '\n' | grep -qxF "$GROUP" || fail "vgl-alice still holds $GROUP"
 }
 tap_case "a grant bound to alice's ssh session ends at her logout, and so does the sudo session under it" bound_to_ssh
+
+account_row() { getent passwd "$ACCOUNT" 2>/dev/null; }
+account_gone() { [ -z "$(host getent passwd "$ACCOUNT")" ]; }
+account_session() { # 1 while the account has a registered session
+    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$ACCOUNT" 2>/dev/null || echo 0
+}
+account_registered() { [ "$(account_session)" -ge 1 ]; }
+account_ssh_gone() { ! kill -0 "$ACCOUNT_SSH" 2>/dev/null; }
+ACCOUNT_SSH=""
+account_granted() {
+    account_gone || { fail "$ACCOUNT exists before any grant"; return 1; }
+    REQ_OUT=$(cd / && host timeout 30 su vgl-alice -s /bin/sh -c \
+        "\"$VIGILCTL\" --grant-socket \"$GRANT_SOCK\" grant request --account $ACCOUNT --for 8s --reason 'INC-5 break glass'" \
+        2>&1 </dev/null)
+    REQ_RC=$?
+    expect_rc "vgl-alice: vigilctl grant request --account $ACCOUNT" 0 "$REQ_RC" "$REQ_OUT" || { note_logs; return 1; }
+    expect_match "vigilctl's answer" "$REQ_OUT" "^granted account $ACCOUNT to vgl-alice until " || return 1
+    local row
+    row=$(host getent passwd "$ACCOUNT")
+    expect_match "getent passwd $ACCOUNT" "$row" "^$ACCOUNT:\*:$ACCOUNT_UID:$E2E_OPS_GID:vigil grant for vgl-alice:$T/home-$ACCOUNT:/bin/sh\$" || return 1
+    # Someone else cannot take it over while alice holds it.
+    local other
+    other=$(cd / && host timeout 30 su vgl-mallory -s /bin/sh -c \
+        "\"$VIGILCTL\" --grant-socket \"$GRANT_SOCK\" grant request --account $ACCOUNT --for 8s --reason 'take over'" 2>&1 </dev/null)
+    expect_contains "vgl-mallory asking for the same account" "$other" "granted to someone else" || return 1
+    # The account logs in over ssh (its key where sshd looks) and stays in.
+    mkdir -p "$T/home-$ACCOUNT" && chown "$ACCOUNT_UID:$E2E_OPS_GID" "$T/home-$ACCOUNT"
+    cp "$T/ssh/id.pub" "$T/keys/$ACCOUNT"
+    timeout 120 ssh -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$SSHD_PORT" \
+        "$ACCOUNT@127.0.0.1" sleep 600 >"$T/account-ssh.out" 2>&1 </dev/null &
+    ACCOUNT_SSH=$!
+    e2e_track "$ACCOUNT_SSH"
+    wait_for 10 account_registered || { fail "the account's ssh session was not registered"; note "ssh" "$T/account-ssh.out"; note_logs; return 1; }
+    wait_for 15 account_gone || { fail "$ACCOUNT outlived its 8 s grant"; note "table" "$GRANTS" 10; return 1; }
+    local t0
+    t0=$(now_ms)
+    wait_for 5 account_ssh_gone || { fail "the account's ssh session outlived the account"; note_logs; return 1; }
+    echo "# measured: account gone -> its ssh session gone (ms): $(($(now_ms) - t0))"
+    wait_for 5 ended_logged_for "$ACCOUNT" || fail "no session_end record for $ACCOUNT"
+}
+ended_logged_for() { grep '"event":"session_end"' "$AUDIT_LOG" | grep -q "\"user\":\"$1\""; }
+tap_case "an ephemeral account exists only while granted (getent passwd); its ssh session ends with the grant" \
+    account_granted
 
 # request_capped USER WANT_MAX: a request for 2h is granted for at most
 # WANT_MAX seconds, or refused with nothing written.

@@ -397,6 +397,7 @@ write_config() {
 [agent]
 socket = "$PAM_SOCK"
 admin_socket = "$ADMIN_SOCK"
+grant_socket = "$T/run/grant.sock"
 audit_log = "$AUDIT_LOG"
 state_dir = "$T/state"
 
@@ -642,8 +643,8 @@ e2e_add_group() {
 write_agent_config() {
     local file=$1
     {
-        printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\naudit_log = "%s"\nstate_dir = "%s"\n\n' \
-            "$PAM_SOCK" "$ADMIN_SOCK" "$AUDIT_LOG" "$T/state"
+        printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\ngrant_socket = "%s"\naudit_log = "%s"\nstate_dir = "%s"\n\n' \
+            "$PAM_SOCK" "$ADMIN_SOCK" "$T/run/grant.sock" "$AUDIT_LOG" "$T/state"
         cat
     } >"$file"
     chown root:root "$file"

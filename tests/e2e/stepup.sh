@@ -237,6 +237,7 @@ cerbos_purpose() {
 [agent]
 socket = "$PAM_SOCK"
 admin_socket = "$ADMIN_SOCK"
+grant_socket = "$T/run/grant.sock"
 audit_log = "$AUDIT_LOG"
 state_dir = "$T/state"
 

@@ -366,3 +366,22 @@ TEST_CASE("config reads a rule's session_idle") {
     REQUIRE(c);
     CHECK(c->rules[0].session_idle == std::chrono::minutes(15));
 }
+
+TEST_CASE("config reads [[grants.account]] and refuses what the table could not hold", "[grants]") {
+    auto c = parse_config(
+        "[[grants.account]]\nname = \"breakglass\"\nuid = 64301\ngid = 64301\nhome = \"/var/lib/breakglass\"\n",
+        "vigil.toml");
+    REQUIRE(c);
+    REQUIRE(c->grants.accounts.size() == 1);
+    CHECK(c->grants.accounts[0].shell == "/bin/bash");
+    CHECK(c->grants.accounts[0].gecos.empty());
+    const std::string good_rest = "\nuid = 64301\ngid = 64301\nhome = \"/h\"\n";
+    CHECK_THAT(error_of("[[grants.account]]\nname = \"a\"\nuid = 64301\n"), Catch::Contains("needs name, uid, gid"));
+    CHECK_THAT(error_of("[[grants.account]]\nname = \"a\"\nuid = 0\ngid = 64301\nhome = \"/h\"\n"),
+               Catch::Contains("grants.account.uid"));
+    CHECK_THAT(error_of("[[grants.account]]\nname = \"bad name\"" + good_rest), Catch::Contains("bad account name"));
+    CHECK_THAT(error_of("[[grants.account]]\nname = \"a\"\ngecos = \"x:y\"" + good_rest), Catch::Contains("gecos"));
+    CHECK_THAT(
+        error_of("[[grants.account]]\nname = \"a\"" + good_rest + "[[grants.account]]\nname = \"a\"" + good_rest),
+        Catch::Contains("listed twice"));
+}
