@@ -49,7 +49,9 @@ $(ASAN_BUILD)/build.ninja:
 	  -Dcpp_args=-Wno-maybe-uninitialized $(MESON_FLAGS)
 
 # The whole suite: units, then end-to-end runs with real sshd and sudo, then
-# the same under ASan+UBSan. Ends with one "N passed, N failed" line.
+# the same under ASan+UBSan; the plain tree's suite "deb" builds the packages
+# (make deb) and installs them into an overlay root. Ends with one
+# "N passed, N failed" line.
 test: test-deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
