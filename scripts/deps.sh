@@ -1,19 +1,23 @@
 #!/bin/sh
 # Installs the Debian packages vigil needs: "build" for vigild and the
-# modules, "test" adds the real programs the end-to-end tests drive.
+# modules, "deb" adds the tools that build and check vigil's own .debs
+# (make deb), "test" adds the real programs the end-to-end tests drive and,
+# since the tests install those .debs, everything "deb" needs.
 # Does nothing when everything is already installed.
 set -eu
 
 build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
   libtomlplusplus-dev nlohmann-json3-dev libssl-dev libfmt-dev libcurl4-openssl-dev liboath-dev libqrencode-dev openssh-server
   openssh-client sudo util-linux"
-test_pkgs="$build_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2
+deb_pkgs="$build_pkgs debhelper dpkg-dev lintian"
+test_pkgs="$deb_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2
   systemd dbus-user-session clang-format"
 
 case "${1:-build}" in
   build) want=$build_pkgs ;;
+  deb) want=$deb_pkgs ;;
   test) want=$test_pkgs ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  *) echo "usage: $0 build|deb|test" >&2; exit 2 ;;
 esac
 
 missing=""
