@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cidr.h"
+#include "config_files.h"
 #include "device_flow.h"
 #include "duration.h"
 #include "grant_table.h"
@@ -50,8 +51,10 @@ public:
         return c;
     }
 
+    // Names the file the offending line is in: a drop-in's own lines keep
+    // their file through the merge.
     [[noreturn]] void fail(const toml::source_region& where, const std::string& msg) const {
-        throw ConfigError{fmt::format("{}:{}: {}", path_, where.begin.line, msg)};
+        throw ConfigError{fmt::format("{}:{}: {}", where.path ? *where.path : path_, where.begin.line, msg)};
     }
 
 private:
@@ -740,33 +743,6 @@ private:
     std::string path_;
 };
 
-Result<std::string> read_config_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!fd) return err(fmt::format("{}: cannot open: {}", path, strerror(errno)));
-    struct stat st {};
-    if (fstat(fd.get(), &st) != 0) return err(fmt::format("{}: cannot stat: {}", path, strerror(errno)));
-    if (!S_ISREG(st.st_mode)) return err(fmt::format("{}: not a regular file", path));
-    if (st.st_uid != 0 && st.st_uid != geteuid()) {
-        return err(fmt::format("{}: owned by uid {}; must be owned by root", path, st.st_uid));
-    }
-    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-        return err(
-            fmt::format("{}: writable by group or others (mode {:04o}); run chmod go-w", path, st.st_mode & 07777));
-    }
-    if (st.st_size > static_cast<off_t>(kMaxConfigBytes)) {
-        return err(fmt::format("{}: larger than {} bytes", path, kMaxConfigBytes));
-    }
-    std::string text(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < text.size()) {
-        ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return err(fmt::format("{}: read failed", path));
-        got += static_cast<size_t>(n);
-    }
-    return text;
-}
-
 std::string host_name() {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
@@ -786,23 +762,47 @@ const char* to_string(PdpProtocol p) {
 }
 
 Result<Config> parse_config(std::string_view text, const std::string& path) {
+    return parse_config_files({{path, std::string(text)}});
+}
+
+// One file: the sha256 of its bytes, as before drop-ins existed. Several: of
+// each file's name and bytes, in order, so that moving a rule between files
+// is a new version too.
+std::string config_version(const std::vector<ConfigFile>& files) {
+    if (files.size() == 1) return "sha256:" + sha256_hex(files[0].text);
+    std::string all;
+    for (const ConfigFile& f : files) all += f.path + '\0' + std::to_string(f.text.size()) + '\0' + f.text;
+    return "sha256:" + sha256_hex(all);
+}
+
+Result<Config> parse_config_files(const std::vector<ConfigFile>& files) {
+    if (files.empty()) return err("no configuration file");
+    const std::string& path = files[0].path;
+    std::string current = path;
     try {
-        toml::table root = toml::parse(text, path);
+        toml::table root;
+        for (const ConfigFile& f : files) {
+            current = f.path;
+            toml::table t = toml::parse(f.text, f.path);
+            if (auto s = merge_config_table(root, std::move(t)); !s) return s.error();
+        }
         Config c = Parser(path).parse(root);
         if (c.host.id.empty()) c.host.id = host_name();
-        c.version = "sha256:" + sha256_hex(text);
+        c.version = config_version(files);
+        c.files.clear();
+        for (const ConfigFile& f : files) c.files.push_back(f.path);
         return c;
     } catch (const toml::parse_error& e) {
-        return err(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+        return err(fmt::format("{}:{}: {}", current, e.source().begin.line, e.description()));
     } catch (const ConfigError& e) {
         return err(e.message);
     }
 }
 
 Result<Config> load_config(const std::string& path) {
-    auto text = read_config_file(path);
-    if (!text) return text.error();
-    return parse_config(*text, path);
+    auto files = read_config_files(path);
+    if (!files) return files.error();
+    return parse_config_files(*files);
 }
 
 }  // namespace vigil

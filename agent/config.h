@@ -142,14 +142,21 @@ struct Config {
     SessionSettings sessions;
     GrantSettings grants;
     std::vector<Rule> rules;
-    std::string version;  // "sha256:<hex>" of the file's bytes: the local policy version
+    std::string version;             // "sha256:<hex>" of the file's bytes: the local policy version
+    std::vector<std::string> files;  // what it was read from: the main file, then the drop-ins
 };
 
 // Parses text as if read from path (path only labels errors).
 Result<Config> parse_config(std::string_view text, const std::string& path);
 
-// Reads and parses path. Refuses a file that is not a regular file owned by
-// root (or by the user running vigild) or that group or others may write,
+// Parses files (the main file first, then drop-ins) merged into one; see
+// config_files.h for the merge rules.
+struct ConfigFile;
+Result<Config> parse_config_files(const std::vector<ConfigFile>& files);
+
+// Reads path and its drop-ins (path + ".d"/*.toml) and parses them. Refuses
+// a file that is not a regular file owned by root (or by the user running
+// vigild) or that group or others may write, and such a drop-in directory,
 // as sshd's StrictModes does: whoever can write it decides who gets in.
 Result<Config> load_config(const std::string& path);
 

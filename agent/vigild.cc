@@ -256,6 +256,8 @@ int run(int argc, char** argv) {
         }
         std::printf("%s: ok, %zu rules, policy %s\n", opt.config.c_str(), config->rules.size(),
                     config->version.c_str());
+        // The drop-ins read, in the order they were merged.
+        for (size_t i = 1; i < config->files.size(); ++i) std::printf("  + %s\n", config->files[i].c_str());
         return 0;
     }
     return serve(opt, std::move(*config));

@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 15
+tap_plan 17
 
 # vigilctl decide explains; its exit status says whether it could, not
 # what the outcome was.
@@ -192,6 +192,63 @@ reload_bad() {
     standard_rules | write_config "$T/vigil.toml"
 }
 tap_case "SIGHUP with a broken config keeps the running policy and says why" reload_bad
+
+# A fleet's drop-in: vigil.toml.d/*.toml beside the config, merged in order.
+dropin() {
+    local d=$T/vigil.toml.d before
+    mkdir -p "$d" && chmod 755 "$d"
+    printf '[[rule]]\nname = "bob may sudo (drop-in)"\nservices = ["sudo"]\nusers = ["vgl-bob"]\ndecision = "allow"\n' \
+        >"$d/50-freeze.toml"
+    chmod 600 "$d/50-freeze.toml"
+    printf 'not toml [\n' >"$d/50-freeze.toml.dpkg-old" # ignored: not *.toml
+    local out
+    out=$("$VIGILD" --check --config "$T/vigil.toml" 2>&1) || { fail "vigild --check with a drop-in"; note_text "output" "$out"; return 1; }
+    expect_contains "vigild --check lists the drop-in" "$out" "+ $d/50-freeze.toml" || return 1
+    before=$(policy_of)
+    [ "$(bob_sudo)" = "deny" ] || { fail "bob's sudo before the drop-in: '$(bob_sudo)', expected a deny"; return 1; }
+    kill -HUP "$AGENT_PID"
+    wait_for 5 bob_is "allow bob may sudo (drop-in)" ||
+        { fail "after SIGHUP with the drop-in: '$(bob_sudo)'"; note_logs; return 1; }
+    [ "$(policy_of)" != "$before" ] || { fail "the policy version did not change with the drop-in"; return 1; }
+    # A drop-in others may write is refused like the main file; the running policy stays.
+    chmod 0620 "$d/50-freeze.toml"
+    local n
+    n=$(grep -c "reload refused" "$AGENT_LOG")
+    kill -HUP "$AGENT_PID"
+    wait_for 5 _refusals_above "$n" || { fail "vigild did not refuse a group-writable drop-in"; note_logs; return 1; }
+    grep "reload refused" "$AGENT_LOG" | tail -1 | grep -q "50-freeze.toml: writable by group" ||
+        { fail "the refusal does not name the drop-in"; note_logs; return 1; }
+    [ "$(bob_sudo)" = "allow bob may sudo (drop-in)" ] || { fail "decision changed: '$(bob_sudo)'"; return 1; }
+    rm -rf "$d"
+    kill -HUP "$AGENT_PID"
+    wait_for 5 bob_is "deny" || { fail "the drop-in's rule outlived the drop-in: '$(bob_sudo)'"; return 1; }
+}
+bob_sudo() {
+    "$VIGILCTL" --socket "$ADMIN_SOCK" decide --user vgl-bob --service sudo 2>/dev/null |
+        sed -n -e 's/^outcome: *//p' -e 's/^rule: *//p' | grep -v '^(none matched)$' | paste -sd' '
+}
+bob_is() { [ "$(bob_sudo)" = "$1" ]; }
+_refusals_above() { [ "$(grep -c "reload refused" "$AGENT_LOG")" -gt "$1" ]; }
+tap_case "a drop-in in vigil.toml.d adds a rule on SIGHUP; a group-writable one is refused and the policy stays" dropin
+
+# The fleet snippets in conf/ as an admin would install them.
+conf_snippets() {
+    local out d=$T/fleet
+    out=$(visudo -c -f "$SRCDIR/conf/sudoers.d/vigil" 2>&1) || { fail "visudo -c conf/sudoers.d/vigil"; note_text "visudo" "$out"; return 1; }
+    mkdir -p "$d/vigil.toml.d"
+    install -m 0600 "$SRCDIR/conf/vigil.toml" "$d/vigil.toml"
+    # The example names the fleet's CA; a throwaway one stands in.
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=fleet-ca -days 1 \
+        -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 || { fail "openssl could not make a CA"; return 1; }
+    sed "s|/etc/vigil/pdp-ca.pem|$d/ca.pem|" "$SRCDIR/conf/vigil.toml.d/10-fleet.toml.example" \
+        >"$d/vigil.toml.d/10-fleet.toml"
+    chmod 0600 "$d/vigil.toml.d/10-fleet.toml"
+    out=$("$VIGILD" --check --config "$d/vigil.toml" 2>&1) ||
+        { fail "vigild --check: conf/vigil.toml with the fleet drop-in example"; note_text "output" "$out"; return 1; }
+    expect_contains "vigild --check" "$out" "+ $d/vigil.toml.d/10-fleet.toml"
+}
+tap_case "conf/sudoers.d/vigil passes visudo; conf/vigil.toml with the fleet drop-in example passes vigild --check" \
+    conf_snippets
 
 explain_offline() {
     agent_stop || return 1
