@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "log.h"
+#include "telemetry.h"
 
 namespace vigil {
 
@@ -85,6 +86,7 @@ void SessionWatch::closed(pid_t pid) {
     auto s = registry_.find_by_pid(pid);
     if (!s) return;
     registry_.remove(s->id);
+    count_session_end("closed");
     std::lock_guard lock(mu_);
     doomed_.erase(s->id);
 }
@@ -100,7 +102,7 @@ void SessionWatch::posture_changed() {
 bool SessionWatch::revoke(const std::string& id, const std::string& why) {
     auto s = registry_.find(id);
     if (!s) return false;
-    end(*s, why);
+    end(*s, SessionEndReason::Revoked, why);
     return true;
 }
 
@@ -108,7 +110,7 @@ size_t SessionWatch::revoke_user(const std::string& user, const std::string& why
     size_t n = 0;
     for (const LiveSession& s : registry_.list()) {
         if (s.user != user) continue;
-        end(s, why);
+        end(s, SessionEndReason::Revoked, why);
         ++n;
     }
     return n;
@@ -129,6 +131,7 @@ void SessionWatch::tick(SysClock::time_point now) {
     for (const LiveSession& gone : registry_.reap_ended().ended) {
         log_info("sessions: {} of {} ended without pam_close_session (process {} is gone)", gone.id, gone.user,
                  gone.pid);
+        count_session_end("gone");
     }
     sweep_grants(now);
     bool posture = false;
@@ -142,10 +145,12 @@ void SessionWatch::tick(SysClock::time_point now) {
 void SessionWatch::sweep_grants(SysClock::time_point now) {
     if (!grants_) return;
     for (const GrantMember& gone : grants_->sweep(now)) {
-        log_info("grants: {} of {} to {} expired", gone.grant_id, gone.group, gone.user);
+        log_event(Event::GrantExpired, LogLevel::Info, "grants: {} of {} to {} expired", gone.grant_id, gone.group,
+                  gone.user);
         for (const LiveSession& s : registry_.list()) {
             if (std::find(s.grant_ids.begin(), s.grant_ids.end(), gone.grant_id) != s.grant_ids.end()) {
-                end(s, fmt::format("the grant of {} it depended on expired", gone.group));
+                end(s, SessionEndReason::GrantExpired,
+                    fmt::format("the grant of {} it depended on expired", gone.group));
             }
         }
     }
@@ -158,12 +163,12 @@ void SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
             bool due = now >= it->second.at;
             std::string why = it->second.why;
             lock.unlock();
-            if (due) end(s, why);  // else: waiting out the grace
+            if (due) end(s, SessionEndReason::Redecided, why);  // else: waiting out the grace
             return;
         }
     }
     const SessionLimits& l = s.limits;
-    if (l.max_until && now >= *l.max_until) return end(s, "session_max reached");
+    if (l.max_until && now >= *l.max_until) return end(s, SessionEndReason::Limit, "session_max reached");
     if (l.max_until && l.warn_before && !s.warned && now >= *l.max_until - *l.warn_before) {
         auto left = std::chrono::duration_cast<std::chrono::seconds>(*l.max_until - now);
         auto tty = session_tty(s.pid);
@@ -210,14 +215,17 @@ void SessionWatch::reevaluate(const LiveSession& s, SysClock::time_point now) {
     doomed_[s.id] = {now + settings_.deny_grace, "no longer allowed: " + r.decision.reason_admin};
 }
 
-void SessionWatch::end(const LiveSession& s, const std::string& why) {
+void SessionWatch::end(const LiveSession& s, SessionEndReason reason, const std::string& why) {
     bool started = terminator_->end(s, why, [this, s](TerminationResult res) {
         audit_end(s, res.why, res.summary);
         registry_.remove(s.id);
         std::lock_guard lock(mu_);
         doomed_.erase(s.id);
     });
-    if (started) log_info("sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
+    if (!started) return;
+    log_event(event_for(reason), LogLevel::Info, "sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
+    count_session_end(to_string(reason));
+    if (reason == SessionEndReason::Revoked) count_revocation();
 }
 
 void record_session_end(Engine& engine, const LiveSession& s, std::string reason_user, std::string reason_admin) {

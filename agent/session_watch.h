@@ -29,6 +29,7 @@
 
 #include "engine.h"
 #include "grants.h"
+#include "session_end_reason.h"
 #include "session_registry.h"
 #include "session_terminator.h"
 
@@ -72,7 +73,7 @@ private:
     void tick(std::chrono::system_clock::time_point now);
     void check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
     void reevaluate(const LiveSession& s, std::chrono::system_clock::time_point now);
-    void end(const LiveSession& s, const std::string& why);
+    void end(const LiveSession& s, SessionEndReason reason, const std::string& why);
     void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
 
     void sweep_grants(std::chrono::system_clock::time_point now);
