@@ -8,7 +8,7 @@ build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
   libtomlplusplus-dev nlohmann-json3-dev libssl-dev libfmt-dev libcurl4-openssl-dev liboath-dev libqrencode-dev openssh-server
   openssh-client sudo util-linux"
 test_pkgs="$build_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2
-  systemd dbus-user-session clang-format"
+  systemd dbus-user-session clang-format prometheus"
 
 case "${1:-build}" in
   build) want=$build_pkgs ;;

@@ -1,0 +1,171 @@
+#!/bin/bash
+# Observability: vigild writes Prometheus metrics for node_exporter's
+# textfile collector ([metrics]), counting real sudo decisions; promtool
+# accepts the file; readers never see half a file; `vigilctl status` says
+# healthy (exit 0), and unhealthy (exit 3, with why) once the configured
+# PDP cannot be reached.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_enter_ns "$@"
+
+tap_plan 10
+
+PROM=""
+
+# metrics_config FILE [PDP TOML]: the standard rules, metrics every second.
+metrics_config() {
+    local file=$1 pdp=${2:-}
+    {
+        printf '[metrics]\ntextfile = "%s"\ninterval = "1s"\n\n' "$PROM"
+        [ -z "$pdp" ] || printf '%s\n\n' "$pdp"
+        standard_rules
+    } | if [ -n "$pdp" ]; then write_agent_config "$file"; else write_config "$file"; fi
+}
+
+setup() {
+    e2e_setup_system
+    mkdir -p "$T/textfiles"
+    chmod 755 "$T/textfiles"
+    PROM=$T/textfiles/vigil.prom
+    metrics_config "$T/vigil.toml"
+    pam_sudo_vigil timeout=3000
+    agent_start "$T/vigil.toml"
+}
+tap_case "setup: vigild starts with [metrics] textfile in a private mount namespace" setup ||
+    e2e_abort "vigild did not start"
+
+# prom_has LINE: the file holds exactly this line.
+prom_has() { grep -qxF -- "$1" "$PROM" 2>/dev/null; }
+
+decisions() {
+    sudo_as vgl-alice true
+    expect_rc "sudo as vgl-alice" 0 "$SUDO_RC" "$SUDO_OUT" || return 1
+    sudo_as vgl-bob true
+    expect_nonzero "sudo as vgl-bob" "$SUDO_RC" "$SUDO_OUT" || return 1
+    sudo_as vgl-mallory true
+    expect_nonzero "sudo as vgl-mallory" "$SUDO_RC" "$SUDO_OUT" || return 1
+    local allow='vigil_decisions_total{service="sudo",phase="account",outcome="allow"} 1'
+    local deny='vigil_decisions_total{service="sudo",phase="account",outcome="deny"} 2'
+    if ! wait_for 5 prom_has "$allow" || ! wait_for 5 prom_has "$deny"; then
+        fail "the metrics file does not count 1 allow and 2 denies within 5 s"
+        note "metrics" "$PROM" 60
+        return 1
+    fi
+    prom_has 'vigil_up 1' || { fail "vigil_up is not 1 while vigild runs"; note "metrics" "$PROM" 60; return 1; }
+    prom_has 'vigil_sessions_live 0' || { fail "no vigil_sessions_live 0"; note "metrics" "$PROM" 60; return 1; }
+}
+tap_case "1 allowed and 2 denied sudo requests are counted in the metrics file" decisions
+
+promtool_accepts() {
+    if ! command -v promtool >/dev/null; then
+        fail "promtool not found: run 'scripts/deps.sh test' (Debian package prometheus)"
+        return 1
+    fi
+    local out
+    out=$(promtool check metrics <"$PROM" 2>&1) || {
+        fail "promtool check metrics rejects the file"
+        note_text "promtool" "$out"
+        note "metrics" "$PROM" 60
+        return 1
+    }
+}
+tap_case "promtool check metrics accepts the file (format and naming lint)" promtool_accepts
+
+# Every read sees a whole file: it ends with the last family's sample and a
+# newline. The writer replaces it by rename, so its inode changes.
+never_partial() {
+    local inode_before inode_after
+    inode_before=$(stat -c %i "$PROM")
+    local out
+    out=$(python3 - "$PROM" <<'PY'
+import sys, time
+path, reads, bad = sys.argv[1], 0, []
+end = time.time() + 3.5
+while time.time() < end:
+    try:
+        data = open(path, "rb").read()
+    except FileNotFoundError:
+        bad.append("missing"); continue
+    reads += 1
+    if not data.startswith(b"# HELP vigil_up ") or not data.endswith(b"\nvigil_audit_write_failures_total 0\n"):
+        bad.append(repr(data[-80:]))
+print(reads, len(bad), bad[:3])
+sys.exit(1 if bad or reads < 100 else 0)
+PY
+)   || { fail "a read saw a partial or missing file (reads, bad, samples): $out"; return 1; }
+    inode_after=$(stat -c %i "$PROM")
+    [ "$inode_before" != "$inode_after" ] ||
+        { fail "the file's inode did not change in 3.5 s: not replaced by rename every 1 s"; return 1; }
+}
+tap_case "readers never see a partial file while it is rewritten every second (rename, not rewrite)" never_partial
+
+reload_counted() {
+    kill -HUP "$AGENT_PID"
+    wait_for 5 prom_has 'vigil_config_reloads_total{result="ok"} 1' ||
+        { fail "a SIGHUP reload is not counted"; note "metrics" "$PROM" 60; note_logs; return 1; }
+}
+tap_case "a reload is counted as vigil_config_reloads_total{result=\"ok\"}" reload_counted
+
+status_healthy() {
+    local out rc
+    out=$("$VIGILCTL" --socket "$ADMIN_SOCK" status 2>&1)
+    rc=$?
+    expect_rc "vigilctl status" 0 "$rc" "$out" || return 1
+    expect_match "vigilctl status" "$out" '^status: +healthy$' || return 1
+    expect_match "vigilctl status" "$out" '^pdp: +not configured' || return 1
+    expect_match "vigilctl status" "$out" '^sessions: +0 live$' || return 1
+    expect_match "vigilctl status" "$out" "^metrics: +$PROM\$" || return 1
+    expect_match "vigilctl status" "$out" '^policy: +sha256:' || return 1
+}
+tap_case "vigilctl status says healthy and exits 0" status_healthy
+
+status_json_healthy() {
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status --json >"$T/status.json" 2>&1 ||
+        { fail "vigilctl status --json exited non-zero"; note "output" "$T/status.json"; return 1; }
+    json_expect "status --json" "$T/status.json" healthy=true pdp.configured=false sessions.live=0 grants.live=0 \
+        "metrics.textfile=$PROM" ?vigild.policy_version ?recent_problems
+}
+tap_case "vigilctl status --json says the same for machines" status_json_healthy
+
+dead_pdp() {
+    agent_stop || return 1
+    local port
+    port=$(free_port)
+    metrics_config "$T/dead.toml" "[pdp]
+protocol = \"authzen\"
+urls = [\"http://127.0.0.1:$port\"]
+timeout = \"500ms\"
+fallback = \"deny\"
+
+[host]
+id = \"e2e-host\""
+    agent_start "$T/dead.toml" dead-pdp || return 1
+    sudo_as vgl-alice true
+    expect_nonzero "sudo as vgl-alice with the PDP down (fallback deny)" "$SUDO_RC" "$SUDO_OUT" || return 1
+    local out rc
+    out=$("$VIGILCTL" --socket "$ADMIN_SOCK" status 2>&1)
+    rc=$?
+    expect_rc "vigilctl status with a dead PDP" 3 "$rc" "$out" || return 1
+    expect_match "vigilctl status" "$out" '^status: +UNHEALTHY$' || return 1
+    expect_match "vigilctl status" "$out" '^  problem: pdp: the last call gave no usable answer \(connect' || return 1
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status --json >"$T/dead.json"
+    json_expect "status --json" "$T/dead.json" healthy=false pdp.configured=true pdp.reachable=no \
+        "pdp.endpoints.0.url=http://127.0.0.1:$port" ?pdp.last_failure
+}
+tap_case "a PDP on a dead port: the request falls back to deny, status says UNHEALTHY (exit 3) and why" dead_pdp
+
+pdp_metrics() {
+    local err='vigil_pdp_errors_total{kind="connect"} 1'
+    wait_for 5 prom_has "$err" || { fail "no $err"; note "metrics" "$PROM" 80; return 1; }
+    prom_has 'vigil_pdp_request_duration_seconds_count{pdp="authzen"} 1' ||
+        { fail "the PDP call is not in the latency histogram"; note "metrics" "$PROM" 80; return 1; }
+}
+tap_case "the failed PDP call is counted by kind and timed in the histogram" pdp_metrics
+
+final_write() {
+    agent_stop || return 1
+    prom_has 'vigil_up 0' || { fail "the file left at exit does not say vigil_up 0"; note "metrics" "$PROM" 60; return 1; }
+    local left
+    left=$(find "$T/textfiles" -mindepth 1 ! -name vigil.prom)
+    [ -z "$left" ] || { fail "temp files left behind: $left"; return 1; }
+}
+tap_case "at exit the file is written once more, with vigil_up 0, and no temp file is left" final_write
