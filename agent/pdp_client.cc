@@ -70,8 +70,9 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, s
     bool failed = r.status == PdpStatus::Failed;
     observe_pdp_call(to_string(settings_.protocol), took, failed ? r.error_kind : "");
     if (failed && vigil_health().pdp_failed(r.error_kind, r.error)) {
-        log_event(Event::PdpUnreachable, LogLevel::Warning, "pdp: no usable answer ({}: {}); fallback {} applies",
-                  r.error_kind, r.error, to_string(settings_.fallback));
+        log_event(Event::PdpUnreachable, LogLevel::Warning,
+                  "pdp: no usable answer ({}: {}); requests fall back ([pdp] fallback {})", r.error_kind, r.error,
+                  to_string(settings_.fallback));
     }
     if (!failed && vigil_health().pdp_answered(r.obligations.policy_version)) {
         log_event(Event::PdpRecovered, LogLevel::Info, "pdp: answering again ({})", r.url);
