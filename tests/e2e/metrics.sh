@@ -7,7 +7,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 10
+tap_plan 11
 
 PROM=""
 
@@ -32,6 +32,17 @@ setup() {
 }
 tap_case "setup: vigild starts with [metrics] textfile in a private mount namespace" setup ||
     e2e_abort "vigild did not start"
+
+check_refuses_bad_textfile() {
+    printf '[metrics]\ntextfile = "%s/textfiles/vigil.txt"\n' "$T" | write_config "$T/bad-metrics.toml"
+    local out rc
+    out=$("$VIGILD" --check --config "$T/bad-metrics.toml" 2>&1)
+    rc=$?
+    expect_nonzero "vigild --check with textfile vigil.txt" "$rc" "$out" || return 1
+    expect_contains "vigild --check output" "$out" "$T/bad-metrics.toml:" || return 1
+    expect_contains "vigild --check output" "$out" "must end in .prom"
+}
+tap_case "vigild --check refuses a [metrics] textfile the collector would never read" check_refuses_bad_textfile
 
 # prom_has LINE: the file holds exactly this line.
 prom_has() { grep -qxF -- "$1" "$PROM" 2>/dev/null; }
