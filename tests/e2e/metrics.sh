@@ -7,18 +7,25 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 PROM=""
 
 # metrics_config FILE [PDP TOML]: the standard rules, metrics every second.
+# The grant socket is this test's own: the default /run/vigil/grant.sock
+# is shared with any other vigil test running on the machine.
 metrics_config() {
-    local file=$1 pdp=${2:-}
+    local file=$1 pdp=${2:-'[pdp]
+protocol = "local"'}
     {
-        printf '[metrics]\ntextfile = "%s"\ninterval = "1s"\n\n' "$PROM"
-        [ -z "$pdp" ] || printf '%s\n\n' "$pdp"
+        printf '[agent]\nsocket = "%s"\nadmin_socket = "%s"\ngrant_socket = "%s"\n' \
+            "$PAM_SOCK" "$ADMIN_SOCK" "$T/run/grant.sock"
+        printf 'audit_log = "%s"\nstate_dir = "%s"\n\n' "$AUDIT_LOG" "$T/state"
+        printf '[metrics]\ntextfile = "%s"\ninterval = "1s"\n\n%s\n\n' "$PROM" "$pdp"
         standard_rules
-    } | if [ -n "$pdp" ]; then write_agent_config "$file"; else write_config "$file"; fi
+    } >"$file"
+    chown root:root "$file"
+    chmod 600 "$file"
 }
 
 setup() {
@@ -28,10 +35,11 @@ setup() {
     PROM=$T/textfiles/vigil.prom
     metrics_config "$T/vigil.toml"
     pam_sudo_vigil timeout=3000
-    agent_start "$T/vigil.toml"
+    pam_sshd_vigil timeout=3000
+    agent_start "$T/vigil.toml" && sshd_start
 }
-tap_case "setup: vigild starts with [metrics] textfile in a private mount namespace" setup ||
-    e2e_abort "vigild did not start"
+tap_case "setup: vigild (with [metrics] textfile) and sshd start in a private mount namespace" setup ||
+    e2e_abort "vigild or sshd did not start"
 
 check_refuses_bad_textfile() {
     printf '[metrics]\ntextfile = "%s/textfiles/vigil.txt"\n' "$T" | write_config "$T/bad-metrics.toml"
@@ -115,6 +123,26 @@ reload_counted() {
         { fail "a SIGHUP reload is not counted"; note "metrics" "$PROM" 60; note_logs; return 1; }
 }
 tap_case "a reload is counted as vigil_config_reloads_total{result=\"ok\"}" reload_counted
+
+# A login that stays open (sleep on a pty), then revoked.
+session_revoked() {
+    timeout 60 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -p "$SSHD_PORT" vgl-alice@127.0.0.1 sleep 600 >"$T/alice.out" 2>&1 </dev/null &
+    local ssh_pid=$!
+    e2e_track "$ssh_pid"
+    wait_for 10 prom_has 'vigil_sessions_live 1' ||
+        { fail "vigil_sessions_live never says 1"; note "metrics" "$PROM" 60; note_logs; return 1; }
+    "$VIGILCTL" --socket "$ADMIN_SOCK" revoke --user vgl-alice --reason "metrics test" >/dev/null ||
+        { fail "vigilctl revoke failed"; return 1; }
+    local line
+    for line in 'vigil_revocations_total 1' 'vigil_sessions_ended_total{reason="revoked"} 1' \
+        'vigil_sessions_live 0' 'vigil_decisions_total{service="sshd",phase="account",outcome="allow"} 1'; do
+        wait_for 10 prom_has "$line" || { fail "no $line"; note "metrics" "$PROM" 80; note_logs; return 1; }
+    done
+}
+tap_case "an ssh session shows in vigil_sessions_live; revoking it counts in the revocation and end counters" \
+    session_revoked
 
 status_healthy() {
     local out rc
