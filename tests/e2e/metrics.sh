@@ -144,11 +144,17 @@ session_revoked() {
 tap_case "an ssh session shows in vigil_sessions_live; revoking it counts in the revocation and end counters" \
     session_revoked
 
-status_healthy() {
-    local out rc
+# status_is RC: vigilctl status exits RC; its output is left in $out.
+status_is() {
+    local rc
     out=$("$VIGILCTL" --socket "$ADMIN_SOCK" status 2>&1)
     rc=$?
-    expect_rc "vigilctl status" 0 "$rc" "$out" || return 1
+    expect_rc "vigilctl status" "$1" "$rc" "$out"
+}
+
+status_healthy() {
+    local out
+    status_is 0 || return 1
     expect_match "vigilctl status" "$out" '^status: +healthy$' || return 1
     expect_match "vigilctl status" "$out" '^pdp: +not configured' || return 1
     expect_match "vigilctl status" "$out" '^sessions: +0 live$' || return 1
@@ -180,10 +186,8 @@ id = \"e2e-host\""
     agent_start "$T/dead.toml" dead-pdp || return 1
     sudo_as vgl-alice true
     expect_nonzero "sudo as vgl-alice with the PDP down (fallback deny)" "$SUDO_RC" "$SUDO_OUT" || return 1
-    local out rc
-    out=$("$VIGILCTL" --socket "$ADMIN_SOCK" status 2>&1)
-    rc=$?
-    expect_rc "vigilctl status with a dead PDP" 3 "$rc" "$out" || return 1
+    local out
+    status_is 3 || return 1
     expect_match "vigilctl status" "$out" '^status: +UNHEALTHY$' || return 1
     expect_match "vigilctl status" "$out" '^  problem: pdp: the last call gave no usable answer \(connect' || return 1
     "$VIGILCTL" --socket "$ADMIN_SOCK" status --json >"$T/dead.json"
