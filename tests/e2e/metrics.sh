@@ -7,7 +7,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 12
+tap_plan 13
 
 PROM=""
 
@@ -28,8 +28,41 @@ protocol = "local"'}
     chmod 600 "$file"
 }
 
+# journald as vigild meets it: a datagram socket at the native protocol's
+# path, on a tmpfs over /run/systemd that only this mount namespace sees.
+# Each entry (KEY=value lines) is appended to $T/journal.entries, entries
+# separated by a line "--".
+journal_sink() {
+    mount -t tmpfs tmpfs /run/systemd || return 1
+    mkdir /run/systemd/journal
+    python3 - /run/systemd/journal/socket "$T/journal.entries" <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+out = open(sys.argv[2], "a")
+while True:
+    data, i, lines = s.recv(1 << 20), 0, []
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        field = data[i:nl]
+        if b"=" in field:
+            lines.append(field.decode(errors="replace"))
+            i = nl + 1
+        else:  # KEY\n<le64 length><bytes>\n: a value with newlines
+            (n,) = struct.unpack("<Q", data[nl + 1:nl + 9])
+            value = data[nl + 9:nl + 9 + n].decode(errors="replace").replace("\n", "\\n")
+            lines.append(field.decode() + "=" + value)
+            i = nl + 9 + n + 1
+    out.write("\n".join(lines) + "\n--\n")
+    out.flush()
+PY
+    e2e_track $!
+    wait_for 5 test -S /run/systemd/journal/socket
+}
+
 setup() {
     e2e_setup_system
+    journal_sink || { fail "cannot stand in for journald"; return 1; }
     mkdir -p "$T/textfiles"
     chmod 755 "$T/textfiles"
     PROM=$T/textfiles/vigil.prom
@@ -203,6 +236,38 @@ pdp_metrics() {
         { fail "the PDP call is not in the latency histogram"; note "metrics" "$PROM" 80; return 1; }
 }
 tap_case "the failed PDP call is counted by kind and timed in the histogram" pdp_metrics
+
+# journal_has EVENT [FIELD=VALUE]: an entry with EVENT's MESSAGE_ID (and the field).
+journal_has() {
+    python3 - "$T/journal.entries" "$@" <<'PY'
+import sys
+ids = {"decision": "5d1a6c0e7b2f4a9e8c3d2b1a0f9e8d7c", "agent_started": "7b6cf3cbde8841448b3ee8d97ec1a76d",
+       "reload_ok": "541dca6255174f3687845664f3a94b4e", "pdp_unreachable": "4aa288b906c54cbb96782124c02645ed",
+       "session_ended_revoked": "12d0530ff7d440488ee33279d15d6992"}
+path, event, want = sys.argv[1], sys.argv[2], sys.argv[3:]
+for entry in open(path).read().split("\n--\n"):
+    fields = entry.split("\n")
+    if "MESSAGE_ID=" + ids[event] in fields and all(w in fields for w in want):
+        sys.exit(0)
+sys.exit(1)
+PY
+}
+
+journal_events() {
+    local e
+    for e in "agent_started VIGIL_EVENT=agent_started" "decision VIGIL_SERVICE=sudo VIGIL_USER=vgl-bob VIGIL_OUTCOME=deny" \
+        "reload_ok PRIORITY=6" "session_ended_revoked SYSLOG_IDENTIFIER=vigild" "pdp_unreachable PRIORITY=4"; do
+        # shellcheck disable=SC2086  # each line is an event and its fields
+        journal_has $e || { fail "no journal entry for: $e"; note "journal entries" "$T/journal.entries" 40; return 1; }
+    done
+    local sent catalog
+    sent=$(sed -n 's/^MESSAGE_ID=//p' "$T/journal.entries" | sort -u)
+    catalog=$(sed -n 's/^-- //p' "$SRCDIR/conf/catalog/vigil.catalog" | sort -u)
+    [ -z "$(comm -23 <(echo "$sent") <(echo "$catalog"))" ] ||
+        { fail "MESSAGE_IDs sent but not in the catalog: $(comm -23 <(echo "$sent") <(echo "$catalog"))"; return 1; }
+}
+tap_case "journald gets the start, each decision, the reload, the revoke and the PDP failure with their MESSAGE_IDs" \
+    journal_events
 
 final_write() {
     agent_stop || return 1
