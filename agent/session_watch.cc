@@ -86,7 +86,9 @@ void SessionWatch::closed(pid_t pid) {
     auto s = registry_.find_by_pid(pid);
     if (!s) return;
     registry_.remove(s->id);
-    count_session_end("closed");
+    // A session vigild is ending closes too (sshd sees its shell die): it
+    // was counted under the reason vigild ended it for.
+    if (!terminator_->ending(s->id)) count_session_end("closed");
     std::lock_guard lock(mu_);
     doomed_.erase(s->id);
 }

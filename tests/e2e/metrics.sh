@@ -173,6 +173,10 @@ session_revoked() {
         'vigil_sessions_live 0' 'vigil_decisions_total{service="sshd",phase="account",outcome="allow"} 1'; do
         wait_for 10 prom_has "$line" || { fail "no $line"; note "metrics" "$PROM" 80; note_logs; return 1; }
     done
+    # sshd's pam_close_session for the revoked session is no second ending.
+    sleep 1.5
+    ! grep -q 'vigil_sessions_ended_total{reason="closed"}' "$PROM" ||
+        { fail "the revoked session was counted as closed too"; note "metrics" "$PROM" 80; return 1; }
 }
 tap_case "an ssh session shows in vigil_sessions_live; revoking it counts in the revocation and end counters" \
     session_revoked
