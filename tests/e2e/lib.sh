@@ -389,7 +389,9 @@ EOF
 }
 
 # write_config FILE < rules: the [agent] section points at this test's temp
-# dir; the rules (TOML) come from stdin.
+# dir (the grant socket too: the default /run/vigil/grant.sock is shared by
+# every vigild on the machine, so two test runs at once collided there); the
+# rules (TOML) come from stdin.
 write_config() {
     local file=$1
     {
@@ -397,6 +399,7 @@ write_config() {
 [agent]
 socket = "$PAM_SOCK"
 admin_socket = "$ADMIN_SOCK"
+grant_socket = "$T/run/grant.sock"
 audit_log = "$AUDIT_LOG"
 state_dir = "$T/state"
 
