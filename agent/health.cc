@@ -32,6 +32,12 @@ bool Health::audit_failed(const std::string& message) {
     return !was_failing;
 }
 
+void Health::metrics_written(const std::string& path, const std::string& error) {
+    std::lock_guard lock(mu_);
+    s_.metrics_textfile = path;
+    s_.metrics_error = error;
+}
+
 HealthSnapshot Health::snapshot() const {
     std::lock_guard lock(mu_);
     return s_;

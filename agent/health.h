@@ -22,7 +22,9 @@ struct HealthSnapshot {
     std::string pdp_policy_version;
     std::optional<Time> audit_last_failure;
     std::string audit_last_error;
-    bool audit_failing = false;  // the last write failed
+    bool audit_failing = false;    // the last write failed
+    std::string metrics_textfile;  // the file being written; empty: none
+    std::string metrics_error;     // why its last write failed; empty: it worked
 
     // The last PDP call failed (newer than the last success).
     bool pdp_failing() const {
@@ -37,6 +39,7 @@ public:
     bool pdp_failed(const std::string& kind, const std::string& message);
     void audit_written();
     bool audit_failed(const std::string& message);
+    void metrics_written(const std::string& path, const std::string& error);
     HealthSnapshot snapshot() const;
 
 private:

@@ -1,6 +1,7 @@
 #include "metrics_textfile.h"
 
 #include "atomic_file.h"
+#include "health.h"
 #include "log.h"
 
 namespace vigil {
@@ -33,6 +34,7 @@ Status MetricsTextfile::write_now(bool final) {
     if (!s && !failing_) log_error("metrics: {}; will retry every {}s", s.error().message, settings_.interval.count());
     if (s && failing_) log_info("metrics: {} written again", settings_.path);
     failing_ = !s;
+    vigil_health().metrics_written(settings_.path, s ? "" : s.error().message);
     return s;
 }
 

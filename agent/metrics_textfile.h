@@ -12,7 +12,8 @@
 // read, not counted (live sessions, signal ages); final is true for the
 // write at stop().
 // A write that fails is logged when it starts failing and when it recovers,
-// not at every interval.
+// not at every interval; the latest result is kept for vigilctl status
+// (health.h).
 #ifndef VIGIL_AGENT_METRICS_TEXTFILE_H
 #define VIGIL_AGENT_METRICS_TEXTFILE_H
 

@@ -473,7 +473,6 @@ Answer Server::answer_admin_status(const Frame&, const PeerCredentials&) {
     f.default_max_age = c.posture.max_age;
     f.sessions = options_.sessions ? options_.sessions->list().size() : 0;
     f.grants = options_.grants ? options_.grants->list().size() : 0;
-    f.metrics_textfile = c.metrics.textfile;
     f.recent_problems = recent_problems();
     return json_answer(wire::Kind::AdminStatus, build_status(f));
 }

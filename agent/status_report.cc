@@ -83,7 +83,7 @@ Json build_status(const StatusFacts& f) {
         {"sessions", {{"live", f.sessions}}},
         {"grants", {{"live", f.grants}}},
         {"audit", {{"failing", f.health.audit_failing}, {"last_failure", time_or_null(f.health.audit_last_failure)}}},
-        {"metrics", {{"textfile", f.metrics_textfile}}},
+        {"metrics", {{"textfile", f.health.metrics_textfile}, {"error", f.health.metrics_error}}},
         {"recent_problems", recent},
     };
 }
@@ -131,6 +131,8 @@ std::string render_status(const nlohmann::json& s) {
         fmt::format("sessions:  {} live\ngrants:    {} live\n", text(s["sessions"], "live"), text(s["grants"], "live"));
     out += fmt::format("audit:     {}\n", s["audit"].value("failing", false) ? "last write FAILED" : "ok");
     std::string textfile = text(s["metrics"], "textfile");
+    std::string metrics_error = text(s["metrics"], "error");
+    if (!metrics_error.empty()) textfile += " (last write failed: " + metrics_error + ")";
     out += fmt::format("metrics:   {}\n", textfile.empty() ? "off" : textfile);
     const auto& recent = s["recent_problems"];
     if (recent.empty()) return out + "recent warnings and errors: none\n";

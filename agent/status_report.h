@@ -38,7 +38,6 @@ struct StatusFacts {
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
     size_t sessions = 0;
     size_t grants = 0;
-    std::string metrics_textfile;  // empty: off
     std::vector<LoggedProblem> recent_problems;
 };
 

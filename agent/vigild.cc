@@ -113,6 +113,9 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
     }
+    if (running.metrics.textfile != next->metrics.textfile || running.metrics.interval != next->metrics.interval) {
+        log_warn("reload: [metrics] settings changed; they take effect at the next restart");
+    }
     log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
     std::string version = next->version;
     size_t rules = next->rules.size();

@@ -94,3 +94,15 @@ TEST_CASE("stale signals are reported once, when they go stale") {
     snap[0].observed_at = now - 61s;
     CHECK(watch.update(snap, now, 60s) == std::vector<std::string>{"a"});
 }
+
+TEST_CASE("status shows the metrics file and why its last write failed, without calling that unhealthy") {
+    auto f = healthy_facts();
+    f.health.metrics_textfile = "/var/lib/prometheus/node-exporter/vigil.prom";
+    f.health.metrics_error = "cannot create a temp file: No such file or directory";
+    auto j = vigil::build_status(f);
+    CHECK(j["healthy"] == true);
+    CHECK_THAT(vigil::render_status(j),
+               Catch::Contains("metrics:   /var/lib/prometheus/node-exporter/vigil.prom (last write failed: cannot"));
+    f.health = {};
+    CHECK_THAT(vigil::render_status(vigil::build_status(f)), Catch::Contains("\nmetrics:   off\n"));
+}
