@@ -36,7 +36,8 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root, {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "grants", "rule"},
+        only_keys(root,
+                  {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "grants", "metrics", "rule"},
                   "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
@@ -46,6 +47,7 @@ public:
         if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
         if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
         if (auto* t = root.get("grants")) parse_grants(table(*t, "[grants]"), c.grants);
+        if (auto* t = root.get("metrics")) parse_metrics(table(*t, "[metrics]"), c.metrics);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         check_step_up_methods(root, c);
         return c;
@@ -126,6 +128,20 @@ private:
             fail(n.source(), fmt::format("{} is empty: leave the key out to match everything", what));
         }
         return out;
+    }
+
+    // The textfile collector reads only *.prom files: any other name would
+    // be written faithfully and never scraped.
+    void parse_metrics(const toml::table& t, MetricsSettings& m) const {
+        only_keys(t, {"textfile", "interval"}, "[metrics]");
+        if (auto* n = t.get("textfile"); n && !string(*n, "metrics.textfile").empty()) {
+            m.textfile = absolute_path(*n, "metrics.textfile");
+            if (!m.textfile.ends_with(".prom")) {
+                fail(n->source(),
+                     "metrics.textfile must end in .prom (node_exporter's textfile collector reads no other)");
+            }
+        }
+        if (auto* n = t.get("interval")) m.interval = duration(*n, "metrics.interval");
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {

@@ -131,6 +131,13 @@ struct SessionSettings {
     std::chrono::seconds revoke_grace{5};   // SIGHUP/logind → SIGTERM → SIGKILL steps
 };
 
+// [metrics]: Prometheus metrics in a file for node_exporter's textfile
+// collector, rewritten every interval and at exit.
+struct MetricsSettings {
+    std::string textfile;  // must end in .prom; empty: no metrics file
+    std::chrono::seconds interval{15};
+};
+
 struct Config {
     std::string path;
     PostureSettings posture;
@@ -141,6 +148,7 @@ struct Config {
     StepUpSettings stepup;
     SessionSettings sessions;
     GrantSettings grants;
+    MetricsSettings metrics;
     std::vector<Rule> rules;
     std::string version;             // "sha256:<hex>" of the file's bytes: the local policy version
     std::vector<std::string> files;  // what it was read from: the main file, then the drop-ins

@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "health.h"
 #include "journal.h"
 #include "local_policy.h"
 #include "log.h"
 #include "remote_decision.h"
 #include "request_id.h"
 #include "ssh_auth_info.h"
+#include "telemetry.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -351,16 +353,21 @@ void Engine::record(DecisionRecord& r) {
               to_string(r.decision.outcome), r.decision.reason_admin);
     Status s = audit_ ? audit_->append(to_json(r)) : Status(Ok{});
     if (s) {
+        if (audit_) vigil_health().audit_written();
+        count_decision(r.request.service, to_string(r.request.phase), to_string(r.decision.outcome));
         journal_decision(r);
         return;
     }
     r.audit_error = s.error().message;
-    log_error("{}: {}", audit_->path(), r.audit_error);
+    log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), r.audit_error);
+    vigil_health().audit_failed(r.audit_error);
+    count_audit_failure();
     if (r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
         r.decision.outcome = Outcome::Deny;
         r.decision.reason_user = "access denied: the audit trail cannot be written";
         r.decision.reason_admin = "audit write failed: " + r.audit_error;
     }
+    count_decision(r.request.service, to_string(r.request.phase), to_string(r.decision.outcome));
     journal_decision(r);  // the outcome the user got, with why
 }
 

@@ -78,6 +78,7 @@ public:
     void forget_cached_answers();
     posture::Snapshot posture_snapshot() const { return posture_ ? posture_->snapshot() : posture::Snapshot{}; }
     const Config& config() const { return *config_; }
+    const PdpClient* pdp() const { return pdp_.get(); }  // null with protocol = "local"
 
 private:
     DecisionRecord begin(const Request& req) const;

@@ -1,8 +1,6 @@
 #include "grant_table.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +13,7 @@
 // nss/meson.build): one definition of a valid table for both sides.
 #include "../nss/grant_format.h"
 #include "../nss/table_file.h"
-#include "unique_fd.h"
+#include "atomic_file.h"
 
 namespace vigil {
 
@@ -62,55 +60,6 @@ std::string refusal(const std::string& path, nss::LoadStatus status) {
         case nss::LoadStatus::OutOfMemory: return path + ": out of memory";
     }
     return path + ": unreadable";
-}
-
-std::string directory_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-Status write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(strerror(errno));
-        text.remove_prefix(static_cast<size_t>(n));
-    }
-    return Ok{};
-}
-
-// Unlinks the temp file unless it was renamed into place.
-struct TempFile {
-    std::string path;
-    bool keep = false;
-    TempFile() = default;
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    ~TempFile() {
-        if (!path.empty() && !keep) ::unlink(path.c_str());
-    }
-};
-
-// Creates, fills and fsyncs a temp file next to path.
-Status write_temp(const std::string& path, std::string_view text, TempFile& temp) {
-    std::string name = path + ".tmp-XXXXXX";
-    UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
-    if (!fd) return err(fmt::format("{}: cannot create a temp file: {}", name, strerror(errno)));
-    temp.path = name;
-    if (::fchmod(fd.get(), 0644) != 0) return err(fmt::format("{}: chmod: {}", name, strerror(errno)));
-    if (Status s = write_all(fd.get(), text); !s) return err(fmt::format("{}: write: {}", name, s.error().message));
-    // After a successful fsync, close() has nothing left to report.
-    if (::fsync(fd.get()) != 0) return err(fmt::format("{}: fsync: {}", name, strerror(errno)));
-    return Ok{};
-}
-
-// Makes the rename durable: without it a crash could bring the old table back.
-Status sync_directory(const std::string& dir) {
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!fd) return err(fmt::format("{}: cannot open: {}", dir, strerror(errno)));
-    if (::fsync(fd.get()) != 0) return err(fmt::format("{}: fsync: {}", dir, strerror(errno)));
-    return Ok{};
 }
 
 template <class Row, class Same>
@@ -175,13 +124,7 @@ Status write_grant_table(const std::string& path, const GrantTable& table) {
     if (Result<GrantTable> check = parse_grant_table(text); !check) {
         return err(fmt::format("{}: not written: the new table is invalid: {}", path, check.error().message));
     }
-    TempFile temp;
-    if (Status s = write_temp(path, text, temp); !s) return s;
-    if (::rename(temp.path.c_str(), path.c_str()) != 0) {
-        return err(fmt::format("{}: cannot rename {} over it: {}", path, temp.path, strerror(errno)));
-    }
-    temp.keep = true;
-    return sync_directory(directory_of(path));
+    return write_file_atomically(path, text, 0644);
 }
 
 void put_member(GrantTable& table, GrantMember member) {

@@ -4,11 +4,9 @@
 #include <systemd/sd-journal.h>
 
 #include "engine.h"
+#include "events.h"
 
 namespace vigil {
-
-// Stable across releases: `journalctl MESSAGE_ID=...` finds every decision.
-static constexpr const char* kDecisionMessageId = "MESSAGE_ID=5d1a6c0e7b2f4a9e8c3d2b1a0f9e8d7c";
 
 void journal_decision(const DecisionRecord& r) {
     const Request& q = r.request;
@@ -16,11 +14,12 @@ void journal_decision(const DecisionRecord& r) {
     sd_journal_send(
         "MESSAGE=%s %s for %s: %s%s%s", to_string(d.outcome), q.service.c_str(), q.user.c_str(),
         d.rule.empty() ? "no rule" : "rule ", d.rule.c_str(), q.rhost.empty() ? "" : (" from " + q.rhost).c_str(),
-        kDecisionMessageId, "PRIORITY=%d", d.outcome == Outcome::Allow ? LOG_INFO : LOG_NOTICE, "VIGIL_REQUEST_ID=%s",
-        r.request_id.c_str(), "VIGIL_PHASE=%s", to_string(q.phase), "VIGIL_SERVICE=%s", q.service.c_str(),
-        "VIGIL_USER=%s", q.user.c_str(), "VIGIL_RHOST=%s", q.rhost.c_str(), "VIGIL_OUTCOME=%s", to_string(d.outcome),
-        "VIGIL_RULE=%s", d.rule.c_str(), "VIGIL_REASON_ADMIN=%s", d.reason_admin.c_str(), "VIGIL_POLICY_VERSION=%s",
-        r.policy_version.c_str(), "VIGIL_LATENCY_US=%lld", static_cast<long long>(r.latency.count()), nullptr);
+        "MESSAGE_ID=%s", event_info(Event::Decision).message_id, "PRIORITY=%d",
+        d.outcome == Outcome::Allow ? LOG_INFO : LOG_NOTICE, "VIGIL_REQUEST_ID=%s", r.request_id.c_str(),
+        "VIGIL_PHASE=%s", to_string(q.phase), "VIGIL_SERVICE=%s", q.service.c_str(), "VIGIL_USER=%s", q.user.c_str(),
+        "VIGIL_RHOST=%s", q.rhost.c_str(), "VIGIL_OUTCOME=%s", to_string(d.outcome), "VIGIL_RULE=%s", d.rule.c_str(),
+        "VIGIL_REASON_ADMIN=%s", d.reason_admin.c_str(), "VIGIL_POLICY_VERSION=%s", r.policy_version.c_str(),
+        "VIGIL_LATENCY_US=%lld", static_cast<long long>(r.latency.count()), nullptr);
 }
 
 }  // namespace vigil

@@ -2,13 +2,24 @@
 // tagged with the function that wrote it, OpenSSH fatal_fr() style.
 //
 //   log_warn("refused peer uid {}", uid);
+//   log_event(Event::ReloadOk, LogLevel::Info, "reloaded {}", path);   // + MESSAGE_ID
+//
+// log_event lines also go to journald with the event's stable MESSAGE_ID
+// (events.h); when stderr already is the journal (JOURNAL_STREAM), only
+// there, so nothing is logged twice. The last warnings and errors are kept
+// for `vigilctl status`.
 #ifndef VIGIL_AGENT_LOG_H
 #define VIGIL_AGENT_LOG_H
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <source_location>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "events.h"
 
 namespace vigil {
 
@@ -16,6 +27,16 @@ enum class LogLevel { Debug, Info, Warning, Error };
 
 void set_log_level(LogLevel min);
 void write_log(LogLevel level, const std::source_location& where, std::string_view text);
+void write_event(Event event, LogLevel level, const std::source_location& where, std::string_view text);
+
+struct LoggedProblem {
+    std::chrono::system_clock::time_point at;
+    LogLevel level;
+    std::string text;
+};
+inline constexpr size_t kRecentProblems = 16;
+// The last kRecentProblems warnings and errors, oldest first.
+std::vector<LoggedProblem> recent_problems();
 
 template <class... Args>
 struct log_at {
@@ -24,6 +45,16 @@ struct log_at {
         write_log(level, where, fmt::format(f, std::forward<Args>(args)...));
     }
 };
+
+template <class... Args>
+struct log_event {
+    log_event(Event event, LogLevel level, fmt::format_string<Args...> f, Args&&... args,
+              const std::source_location& where = std::source_location::current()) {
+        write_event(event, level, where, fmt::format(f, std::forward<Args>(args)...));
+    }
+};
+template <class... Args>
+log_event(Event, LogLevel, fmt::format_string<Args...>, Args&&...) -> log_event<Args...>;
 
 #define VIGIL_LOG_FN(name, level)                                                 \
     template <class... Args>                                                      \

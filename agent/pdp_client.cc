@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <set>
 
+#include "health.h"
+#include "log.h"
+#include "telemetry.h"
+
 namespace vigil {
 namespace {
 
@@ -58,7 +62,27 @@ Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& quer
     }
 }
 
+// Counted, timed and remembered for vigilctl status; the first failure
+// after answers (and the first answer after failures) is logged.
 PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline) {
+    auto start = std::chrono::steady_clock::now();
+    PdpResult r = ask_once(query, request_id, deadline);
+    auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    bool failed = r.status == PdpStatus::Failed;
+    observe_pdp_call(to_string(settings_.protocol), took, failed ? r.error_kind : "");
+    if (failed && vigil_health().pdp_failed(r.error_kind, r.error)) {
+        log_event(Event::PdpUnreachable, LogLevel::Warning,
+                  "pdp: no usable answer ({}: {}); requests fall back ([pdp] fallback {})", r.error_kind, r.error,
+                  to_string(settings_.fallback));
+    }
+    if (!failed && vigil_health().pdp_answered(r.obligations.policy_version)) {
+        log_event(Event::PdpRecovered, LogLevel::Info, "pdp: answering again ({})", r.url);
+    }
+    return r;
+}
+
+PdpResult PdpClient::ask_once(const PdpQuery& query, const std::string& request_id,
+                              std::chrono::milliseconds deadline) {
     PdpResult r;
     PdpCall call = call_for(query, request_id);
     r.request = call.body;

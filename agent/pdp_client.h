@@ -61,9 +61,12 @@ public:
     static std::vector<std::vector<size_t>> rounds_by_subject(const std::vector<PdpQuery>& queries);
 
     const PdpSettings& settings() const { return settings_; }
+    // For vigilctl status: the endpoints and their circuit breakers.
+    const PdpTransport& transport() const { return *transport_; }
 
 private:
     PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport);
+    PdpResult ask_once(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
     PdpCall call_for(const PdpQuery& query, const std::string& request_id) const;
     Result<PdpAnswer> parse(const std::string& body, const PdpQuery& query) const;
     PdpResult answered(PdpResult r, const PdpAnswer& answer) const;

@@ -158,7 +158,7 @@ PdpExchange PdpTransport::post(std::string_view path, std::string_view body, mil
         }
         if (r || !fails_over(r.error())) {
             if (breaker.record_success()) {
-                log_info("pdp {}: answering again; circuit closed", urls_[i]);
+                log_event(Event::PdpCircuitClosed, LogLevel::Info, "pdp {}: answering again; circuit closed", urls_[i]);
             }
             return {std::move(r), urls_[i], std::move(failed)};
         }
@@ -172,8 +172,10 @@ void PdpTransport::note_failure(size_t index, const HttpError& e) {
     // Busy is our own pool running dry, not the endpoint failing.
     if (e.kind == HttpErrorKind::Busy) return;
     if (breakers_[index]->record_failure()) {
-        log_warn("pdp {}: circuit open after {} failure(s) in a row, last {}: {}; skipping it for {}ms", urls_[index],
-                 breaker_settings_.failure_threshold, to_string(e.kind), e.message, breaker_settings_.cooldown.count());
+        log_event(Event::PdpCircuitOpen, LogLevel::Warning,
+                  "pdp {}: circuit open after {} failure(s) in a row, last {}: {}; skipping it for {}ms", urls_[index],
+                  breaker_settings_.failure_threshold, to_string(e.kind), e.message,
+                  breaker_settings_.cooldown.count());
     }
 }
 

@@ -8,8 +8,10 @@
 #include <system_error>
 #include <thread>
 
+#include "health.h"
 #include "log.h"
 #include "request_codec.h"
+#include "status_report.h"
 #include "timestamp.h"
 #include "unix_listener.h"
 
@@ -72,6 +74,7 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::AdminSessions, Listener::Admin, &Server::answer_admin_sessions},
     {wire::Kind::AdminRevoke, Listener::Admin, &Server::answer_admin_revoke},
     {wire::Kind::AdminGrants, Listener::Admin, &Server::answer_admin_grants},
+    {wire::Kind::AdminStatus, Listener::Admin, &Server::answer_admin_status},
     {wire::Kind::GrantRequest, Listener::Grant, &Server::answer_grant_request},
 };
 
@@ -445,8 +448,8 @@ Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer)
         return grant_refused(fmt::format("session {} ended before the grant could be bound to it", bound->id),
                              rec.request_id);
     }
-    log_info("grants: {} granted {} until {} ({}; decision {}{})", *user, what, rfc3339(g->expires_at), g->id,
-             rec.request_id, bound ? "; bound to session " + bound->id : "");
+    log_event(Event::GrantGiven, LogLevel::Info, "grants: {} granted {} until {} ({}; decision {}{})", *user, what,
+              rfc3339(g->expires_at), g->id, rec.request_id, bound ? "; bound to session " + bound->id : "");
     nlohmann::ordered_json answer = {{"granted", true},
                                      {"id", g->id},
                                      {"group", g->group},
@@ -479,6 +482,34 @@ Answer Server::answer_admin_grants(const Frame&, const PeerCredentials&) {
         }
     }
     return json_answer(wire::Kind::AdminGrants, {{"grants", list}});
+}
+
+}  // namespace vigil
+
+namespace vigil {
+
+Answer Server::answer_admin_status(const Frame&, const PeerCredentials&) {
+    auto engine = engine_();
+    const Config& c = engine->config();
+    StatusFacts f;
+    f.version = VIGIL_VERSION;
+    f.config_path = c.path;
+    f.policy_version = engine->policy_version();
+    f.uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+    f.answered = answered_.load();
+    f.pdp_protocol = to_string(c.pdp.protocol);
+    if (const PdpClient* pdp = engine->pdp()) {
+        const PdpTransport& t = pdp->transport();
+        for (size_t i = 0; i < t.urls().size(); ++i)
+            f.circuits.emplace_back(t.urls()[i], to_string(t.breaker_state(i)));
+    }
+    f.health = vigil_health().snapshot();
+    f.signals = engine->posture_snapshot();
+    f.default_max_age = c.posture.max_age;
+    f.sessions = options_.sessions ? options_.sessions->list().size() : 0;
+    f.grants = options_.grants ? options_.grants->list().size() : 0;
+    f.recent_problems = recent_problems();
+    return json_answer(wire::Kind::AdminStatus, build_status(f));
 }
 
 }  // namespace vigil

@@ -78,6 +78,7 @@ private:
     Result<std::vector<uint8_t>> answer_admin_grants(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_status(const Frame& f, const PeerCredentials& peer);
 
     ServerOptions options_;
     EngineSource engine_;

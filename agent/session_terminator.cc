@@ -347,6 +347,11 @@ size_t SessionTerminator::pending() const {
     return active_.size();
 }
 
+bool SessionTerminator::ending(const std::string& session_id) const {
+    std::lock_guard lock(mu_);
+    return active_.count(session_id) != 0;
+}
+
 Steady::time_point SessionTerminator::next_wake_locked() const {
     auto at = Steady::time_point::max();
     for (const auto& e : queue_) at = std::min(at, e->next_check);

@@ -92,6 +92,8 @@ public:
 
     // Sessions whose escalation has not finished yet.
     size_t pending() const;
+    // Whether s is being ended (end() took it and it has not finished).
+    bool ending(const std::string& session_id) const;
 
     struct Escalation;  // one session's progress; defined in the .cc
 

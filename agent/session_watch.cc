@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "log.h"
+#include "telemetry.h"
 #include "tty_idle.h"
 
 namespace vigil {
@@ -106,6 +107,9 @@ void SessionWatch::closed(pid_t pid) {
     auto s = registry_.find_by_pid(pid);
     if (!s) return;
     auto removed = registry_.remove(s->id);
+    // A session vigild is ending closes too (sshd sees its shell die): it
+    // was counted under the reason vigild ended it for.
+    if (!terminator_->ending(s->id)) count_session_end("closed");
     forget(s->id);
     if (removed.session) session_over(*removed.session);
 }
@@ -153,7 +157,7 @@ void SessionWatch::posture_changed() {
 bool SessionWatch::revoke(const std::string& id, const std::string& why) {
     auto s = registry_.find(id);
     if (!s) return false;
-    end(*s, why);
+    end(*s, SessionEndReason::Revoked, why);
     return true;
 }
 
@@ -161,7 +165,7 @@ size_t SessionWatch::revoke_user(const std::string& user, const std::string& why
     size_t n = 0;
     for (const LiveSession& s : registry_.list()) {
         if (s.user != user) continue;
-        end(s, why);
+        end(s, SessionEndReason::Revoked, why);
         ++n;
     }
     return n;
@@ -182,6 +186,7 @@ void SessionWatch::tick(SysClock::time_point now) {
     for (const LiveSession& gone : registry_.reap_ended().ended) {
         log_info("sessions: {} of {} ended without pam_close_session (process {} is gone)", gone.id, gone.user,
                  gone.pid);
+        count_session_end("gone");
         forget(gone.id);
         session_over(gone);
     }
@@ -205,7 +210,7 @@ void SessionWatch::tick(SysClock::time_point now) {
 void SessionWatch::sweep_grants(SysClock::time_point now) {
     if (!grants_) return;
     for (const EndedGrant& gone : grants_->sweep(now)) {
-        log_info("grants: {} ({}) expired", gone.grant_id, gone.what);
+        log_event(Event::GrantExpired, LogLevel::Info, "grants: {} ({}) expired", gone.grant_id, gone.what);
         end_dependents(gone.grant_id, fmt::format("the grant it depended on ({}) expired", gone.what));
     }
 }
@@ -213,7 +218,8 @@ void SessionWatch::sweep_grants(SysClock::time_point now) {
 void SessionWatch::end_dependents(const std::string& grant_id, const std::string& why, const std::string& except) {
     for (const LiveSession& s : registry_.list()) {
         if (s.id == except) continue;
-        if (std::find(s.grant_ids.begin(), s.grant_ids.end(), grant_id) != s.grant_ids.end()) end(s, why);
+        if (std::find(s.grant_ids.begin(), s.grant_ids.end(), grant_id) != s.grant_ids.end())
+            end(s, SessionEndReason::GrantExpired, why);
     }
 }
 
@@ -224,13 +230,13 @@ bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
             bool due = now >= it->second.at;
             std::string why = it->second.why;
             lock.unlock();
-            if (due) end(s, why);  // else: waiting out the grace
+            if (due) end(s, SessionEndReason::Redecided, why);  // else: waiting out the grace
             return false;
         }
     }
     const SessionLimits& l = s.limits;
     if (l.max_until && now >= *l.max_until) {
-        end(s, "session_max reached");
+        end(s, SessionEndReason::Limit, "session_max reached");
         return false;
     }
     if (l.max_until && l.warn_before && !s.warned && now >= *l.max_until - *l.warn_before) {
@@ -276,7 +282,8 @@ bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
     }
     const auto limit = *s.limits.idle_max;
     if (*idle >= limit) {
-        end(s, fmt::format("no input for {} s (session_idle {} s)", idle->count(), limit.count()));
+        end(s, SessionEndReason::Idle,
+            fmt::format("no input for {} s (session_idle {} s)", idle->count(), limit.count()));
         return true;
     }
     auto lead = std::min(s.limits.warn_before.value_or(std::chrono::seconds(0)), limit / 2);
@@ -336,14 +343,17 @@ void SessionWatch::apply(const LiveSession& s, const DecisionRecord& r, SysClock
     doomed_[s.id] = {now + settings_.deny_grace, "no longer allowed: " + r.decision.reason_admin};
 }
 
-void SessionWatch::end(const LiveSession& s, const std::string& why) {
+void SessionWatch::end(const LiveSession& s, SessionEndReason reason, const std::string& why) {
     bool started = terminator_->end(s, why, [this, s](TerminationResult res) {
         audit_end(s, res.why, res.summary);
         auto removed = registry_.remove(s.id);
         forget(s.id);
         if (removed.session) session_over(*removed.session);
     });
-    if (started) log_info("sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
+    if (!started) return;
+    log_event(event_for(reason), LogLevel::Info, "sessions: ending {} of {} (pid {}): {}", s.id, s.user, s.pid, why);
+    count_session_end(to_string(reason));
+    if (reason == SessionEndReason::Revoked) count_revocation();
 }
 
 void record_session_end(Engine& engine, const LiveSession& s, std::string reason_user, std::string reason_admin) {

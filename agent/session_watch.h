@@ -29,6 +29,7 @@
 
 #include "engine.h"
 #include "grants.h"
+#include "session_end_reason.h"
 #include "session_registry.h"
 #include "session_terminator.h"
 
@@ -83,7 +84,7 @@ private:
     bool check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
     void reevaluate(const std::vector<LiveSession>& sessions, std::chrono::system_clock::time_point now);
     void apply(const LiveSession& s, const DecisionRecord& r, std::chrono::system_clock::time_point now);
-    void end(const LiveSession& s, const std::string& why);
+    void end(const LiveSession& s, SessionEndReason reason, const std::string& why);
     void audit_end(const LiveSession& s, const std::string& why, const std::string& how);
 
     bool check_idle(const LiveSession& s, std::chrono::system_clock::time_point now);

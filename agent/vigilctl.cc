@@ -3,7 +3,7 @@
 //   vigilctl decide --user alice --service sshd --rhost 10.0.0.5   # dry run via vigild
 //   vigilctl decide --config /etc/vigil/vigil.toml --user alice --service sudo   # offline
 //   vigilctl audit verify [/var/log/vigil/audit.jsonl]
-//   vigilctl status
+//   vigilctl status [--json]                 # health; exit 3 when unhealthy
 //   vigilctl totp enroll alice [--force]      # root: prints the otpauth:// URI and a QR code
 #include <pwd.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "duration.h"
 #include "engine.h"
 #include "frame_io.h"
+#include "status_report.h"
 #include "terminal_qr.h"
 #include "timestamp.h"
 #include "totp_store.h"
@@ -38,7 +39,10 @@ void usage(FILE* out) {
                  "      is audited). With --config, evaluate FILE here without the agent.\n"
                  "  audit verify [FILE]\n"
                  "      check the hash chain of the decision trail (default %s)\n"
-                 "  status\n"
+                 "  status [--json]\n"
+                 "      health: PDP, posture, sessions, grants, trail, recent errors;\n"
+                 "      exit 0 healthy, 3 unhealthy, 1 vigild not answering\n"
+                 "  ping [--json]\n"
                  "      is vigild answering, and with which policy\n"
                  "  posture [--json]\n"
                  "      the host's posture signals as vigild sees them, with ages and sources\n"
@@ -215,7 +219,20 @@ int cmd_audit(const Args& a) {
     return 1;
 }
 
+// Exit status: 0 healthy, 3 answering but unhealthy (status_report.h says
+// when), 1 not answering.
 int cmd_status(const std::string& socket, const Args& a) {
+    auto r = ask_admin(socket, wire::Kind::AdminStatus, nlohmann::json::object());
+    if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    if (a.json) {
+        std::printf("%s\n", r->dump(2).c_str());
+    } else {
+        std::fputs(render_status(*r).c_str(), stdout);
+    }
+    return r->value("healthy", false) ? 0 : 3;
+}
+
+int cmd_ping(const std::string& socket, const Args& a) {
     auto r = ask_admin(socket, wire::Kind::AdminPing, nlohmann::json::object());
     if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
     if (a.json) {
@@ -450,6 +467,7 @@ int run(int argc, char** argv) {
     if (cmd == "decide") return cmd_decide(socket, *args);
     if (cmd == "audit") return cmd_audit(*args);
     if (cmd == "status") return cmd_status(socket, *args);
+    if (cmd == "ping") return cmd_ping(socket, *args);
     if (cmd == "posture") return cmd_posture(socket, *args);
     if (cmd == "totp") return cmd_totp(*args);
     if (cmd == "sessions") return cmd_sessions(socket, *args);

@@ -24,17 +24,22 @@
 #include "engine.h"
 #include "grants.h"
 #include "log.h"
+#include "metrics_textfile.h"
 #include "posture/signal_store.h"
 #include "server.h"
 #include "session_registry.h"
 #include "session_terminator.h"
 #include "session_watch.h"
+#include "stale_signals.h"
+#include "telemetry.h"
 #include "unix_listener.h"
 
 namespace vigil {
 namespace {
 
 constexpr const char* kDefaultConfig = "/etc/vigil/vigil.toml";
+// How often the main loop looks for posture signals gone stale.
+constexpr int kStaleCheckMs = 5000;
 
 struct Options {
     std::string config = kDefaultConfig;
@@ -98,13 +103,18 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
             PdpCache* last_answers, posture::SignalStore* posture, StepUpCoordinator& stepup, EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
-        log_error("reload refused, keeping the running policy: {}", next.error().message);
+        log_event(Event::ReloadRefused, LogLevel::Error, "reload refused, keeping the running policy: {}",
+                  next.error().message);
+        count_config_reload(false);
         return;
     }
     const AgentSettings &a = running.agent, &b = next->agent;
     if (a.socket != b.socket || a.admin_socket != b.admin_socket || a.audit_log != b.audit_log ||
         a.state_dir != b.state_dir || a.max_concurrent != b.max_concurrent) {
         log_warn("reload: [agent] settings changed; they take effect at the next restart");
+    }
+    if (running.metrics.textfile != next->metrics.textfile || running.metrics.interval != next->metrics.interval) {
+        log_warn("reload: [metrics] settings changed; they take effect at the next restart");
     }
     log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
     std::string version = next->version;
@@ -113,12 +123,44 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     auto engine =
         Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
     if (!engine) {
-        log_error("reload refused, keeping the running policy: {}", engine.error().message);
+        log_event(Event::ReloadRefused, LogLevel::Error, "reload refused, keeping the running policy: {}",
+                  engine.error().message);
+        count_config_reload(false);
         return;
     }
     slot.set(std::move(*engine));
     stepup.configure(stepup_settings);
-    log_info("reloaded {}: {} rules, policy {}", path, rules, version);
+    log_event(Event::ReloadOk, LogLevel::Info, "reloaded {}: {} rules, policy {}", path, rules, version);
+    count_config_reload(true);
+}
+
+// The metrics file's writer, or null when [metrics] textfile is unset. The
+// gauges are read from what vigild holds right before each write; the last
+// write, at exit, says vigil_up 0.
+std::unique_ptr<MetricsTextfile> start_metrics(const MetricsSettings& settings, EngineSlot& slot, SessionWatch& watch,
+                                               Grants& grants) {
+    if (settings.textfile.empty()) return nullptr;
+    auto sample = [&slot, &watch, &grants](bool final) {
+        GaugeSample g;
+        g.sessions_live = watch.list().size();
+        g.grants_live = grants.list().size();
+        if (auto e = slot.get()) g.signals = e->posture_snapshot();
+        g.up = !final;
+        sample_gauges(vigil_metrics(), g);
+    };
+    auto out = std::make_unique<MetricsTextfile>(MetricsTextfileSettings{settings.textfile, settings.interval},
+                                                 vigil_metrics(), sample);
+    out->start();
+    log_info("metrics: writing {} every {}s", settings.textfile, settings.interval.count());
+    return out;
+}
+
+void note_stale_signals(StaleSignals& stale, posture::SignalStore& posture, Engine& engine) {
+    auto fallback = engine.config().posture.max_age;
+    for (const std::string& name : stale.update(posture.snapshot(), std::chrono::system_clock::now(), fallback)) {
+        log_event(Event::SignalStale, LogLevel::Warning,
+                  "posture: {} is stale (older than its max_age); requirements on it now fail", name);
+    }
 }
 
 // Half of WatchdogSec= when systemd asked for keep-alives, else 0.
@@ -199,13 +241,17 @@ int serve(const Options& opt, Config config) {
     auto grant_sock = listen_unix(running->agent.grant_socket, 0666);
     if (!grant_sock) return log_error("{}", grant_sock.error().message), 1;
     fcntl(grant_sock->get(), F_SETFL, O_NONBLOCK);
+    // Before the server: destroyed after it, so the last write counts the
+    // requests it finished on the way out.
+    auto metrics = start_metrics(running->metrics, slot, watch, grants);
     Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup, &watch, &grants},
                   [&] { return slot.get(); });
 
-    log_info("listening on {} (pam) and {} (admin); {} rules, policy {}", running->agent.socket,
-             running->agent.admin_socket, running->rules.size(), running->version);
+    log_event(Event::AgentStarted, LogLevel::Info, "listening on {} (pam) and {} (admin); {} rules, policy {}",
+              running->agent.socket, running->agent.admin_socket, running->rules.size(), running->version);
     sd_notify(0, "READY=1");
     int watchdog_ms = watchdog_interval_ms();
+    StaleSignals stale;
     for (bool stop = false; !stop;) {
         // The watchdog is fed from the loop that accepts requests: if it
         // wedges, systemd restarts vigild instead of PAM timing out forever.
@@ -214,7 +260,8 @@ int serve(const Options& opt, Config config) {
                          {admin->get(), POLLIN, 0},
                          {grant_sock->get(), POLLIN, 0},
                          {signals.get(), POLLIN, 0}};
-        if (::poll(fds, 4, watchdog_ms > 0 ? watchdog_ms : -1) < 0) continue;
+        if (::poll(fds, 4, std::min(watchdog_ms > 0 ? watchdog_ms : kStaleCheckMs, kStaleCheckMs)) < 0) continue;
+        note_stale_signals(stale, posture, *slot.get());
         if (fds[0].revents & POLLIN) server.accept_from(pam->get(), Listener::Pam);
         if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
         if (fds[2].revents & POLLIN) server.accept_from(grant_sock->get(), Listener::Grant);
@@ -230,11 +277,13 @@ int serve(const Options& opt, Config config) {
         }
     }
     sd_notify(0, "STOPPING=1");
-    log_info("stopping: finishing requests in flight");
+    log_event(Event::AgentStopping, LogLevel::Info, "stopping: finishing requests in flight");
     ::unlink(running->agent.socket.c_str());
     ::unlink(running->agent.admin_socket.c_str());
     ::unlink(running->agent.grant_socket.c_str());
-    return 0;  // ~Server finishes the requests in hand (each bounded by its timeouts)
+    // ~Server finishes the requests in hand (each bounded by its timeouts);
+    // then ~MetricsTextfile writes the final counts with vigil_up 0.
+    return 0;
 }
 
 int run(int argc, char** argv) {

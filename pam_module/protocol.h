@@ -52,11 +52,12 @@ enum class Kind : uint16_t {
     StepUpAnswer = 0x05,   // auth phase: what the person typed at a challenge
     GrantRequest = 0x06,   // vigilctl grant request, from any local user (grant socket only)
     AdminDecide = 0x41,    // vigilctl decide: dry run through the same engine
-    AdminPing = 0x42,      // vigilctl status: is the agent alive
+    AdminPing = 0x42,      // vigilctl ping: is the agent alive
     AdminPosture = 0x43,   // vigilctl posture: the current signals
     AdminSessions = 0x44,  // vigilctl sessions: the live sessions and their limits
     AdminRevoke = 0x45,    // vigilctl revoke: end a session, or every session of a user
     AdminGrants = 0x46,    // vigilctl grant list: the live just-in-time grants
+    AdminStatus = 0x47,    // vigilctl status: health (PDP, posture, sessions, grants, recent errors)
 };
 inline constexpr uint16_t kAnswerBit = 0x80;
 constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t>(k) | kAnswerBit); }

@@ -138,7 +138,7 @@ second_agent() {
     expect_nonzero "a second vigild on the same sockets" "$rc" "$out" || return 1
     [ "$rc" -ne 124 ] || { fail "the second vigild kept running (killed by timeout)"; return 1; }
     expect_contains "second vigild" "$out" "$PAM_SOCK" || return 1
-    "$VIGILCTL" --socket "$ADMIN_SOCK" status >"$T/status.out" 2>&1 ||
+    "$VIGILCTL" --socket "$ADMIN_SOCK" ping >"$T/status.out" 2>&1 ||
         { fail "the first vigild stopped answering"; note "status" "$T/status.out"; note_logs; return 1; }
 }
 tap_case "a second vigild refuses to take over a live agent's sockets" second_agent

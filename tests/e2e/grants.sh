@@ -528,7 +528,7 @@ tap_case "a request for 2h is capped by the rule's session_max (30m), then by [g
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
-    "$VIGILCTL" --socket "$ADMIN_SOCK" status >/dev/null || { fail "vigild does not answer"; note_logs; return 1; }
+    "$VIGILCTL" --socket "$ADMIN_SOCK" ping >/dev/null || { fail "vigild does not answer"; note_logs; return 1; }
     local out
     out=$("$VIGILCTL" audit verify "$AUDIT_LOG" 2>&1) || { fail "the trail does not verify"; note_text "audit verify" "$out"; }
 }

@@ -389,7 +389,9 @@ EOF
 }
 
 # write_config FILE < rules: the [agent] section points at this test's temp
-# dir; the rules (TOML) come from stdin.
+# dir (the grant socket too: the default /run/vigil/grant.sock is shared by
+# every vigild on the machine, so two test runs at once collided there); the
+# rules (TOML) come from stdin.
 write_config() {
     local file=$1
     {
@@ -447,7 +449,7 @@ AGENT_LOG=""
 _agent_ready() {
     kill -0 "$AGENT_PID" 2>/dev/null || return 2
     [ -S "$PAM_SOCK" ] && [ -S "$ADMIN_SOCK" ] &&
-        "$VIGILCTL" --socket "$ADMIN_SOCK" status >/dev/null 2>&1
+        "$VIGILCTL" --socket "$ADMIN_SOCK" ping >/dev/null 2>&1
 }
 
 # agent_start CONFIG [LOGNAME]: starts vigild, waits until it answers.
@@ -463,7 +465,7 @@ agent_start() {
     if ! _agent_ready; then
         note "vigild log" "$AGENT_LOG" 30
         if kill -0 "$AGENT_PID" 2>/dev/null; then
-            fail "vigild (pid $AGENT_PID) did not answer 'vigilctl status' on $ADMIN_SOCK within 10 s"
+            fail "vigild (pid $AGENT_PID) did not answer 'vigilctl ping' on $ADMIN_SOCK within 10 s"
         else
             fail "vigild exited during start-up"
         fi

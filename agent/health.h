@@ -1,0 +1,54 @@
+// What vigild remembers about its own health for `vigilctl status`: when
+// the PDP last answered and last failed, and whether the trail's last write
+// failed. Counts live in telemetry.h; this keeps the latest of each.
+//
+//   if (vigil_health().pdp_failed("timeout", why)) log_event(Event::PdpUnreachable, ...);
+//   HealthSnapshot h = vigil_health().snapshot();
+#ifndef VIGIL_AGENT_HEALTH_H
+#define VIGIL_AGENT_HEALTH_H
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace vigil {
+
+struct HealthSnapshot {
+    using Time = std::chrono::system_clock::time_point;
+    std::optional<Time> pdp_last_success;
+    std::optional<Time> pdp_last_failure;
+    std::string pdp_last_error;  // "<kind>: <message>" of the last failure
+    std::string pdp_policy_version;
+    std::optional<Time> audit_last_failure;
+    std::string audit_last_error;
+    bool audit_failing = false;    // the last write failed
+    std::string metrics_textfile;  // the file being written; empty: none
+    std::string metrics_error;     // why its last write failed; empty: it worked
+
+    // The last PDP call failed (newer than the last success).
+    bool pdp_failing() const {
+        return pdp_last_failure && (!pdp_last_success || *pdp_last_failure > *pdp_last_success);
+    }
+};
+
+class Health {
+public:
+    // Each returns true when the state flips (worth one log line).
+    bool pdp_answered(const std::string& policy_version);
+    bool pdp_failed(const std::string& kind, const std::string& message);
+    void audit_written();
+    bool audit_failed(const std::string& message);
+    void metrics_written(const std::string& path, const std::string& error);
+    HealthSnapshot snapshot() const;
+
+private:
+    mutable std::mutex mu_;
+    HealthSnapshot s_;
+};
+
+Health& vigil_health();
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,146 @@
+#include "status_report.h"
+
+#include <fmt/format.h>
+
+#include "stale_signals.h"
+#include "timestamp.h"
+
+namespace vigil {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json time_or_null(const std::optional<HealthSnapshot::Time>& t) { return t ? Json(rfc3339(*t)) : Json(nullptr); }
+
+const char* level_name(LogLevel l) {
+    switch (l) {
+        case LogLevel::Debug: return "debug";
+        case LogLevel::Info: return "info";
+        case LogLevel::Warning: return "warning";
+        case LogLevel::Error: return "error";
+    }
+    return "?";
+}
+
+bool every_circuit_open(const StatusFacts& f) {
+    if (f.circuits.empty()) return false;
+    for (const auto& [url, state] : f.circuits) {
+        if (state != "open") return false;
+    }
+    return true;
+}
+
+Json pdp_json(const StatusFacts& f) {
+    bool configured = f.pdp_protocol != "local";
+    Json j = {{"configured", configured}, {"protocol", f.pdp_protocol}};
+    if (!configured) return j;
+    Json endpoints = Json::array();
+    for (const auto& [url, state] : f.circuits) endpoints.push_back({{"url", url}, {"circuit", state}});
+    const HealthSnapshot& h = f.health;
+    const char* reachable = h.pdp_failing() || every_circuit_open(f) ? "no" : h.pdp_last_success ? "yes" : "unknown";
+    j["endpoints"] = endpoints;
+    j["reachable"] = reachable;
+    j["last_success"] = time_or_null(h.pdp_last_success);
+    j["last_failure"] = time_or_null(h.pdp_last_failure);
+    if (!h.pdp_last_error.empty()) j["last_error"] = h.pdp_last_error;
+    if (!h.pdp_policy_version.empty()) j["policy_version"] = h.pdp_policy_version;
+    return j;
+}
+
+std::vector<std::string> problems(const StatusFacts& f, const std::vector<std::string>& stale) {
+    std::vector<std::string> out;
+    const HealthSnapshot& h = f.health;
+    if (f.pdp_protocol != "local" && h.pdp_failing()) {
+        out.push_back("pdp: the last call gave no usable answer (" + h.pdp_last_error + ")");
+    }
+    if (f.pdp_protocol != "local" && every_circuit_open(f)) out.push_back("pdp: every endpoint's circuit is open");
+    if (!stale.empty())
+        out.push_back(fmt::format("posture: {} signal(s) stale: {}", stale.size(), fmt::join(stale, ", ")));
+    if (h.audit_failing) out.push_back("audit: the last write to the trail failed (" + h.audit_last_error + ")");
+    return out;
+}
+
+}  // namespace
+
+Json build_status(const StatusFacts& f) {
+    std::vector<std::string> stale = stale_signals(f.signals, f.now, f.default_max_age);
+    std::vector<std::string> found = problems(f, stale);
+    Json recent = Json::array();
+    for (const LoggedProblem& p : f.recent_problems) {
+        recent.push_back({{"time", rfc3339(p.at)}, {"level", level_name(p.level)}, {"text", p.text}});
+    }
+    return {
+        {"healthy", found.empty()},
+        {"problems", found},
+        {"vigild",
+         {{"version", f.version},
+          {"uptime_seconds", f.uptime.count()},
+          {"answered", f.answered},
+          {"config", f.config_path},
+          {"policy_version", f.policy_version}}},
+        {"pdp", pdp_json(f)},
+        {"posture", {{"signals", f.signals.size()}, {"stale", stale}}},
+        {"sessions", {{"live", f.sessions}}},
+        {"grants", {{"live", f.grants}}},
+        {"audit", {{"failing", f.health.audit_failing}, {"last_failure", time_or_null(f.health.audit_last_failure)}}},
+        {"metrics", {{"textfile", f.health.metrics_textfile}, {"error", f.health.metrics_error}}},
+        {"recent_problems", recent},
+    };
+}
+
+namespace {
+
+std::string text(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string pdp_line(const nlohmann::json& p) {
+    if (!p.value("configured", false)) return "not configured (local rules decide)";
+    std::string out = text(p, "protocol") + ", reachable: " + text(p, "reachable");
+    for (const auto& e : p["endpoints"])
+        out += fmt::format("\n           {} (circuit {})", text(e, "url"), text(e, "circuit"));
+    std::string ok = text(p, "last_success"), bad = text(p, "last_failure");
+    out += "\n           last answer: " + (ok.empty() ? "never" : ok);
+    out += ", last failure: " + (bad.empty() ? "never" : bad + " (" + text(p, "last_error") + ")");
+    if (!text(p, "policy_version").empty()) out += "\n           pdp policy: " + text(p, "policy_version");
+    return out;
+}
+
+std::string posture_line(const nlohmann::json& p) {
+    size_t n = p.value("signals", 0), stale = p["stale"].size();
+    if (n == 0) return "no signals";
+    if (stale == 0) return fmt::format("{} signal(s), all fresh", n);
+    std::vector<std::string> names = p["stale"].get<std::vector<std::string>>();
+    return fmt::format("{} signal(s), {} stale: {}", n, stale, fmt::join(names, ", "));
+}
+
+}  // namespace
+
+std::string render_status(const nlohmann::json& s) {
+    const auto& v = s["vigild"];
+    std::string out = fmt::format("status:    {}\n", s.value("healthy", false) ? "healthy" : "UNHEALTHY");
+    for (const auto& p : s["problems"]) out += fmt::format("  problem: {}\n", p.get<std::string>());
+    out += fmt::format("vigild:    {} running for {}s, {} requests answered\n", text(v, "version"),
+                       text(v, "uptime_seconds"), text(v, "answered"));
+    out += fmt::format("config:    {}\npolicy:    {}\n", text(v, "config"), text(v, "policy_version"));
+    out += fmt::format("pdp:       {}\n", pdp_line(s["pdp"]));
+    out += fmt::format("posture:   {}\n", posture_line(s["posture"]));
+    out +=
+        fmt::format("sessions:  {} live\ngrants:    {} live\n", text(s["sessions"], "live"), text(s["grants"], "live"));
+    out += fmt::format("audit:     {}\n", s["audit"].value("failing", false) ? "last write FAILED" : "ok");
+    std::string textfile = text(s["metrics"], "textfile");
+    std::string metrics_error = text(s["metrics"], "error");
+    if (!metrics_error.empty()) textfile += " (last write failed: " + metrics_error + ")";
+    out += fmt::format("metrics:   {}\n", textfile.empty() ? "off" : textfile);
+    const auto& recent = s["recent_problems"];
+    if (recent.empty()) return out + "recent warnings and errors: none\n";
+    out += "recent warnings and errors (oldest first):\n";
+    for (const auto& p : recent) {
+        out += fmt::format("  {} {:<7} {}\n", text(p, "time"), text(p, "level"), text(p, "text"));
+    }
+    return out;
+}
+
+}  // namespace vigil
