@@ -253,6 +253,29 @@ static void read_ssh_certificate(DecisionRecord& r) {
     if (const SshCertificate* cert = info->first_certificate()) r.ssh_certificate = to_json(*cert);
 }
 
+// sshd checks a certificate only at login: a session it let in must not
+// outlive it. An allow's session_max is capped by the certificate's
+// valid_before (when the account phase saw one: see README, SSH
+// certificates); one already past is a deny.
+static void cap_by_certificate(DecisionRecord& r) {
+    Decision& d = r.decision;
+    const auto& c = r.ssh_certificate;
+    if (r.request.phase != Phase::Account || d.outcome != Outcome::Allow) return;
+    if (!c.is_object() || !c.value("expires", false) || !c.contains("valid_before")) return;
+    if (!c["valid_before"].is_number_unsigned()) return;
+    auto until = std::chrono::system_clock::time_point(std::chrono::seconds(c["valid_before"].get<uint64_t>()));
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(until - r.at);
+    if (left.count() <= 0) {
+        d.outcome = Outcome::Deny;
+        d.reason_user = "access denied: the SSH certificate has expired";
+        d.reason_admin += "; the SSH certificate's valid_before has passed";
+        return;
+    }
+    if (d.session_max && *d.session_max <= left) return;
+    d.session_max = left;
+    d.reason_admin += fmt::format("; session_max {} s: the SSH certificate expires then", left.count());
+}
+
 // What every decision starts from: an id, the time, who the user is, the
 // posture, the certificate the login used.
 DecisionRecord Engine::begin(const Request& req) const {
@@ -269,6 +292,7 @@ DecisionRecord Engine::begin(const Request& req) const {
 
 void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point start) {
     const Request& req = r.request;
+    cap_by_certificate(r);
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     if (req.phase == Phase::DryRun) return;
     record(r);

@@ -25,6 +25,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine.h"
+
 using vigil::parse_ssh_auth_info;
 using vigil::SshAuthInfo;
 using vigil::SshCertificate;
@@ -759,4 +761,46 @@ TEST_CASE("ssh auth info: random damage to the text never crashes") {
             must_not_crash(key_line(k.type, blob));
         }
     }
+}
+
+// ---------------------------------------------- the certificate's expiry ----
+
+namespace {
+
+vigil::DecisionRecord account_decision(std::string_view auth_info, const std::string& rule_extra = "") {
+    auto c = vigil::parse_config(
+        "[[rule]]\nname = \"root may\"\nservices = [\"sshd\"]\nusers = [\"root\"]\n"
+        "decision = \"allow\"\n" +
+            rule_extra,
+        "t.toml");
+    REQUIRE(c);
+    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
+    REQUIRE(e);
+    vigil::Request q;
+    q.phase = vigil::Phase::Account;
+    q.user = "root";
+    q.service = "sshd";
+    q.ssh_auth_info = std::string(auth_info);
+    return (*e)->decide(q);
+}
+
+}  // namespace
+
+TEST_CASE("ssh auth info: a login's session_max is capped by its certificate's expiry", "[sessions]") {
+    // Valid until 2035-01-01: the cap is the time left until then.
+    auto r = account_decision(kSkEd25519Cert);
+    REQUIRE(r.decision.outcome == vigil::Outcome::Allow);
+    REQUIRE(r.decision.session_max);
+    auto until = std::chrono::system_clock::time_point(std::chrono::seconds(2051222400));
+    auto left = std::chrono::duration_cast<std::chrono::seconds>(until - std::chrono::system_clock::now());
+    CHECK(std::chrono::abs(*r.decision.session_max - left) < std::chrono::seconds(5));
+    // A shorter session_max of the rule stays.
+    CHECK(account_decision(kSkEd25519Cert, "session_max = \"8h\"\n").decision.session_max == std::chrono::hours(8));
+    // A certificate valid forever caps nothing; no certificate neither.
+    CHECK_FALSE(account_decision(kEcdsa384Cert).decision.session_max);
+    CHECK_FALSE(account_decision("").decision.session_max);
+    // Past its valid_before (2024-02-01): denied, whatever the rules say.
+    auto old = account_decision(kEcdsa521HostCert);
+    CHECK(old.decision.outcome == vigil::Outcome::Deny);
+    CHECK_THAT(old.decision.reason_user, Catch::Contains("certificate has expired"));
 }
