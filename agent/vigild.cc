@@ -30,6 +30,7 @@
 #include "session_registry.h"
 #include "session_terminator.h"
 #include "session_watch.h"
+#include "socket_activation.h"
 #include "stale_signals.h"
 #include "telemetry.h"
 #include "unix_listener.h"
@@ -231,16 +232,25 @@ int serve(const Options& opt, Config config) {
     watch.start();
     auto collectors = make_collectors(running->posture, posture);
     for (auto& c : collectors) c->start();
-    auto pam = listen_unix(running->agent.socket, 0600);
+    // Sockets systemd holds for us (vigild.socket) survive our restarts;
+    // the others are bound here.
+    auto passed = activated_sockets(running->agent);
+    if (!passed) return log_error("{}", passed.error().message), 1;
+    // Passed sockets belong to systemd: they are not unlinked at exit.
+    std::vector<std::string> bound_here;
+    auto own_or_bind = [&bound_here](UniqueFd& fd, const std::string& path, mode_t mode) -> Result<UniqueFd> {
+        if (fd) return std::move(fd);
+        bound_here.push_back(path);
+        return listen_unix(path, mode);
+    };
+    auto pam = own_or_bind(passed->pam, running->agent.socket, 0600);
     if (!pam) return log_error("{}", pam.error().message), 1;
-    auto admin = listen_unix(running->agent.admin_socket, 0600);
+    auto admin = own_or_bind(passed->admin, running->agent.admin_socket, 0600);
     if (!admin) return log_error("{}", admin.error().message), 1;
-    fcntl(pam->get(), F_SETFL, O_NONBLOCK);
-    fcntl(admin->get(), F_SETFL, O_NONBLOCK);
-
-    auto grant_sock = listen_unix(running->agent.grant_socket, 0666);
+    auto grant_sock = own_or_bind(passed->grant, running->agent.grant_socket, 0666);
     if (!grant_sock) return log_error("{}", grant_sock.error().message), 1;
-    fcntl(grant_sock->get(), F_SETFL, O_NONBLOCK);
+    if (bound_here.size() < 3) log_info("sockets: {} passed by systemd (socket activation)", 3 - bound_here.size());
+    for (int fd : {pam->get(), admin->get(), grant_sock->get()}) fcntl(fd, F_SETFL, O_NONBLOCK);
     // Before the server: destroyed after it, so the last write counts the
     // requests it finished on the way out.
     auto metrics = start_metrics(running->metrics, slot, watch, grants);
@@ -278,9 +288,7 @@ int serve(const Options& opt, Config config) {
     }
     sd_notify(0, "STOPPING=1");
     log_event(Event::AgentStopping, LogLevel::Info, "stopping: finishing requests in flight");
-    ::unlink(running->agent.socket.c_str());
-    ::unlink(running->agent.admin_socket.c_str());
-    ::unlink(running->agent.grant_socket.c_str());
+    for (const std::string& path : bound_here) ::unlink(path.c_str());
     // ~Server finishes the requests in hand (each bounded by its timeouts);
     // then ~MetricsTextfile writes the final counts with vigil_up 0.
     return 0;

@@ -181,6 +181,7 @@ install_debs() {
 files_in_place() {
     local f
     for f in /usr/sbin/vigild /usr/sbin/vigilctl /lib/systemd/system/vigild.service \
+        /lib/systemd/system/vigild.socket /lib/systemd/system/vigild-grant.socket \
         "/usr/lib/$MULTIARCH/security/pam_vigil.so" "/usr/lib/$MULTIARCH/libnss_vigil.so.2" \
         /usr/share/pam-configs/vigil /usr/share/man/man8/vigild.8.gz /usr/share/man/man8/vigilctl.8.gz \
         /usr/share/man/man5/vigil.toml.5.gz /usr/share/man/man8/pam_vigil.8.gz \
@@ -201,6 +202,10 @@ conffile() {
 unit_enabled() {
     [ -L "$R/etc/systemd/system/multi-user.target.wants/vigild.service" ] ||
         fail "vigild.service is not enabled (no multi-user.target.wants link)"
+    local s
+    for s in vigild.socket vigild-grant.socket; do
+        [ -L "$R/etc/systemd/system/sockets.target.wants/$s" ] || fail "$s is not enabled (no sockets.target.wants link)"
+    done
     return 0
 }
 
@@ -350,9 +355,10 @@ audit_recorded() {
 }
 
 unit_verify() {
-    run systemd-analyze verify /lib/systemd/system/vigild.service || return 1
-    # verify exits 0 on warnings; any line about vigild.service is one.
-    ! grep -q 'vigild.service' "$OUT" || fail "systemd-analyze verify warns about vigild.service"
+    run systemd-analyze verify /lib/systemd/system/vigild.service /lib/systemd/system/vigild.socket \
+        /lib/systemd/system/vigild-grant.socket || return 1
+    # verify exits 0 on warnings; any line about vigil's units is one.
+    ! grep -q 'vigild' "$OUT" || fail "systemd-analyze verify warns about vigil's units"
     return 0
 }
 

@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 17
+tap_plan 19
 
 # vigilctl decide explains; its exit status says whether it could, not
 # what the outcome was.
@@ -262,3 +262,43 @@ explain_offline() {
     expect_match "vigilctl decide --config" "$D_OUT" '^rule: +ops may sudo$'
 }
 tap_case "vigilctl decide --config works offline: bob denied (no rule), alice's sudo allowed" explain_offline
+
+# Socket activation as vigild.socket does it, through systemd's own
+# systemd-socket-activate: the sockets exist before vigild, the first
+# connection starts it, and vigild serves on the sockets it was passed.
+activated_log() { grep -q "$2" "$1" 2>/dev/null; }
+socket_activation() {
+    command -v systemd-socket-activate >/dev/null || { fail "systemd-socket-activate is not installed"; return 1; }
+    rm -f "$PAM_SOCK" "$ADMIN_SOCK" "$T/run/grant.sock"
+    systemd-socket-activate -l "$PAM_SOCK" -l "$ADMIN_SOCK" -l "$T/run/grant.sock" \
+        "$VIGILD" --config "$T/vigil.toml" >"$T/activated.log" 2>&1 &
+    local pid=$!
+    e2e_track "$pid"
+    wait_for 5 test -S "$ADMIN_SOCK" || { fail "systemd-socket-activate did not listen"; note "log" "$T/activated.log"; return 1; }
+    local out
+    out=$(timeout 15 "$VIGILCTL" --socket "$ADMIN_SOCK" ping 2>&1) ||
+        { fail "vigilctl ping through the activated socket"; note_text "ping" "$out"; note "log" "$T/activated.log"; return 1; }
+    wait_for 5 activated_log "$T/activated.log" "3 passed by systemd" ||
+        { fail "vigild did not say it took the 3 passed sockets"; note "log" "$T/activated.log"; return 1; }
+    decide --socket "$ADMIN_SOCK" decide --user vgl-alice --service sudo
+    expect_match "vigilctl decide through the activated vigild" "$D_OUT" '^outcome: +allow$' || return 1
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null
+    # vigild leaves sockets it was passed alone: they are systemd's.
+    [ -S "$PAM_SOCK" ] || fail "vigild removed a socket systemd owns"
+}
+tap_case "socket activation (systemd-socket-activate): the first connection starts vigild, which serves on the passed sockets" \
+    socket_activation
+
+socket_mismatch() {
+    rm -f "$PAM_SOCK" "$ADMIN_SOCK" "$T/run/grant.sock"
+    systemd-socket-activate -l "$T/run/elsewhere.sock" "$VIGILD" --config "$T/vigil.toml" >"$T/mismatch.log" 2>&1 &
+    local pid=$!
+    e2e_track "$pid"
+    wait_for 5 test -S "$T/run/elsewhere.sock" || { fail "systemd-socket-activate did not listen"; return 1; }
+    timeout 5 "$VIGILCTL" --socket "$T/run/elsewhere.sock" ping >/dev/null 2>&1
+    wait_for 10 activated_log "$T/mismatch.log" "make vigild.socket's ListenStream= match vigil.toml" ||
+        { fail "vigild did not refuse a socket bound elsewhere"; note "log" "$T/mismatch.log"; return 1; }
+    wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || fail "vigild kept running with a socket it cannot place"
+}
+tap_case "a passed socket that vigil.toml does not name stops vigild at start, saying how to fix the unit" socket_mismatch
