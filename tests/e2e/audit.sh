@@ -2,11 +2,12 @@
 # The decision trail: a known sequence of real sshd and sudo requests leaves
 # exactly one well-formed, hash-chained record per decision;
 # `vigilctl audit verify` accepts the file and rejects it once a record is
-# changed or removed.
+# changed or removed. When the trail's filesystem is full, an allow that
+# cannot be recorded is a deny, and vigild recovers when space returns.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 10
+tap_plan 11
 
 setup() {
     e2e_setup_system
@@ -195,3 +196,45 @@ sudo vgl-alice allow ops_may_sudo"
     expect_rc "vigilctl audit verify after the restart" 0 "$rc" "$out"
 }
 tap_case "after vigild is killed and restarted, new records continue the chain" restart_continues
+
+# The trail on a 256 KiB tmpfs that is then filled: no access goes
+# unrecorded, so the allow becomes a deny; freeing space lets it through.
+SMALL=""
+full_trail() {
+    SMALL=$T/small
+    mkdir -p "$SMALL" && mount -t tmpfs -o size=256k,mode=0700 tmpfs "$SMALL" ||
+        { fail "cannot mount a small tmpfs"; return 1; }
+    local saved=$AUDIT_LOG
+    AUDIT_LOG=$SMALL/audit.jsonl
+    standard_rules | write_config "$T/vigil-full.toml"
+    agent_start "$T/vigil-full.toml" vigild-full || { AUDIT_LOG=$saved; return 1; }
+    sudo_as vgl-alice true
+    expect_rc "sudo vgl-alice with room for the trail" 0 "$SUDO_RC" "$SUDO_OUT" || { AUDIT_LOG=$saved; note_logs; return 1; }
+    dd if=/dev/zero of="$SMALL/filler" bs=4k >/dev/null 2>&1 # until ENOSPC
+    # The trail's last page may still hold a record or two: sudo until the
+    # append fails; every sudo that got through must be in the trail.
+    local tries=0 allowed=0 before
+    before=$(wc -l <"$AUDIT_LOG")
+    while [ $tries -lt 40 ]; do
+        tries=$((tries + 1))
+        sudo_as vgl-alice true
+        [ "$SUDO_RC" -ne 0 ] && break
+        allowed=$((allowed + 1))
+    done
+    echo "# sudo allowed $allowed time(s) after the disk filled, then denied"
+    expect_nonzero "sudo vgl-alice with the trail's filesystem full ($tries tries)" "$SUDO_RC" "$SUDO_OUT" || { AUDIT_LOG=$saved; note_logs; return 1; }
+    local recorded=$(($(wc -l <"$AUDIT_LOG") - before))
+    [ "$recorded" -ge "$allowed" ] || { AUDIT_LOG=$saved; fail "$allowed sudo(s) allowed but only $recorded record(s) written"; return 1; }
+    expect_contains "what sudo shows" "$SUDO_OUT" "audit trail cannot be written" || { AUDIT_LOG=$saved; return 1; }
+    kill -0 "$AGENT_PID" 2>/dev/null || { AUDIT_LOG=$saved; fail "vigild died on a full disk"; return 1; }
+    rm -f "$SMALL/filler"
+    sudo_as vgl-alice true
+    expect_rc "sudo vgl-alice once space is back" 0 "$SUDO_RC" "$SUDO_OUT" || { AUDIT_LOG=$saved; note_logs; return 1; }
+    agent_stop
+    local out
+    out=$("$VIGILCTL" audit verify "$AUDIT_LOG" 2>&1) || fail "the trail does not verify after the full disk: $out"
+    AUDIT_LOG=$saved
+    umount -l "$SMALL"
+}
+tap_case "trail's filesystem full: sudo is denied ('audit trail cannot be written'), then allowed once space is back" \
+    full_trail
