@@ -270,6 +270,13 @@ stop_one() {
         if is_ours "$pid" "$dir"; then
             kill -KILL "$pid" 2>/dev/null || true
         fi
+        # Until it is gone (or a zombie): a loaded machine can take seconds to
+        # tear down a Go process, and callers check that stop stopped it.
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+            sleep 0.1
+        done
     fi
     rm -f "$dir/$name.pid"
 }
