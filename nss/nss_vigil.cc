@@ -23,8 +23,18 @@ using vigil::nss::TableSource;
 constinit EnumCursor group_cursor;
 constinit EnumCursor passwd_cursor;
 
+// The table's expiries are in whole epoch seconds, as date(1) and vigild read
+// them. time(2) here is the kernel's tick-granular clock and can lag
+// CLOCK_REALTIME by a tick across a second boundary, serving a grant a few
+// milliseconds past its end; clock_gettime does not.
+int64_t now_seconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec);
+}
+
 // Root-owned only, read now: expiry is checked at every lookup.
-TableSource system_table() { return {vigil::nss::kGrantTablePath, 0, static_cast<int64_t>(::time(nullptr))}; }
+TableSource system_table() { return {vigil::nss::kGrantTablePath, 0, now_seconds()}; }
 
 }  // namespace
 
