@@ -21,7 +21,6 @@
 namespace vigil {
 namespace {
 
-constexpr size_t kMaxConfigBytes = 1024 * 1024;
 constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) - 1
 
 // Thrown inside the parser only; parse_config turns it into a Result.

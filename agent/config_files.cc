@@ -118,7 +118,11 @@ Result<std::vector<ConfigFile>> read_config_files(const std::string& path) {
 // Nodes are moved, never copied: toml++ keeps a node's file and line only
 // through a move, and errors must name the drop-in a line came from.
 Status merge_config_table(toml::table& into, toml::table&& from) {
-    for (auto&& [key, value] : from) {
+    for (auto&& entry : from) {
+        // Named references, not a structured binding: clang 14 (the fuzz
+        // build) cannot capture a binding in the lambdas below.
+        const toml::key& key = entry.first;
+        toml::node& value = entry.second;
         toml::node* have = into.get(key.str());
         if (have == nullptr) {
             value.visit([&](auto&& v) { into.insert_or_assign(key, std::move(v)); });

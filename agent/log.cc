@@ -73,7 +73,7 @@ void remember_problem(LogLevel level, std::string_view text) {
     if (g_problems.size() > kRecentProblems) g_problems.pop_front();
 }
 
-void write_stderr(LogLevel level, const std::source_location& where, std::string_view text) {
+void write_stderr(LogLevel level, const SourceLocation& where, std::string_view text) {
     // One write() per line so lines from worker threads never interleave.
     std::string line = fmt::format("{}{}: {}\n", prefix(level), short_name(where.function_name()), text);
     ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());
@@ -84,13 +84,13 @@ void write_stderr(LogLevel level, const std::source_location& where, std::string
 
 void set_log_level(LogLevel min) { g_min_level = min; }
 
-void write_log(LogLevel level, const std::source_location& where, std::string_view text) {
+void write_log(LogLevel level, const SourceLocation& where, std::string_view text) {
     remember_problem(level, text);
     if (level < g_min_level.load()) return;
     write_stderr(level, where, text);
 }
 
-void write_event(Event event, LogLevel level, const std::source_location& where, std::string_view text) {
+void write_event(Event event, LogLevel level, const SourceLocation& where, std::string_view text) {
     remember_problem(level, text);
     const EventInfo& info = event_info(event);
     std::string line(text), func(short_name(where.function_name()));

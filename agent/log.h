@@ -14,20 +14,20 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "events.h"
+#include "source_location.h"
 
 namespace vigil {
 
 enum class LogLevel { Debug, Info, Warning, Error };
 
 void set_log_level(LogLevel min);
-void write_log(LogLevel level, const std::source_location& where, std::string_view text);
-void write_event(Event event, LogLevel level, const std::source_location& where, std::string_view text);
+void write_log(LogLevel level, const SourceLocation& where, std::string_view text);
+void write_event(Event event, LogLevel level, const SourceLocation& where, std::string_view text);
 
 struct LoggedProblem {
     std::chrono::system_clock::time_point at;
@@ -41,7 +41,7 @@ std::vector<LoggedProblem> recent_problems();
 template <class... Args>
 struct log_at {
     log_at(LogLevel level, fmt::format_string<Args...> f, Args&&... args,
-           const std::source_location& where = std::source_location::current()) {
+           const SourceLocation& where = SourceLocation::current()) {
         write_log(level, where, fmt::format(f, std::forward<Args>(args)...));
     }
 };
@@ -49,21 +49,20 @@ struct log_at {
 template <class... Args>
 struct log_event {
     log_event(Event event, LogLevel level, fmt::format_string<Args...> f, Args&&... args,
-              const std::source_location& where = std::source_location::current()) {
+              const SourceLocation& where = SourceLocation::current()) {
         write_event(event, level, where, fmt::format(f, std::forward<Args>(args)...));
     }
 };
 template <class... Args>
 log_event(Event, LogLevel, fmt::format_string<Args...>, Args&&...) -> log_event<Args...>;
 
-#define VIGIL_LOG_FN(name, level)                                                 \
-    template <class... Args>                                                      \
-    struct name : log_at<Args...> {                                               \
-        name(fmt::format_string<Args...> f, Args&&... args,                       \
-             const std::source_location& where = std::source_location::current()) \
-            : log_at<Args...>(level, f, std::forward<Args>(args)..., where) {}    \
-    };                                                                            \
-    template <class... Args>                                                      \
+#define VIGIL_LOG_FN(name, level)                                                                                    \
+    template <class... Args>                                                                                         \
+    struct name : log_at<Args...> {                                                                                  \
+        name(fmt::format_string<Args...> f, Args&&... args, const SourceLocation& where = SourceLocation::current()) \
+            : log_at<Args...>(level, f, std::forward<Args>(args)..., where) {}                                       \
+    };                                                                                                               \
+    template <class... Args>                                                                                         \
     name(fmt::format_string<Args...>, Args&&...) -> name<Args...>;
 
 VIGIL_LOG_FN(log_debug, LogLevel::Debug)
