@@ -122,11 +122,19 @@ ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnsw
             want = wire::kHeaderSize + h.length;
         }
     }
-    if (have != want) return ClientStatus::Garbage;  // bytes beyond the one answer
-    return decode_answer(answer.buf + wire::kHeaderSize, h.length, answer);
+    return parse_answer(have, kind, answer);
 }
 
 }  // namespace
+
+ClientStatus parse_answer(size_t len, wire::Kind kind, AgentAnswer& answer) {
+    if (len < wire::kHeaderSize || len > sizeof answer.buf) return ClientStatus::Garbage;
+    wire::Header h;
+    if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
+    if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
+    if (len != wire::kHeaderSize + h.length) return ClientStatus::Garbage;  // bytes beyond the one answer
+    return decode_answer(answer.buf + wire::kHeaderSize, h.length, answer);
+}
 
 const char* describe(ClientStatus s) {
     switch (s) {

@@ -37,6 +37,10 @@ struct AgentAnswer {
     uint8_t buf[wire::kMaxFrame];  // backing store for the views above
 };
 
+// The answer to kind in answer.buf[0, len): one whole frame, nothing after
+// it. Garbage for anything else; the views in answer point into answer.buf.
+[[nodiscard]] ClientStatus parse_answer(size_t len, wire::Kind kind, AgentAnswer& answer);
+
 [[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame,
                                      size_t frame_len, AgentAnswer& answer);
 
