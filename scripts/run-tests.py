@@ -13,9 +13,12 @@ are printed in full and counted as "flaky"; the second run's result is the
 one that counts. A regression fails both runs; a timing race in the harness
 (a loopback server slow to start on a loaded CI machine) shows up in the
 flaky count, to be fixed, without sinking the whole run. Unit tests are not
-retried: they have no timing to race.
+retried: they have no timing to race; nor are fuzz targets: what a fuzzer
+finds once is a bug, even if the next run does not find it again.
 
-usage: run-tests.py BUILD_DIR [BUILD_DIR...] [--suite NAME]
+usage: run-tests.py BUILD_DIR [BUILD_DIR...] [--suite NAME] [--show-cases]
+(--show-cases prints every case line, passing ones too: make fuzz shows each
+target's executions that way.)
 """
 import json
 import os
@@ -101,7 +104,7 @@ def run_one(build, test):
 
 
 def is_e2e(test):
-    return not any(s.endswith(":unit") for s in test["suite"])
+    return not any(s.endswith(":unit") or s.endswith(":fuzz") for s in test["suite"])
 
 
 def report(build, test, passed, failed, skipped, names, out, err, secs, status):
@@ -116,11 +119,14 @@ def report(build, test, passed, failed, skipped, names, out, err, secs, status):
 
 def main(argv):
     suite = None
+    show_cases = False
     builds = []
     it = iter(argv)
     for a in it:
         if a == "--suite":
             suite = next(it)
+        elif a == "--show-cases":
+            show_cases = True
         else:
             builds.append(a)
     total = [0, 0, 0]
@@ -138,6 +144,8 @@ def main(argv):
             total[1] += failed
             total[2] += skipped
             report(build, test, passed, failed, skipped, names, out, err, secs, "FAIL" if failed else "ok")
+            if show_cases and not failed:
+                print("\n".join("    " + l for l in out.splitlines() if TAP_LINE.match(l.strip())))
     for f in flaky:
         print(f"flaky (failed, then passed or failed again on its second run): {f}")
     line = f"{total[0]} passed, {total[1]} failed"

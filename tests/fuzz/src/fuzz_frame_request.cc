@@ -1,0 +1,28 @@
+// What vigild reads from a client of its PAM socket: one frame, header and
+// fields. Anyone who can connect may send these bytes (the socket is 0666 and
+// the peer's credentials are checked only after the frame is read).
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "protocol.h"
+#include "request_codec.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size < vigil::wire::kHeaderSize) return 0;
+    vigil::wire::Header h;
+    if (vigil::wire::parse_header(data, h) != vigil::wire::HeaderStatus::Ok) return 0;
+    // The body as read_frame hands it on: what follows the header, whatever
+    // the header claims, so a lying length reaches the decoders too.
+    std::vector<uint8_t> payload(data + vigil::wire::kHeaderSize, data + size);
+    auto kind = static_cast<vigil::wire::Kind>(h.kind);
+    switch (kind) {
+        case vigil::wire::Kind::Decide:
+        case vigil::wire::Kind::Authenticate:
+        case vigil::wire::Kind::SessionOpen:
+        case vigil::wire::Kind::SessionClose: (void)vigil::decode_pam_request(kind, payload); break;
+        case vigil::wire::Kind::StepUpAnswer: (void)vigil::decode_step_up_answer(payload); break;
+        default: break;
+    }
+    return 0;
+}
