@@ -2,10 +2,13 @@
 # (scripts/deps.sh is a no-op when they are present).
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# make fuzz: how long each target runs (the test suite gives each 10 s).
+FUZZ_SECONDS ?= 60
 MESON_FLAGS ?=
 DEB_DIR ?= build-deb
 
-.PHONY: all deps deb deb-deps test test-deps unit e2e asan demo bench install clean format
+.PHONY: all deps deb deb-deps test test-deps unit e2e asan demo bench fuzz fuzz-build install clean format
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -48,14 +51,35 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Doptimization=g \
 	  -Dcpp_args=-Wno-maybe-uninitialized $(MESON_FLAGS)
 
+# The libFuzzer targets (tests/fuzz), built with clang, ASan and UBSan; only
+# they are built in this tree, not vigild or the modules.
+FUZZ_TARGETS := $(patsubst tests/fuzz/src/fuzz_%.cc,tests/fuzz/fuzz_%,$(wildcard tests/fuzz/src/fuzz_*.cc))
+
+$(FUZZ_BUILD)/build.ninja:
+	CXX=clang++ meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
+	  -Db_lundef=false $(MESON_FLAGS)
+
+fuzz-build: test-deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+# Every target for FUZZ_SECONDS from its checked-in corpus; prints each
+# target's executions and ends with "N passed, N failed".
+fuzz: test-deps $(FUZZ_BUILD)/build.ninja
+	meson configure $(FUZZ_BUILD) -Dfuzz_seconds=$(FUZZ_SECONDS)
+	ninja -C $(FUZZ_BUILD) $(FUZZ_TARGETS)
+	scripts/run-tests.py $(FUZZ_BUILD) --show-cases
+
 # The whole suite: units, then end-to-end runs with real sshd and sudo, then
 # the same under ASan+UBSan; the plain tree's suite "deb" builds the packages
-# (make deb) and installs them into an overlay root. Ends with one
-# "N passed, N failed" line.
-test: test-deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+# (make deb) and installs them into an overlay root; last, each fuzz target
+# replays its corpus and fuzzes for 10 s. Ends with one "N passed, N failed"
+# line.
+test: test-deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(FUZZ_BUILD)/build.ninja
 	ninja -C $(BUILD)
 	ninja -C $(ASAN_BUILD)
-	scripts/run-tests.py $(BUILD) $(ASAN_BUILD)
+	meson configure $(FUZZ_BUILD) -Dfuzz_seconds=10
+	ninja -C $(FUZZ_BUILD) $(FUZZ_TARGETS)
+	scripts/run-tests.py $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 unit: all
 	meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -76,4 +100,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEB_DIR)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_DIR)
