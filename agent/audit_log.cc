@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sha256.h"
+#include "timestamp.h"
 
 namespace vigil {
 namespace {
@@ -94,12 +95,55 @@ AuditLog::AuditLog(std::string path, UniqueFd fd, std::string last_hash)
 
 Status AuditLog::append(nlohmann::ordered_json record) {
     std::lock_guard lock(mu_);
+    if (lost_ > 0) {
+        nlohmann::ordered_json gap = {{"event", "audit_gap"},
+                                      {"time", rfc3339(std::chrono::system_clock::now())},
+                                      {"lost", lost_},
+                                      {"first_lost", rfc3339(first_lost_)},
+                                      {"last_lost", rfc3339(last_lost_)},
+                                      {"reason", lost_why_}};
+        if (auto s = write_line(gap); !s) {
+            note_lost(s.error().message);
+            return s;
+        }
+        lost_ = 0;
+    }
+    if (auto s = write_line(record); !s) {
+        note_lost(s.error().message);
+        return s;
+    }
+    return Ok{};
+}
+
+uint64_t AuditLog::lost() const {
+    std::lock_guard lock(mu_);
+    return lost_;
+}
+
+// One record as one line, or nothing: a write cut short (the disk filled
+// mid-line) is cut back off, so the chain never holds a torn record.
+Status AuditLog::write_line(nlohmann::ordered_json& record) {
     record["prev"] = last_hash_;
     // Invalid UTF-8 from a request (a sudo argv, say) is replaced, not thrown.
     std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (auto s = write_all(fd_.get(), line + "\n"); !s) return s;
+    struct stat before {};
+    bool sized = ::fstat(fd_.get(), &before) == 0;
+    if (auto s = write_all(fd_.get(), line + "\n"); !s) {
+        if (sized && ::ftruncate(fd_.get(), before.st_size) != 0) {
+            return err(fmt::format("{}; and cutting the torn line off failed: {}", s.error().message, strerror(errno)));
+        }
+        return s;
+    }
     last_hash_ = sha256_hex(line);
     return Ok{};
+}
+
+void AuditLog::note_lost(const std::string& why) {
+    auto now = std::chrono::system_clock::now();
+    if (lost_ == 0) first_lost_ = now;
+    last_lost_ = now;
+    lost_why_ = why;
+    ++lost_;
 }
 
 AuditVerdict verify_audit_file(const std::string& path) {

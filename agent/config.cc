@@ -144,12 +144,14 @@ private:
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {
-        only_keys(t, {"socket", "admin_socket", "grant_socket", "audit_log", "state_dir", "max_concurrent"}, "[agent]");
+        only_keys(t, {"socket", "admin_socket", "grant_socket", "audit_log", "audit_failure", "state_dir", "max_concurrent"},
+                  "[agent]");
         if (auto* n = t.get("grant_socket")) a.grant_socket = socket_path(*n, "agent.grant_socket");
         if (auto* n = t.get("socket")) a.socket = socket_path(*n, "agent.socket");
         if (auto* n = t.get("admin_socket")) a.admin_socket = socket_path(*n, "agent.admin_socket");
         if (auto* n = t.get("audit_log")) a.audit_log = absolute_path(*n, "agent.audit_log");
         if (auto* n = t.get("state_dir")) a.state_dir = absolute_path(*n, "agent.state_dir");
+        if (auto* n = t.get("audit_failure")) a.audit_failure = audit_failure(*n);
         if (auto* n = t.get("max_concurrent")) {
             a.max_concurrent = static_cast<int>(integer(*n, "agent.max_concurrent", 1, 4096));
         }
@@ -255,6 +257,13 @@ private:
         if (p == "standard") return AuthzenProfile::Standard;
         if (p == "cerbos") return AuthzenProfile::Cerbos;
         fail(n.source(), fmt::format("pdp.authzen_profile \"{}\": use \"standard\" or \"cerbos\"", p));
+    }
+
+    AuditFailure audit_failure(const toml::node& n) const {
+        std::string f = string(n, "agent.audit_failure");
+        if (f == "deny") return AuditFailure::Deny;
+        if (f == "continue") return AuditFailure::Continue;
+        fail(n.source(), fmt::format("agent.audit_failure \"{}\": use \"deny\" or \"continue\"", f));
     }
 
     Fallback fallback(const toml::node& n) const {

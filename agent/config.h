@@ -27,6 +27,14 @@
 
 namespace vigil {
 
+// What a decision does when its record cannot be written to the trail (disk
+// full, I/O error), like auditd's disk_full_action and disk_error_action.
+enum class AuditFailure {
+    Deny,      // an allow becomes a deny: no access goes unrecorded (default)
+    Continue,  // the decision stands; the record goes to the journal, and the
+               // trail gets an "audit_gap" record counting what it missed
+};
+
 struct AgentSettings {
     std::string socket = "/run/vigil/pam.sock";
     std::string admin_socket = "/run/vigil/admin.sock";
@@ -34,6 +42,7 @@ struct AgentSettings {
     // request); the requester is named by SO_PEERCRED, never by the request.
     std::string grant_socket = "/run/vigil/grant.sock";
     std::string audit_log = "/var/log/vigil/audit.jsonl";
+    AuditFailure audit_failure = AuditFailure::Deny;
     std::string state_dir = "/var/lib/vigil";
     // Requests decided at once; more are answered "busy" (a deny) at once
     // rather than queued behind a slow one.

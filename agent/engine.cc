@@ -371,7 +371,9 @@ DecisionRecord Engine::conclude(const Request& req, Decision d) {
 }
 
 // A decision that cannot be written to the trail is not given: an allow
-// becomes a deny, so no access goes unrecorded.
+// becomes a deny, so no access goes unrecorded. With [agent] audit_failure =
+// "continue" it stands, and the journal (always written) holds it; the trail
+// counts it in its next "audit_gap" record.
 void Engine::record(DecisionRecord& r) {
     log_debug("{} {} for {}: {} ({})", to_string(r.request.phase), r.request.service, r.request.user,
               to_string(r.decision.outcome), r.decision.reason_admin);
@@ -386,7 +388,8 @@ void Engine::record(DecisionRecord& r) {
     log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), r.audit_error);
     vigil_health().audit_failed(r.audit_error);
     count_audit_failure();
-    if (r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
+    bool deny = config_->agent.audit_failure == AuditFailure::Deny;
+    if (deny && r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
         r.decision.outcome = Outcome::Deny;
         r.decision.reason_user = "access denied: the audit trail cannot be written";
         r.decision.reason_admin = "audit write failed: " + r.audit_error;

@@ -3,11 +3,13 @@
 # exactly one well-formed, hash-chained record per decision;
 # `vigilctl audit verify` accepts the file and rejects it once a record is
 # changed or removed. When the trail's filesystem is full, an allow that
-# cannot be recorded is a deny, and vigild recovers when space returns.
+# cannot be recorded is a deny, and vigild recovers when space returns; with
+# audit_failure = "continue" the allow stands and the trail later counts the
+# records it lost in an "audit_gap" record.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 setup() {
     e2e_setup_system
@@ -238,3 +240,56 @@ full_trail() {
 }
 tap_case "trail's filesystem full: sudo is denied ('audit trail cannot be written'), then allowed once space is back" \
     full_trail
+
+# audit_failure = "continue" (auditd's disk_full_action = ignore, but not
+# silent): the decisions stand while the trail cannot be written, and once
+# it can, an "audit_gap" record counts exactly the records it missed.
+continue_trail() {
+    local small=$T/small2
+    mkdir -p "$small" && mount -t tmpfs -o size=256k,mode=0700 tmpfs "$small" ||
+        { fail "cannot mount a small tmpfs"; return 1; }
+    local saved=$AUDIT_LOG
+    AUDIT_LOG=$small/audit.jsonl
+    standard_rules | write_config "$T/vigil-continue.toml"
+    sed -i 's|^audit_log = .*|&\naudit_failure = "continue"|' "$T/vigil-continue.toml"
+    agent_start "$T/vigil-continue.toml" vigild-continue || { AUDIT_LOG=$saved; return 1; }
+    sudo_as vgl-alice true
+    expect_rc "sudo vgl-alice with room for the trail" 0 "$SUDO_RC" "$SUDO_OUT" || { AUDIT_LOG=$saved; note_logs; return 1; }
+    dd if=/dev/zero of="$small/filler" bs=4k >/dev/null 2>&1 # until ENOSPC
+    local before i
+    before=$(wc -l <"$AUDIT_LOG")
+    for i in $(seq 12); do
+        sudo_as vgl-alice true
+        expect_rc "sudo $i of 12 with the trail's filesystem full (audit_failure = continue)" 0 "$SUDO_RC" "$SUDO_OUT" ||
+            { AUDIT_LOG=$saved; note_logs; return 1; }
+    done
+    grep -q "audit.jsonl: audit write failed" "$AGENT_LOG" ||
+        { AUDIT_LOG=$saved; fail "vigild did not log the failed writes"; note_logs; return 1; }
+    rm -f "$small/filler"
+    sudo_as vgl-alice true
+    expect_rc "sudo vgl-alice once space is back" 0 "$SUDO_RC" "$SUDO_OUT" || { AUDIT_LOG=$saved; note_logs; return 1; }
+    agent_stop
+    # The 13 decisions since the fill: each is either in the trail or counted
+    # as lost by the gap record, which must be there.
+    local tally
+    tally=$(tail -n +"$((before + 1))" "$AUDIT_LOG" | python3 -c 'import json, sys
+written = lost = gaps = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("event") == "audit_gap":
+        gaps += 1; lost += r["lost"]
+    elif r.get("service") == "sudo":
+        written += 1
+print(written, lost, gaps)')
+    local written lost gaps
+    read -r written lost gaps <<<"$tally"
+    echo "# after the fill: $written records written, $lost counted lost in $gaps audit_gap record(s)"
+    [ "$gaps" -ge 1 ] && [ "$lost" -ge 1 ] || { AUDIT_LOG=$saved; fail "no audit_gap record counts the lost records"; note "trail" "$AUDIT_LOG" 5; return 1; }
+    [ $((written + lost)) -eq 13 ] || { AUDIT_LOG=$saved; fail "13 decisions, but $written written + $lost lost"; note "trail" "$AUDIT_LOG" 8; return 1; }
+    local out
+    out=$("$VIGILCTL" audit verify "$AUDIT_LOG" 2>&1) || fail "the trail does not verify after the gap: $out"
+    AUDIT_LOG=$saved
+    umount -l "$small"
+}
+tap_case "audit_failure = continue: sudo still allowed on a full trail; afterwards an audit_gap record counts every lost record" \
+    continue_trail

@@ -263,6 +263,10 @@ TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings
                Catch::StartsWith("vigil.toml:4:") && Catch::Contains("only for allow rules"));
     CHECK_THAT(error_of("[subject]\nworkload_key_id = \"(\"\n"), Catch::Contains("not a valid regex"));
     CHECK_THAT(error_of("[agent]\nmax_concurrent = 0\n"), Catch::Contains("from 1 to 4096"));
+    CHECK_THAT(error_of("[agent]\naudit_failure = \"ignore\"\n"), Catch::Contains("\"deny\" or \"continue\""));
+    CHECK(parse_config("", "v")->agent.audit_failure == vigil::AuditFailure::Deny);
+    CHECK(parse_config("[agent]\naudit_failure = \"continue\"\n", "v")->agent.audit_failure ==
+          vigil::AuditFailure::Continue);
     CHECK_THAT(error_of("[agent]\nsocket = \"/run/a\"\nadmin_socket = \"/run/a\"\n"), Catch::Contains("must differ"));
 }
 
