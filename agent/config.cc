@@ -144,8 +144,9 @@ private:
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {
-        only_keys(t, {"socket", "admin_socket", "grant_socket", "audit_log", "audit_failure", "state_dir", "max_concurrent"},
-                  "[agent]");
+        only_keys(
+            t, {"socket", "admin_socket", "grant_socket", "audit_log", "audit_failure", "state_dir", "max_concurrent"},
+            "[agent]");
         if (auto* n = t.get("grant_socket")) a.grant_socket = socket_path(*n, "agent.grant_socket");
         if (auto* n = t.get("socket")) a.socket = socket_path(*n, "agent.socket");
         if (auto* n = t.get("admin_socket")) a.admin_socket = socket_path(*n, "agent.admin_socket");
