@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -193,8 +194,19 @@ void audit_load_report(const SessionLoadReport& report, Engine& engine) {
     }
 }
 
+// Every connection waiting for a worker or for its "busy" answer holds a
+// descriptor, and systemd starts services with a soft limit of 1024: take
+// the hard limit it allows.
+void raise_descriptor_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+    r.rlim_cur = r.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &r) != 0) log_warn("cannot raise the descriptor limit: {}", strerror(errno));
+}
+
 int serve(const Options& opt, Config config) {
     UniqueFd signals = block_signals_into_fd();  // before any thread exists
+    raise_descriptor_limit();
     if (::mkdir(config.agent.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
         log_error("cannot create state_dir {}: {}", config.agent.state_dir, strerror(errno));
         return 1;
