@@ -3,9 +3,10 @@
 // pam_start_confdir() (Linux-PAM >= 1.4) reads DIR/<service>.
 //
 //   pam_harness --confdir DIR --service S --user U
-//               [--phase account|auth|session|all] [--count N] [--warmup N]
+//               [--phase account|auth|session|all] [--count N | --for SECONDS] [--warmup N]
 //               [--rhost IP] [--tty T] [--ruser U] [--env NAME=VALUE]...
 //               [--answer TEXT] [--silent] [--quiet] [--latency-out FILE]
+//               [--results-out FILE]
 //               [--check-fds]
 //
 // Each iteration is one full cycle: pam_start_confdir -> set PAM_RHOST,
@@ -20,8 +21,12 @@
 // fails the conversation (PAM_CONV_ERR).
 //
 // --warmup N runs N extra cycles first that are neither timed nor counted.
+// --for SECONDS runs cycles until that much time has passed instead of
+// --count of them (a load test: each client keeps asking for the duration).
 // --latency-out FILE writes one line per counted cycle: its wall time in
 // nanoseconds (steady_clock around the whole cycle, pam_start to pam_end).
+// --results-out FILE: the same with the cycle's PAM result after it
+// ("<ns> <code>"), so a load test can tell allowed cycles from denied ones.
 // --check-fds compares the number of open descriptors after the first counted
 // cycle with the number after the last one: a stack that leaks a descriptor
 // per cycle (a socket left open in sshd's monitor) fails with status 3.
@@ -68,9 +73,11 @@ struct Options {
     const char* ruser = nullptr;
     const char* answer = nullptr;
     const char* latency_out = nullptr;
+    const char* results_out = nullptr;
     std::vector<const char*> env;
     Phase phase = Phase::Account;
     unsigned long count = 1;
+    unsigned long seconds = 0;  // --for: run cycles this long instead of count
     unsigned long warmup = 0;
     int flags = 0;
     bool quiet = false;
@@ -90,9 +97,9 @@ constexpr int kExitPamBase = 10;
 void usage() {
     std::fputs(
         "usage: pam_harness --confdir DIR --service S --user U\n"
-        "         [--phase account|auth|session|all] [--count N] [--warmup N]\n"
+        "         [--phase account|auth|session|all] [--count N | --for SECONDS] [--warmup N]\n"
         "         [--rhost IP] [--tty T] [--ruser U] [--env NAME=VALUE]...\n"
-        "         [--answer TEXT] [--silent] [--quiet] [--latency-out FILE]\n"
+        "         [--answer TEXT] [--silent] [--quiet] [--latency-out FILE] [--results-out FILE]\n"
         "         [--check-fds]\n"
         "exit: 0 all cycles PAM_SUCCESS, 10+r last failing PAM code r, 2 usage,\n"
         "      3 descriptor leak (--check-fds)\n",
@@ -251,6 +258,7 @@ enum OptId {
     kUser,
     kPhase,
     kCount,
+    kFor,
     kWarmup,
     kRhost,
     kTty,
@@ -258,6 +266,7 @@ enum OptId {
     kEnv,
     kAnswer,
     kLatency,
+    kResults,
     kSilent,
     kQuiet,
     kCheckFds,
@@ -270,6 +279,7 @@ const option kLongOptions[] = {
     {"user", required_argument, nullptr, kUser},
     {"phase", required_argument, nullptr, kPhase},
     {"count", required_argument, nullptr, kCount},
+    {"for", required_argument, nullptr, kFor},
     {"warmup", required_argument, nullptr, kWarmup},
     {"rhost", required_argument, nullptr, kRhost},
     {"tty", required_argument, nullptr, kTty},
@@ -277,6 +287,7 @@ const option kLongOptions[] = {
     {"env", required_argument, nullptr, kEnv},
     {"answer", required_argument, nullptr, kAnswer},
     {"latency-out", required_argument, nullptr, kLatency},
+    {"results-out", required_argument, nullptr, kResults},
     {"silent", no_argument, nullptr, kSilent},
     {"quiet", no_argument, nullptr, kQuiet},
     {"check-fds", no_argument, nullptr, kCheckFds},
@@ -291,6 +302,7 @@ bool apply_option(int id, const char* arg, Options& o) {
         case kUser: o.user = arg; return true;
         case kPhase: return parse_phase(arg, o.phase);
         case kCount: return parse_count(arg, o.count) && o.count > 0;
+        case kFor: return parse_count(arg, o.seconds) && o.seconds > 0;
         case kWarmup: return parse_count(arg, o.warmup);
         case kRhost: o.rhost = arg; return true;
         case kTty: o.tty = arg; return true;
@@ -298,6 +310,7 @@ bool apply_option(int id, const char* arg, Options& o) {
         case kEnv: o.env.push_back(arg); return std::strchr(arg, '=') != nullptr;
         case kAnswer: o.answer = arg; return true;
         case kLatency: o.latency_out = arg; return true;
+        case kResults: o.results_out = arg; return true;
         case kSilent: o.flags |= PAM_SILENT; return true;
         case kQuiet: o.quiet = true; return true;
         case kCheckFds: o.check_fds = true; return true;
@@ -324,13 +337,20 @@ bool parse_args(int argc, char** argv, Options& o) {
     return true;
 }
 
-bool write_latencies(const char* path, const std::vector<int64_t>& ns) {
+// One line per cycle: its latency, and its PAM result when codes is given.
+bool write_latencies(const char* path, const std::vector<int64_t>& ns, const std::vector<int>* codes = nullptr) {
     FILE* f = std::fopen(path, "w");
     if (f == nullptr) {
         std::fprintf(stderr, "pam_harness: %s: %s\n", path, std::strerror(errno));
         return false;
     }
-    for (int64_t v : ns) std::fprintf(f, "%lld\n", static_cast<long long>(v));
+    for (size_t i = 0; i < ns.size(); ++i) {
+        if (codes != nullptr) {
+            std::fprintf(f, "%lld %d\n", static_cast<long long>(ns[i]), (*codes)[i]);
+        } else {
+            std::fprintf(f, "%lld\n", static_cast<long long>(ns[i]));
+        }
+    }
     bool ok = std::fflush(f) == 0 && !std::ferror(f);
     ok = std::fclose(f) == 0 && ok;
     if (!ok) std::fprintf(stderr, "pam_harness: %s: write failed\n", path);
@@ -361,17 +381,23 @@ int main(int argc, char** argv) {
     for (unsigned long i = 0; i < o.warmup; ++i) run_cycle(o, &data);
 
     std::vector<int64_t> latencies;
-    if (o.latency_out != nullptr) latencies.reserve(o.count);
+    std::vector<int> codes;
+    bool timed = o.latency_out != nullptr || o.results_out != nullptr;
+    if (timed && o.seconds == 0) latencies.reserve(o.count);
     CycleResult last_failure;
     unsigned long failures = 0;
     int fds_after_first = -1;
-    for (unsigned long i = 0; i < o.count; ++i) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(o.seconds);
+    auto more = [&](unsigned long done) {
+        return o.seconds > 0 ? std::chrono::steady_clock::now() < until : done < o.count;
+    };
+    unsigned long cycles = 0;
+    for (unsigned long i = 0; more(i); ++i, ++cycles) {
         auto t0 = std::chrono::steady_clock::now();
         CycleResult r = run_cycle(o, &data);
         auto t1 = std::chrono::steady_clock::now();
-        if (o.latency_out != nullptr) {
-            latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
-        }
+        if (timed) latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+        if (o.results_out != nullptr) codes.push_back(r.code);
         if (r.code != PAM_SUCCESS) {
             ++failures;
             last_failure = r;
@@ -379,16 +405,17 @@ int main(int argc, char** argv) {
         if (o.check_fds && i == 0) fds_after_first = count_fds();
     }
     if (o.latency_out != nullptr && !write_latencies(o.latency_out, latencies)) return kExitUsage;
+    if (o.results_out != nullptr && !write_latencies(o.results_out, latencies, &codes)) return kExitUsage;
     if (o.check_fds) {
         int fds_now = count_fds();
         if (fds_now != fds_after_first) {
             std::fprintf(stderr, "pam_harness: descriptor leak: %d open after cycle 1, %d after %lu\n", fds_after_first,
-                         fds_now, o.count);
+                         fds_now, cycles);
             return kExitFdLeak;
         }
     }
     if (failures == 0) return 0;
-    std::fprintf(stderr, "pam_harness: %lu of %lu cycles failed; last in %s with code %d\n", failures, o.count,
+    std::fprintf(stderr, "pam_harness: %lu of %lu cycles failed; last in %s with code %d\n", failures, cycles,
                  last_failure.step, last_failure.code);
     std::fprintf(stderr, "pam_harness: %s\n", last_failure.text);
     return kExitPamBase + last_failure.code;
