@@ -2,11 +2,13 @@
 # What pam_vigil.so does when it cannot get an answer: the agent is stopped,
 # hangs (accepts and never answers), or answers garbage. failmode=secure
 # denies, failmode=safe falls through (PAM_IGNORE) to the rest of the stack,
-# and the module never holds sshd or sudo past its deadline.
+# and the module never holds sshd or sudo past its deadline. vigild killed
+# while it holds a request (waiting on a PDP that never answers): sudo gets
+# the failmode at once, not at its deadline.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 14
+tap_plan 16
 
 # Generous bound for a 500 ms module deadline: su + sudo + PAM + slack.
 HANG_BOUND_MS=3000
@@ -209,3 +211,65 @@ garbage_agent() {
     no_line 0 "$SUDO_OUT" "the command ran as root on a garbage answer"
 }
 tap_case "agent answers garbage, failmode=secure: sudo is denied" garbage_agent
+
+# A PDP that accepts connections and never answers: vigild holds every
+# request that reaches it until [pdp] timeout.
+start_silent_pdp() {
+    python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)' "$T/silent.port" 2>>"$T/silent.err" &
+    SILENT_PID=$!
+    e2e_track "$SILENT_PID"
+    wait_for 5 test -s "$T/silent.port" || { fail "the silent PDP did not start"; note "silent" "$T/silent.err"; return 1; }
+}
+
+# kill_mid_request FAILMODE: sudo reaches vigild, which waits on the silent
+# PDP; vigild is SIGKILLed 700 ms in. Sets SUDO_RC, SUDO_OUT and MS (the
+# time from the kill to sudo's end).
+kill_mid_request() {
+    write_agent_config "$T/vigil-silent.toml" <<EOF
+[pdp]
+protocol = "cerbos"
+urls = ["http://127.0.0.1:$(cat "$T/silent.port")"]
+timeout = "20s"
+fallback = "deny"
+
+$(standard_rules)
+EOF
+    agent_start "$T/vigil-silent.toml" vigild-silent || return 1
+    if [ "$1" = safe ]; then pam_sudo_safe timeout=8000; else pam_sudo_vigil timeout=8000 failmode=secure; fi
+    local out=$T/mid.$1 t_kill
+    (sudo_as vgl-alice id -u; printf '%s\n' "$SUDO_RC" >"$out.rc"; printf '%s\n' "$SUDO_OUT" >"$out.out"; now_ms >"$out.end") &
+    local bg=$!
+    sleep 0.7
+    [ ! -e "$out.end" ] || { fail "sudo ended before vigild was killed: the PDP answered?"; cat "$out.out" | tap_diag; return 1; }
+    t_kill=$(now_ms)
+    kill -KILL "$AGENT_PID"
+    wait "$AGENT_PID" 2>/dev/null
+    e2e_untrack "$AGENT_PID"
+    AGENT_PID=""
+    wait "$bg"
+    SUDO_RC=$(cat "$out.rc") SUDO_OUT=$(cat "$out.out") MS=$(($(cat "$out.end") - t_kill))
+    echo "# sudo ended $MS ms after vigild's SIGKILL (module timeout=8000, failmode=$1)"
+    [ "$MS" -lt 3000 ] || { fail "sudo waited $MS ms after vigild died: the module should notice the closed socket"; return 1; }
+}
+
+killed_mid_request_secure() {
+    start_silent_pdp || return 1
+    kill_mid_request secure || return 1
+    expect_nonzero "sudo vgl-alice, vigild killed mid-request, failmode=secure" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "the command ran as root although vigild died mid-request" || return 1
+    expect_contains "sudo output" "$SUDO_OUT" "access check unavailable"
+}
+tap_case "vigild SIGKILLed while it holds sudo's request (PDP silent), failmode=secure: denied at once, not at the deadline" \
+    killed_mid_request_secure
+
+killed_mid_request_safe() {
+    rm -f "$PAM_SOCK" "$ADMIN_SOCK"
+    kill_mid_request safe || return 1
+    expect_rc "sudo vgl-alice, vigild killed mid-request, failmode=safe (pam_permit decides)" 0 "$SUDO_RC" "$SUDO_OUT"
+}
+tap_case "the same with failmode=safe: the rest of the stack decides at once" killed_mid_request_safe

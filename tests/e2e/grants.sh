@@ -20,7 +20,7 @@
 NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
 e2e_enter_ns "$@"
 
-tap_plan 12
+tap_plan 13
 
 GRANTS=/var/lib/vigil/grants
 GROUP=vigil-sudo
@@ -525,6 +525,63 @@ over_max() {
     request_capped vgl-mallory 3600
 }
 tap_case "a request for 2h is capped by the rule's session_max (30m), then by [grants] max (1h), or refused" over_max
+
+# Racing the grant table. vigild replaces the table whole (a new file,
+# then rename) on every grant, so a reader sees the old table or the new
+# one, never half of one: a half-written table fails validation and the
+# module would serve nothing (getent exits 2). Four readers resolve the
+# group in a loop while two users are granted it 30 times over. And an
+# unprivileged user cannot put a table of its own in its place.
+race_reader() { # N
+    local n=0 bad=0 out rc
+    while [ ! -e "$T/race.stop" ]; do
+        out=$(host getent group "$GROUP")
+        rc=$?
+        n=$((n + 1))
+        case $out in
+            "$GROUP:*:$GROUP_GID:"*) [ "$rc" -eq 0 ] || bad=$((bad + 1)) ;;
+            *) bad=$((bad + 1)); echo "rc $rc: $out" >>"$T/race.bad" ;;
+        esac
+    done
+    echo "$n $bad" >"$T/race.$1"
+}
+table_race() {
+    rm -f "$T/race.stop" "$T/race.bad"
+    local -a readers=()
+    local i before
+    before=$(grep -c '"service":"elevate"' "$AUDIT_LOG")
+    for i in 1 2 3 4; do
+        race_reader "$i" &
+        readers+=($!)
+    done
+    for i in $(seq 15); do
+        request vgl-alice 30s "race $i" || true
+        request vgl-mallory 30s "race $i" || true
+    done
+    touch "$T/race.stop"
+    for i in "${readers[@]}"; do wait "$i"; done
+    local reads=0 bad=0 n b
+    for i in 1 2 3 4; do
+        read -r n b <"$T/race.$i"
+        reads=$((reads + n)) bad=$((bad + b))
+    done
+    local grants
+    grants=$(($(grep -c '"service":"elevate"' "$AUDIT_LOG") - before))
+    echo "# $grants grant decisions (each a table rewrite) during $reads lookups by 4 readers; $bad lookups saw no valid table"
+    [ "$grants" -ge 30 ] || { fail "only $grants grant requests were decided"; note_logs; return 1; }
+    [ "$reads" -ge 40 ] || { fail "only $reads lookups ran"; return 1; }
+    [ "$bad" -eq 0 ] || { fail "$bad lookups saw no valid table"; note "what they saw" "$T/race.bad" 10; return 1; }
+    # The directory is root's: nobody else can plant or swap a table.
+    local sum out
+    sum=$(table_sum)
+    for cmd in "ln -sf /tmp/forged $GRANTS" "cp /etc/group $GRANTS" "mv $GRANTS /tmp/x" "touch $GRANTS.new"; do
+        out=$(cd / && host su vgl-mallory -s /bin/sh -c "$cmd" 2>&1) &&
+            { fail "vgl-mallory could run '$cmd'"; return 1; }
+    done
+    [ "$(table_sum)" = "$sum" ] || { fail "the table changed under vgl-mallory's attempts"; return 1; }
+}
+tap_case "racing the table: 30 rewrites under 4 looping readers, every lookup sees a whole table; vgl-mallory cannot swap it" \
+    table_race
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
