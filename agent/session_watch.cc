@@ -77,7 +77,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     if (!q.xdg_session_id.empty()) s.xdg_session_id = q.xdg_session_id;
     if (account) s.mfa = account->mfa, s.purpose = account->purpose;
     s.decision_id = r.decision_id;
-    s.opened_at = SysClock::now();
+    s.opened_at = clock_.now();
     if (r.decision.session_max) s.limits.max_until = s.opened_at + *r.decision.session_max;
     s.limits.idle_max = r.decision.session_idle;
     if (account && account->reevaluate) {
@@ -177,12 +177,25 @@ void SessionWatch::run() {
         wake_.wait_for(lock, kTick, [this] { return stopping_ || posture_changed_; });
         if (stopping_) break;
         lock.unlock();
-        tick(SysClock::now());
+        tick(clock_.now(), SysClock::now());
         lock.lock();
     }
 }
 
-void SessionWatch::tick(SysClock::time_point now) {
+// A step of the wall clock (NTP, date -s) is worth a line: limits do not
+// follow it, so `vigilctl sessions` times drift from the wall clock by it.
+void SessionWatch::notice_clock_step() {
+    auto offset = clock_.wall_offset();
+    auto step = offset - last_wall_offset_;
+    if (step > std::chrono::seconds(2) || step < std::chrono::seconds(-2)) {
+        log_warn("sessions: the wall clock was stepped by {:+} s; session limits keep their durations",
+                 std::chrono::duration_cast<std::chrono::seconds>(step).count());
+        last_wall_offset_ = offset;
+    }
+}
+
+void SessionWatch::tick(SysClock::time_point now, SysClock::time_point wall) {
+    notice_clock_step();
     for (const LiveSession& gone : registry_.reap_ended().ended) {
         log_info("sessions: {} of {} ended without pam_close_session (process {} is gone)", gone.id, gone.user,
                  gone.pid);
@@ -190,7 +203,7 @@ void SessionWatch::tick(SysClock::time_point now) {
         forget(gone.id);
         session_over(gone);
     }
-    sweep_grants(now);
+    sweep_grants(wall);
     bool posture = false;
     {
         std::lock_guard lock(mu_);
@@ -198,7 +211,7 @@ void SessionWatch::tick(SysClock::time_point now) {
     }
     std::vector<LiveSession> due;
     for (const LiveSession& s : registry_.list()) {
-        if (check(s, now, posture)) due.push_back(s);
+        if (check(s, now, wall, posture)) due.push_back(s);
     }
     for (size_t i = 0; i < due.size(); i += kBatchMax) {
         std::vector<LiveSession> batch(due.begin() + static_cast<std::ptrdiff_t>(i),
@@ -223,7 +236,7 @@ void SessionWatch::end_dependents(const std::string& grant_id, const std::string
     }
 }
 
-bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool posture) {
+bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, SysClock::time_point wall, bool posture) {
     {
         std::unique_lock lock(mu_);
         if (auto it = doomed_.find(s.id); it != doomed_.end()) {
@@ -250,7 +263,7 @@ bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, bool po
         u.warned = true;
         registry_.update(s.id, u);
     }
-    if (l.idle_max && check_idle(s, now)) return false;
+    if (l.idle_max && check_idle(s, wall)) return false;
     bool due = s.next_reevaluation && now >= *s.next_reevaluation;
     return posture || due;
 }

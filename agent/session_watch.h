@@ -9,10 +9,12 @@
 //   watch.posture_changed();         // re-decide every session now
 //   watch.revoke(id, "by admin");    // vigilctl revoke
 //
-// One thread ticks every second (and at once when woken): deadlines are wall
-// clock, so each tick compares against system_clock::now() and a clock that
-// jumps is noticed at the next tick rather than slept through. Every ending
-// is written to the trail with why and how (logind or signals).
+// One thread ticks every second (and at once when woken) and compares each
+// deadline with a SessionClock: limits are durations, kept whatever the wall
+// clock does (a step is logged). Grants and terminal idleness are wall-clock
+// facts (the grant table's expiries, a tty's atime) and are judged on the
+// wall clock. Every ending is written to the trail with why and how (logind
+// or signals).
 #ifndef VIGIL_AGENT_SESSION_WATCH_H
 #define VIGIL_AGENT_SESSION_WATCH_H
 
@@ -29,6 +31,7 @@
 
 #include "engine.h"
 #include "grants.h"
+#include "session_clock.h"
 #include "session_end_reason.h"
 #include "session_registry.h"
 #include "session_terminator.h"
@@ -79,9 +82,13 @@ public:
 
 private:
     void run();
-    void tick(std::chrono::system_clock::time_point now);
+    // now: SessionClock time, for limits; wall: the wall clock, for grants and
+    // terminal idleness.
+    void tick(std::chrono::system_clock::time_point now, std::chrono::system_clock::time_point wall);
+    void notice_clock_step();
     // Ends s if a limit says so; true when s is due for a re-decision.
-    bool check(const LiveSession& s, std::chrono::system_clock::time_point now, bool posture);
+    bool check(const LiveSession& s, std::chrono::system_clock::time_point now,
+               std::chrono::system_clock::time_point wall, bool posture);
     void reevaluate(const std::vector<LiveSession>& sessions, std::chrono::system_clock::time_point now);
     void apply(const LiveSession& s, const DecisionRecord& r, std::chrono::system_clock::time_point now);
     void end(const LiveSession& s, SessionEndReason reason, const std::string& why);
@@ -100,6 +107,8 @@ private:
     Grants* grants_;
     Engines engines_;
     SessionWatchSettings settings_;
+    SessionClock clock_;
+    std::chrono::nanoseconds last_wall_offset_{0};
     std::mutex mu_;
     std::mutex bind_mu_;  // one bind_grant at a time: read, append, write
     std::condition_variable wake_;
