@@ -16,7 +16,8 @@ std::chrono::nanoseconds since_boot() {
 SessionClock::SessionClock() : wall_at_anchor_(std::chrono::system_clock::now()), boot_at_anchor_(since_boot()) {}
 
 SessionClock::time_point SessionClock::now() const {
-    return wall_at_anchor_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(since_boot() - boot_at_anchor_);
+    return wall_at_anchor_ +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(since_boot() - boot_at_anchor_);
 }
 
 std::chrono::nanoseconds SessionClock::wall_offset() const {
