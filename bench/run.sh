@@ -15,6 +15,10 @@
 #                   (bench/pam_exec_cerbos.sh); the positive cache;
 #                   throughput at 1, 8, 64 clients; vigild's memory under
 #                   load; whether vigild reuses its connections to Cerbos
+#   bench/nss.sh    what libnss_vigil.so.2 adds to getpwnam/getgrnam
+#   bench/ssh.sh    wall time of `ssh 127.0.0.1 true` with and without
+#                   pam_vigil.so in sshd's stack (its own namespace)
+#   bench/plot.sh   the run's latency distributions as build/bench/latency.png
 #
 # As root the whole run happens in a private mount, network and pid
 # namespace (unshare): the bench user for the PDP rows is bind-mounted into
@@ -105,6 +109,10 @@ fi
 . "$BENCH_DIR/pdp.sh"
 # shellcheck source=bench/posture.sh
 . "$BENCH_DIR/posture.sh"
+# shellcheck source=bench/nss.sh
+. "$BENCH_DIR/nss.sh"
+# shellcheck source=bench/plot.sh
+. "$BENCH_DIR/plot.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "bench: warning: not root; pam_unix then checks shadow through unix_chkpwd" >&2
@@ -159,6 +167,22 @@ else
     pdp_measure
     pdp_report | tee -a "$RESULTS"
 fi
+
+nss_measure
+nss_report | tee -a "$RESULTS"
+
+if [ "$(id -u)" -eq 0 ]; then
+    bash "$BENCH_DIR/ssh.sh" "$BUILD" | tee -a "$RESULTS"
+else
+    printf '\n## ssh 127.0.0.1 true: skipped\n\nNot root (needs sshd and a private mount namespace).\n' | tee -a "$RESULTS"
+fi
+
+PLOT=$BUILD/bench/latency.png
+bench_plot "$PLOT" "vigil: one PAM account cycle, in-process ($(date -u '+%Y-%m-%d'))" \
+    "pam_permit" "$T/permit.ns" "pam_unix" "$T/unix.ns" "pam_vigil, local rules" "$T/vigil.ns" \
+    "pam_vigil + Cerbos, cached" "$T/cached.ns" "pam_vigil + Cerbos, uncached" "$T/uncached.ns" \
+    "libcurl keep-alive to Cerbos (floor)" "$T/floor.ns" "pam_exec + curl to Cerbos" "$T/exec.ns"
+[ -s "$PLOT" ] && printf '\nLatency distributions of this run: `%s`.\n' "$PLOT" | tee -a "$RESULTS"
 echo | tee -a "$RESULTS" >/dev/null
 echo "Whole bench: $((SECONDS - START_ALL)) s." | tee -a "$RESULTS"
 echo "bench: appended to $RESULTS" >&2
