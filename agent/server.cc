@@ -33,6 +33,12 @@ namespace {
 // 200 clients at once against 64 workers must all hear back (e2e-load).
 constexpr size_t kBusyAllowance = 1024;
 constexpr std::chrono::milliseconds kWriteTimeout{2000};
+// Grant-socket connections in hand at once, and per requesting uid. A grant
+// request is rare and quick; a peer that connects and waits out the read
+// timeout costs a worker for that long, so these bound what any local user
+// can take from the PAM requests.
+constexpr int kGrantJobsMax = 4;
+constexpr int kGrantJobsPerUid = 2;
 
 const char* listener_name(Listener l) {
     switch (l) {
@@ -114,6 +120,7 @@ void Server::accept_from(int listen_fd, Listener which) {
                      peer->uid);
             continue;
         }
+        if (which == Listener::Grant && !admit_grant(*peer)) continue;
         dispatch(Job{std::move(conn), which, *peer});
     }
 }
@@ -133,6 +140,7 @@ void Server::dispatch(Job job) {
     } else {
         log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}", listener_name(job.which),
                  busy_jobs_.size(), job.peer.pid);
+        release_grant_locked(job);
         return;
     }
     lock.unlock();
@@ -150,6 +158,39 @@ bool Server::add_worker() {
         log_error("cannot start a worker thread: {}", e.what());
         return !workers_.empty();
     }
+}
+
+// Closed at once when the grant socket already holds its share of workers
+// (logged at the 1st, 2nd, 4th... refusal).
+bool Server::admit_grant(const PeerCredentials& peer) {
+    std::lock_guard lock(mu_);
+    int& mine = grant_jobs_of_[peer.uid];
+    if (grant_jobs_ < kGrantJobsMax && mine < kGrantJobsPerUid) {
+        ++grant_jobs_;
+        ++mine;
+        return true;
+    }
+    if (mine == 0) grant_jobs_of_.erase(peer.uid);
+    uint64_t n = ++grant_refused_;
+    if ((n & (n - 1)) == 0) {
+        log_warn(
+            "grant socket: refused peer pid {} uid {}: {} grant connections in hand ({} of them its own); {} refused "
+            "so far",
+            peer.pid, peer.uid, grant_jobs_, mine, n);
+    }
+    return false;
+}
+
+void Server::release_grant(const Job& job) {
+    std::lock_guard lock(mu_);
+    release_grant_locked(job);
+}
+
+void Server::release_grant_locked(const Job& job) {
+    if (job.which != Listener::Grant) return;
+    --grant_jobs_;
+    auto it = grant_jobs_of_.find(job.peer.uid);
+    if (it != grant_jobs_of_.end() && --it->second <= 0) grant_jobs_of_.erase(it);
 }
 
 // Logged at the 1st, 2nd, 4th, 8th... busy answer: visible, never a flood.
@@ -174,6 +215,7 @@ void Server::worker_loop(std::deque<Job>& queue, bool busy) {
         lock.unlock();
         handle(job, busy);
         job.conn.reset();
+        release_grant(job);
         lock.lock();
         if (!busy) ++idle_workers_;
     }

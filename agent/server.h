@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -68,6 +69,12 @@ private:
     void worker_loop(std::deque<Job>& queue, bool busy);
     void handle(Job& job, bool busy);
     void note_busy(Listener which, const PeerCredentials& peer);
+    // The grant socket is open to every local user: its connections may hold
+    // only a few workers at once, so that nobody can starve sshd and sudo of
+    // theirs by opening connections and sending nothing.
+    bool admit_grant(const PeerCredentials& peer);
+    void release_grant(const Job& job);
+    void release_grant_locked(const Job& job);  // mu_ held
     Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
     Result<std::vector<uint8_t>> after_step_up(wire::Kind kind, Engine& engine, StepUpReply reply);
@@ -93,6 +100,9 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<uint64_t> answered_{0};
     std::atomic<uint64_t> busy_answers_{0};
+    int grant_jobs_ = 0;                  // grant-socket connections in hand
+    std::map<uid_t, int> grant_jobs_of_;  // the same, by peer uid
+    std::atomic<uint64_t> grant_refused_{0};
 };
 
 }  // namespace vigil

@@ -4,12 +4,14 @@
 # (SSH_AUTH_INFO_0 claiming a certificate, XDG_SESSION_ID) hoping to change
 # the decision: they never reach it. Whoever can plant a symbolic link where
 # the trail or the state directory belongs gets vigild to refuse to start
-# rather than write through it. (Other attacks have their own scripts:
+# rather than write through it. Any local user may connect to the grant
+# socket: flooding it with connections that never send a request does not
+# take the workers sshd and sudo need. (Other attacks have their own scripts:
 # e2e-peercred, e2e-stepup, e2e-grants, e2e-nss.)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 4
+tap_plan 5
 
 setup() {
     e2e_setup_system
@@ -78,3 +80,51 @@ state_symlink() {
     [ -z "$(ls -A "$T/elsewhere")" ] || { fail "vigild wrote into the link's target"; ls -la "$T/elsewhere" | tap_diag; return 1; }
 }
 tap_case "a symbolic link planted at state_dir: vigild refuses to start and writes nothing there" state_symlink
+
+# uid 65534 opens 60 connections to the grant socket (mode 0666) and sends
+# nothing, holding each until vigild gives up on it (and opening it again);
+# meanwhile root's sudo
+# requests go through pam_vigil.so. With max_concurrent = 4, a grant socket
+# that could take every worker would turn them into "busy" denials.
+grant_flood() {
+    sed -i 's|^state_dir = .*|&\nmax_concurrent = 4|' "$T/vigil.toml"
+    agent_start "$T/vigil.toml" vigild-flood || return 1
+    local grant_sock
+    grant_sock=$(sed -n 's/^grant_socket = "\(.*\)"/\1/p' "$T/vigil.toml")
+    [ -S "$grant_sock" ] || { fail "no grant socket at $grant_sock"; return 1; }
+    chmod 755 "$T" "$(dirname "$grant_sock")"
+    # Each connection vigild closes (or refuses) is opened again at once.
+    setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c 'import socket, sys, time
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.setblocking(False)
+    return s
+held = [connect() for _ in range(60)]
+print("holding %d" % len(held), flush=True)
+reopened, end = 0, time.time() + 8
+while time.time() < end:
+    for i, s in enumerate(held):
+        try:
+            if s.recv(1) == b"":
+                s.close(); held[i] = connect(); reopened += 1
+        except BlockingIOError:
+            pass
+    time.sleep(0.01)
+print("reopened %d" % reopened, flush=True)' "$grant_sock" >"$T/flood.ready" 2>"$T/flood.err" &
+    local flood=$!
+    e2e_track "$flood"
+    wait_for 5 test -s "$T/flood.ready" || { fail "the flood did not connect"; note "flood" "$T/flood.err"; return 1; }
+    local i denied=0 out
+    for i in $(seq 20); do
+        out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root 2>&1) ||
+            { denied=$((denied + 1)); echo "$out" >>"$T/flood.denied"; }
+    done
+    echo "# $(head -n 1 "$T/flood.ready"), each reopened when closed: 20 sudo requests meanwhile, $denied denied"
+    kill "$flood" 2>/dev/null
+    [ "$denied" -eq 0 ] || { fail "$denied of 20 sudo requests were denied during the flood"; note "what they saw" "$T/flood.denied" 6; note_logs; return 1; }
+    grep -q "grant socket: refused peer pid .* uid 65534" "$AGENT_LOG" ||
+        { fail "vigild did not log refusing the flood"; note_logs; return 1; }
+}
+tap_case "60 idle connections to the grant socket from uid 65534: sudo requests still answered (max_concurrent 4); the refusal is logged" \
+    grant_flood
