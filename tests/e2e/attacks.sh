@@ -6,20 +6,24 @@
 # the trail or the state directory belongs gets vigild to refuse to start
 # rather than write through it. Any local user may connect to the grant
 # socket: flooding it with connections that never send a request does not
-# take the workers sshd and sudo need. (Other attacks have their own scripts:
-# e2e-peercred, e2e-stepup, e2e-grants, e2e-nss.)
+# take the workers sshd and sudo need. A session close forged for someone
+# else's live session, by root or anyone, ends nothing: sessions are keyed
+# by the pid the kernel names (SO_PEERCRED), not by what a frame says.
+# (Other attacks have their own scripts: e2e-peercred, e2e-stepup,
+# e2e-grants, e2e-nss.)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 5
+tap_plan 6
 
 setup() {
     e2e_setup_system
     pam_sudo_vigil timeout=3000
+    pam_sshd_vigil timeout=3000
     standard_rules | write_config "$T/vigil.toml"
-    agent_start "$T/vigil.toml"
+    agent_start "$T/vigil.toml" && sshd_start
 }
-tap_case "setup: vigild with the standard rules, a sudo stack" setup || e2e_abort "vigild did not start"
+tap_case "setup: vigild with the standard rules, sshd and sudo stacks" setup || e2e_abort "vigild or sshd did not start"
 
 # What a user could put in its environment to look like an SSH login with
 # a certificate, inside a logind session.
@@ -128,3 +132,45 @@ print("reopened %d" % reopened, flush=True)' "$grant_sock" >"$T/flood.ready" 2>"
 }
 tap_case "60 idle connections to the grant socket from uid 65534: sudo requests still answered (max_concurrent 4); the refusal is logged" \
     grant_flood
+
+sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
+alice_sessions() {
+    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == "vgl-alice"))' 2>/dev/null || echo 0
+}
+alice_has() { [ "$(alice_sessions)" -eq "$1" ]; }
+
+forged_close() {
+    timeout 60 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -p "$SSHD_PORT" vgl-alice@127.0.0.1 sleep 600 >"$T/forged.out" 2>&1 </dev/null &
+    local ssh_pid=$!
+    e2e_track "$ssh_pid"
+    wait_for 5 alice_has 1 || { fail "alice's session was not registered"; note_logs; return 1; }
+    # What a forger would copy: the session's pid and the decision it opened under.
+    local facts pid decision
+    facts=$(sessions_json | python3 -c 'import json,sys
+s = [s for s in json.load(sys.stdin)["sessions"] if s["user"] == "vgl-alice"][0]
+print(s["pid"], s.get("decision_id", s.get("request_id", "")))')
+    read -r pid decision <<<"$facts"
+    local wire=$T/wire.py out
+    install -m 0755 "$E2E_LIB_DIR/wire.py" "$wire"
+    # Root, from another process: the frame names alice's pid and decision.
+    out=$(python3 "$wire" "$PAM_SOCK" --kind session_close phase=close_session user=vgl-alice service=sshd \
+        "pid=$pid" "request_id=$decision" 2>&1)
+    echo "# root's forged close (pid=$pid request_id=$decision): $out"
+    sleep 1.5
+    alice_has 1 || { fail "a close forged by another process ended alice's session"; note_logs; return 1; }
+    # Anyone else cannot even be heard (the socket loosened on purpose).
+    chmod 755 "$T" "$(dirname "$PAM_SOCK")" && chmod 666 "$PAM_SOCK"
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$wire" "$PAM_SOCK" --kind session_close \
+        phase=close_session user=vgl-alice service=sshd "pid=$pid" "request_id=$decision" 2>&1)
+    chmod 600 "$PAM_SOCK"
+    echo "# uid 65534's forged close: $out"
+    case $out in reply*) fail "uid 65534's close was answered: $out"; return 1 ;; esac
+    sleep 1.5
+    alice_has 1 || { fail "uid 65534's forged close ended alice's session"; note_logs; return 1; }
+    # The real end still counts.
+    kill "$ssh_pid"
+    wait_for 10 alice_has 0 || { fail "alice's session was not closed when she left"; note_logs; return 1; }
+}
+tap_case "a session close forged for alice's live session (by root from another process, by uid 65534) ends nothing" forged_close
