@@ -156,9 +156,25 @@ private:
         if (auto* n = t.get("max_concurrent")) {
             a.max_concurrent = static_cast<int>(integer(*n, "agent.max_concurrent", 1, 4096));
         }
-        if (a.socket == a.admin_socket) {
-            fail(t.source(), "agent.socket and agent.admin_socket must differ");
+        // Sockets not named sit beside the PAM socket: a second vigild (a
+        // canary, a test) that moves `socket` cannot collide on the others.
+        if (t.contains("socket")) {
+            if (!t.contains("admin_socket")) a.admin_socket = beside(t, a.socket, "admin.sock", "agent.admin_socket");
+            if (!t.contains("grant_socket")) a.grant_socket = beside(t, a.socket, "grant.sock", "agent.grant_socket");
         }
+        if (a.socket == a.admin_socket || a.socket == a.grant_socket || a.admin_socket == a.grant_socket) {
+            fail(t.source(), "agent.socket, agent.admin_socket and agent.grant_socket must differ");
+        }
+    }
+
+    std::string beside(const toml::table& t, const std::string& socket, const char* name, std::string_view what) const {
+        std::string path = socket.substr(0, socket.rfind('/') + 1) + name;
+        if (path.size() > kMaxSocketPath) {
+            fail(t.source(), fmt::format("{} (by default {}, beside agent.socket) is longer than a unix socket path "
+                                         "may be ({} bytes): set it",
+                                         what, path, kMaxSocketPath));
+        }
+        return path;
     }
 
     void parse_pdp(const toml::table& t, PdpSettings& p) const {

@@ -389,9 +389,9 @@ EOF
 }
 
 # write_config FILE < rules: the [agent] section points at this test's temp
-# dir (the grant socket too: the default /run/vigil/grant.sock is shared by
-# every vigild on the machine, so two test runs at once collided there); the
-# rules (TOML) come from stdin.
+# dir, every socket named (vigild would put the admin and grant sockets
+# beside `socket` anyway; naming them keeps the tests' paths in one place);
+# the rules (TOML) come from stdin.
 write_config() {
     local file=$1
     {

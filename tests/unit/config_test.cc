@@ -268,6 +268,24 @@ TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings
     CHECK(parse_config("[agent]\naudit_failure = \"continue\"\n", "v")->agent.audit_failure ==
           vigil::AuditFailure::Continue);
     CHECK_THAT(error_of("[agent]\nsocket = \"/run/a\"\nadmin_socket = \"/run/a\"\n"), Catch::Contains("must differ"));
+    CHECK_THAT(error_of("[agent]\nsocket = \"/run/x/admin.sock\"\n"), Catch::Contains("must differ"));
+}
+
+TEST_CASE("config: sockets not named sit beside the PAM socket") {
+    auto defaults = parse_config("", "v");
+    REQUIRE(defaults);
+    CHECK(defaults->agent.admin_socket == "/run/vigil/admin.sock");
+    CHECK(defaults->agent.grant_socket == "/run/vigil/grant.sock");
+    auto moved = parse_config("[agent]\nsocket = \"/run/canary/pam.sock\"\n", "v");
+    REQUIRE(moved);
+    CHECK(moved->agent.admin_socket == "/run/canary/admin.sock");
+    CHECK(moved->agent.grant_socket == "/run/canary/grant.sock");
+    auto named = parse_config("[agent]\nsocket = \"/run/c/pam.sock\"\ngrant_socket = \"/run/g.sock\"\n", "v");
+    REQUIRE(named);
+    CHECK(named->agent.admin_socket == "/run/c/admin.sock");
+    CHECK(named->agent.grant_socket == "/run/g.sock");
+    std::string deep = "/run/" + std::string(95, 'd') + "/p.sock";  // 107 bytes; its admin.sock would be 111
+    CHECK_THAT(error_of("[agent]\nsocket = \"" + deep + "\"\n"), Catch::Contains("beside agent.socket"));
 }
 
 TEST_CASE("config rejects a group-writable file") {
