@@ -33,7 +33,7 @@ void declare_groups(GrantTable& t, const GrantSettings& s) {
 
 }  // namespace
 
-Grants::Grants(GrantSettings settings) : settings_(std::move(settings)) {}
+Grants::Grants(GrantSettings settings) : settings_(std::move(settings)), file_(settings_.table) {}
 
 Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& group, std::chrono::seconds length,
                                   const std::string& reason) {
@@ -41,7 +41,7 @@ Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& gr
                                   [&](const GrantGroupSettings& g) { return g.name == group; });
     if (!configured) return err(fmt::format("group \"{}\" is not listed under [[grants.group]]", group));
     std::lock_guard lock(mu_);
-    auto table = read_grant_table(settings_.table);
+    auto table = file_.load();
     if (!table) return table.error();
     declare_groups(*table, settings_);
     // Whole seconds, as the table stores them, so what vigilctl prints is
@@ -50,7 +50,7 @@ Result<ActiveGrant> Grants::grant(const std::string& user, const std::string& gr
     ActiveGrant g{new_grant_id(), group, "", user, until, reason};
     if (g.id.size() < 3) return err("no randomness for a grant id");
     put_member(*table, {group, user, epoch(g.expires_at), g.id});
-    if (auto s = write_grant_table(settings_.table, *table); !s) return s.error();
+    if (auto s = file_.store(*table); !s) return s.error();
     reasons_[g.id] = reason;
     return g;
 }
@@ -63,7 +63,7 @@ Result<ActiveGrant> Grants::grant_account(const std::string& requester, const st
         return err(fmt::format("account \"{}\" is not listed under [[grants.account]]", account));
     }
     std::lock_guard lock(mu_);
-    auto table = read_grant_table(settings_.table);
+    auto table = file_.load();
     if (!table) return table.error();
     int64_t now = epoch(std::chrono::system_clock::now());
     for (const GrantAccount& a : table->accounts) {
@@ -80,7 +80,7 @@ Result<ActiveGrant> Grants::grant_account(const std::string& requester, const st
     if (g.id.size() < 3) return err("no randomness for a grant id");
     std::string gecos = conf->gecos.empty() ? "vigil grant for " + requester : conf->gecos;
     put_account(*table, {account, conf->uid, conf->gid, gecos, conf->home, conf->shell, epoch(until), g.id});
-    if (auto s = write_grant_table(settings_.table, *table); !s) return s.error();
+    if (auto s = file_.store(*table); !s) return s.error();
     reasons_[g.id] = reason;
     owners_[g.id] = requester;
     return g;
@@ -88,7 +88,7 @@ Result<ActiveGrant> Grants::grant_account(const std::string& requester, const st
 
 std::optional<EndedGrant> Grants::revoke(const std::string& id) {
     std::lock_guard lock(mu_);
-    auto table = read_grant_table(settings_.table);
+    auto table = file_.load();
     if (!table) {
         log_error("grants: {}", table.error().message);
         return std::nullopt;
@@ -107,7 +107,7 @@ std::optional<EndedGrant> Grants::revoke(const std::string& id) {
         a.erase(it);
     }
     if (!gone) return std::nullopt;
-    if (auto s = write_grant_table(settings_.table, *table); !s) {
+    if (auto s = file_.store(*table); !s) {
         // The row stays served until its own expiry: say so loudly.
         log_error("grants: cannot end {} ({}): {}", id, gone->what, s.error().message);
         return std::nullopt;
@@ -119,14 +119,11 @@ std::optional<EndedGrant> Grants::revoke(const std::string& id) {
 
 std::vector<EndedGrant> Grants::sweep(std::chrono::system_clock::time_point now) {
     std::lock_guard lock(mu_);
-    auto table = read_grant_table(settings_.table);
-    if (!table) {
-        log_error("grants: {}", table.error().message);
-        return {};
-    }
+    auto table = file_.load();
+    if (!table) return {};  // logged by load(), once per version of the file
     GrantTable ended = take_expired(*table, epoch(now));
     if (ended.members.empty() && ended.groups.empty() && ended.accounts.empty()) return {};
-    if (auto s = write_grant_table(settings_.table, *table); !s) log_error("grants: {}", s.error().message);
+    if (auto s = file_.store(*table); !s) log_error("grants: {}", s.error().message);
     std::vector<EndedGrant> out;
     for (const auto& m : ended.members) out.push_back({m.grant_id, fmt::format("{} of {}", m.group, m.user)});
     for (const auto& a : ended.accounts) out.push_back({a.grant_id, "account " + a.name});
@@ -137,7 +134,7 @@ std::vector<EndedGrant> Grants::sweep(std::chrono::system_clock::time_point now)
 std::vector<ActiveGrant> Grants::list(const std::string& user) const {
     std::lock_guard lock(mu_);
     std::vector<ActiveGrant> out;
-    auto table = read_grant_table(settings_.table);
+    auto table = file_.load();
     if (!table) return out;
     int64_t now = epoch(std::chrono::system_clock::now());
     auto reason_of = [&](const std::string& id) {

@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "grant_table.h"
+#include "grant_table_file.h"
 #include "result.h"
 
 namespace vigil {
@@ -66,6 +67,7 @@ public:
 private:
     GrantSettings settings_;
     mutable std::mutex mu_;
+    mutable GrantTableFile file_;                 // under mu_
     std::map<std::string, std::string> reasons_;  // grant id -> reason
     std::map<std::string, std::string> owners_;   // account grant id -> requester
 };
