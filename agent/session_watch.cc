@@ -189,7 +189,7 @@ void SessionWatch::notice_clock_step() {
     auto step = offset - last_wall_offset_;
     if (step > std::chrono::seconds(2) || step < std::chrono::seconds(-2)) {
         log_warn("sessions: the wall clock was stepped by {:+} s; session limits keep their durations",
-                 std::chrono::duration_cast<std::chrono::seconds>(step).count());
+                 std::chrono::round<std::chrono::seconds>(step).count());
         last_wall_offset_ = offset;
     }
 }
