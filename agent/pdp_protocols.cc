@@ -69,22 +69,35 @@ Status merge_outputs(const nlohmann::json& outputs, const std::string& action, b
     return Ok{};
 }
 
+// obj[key] when obj is an object holding key, else null. json::value()
+// throws on a non-object or a value of another type, and an answer may be
+// anything: fuzz_pdp_authzen found "actions" given twice, an object and
+// then a list (the last one wins).
+const nlohmann::json* field(const nlohmann::json* obj, const std::string& key) {
+    if (obj == nullptr || !obj->is_object()) return nullptr;
+    auto it = obj->find(key);
+    return it == obj->end() ? nullptr : &*it;
+}
+
 // One Cerbos check result (native, or inside an AuthZEN cerbos.response).
 Result<PdpAnswer> cerbos_result(const nlohmann::json& r, const std::string& action) {
     if (!r.is_object()) return err("Cerbos result is not an object");
-    auto effect = r.value("actions", nlohmann::json::object()).value(action, nlohmann::json());
-    if (!effect.is_string()) return err(fmt::format("Cerbos answer has no effect for action \"{}\"", action));
+    const nlohmann::json* effect = field(field(&r, "actions"), action);
+    if (effect == nullptr || !effect->is_string()) {
+        return err(fmt::format("Cerbos answer has no effect for action \"{}\"", action));
+    }
     PdpAnswer a;
-    a.allow = effect == "EFFECT_ALLOW";
+    a.allow = *effect == "EFFECT_ALLOW";
     a.context = nlohmann::json::object();
-    if (auto s = merge_outputs(r.value("outputs", nlohmann::json()), action, a.allow, a.context); !s) {
+    const nlohmann::json* outputs = field(&r, "outputs");
+    if (auto s = merge_outputs(outputs ? *outputs : nlohmann::json(), action, a.allow, a.context); !s) {
         return s.error();
     }
     // matchedPolicy names the policy and its version selector ("resource.host.vdefault");
     // a policy_version output, when the rules emit one, is the better answer.
-    auto matched = r.value("meta", nlohmann::json::object()).value("actions", nlohmann::json::object());
-    if (matched.is_object() && matched.contains(action) && matched[action].is_object()) {
-        a.policy_version = matched[action].value("matchedPolicy", "");
+    const nlohmann::json* matched = field(field(field(&r, "meta"), "actions"), action);
+    if (const nlohmann::json* policy = field(matched, "matchedPolicy"); policy != nullptr && policy->is_string()) {
+        a.policy_version = policy->get<std::string>();
     }
     return a;
 }

@@ -172,3 +172,19 @@ TEST_CASE("a batch never holds one subject twice: Cerbos would merge them") {
     CHECK(rounds[1] == std::vector<size_t>{2, 5});
     CHECK(rounds[2] == std::vector<size_t>{4});
 }
+
+// Found by tests/fuzz (fuzz_pdp_authzen): json::value() threw on these, and an
+// exception escaped a parser that returns errors as values.
+TEST_CASE("a Cerbos answer of the wrong shape is an error, never an exception") {
+    CHECK_FALSE(vigil::cerbos_response(R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "actions": ["ssh"]}]})",
+                                       query("ssh")));
+    auto odd_meta = vigil::cerbos_response(
+        R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "meta": {"actions": {"ssh": {"matchedPolicy": 7}}}}]})",
+        query("ssh"));
+    REQUIRE(odd_meta);
+    CHECK(odd_meta->policy_version.empty());
+    CHECK(vigil::cerbos_response(R"({"results": [{"actions": {"ssh": "EFFECT_ALLOW"}, "meta": []}]})", query("ssh")));
+    CHECK_FALSE(vigil::authzen_response(
+        R"({"decision": false, "context": {"cerbos.response": {"results": [{"actions": {"ssh": "EFFECT_DENY"}, "actions": [1]}]}}})",
+        vigil::AuthzenProfile::Cerbos, query("ssh")));
+}
