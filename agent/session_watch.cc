@@ -34,6 +34,10 @@ Request request_about(const LiveSession& s, Phase phase) {
     return q;
 }
 
+int64_t to_seconds(SysClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
 std::string minutes_text(std::chrono::seconds left) {
     auto m = (left.count() + 59) / 60;
     return m <= 1 ? "a minute" : fmt::format("{} minutes", m);
@@ -282,25 +286,43 @@ std::optional<std::string> SessionWatch::idle_tty(const LiveSession& s) {
     return tty;
 }
 
+// The latest input the terminal's atime vouches for, or, when its owner set
+// it into the future, the latest one known before (at first, the session's
+// start), logged once per session.
+int64_t SessionWatch::last_input(const LiveSession& s, int64_t atime, SysClock::time_point now) {
+    std::lock_guard lock(mu_);
+    IdleWatch& w = idle_[s.id];
+    w.last_input = std::max(w.last_input, to_seconds(s.opened_at));
+    if (auto bound = input_bound(atime, to_seconds(now))) {
+        w.last_input = std::max(w.last_input, *bound);
+    } else if (!w.forged_logged) {
+        w.forged_logged = true;
+        log_warn("sessions: {} of {}: terminal {} has an access time {} s in the future; not counted as input", s.id,
+                 s.user, w.tty, atime - to_seconds(now));
+    }
+    return w.last_input;
+}
+
 // True when the session was ended for want of input. A session with no
 // terminal (ssh host command) has no input to measure and is left alone.
 bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
     auto tty = idle_tty(s);
     if (!tty) return false;
-    auto idle = tty_idle(*tty, now);
-    if (!idle) {
+    auto atime = tty_atime(*tty);
+    if (!atime) {
         std::lock_guard lock(mu_);
         idle_.erase(s.id);  // look for the terminal again next time
         return false;
     }
+    auto idle = idle_since(last_input(s, *atime, now), to_seconds(now));
     const auto limit = *s.limits.idle_max;
-    if (*idle >= limit) {
+    if (idle >= limit) {
         end(s, SessionEndReason::Idle,
-            fmt::format("no input for {} s (session_idle {} s)", idle->count(), limit.count()));
+            fmt::format("no input for {} s (session_idle {} s)", idle.count(), limit.count()));
         return true;
     }
     auto lead = std::min(s.limits.warn_before.value_or(std::chrono::seconds(0)), limit / 2);
-    bool warn = lead.count() > 0 && *idle >= limit - lead;
+    bool warn = lead.count() > 0 && idle >= limit - lead;
     {
         std::lock_guard lock(mu_);
         IdleWatch& w = idle_[s.id];
@@ -311,7 +333,7 @@ bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
         w.warned = true;
     }
     std::string text =
-        fmt::format("\r\nvigil: this session ends in {} without input (idle limit).\r\n", minutes_text(limit - *idle));
+        fmt::format("\r\nvigil: this session ends in {} without input (idle limit).\r\n", minutes_text(limit - idle));
     auto wrote = warn_tty(*tty, text);
     log_info("sessions: {} of {}: idle warning {}", s.id, s.user,
              wrote ? "written to " + *tty : "not shown: " + wrote.error().message);

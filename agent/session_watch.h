@@ -96,6 +96,7 @@ private:
 
     bool check_idle(const LiveSession& s, std::chrono::system_clock::time_point now);
     std::optional<std::string> idle_tty(const LiveSession& s);
+    int64_t last_input(const LiveSession& s, int64_t atime, std::chrono::system_clock::time_point now);
     void forget(const std::string& id);
 
     void sweep_grants(std::chrono::system_clock::time_point now);
@@ -120,8 +121,10 @@ private:
     };
     std::map<std::string, Doom> doomed_;  // re-decided to deny, by session id
     struct IdleWatch {
-        std::string tty;      // the session's terminal, once found
-        bool warned = false;  // the idle warning is showing
+        std::string tty;             // the session's terminal, once found
+        bool warned = false;         // the idle warning is showing
+        int64_t last_input = 0;      // seconds since the epoch
+        bool forged_logged = false;  // an atime in the future was logged
     };
     std::map<std::string, IdleWatch> idle_;  // sessions with session_idle, by id
     std::thread thread_;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,17 +15,20 @@ namespace {
 constexpr int64_t kStampWindow = 8;
 }  // namespace
 
-std::chrono::seconds idle_since_input(int64_t atime, int64_t now) {
-    int64_t window_end = (atime & ~(kStampWindow - 1)) + kStampWindow;
-    return std::chrono::seconds(now > window_end ? now - window_end : 0);
+std::optional<int64_t> input_bound(int64_t atime, int64_t now) {
+    if (atime > now) return std::nullopt;
+    return std::min((atime & ~(kStampWindow - 1)) + kStampWindow, now);
 }
 
-Result<std::chrono::seconds> tty_idle(const std::string& path, std::chrono::system_clock::time_point now) {
+std::chrono::seconds idle_since(int64_t last_input, int64_t now) {
+    return std::chrono::seconds(now > last_input ? now - last_input : 0);
+}
+
+Result<int64_t> tty_atime(const std::string& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return err(fmt::format("{}: {}", path, std::strerror(errno)));
     if (!S_ISCHR(st.st_mode)) return err(fmt::format("{}: not a terminal device", path));
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    return idle_since_input(static_cast<int64_t>(st.st_atim.tv_sec), secs);
+    return static_cast<int64_t>(st.st_atim.tv_sec);
 }
 
 }  // namespace vigil

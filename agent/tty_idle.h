@@ -7,24 +7,37 @@
 // from the end of the stamp's 8-second window so that a session is never
 // taken for idle sooner than it is.
 //
-//   if (auto idle = tty_idle("/dev/pts/3", system_clock::now()); idle && *idle >= limit) end(...);
+// The terminal belongs to the session's user, who can set its atime to any
+// time (touch -a, utimensat). A time in the past only makes the session look
+// idle sooner; a time in the future is never a kernel stamp, so it is not
+// taken as input: idle time then counts from the last input known otherwise.
+//
+//   auto atime = tty_atime("/dev/pts/3");
+//   if (auto bound = input_bound(*atime, now)) last = std::max(last, *bound);
+//   if (idle_since(last, now) >= limit) end(...);
 #ifndef VIGIL_AGENT_TTY_IDLE_H
 #define VIGIL_AGENT_TTY_IDLE_H
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "result.h"
 
 namespace vigil {
 
-// Seconds without input given the terminal's atime and the time now (both
-// seconds since the epoch); 0 when the window has not closed yet.
-std::chrono::seconds idle_since_input(int64_t atime, int64_t now);
+// The latest time (seconds since the epoch) input can have come, given the
+// terminal's atime and the time now: the end of the stamp's window, or now if
+// that is later. Empty when atime lies in the future.
+std::optional<int64_t> input_bound(int64_t atime, int64_t now);
 
-// idle_since_input() of the terminal at path (stat, following nothing).
-Result<std::chrono::seconds> tty_idle(const std::string& path, std::chrono::system_clock::time_point now);
+// Seconds from the last input to now; 0, never negative, if the clock says
+// the input is yet to come (a clock set back).
+std::chrono::seconds idle_since(int64_t last_input, int64_t now);
+
+// The atime of the terminal at path (lstat: a terminal, following nothing).
+Result<int64_t> tty_atime(const std::string& path);
 
 }  // namespace vigil
 

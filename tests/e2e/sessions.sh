@@ -10,7 +10,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 10
+tap_plan 11
 
 # Five more users, in ops for Cerbos, for the batched re-decisions.
 BATCH_USERS="vgl-b1 vgl-b2 vgl-b3 vgl-b4 vgl-b5"
@@ -180,6 +180,28 @@ idle_limit() {
     wait_for 5 ends_logged "no input for" 1 || { fail "no session_end record naming the idle limit"; note_logs; }
 }
 tap_case "session_idle: a session without terminal input is warned, then ended; one in use is not" idle_limit
+
+# The terminal is bob's own: he can set its access time to any time. One set
+# into the future must not read as input that keeps the session alive.
+forged_atime() {
+    wait_for 15 bob_may_login || { fail "bob cannot log in"; note_logs; return 1; }
+    timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p "$SSHD_PORT" \
+        vgl-bob@127.0.0.1 'touch -a -d "1 hour" "$(tty)" && stat -c "atime %X" "$(tty)" && sleep 600' \
+        >"$T/bob_forged.out" 2>&1 </dev/null &
+    echo $! >"$T/bob_forged.pid"
+    wait_for 5 count_is vgl-bob 1 || { fail "bob's session was not registered"; note_logs; return 1; }
+    wait_for 10 grep -q "^atime" "$T/bob_forged.out" || { fail "touch -a did not run"; note "ssh" "$T/bob_forged.out"; return 1; }
+    local atime now
+    atime=$(sed -n 's/^atime \([0-9]*\).*/\1/p' "$T/bob_forged.out")
+    now=$(date +%s)
+    [ "$atime" -gt $((now + 3000)) ] || { fail "the terminal's atime ($atime) is not an hour ahead of $now"; return 1; }
+    wait_for 30 gone bob_forged || { fail "a terminal stamped an hour ahead kept the idle session alive"; note_logs; return 1; }
+    wait_for 5 ends_logged "no input for" 2 || { fail "no session_end record naming the idle limit"; note_logs; return 1; }
+    expect_contains "vigild's log" "$(cat "$AGENT_LOG")" "in the future; not counted as input"
+}
+tap_case "session_idle: a terminal atime set into the future (touch -a) is not input; the session still ends" \
+    forged_atime
 
 TWENTY=20
 twenty_live() {
