@@ -356,7 +356,7 @@ std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs)
     return out;
 }
 
-DecisionRecord Engine::conclude(const Request& req, Decision d) {
+DecisionRecord Engine::conclude(const Request& req, Decision d, std::string path) {
     DecisionRecord r;
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
@@ -364,7 +364,7 @@ DecisionRecord Engine::conclude(const Request& req, Decision d) {
     r.identity = lookup_identity(req.user);
     if (posture_) r.signals = posture_->snapshot();
     r.policy_version = config_->version;
-    r.path = "stepup";
+    r.path = std::move(path);
     r.decision = std::move(d);
     record(r);
     return r;

@@ -67,8 +67,8 @@ public:
     // record per request, in order, each audited.
     std::vector<DecisionRecord> decide_all(const std::vector<Request>& reqs);
     // Records (audits) a decision reached outside the rules and the PDP: a
-    // step-up that failed.
-    DecisionRecord conclude(const Request& req, Decision d);
+    // step-up that failed (path "stepup"), a request refused unread ("refused").
+    DecisionRecord conclude(const Request& req, Decision d, std::string path = "stepup");
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,

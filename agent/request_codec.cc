@@ -10,15 +10,6 @@ namespace {
 constexpr size_t kMaxName = 256;   // user, service, tty, ruser
 constexpr size_t kMaxHost = 1025;  // NI_MAXHOST
 
-Phase phase_of(wire::Kind kind) {
-    switch (kind) {
-        case wire::Kind::Authenticate: return Phase::Auth;
-        case wire::Kind::SessionOpen: return Phase::OpenSession;
-        case wire::Kind::SessionClose: return Phase::CloseSession;
-        default: return Phase::Account;
-    }
-}
-
 bool printable(std::string_view s) {
     for (unsigned char c : s) {
         if (c < 0x20 || c == 0x7f) return false;
@@ -80,6 +71,16 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
 }
 
 }  // namespace
+
+Phase phase_of(wire::Kind kind) {
+    switch (kind) {
+        case wire::Kind::Authenticate:
+        case wire::Kind::StepUpAnswer: return Phase::Auth;
+        case wire::Kind::SessionOpen: return Phase::OpenSession;
+        case wire::Kind::SessionClose: return Phase::CloseSession;
+        default: return Phase::Account;
+    }
+}
 
 Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload) {
     Request q;
@@ -160,6 +161,12 @@ std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
     return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, "deny"},
                                                 {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});
+}
+
+std::vector<uint8_t> refusal_to(uint16_t kind, std::string_view why) {
+    std::string reason = fmt::format("access denied: vigil cannot check this request ({})", why);
+    auto answer = static_cast<wire::Kind>(kind | wire::kAnswerBit);
+    return *build_frame(answer, {{wire::Tag::Outcome, "deny"}, {wire::Tag::ReasonUser, reason}});
 }
 
 }  // namespace vigil

@@ -16,6 +16,9 @@
 
 namespace vigil {
 
+// The phase a PAM request kind asks about (StepUpAnswer: Auth).
+Phase phase_of(wire::Kind kind);
+
 // kind must be one of Decide, Authenticate, SessionOpen, SessionClose.
 Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload);
 
@@ -35,6 +38,10 @@ std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p);
 // The answer when the agent is at its concurrency bound: an explicit deny,
 // never a silent queue.
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind);
+
+// A deny for a request that cannot be decided at all (vigild failed while
+// deciding it): kind is the request's, whatever it was.
+std::vector<uint8_t> refusal_to(uint16_t kind, std::string_view why);
 
 }  // namespace vigil
 

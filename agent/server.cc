@@ -226,6 +226,7 @@ void Server::handle(Job& job, bool busy) {
     const UniqueFd& conn = job.conn;
     Listener which = job.which;
     const PeerCredentials& peer = job.peer;
+    const Frame* frame = nullptr;
     try {
         auto read = read_frame(conn.get(), options_.read_timeout);
         if (!read) {
@@ -236,29 +237,57 @@ void Server::handle(Job& job, bool busy) {
             log_debug("{} socket: peer pid {} closed without a request", listener_name(which), peer.pid);
             return;
         }
-        const Frame* frame = &**read;
+        frame = &**read;
         const Route* route = find_route(frame->kind, which);
         if (route == nullptr) {
-            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here; closing", listener_name(which),
-                     peer.pid, frame->kind);
+            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here", listener_name(which), peer.pid,
+                     frame->kind);
+            if (which == Listener::Pam) deliver(job, refusal_to(frame->kind, "request kind not served"));
             return;
         }
         if (busy) note_busy(which, peer);
         Answer answer = busy && which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
                                                        : (this->*route->answer)(*frame, peer);
         if (!answer) {
-            log_warn("{} socket: peer pid {}: bad request: {}; closing", listener_name(which), peer.pid,
-                     answer.error().message);
-            return;
+            log_warn("{} socket: peer pid {}: bad request: {}{}", listener_name(which), peer.pid,
+                     answer.error().message, which == Listener::Pam ? "; denied" : "; closing");
+            if (which != Listener::Pam) return;
+            answer = refuse(*frame, peer, answer.error().message);
         }
-        if (auto s = write_frame(conn.get(), *answer, kWriteTimeout); !s) {
-            log_warn("{} socket: peer pid {}: answer not delivered: {}", listener_name(which), peer.pid,
-                     s.error().message);
-        }
-        ++answered_;
+        deliver(job, *answer);
     } catch (const std::exception& e) {
-        log_error("{} socket: peer pid {}: {}", listener_name(which), peer.pid, e.what());
+        log_error("{} socket: peer pid {}: {}{}", listener_name(which), peer.pid, e.what(),
+                  which == Listener::Pam && frame ? "; denied" : "");
+        if (which == Listener::Pam && frame) deliver(job, refusal_to(frame->kind, "internal error"));
     }
+}
+
+void Server::deliver(const Job& job, const std::vector<uint8_t>& answer) {
+    if (auto s = write_frame(job.conn.get(), answer, kWriteTimeout); !s) {
+        log_warn("{} socket: peer pid {}: answer not delivered: {}", listener_name(job.which), job.peer.pid,
+                 s.error().message);
+    }
+    ++answered_;
+}
+
+// A PAM request vigil cannot decide (a field too long, a frame that does not
+// parse, a step-up answer to no challenge) is answered with a deny, never by
+// closing the connection: the module's failmode is only for an agent that is
+// gone, and would hand the verdict to the rest of the stack. The deny is
+// recorded like any decision.
+Answer Server::refuse(const Frame& f, const PeerCredentials& peer, const std::string& why) {
+    Request q;
+    q.phase = phase_of(static_cast<wire::Kind>(f.kind));
+    q.peer = peer;
+    q.pid = peer.pid;
+    return refuse(static_cast<wire::Kind>(f.kind), std::move(q), "vigil could not read this request", why);
+}
+
+Answer Server::refuse(wire::Kind kind, Request q, const std::string& user_why, const std::string& why) {
+    Decision d;
+    d.reason_user = "access denied: " + user_why;
+    d.reason_admin = "request refused: " + why;
+    return encode_pam_answer(kind, engine_()->conclude(q, std::move(d), "refused"));
 }
 
 Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {

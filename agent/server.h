@@ -1,12 +1,13 @@
 // vigild's two sockets and the closed table of requests they answer.
 //
 // Like OpenSSH's monitor, the server answers only the request kinds listed
-// in its route table, each permitted on one socket only; anything else, a
-// malformed frame, or a peer that is not root closes the connection and is
-// logged. Connections are served by a pool of worker threads that grows on
-// demand up to max_concurrent, so one slow decision (a PDP call) never holds
-// up the others; beyond that a request is answered "busy" (a deny) at once by
-// a separate thread instead of queueing.
+// in its route table, each permitted on one socket only; a peer that is not
+// root, or a frame that cannot be read, closes the connection and is logged.
+// A PAM request that was read but cannot be decided (a field too long, an
+// unknown kind) is answered with a deny and recorded, never just closed: the
+// module's failmode is only for an agent that does not answer. Connections are served by a pool of worker threads that
+// grows on demand up to max_concurrent, so one slow decision (a PDP call) never holds up the others; beyond that a
+// request is answered "busy" (a deny) at once by a separate thread instead of queueing.
 #ifndef VIGIL_AGENT_SERVER_H
 #define VIGIL_AGENT_SERVER_H
 
@@ -68,6 +69,10 @@ private:
     bool add_worker();  // false when no thread could be started
     void worker_loop(std::deque<Job>& queue, bool busy);
     void handle(Job& job, bool busy);
+    void deliver(const Job& job, const std::vector<uint8_t>& answer);
+    Result<std::vector<uint8_t>> refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
+    Result<std::vector<uint8_t>> refuse(wire::Kind kind, Request q, const std::string& user_why,
+                                        const std::string& why);
     void note_busy(Listener which, const PeerCredentials& peer);
     // The grant socket is open to every local user: its connections may hold
     // only a few workers at once, so that nobody can starve sshd and sudo of

@@ -6,6 +6,7 @@
 #include <security/pam_modules.h>
 #include <syslog.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -74,6 +75,23 @@ void set_runtime_max(pam_handle_t* pamh, std::string_view seconds) {
     }
 }
 
+// A request vigil cannot decide (it cannot be built, the agent refused it or
+// answered nonsense): a deny in every fail mode, since the rest of the stack
+// would otherwise decide alone. Fail modes are only for an agent that cannot
+// be reached or does not answer in time (agent_failed).
+int refused(pam_handle_t* pamh, Phase phase, const char* why) {
+    PhaseInfo pi = info(phase);
+    if (phase == Phase::CloseSession) {
+        pam_syslog(pamh, LOG_WARNING, "%s: %s; session end not recorded", pi.name, why);
+        return PAM_SUCCESS;
+    }
+    pam_syslog(pamh, LOG_ERR, "%s: %s; denying", pi.name, why);
+    char text[160];
+    snprintf(text, sizeof text, "access denied: vigil cannot check this request (%s)", why);
+    tell_user(pamh, text);
+    return pi.deny_code;
+}
+
 // The agent could not be asked: the PAM line's failmode decides.
 int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const char* why) {
     PhaseInfo pi = info(phase);
@@ -93,7 +111,7 @@ int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const 
 
 // Maps the agent's outcome to this phase's PAM result: the one place where
 // vigil outcomes become PAM codes. proven: the person answered a step-up.
-int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const AgentAnswer& answer, bool proven) {
+int enforce(pam_handle_t* pamh, Phase phase, const AgentAnswer& answer, bool proven) {
     PhaseInfo pi = info(phase);
     if (answer.outcome == "allow") {
         if (phase == Phase::Account) set_runtime_max(pamh, answer.session_max_seconds);
@@ -112,7 +130,14 @@ int enforce(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const Agent
                   "auth phase runs (sudo, or sshd with keyboard-interactive)");
         return pi.deny_code;
     }
-    return agent_failed(pamh, args, phase, "agent answered with an unknown outcome");
+    return refused(pamh, phase, "agent answered with an unknown outcome");
+}
+
+// Unreachable, timed out or hung up (vigild died holding the request): the
+// failmode decides. A malformed answer is not silence: it is refused.
+int not_answered(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, ClientStatus s) {
+    if (s == ClientStatus::Garbage) return refused(pamh, phase, describe(s));
+    return agent_failed(pamh, args, phase, describe(s));
 }
 
 constexpr int kMaxRounds = 16;        // prompts in one step-up (retries included)
@@ -124,7 +149,7 @@ constexpr size_t kMaxResponse = 512;  // longest reply sent back (a code, a reas
 // typed reply is wiped from every buffer that held it.
 int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool& proven) {
     for (int round = 0; x->answer.outcome == "challenge"; ++round) {
-        if (round == kMaxRounds) return agent_failed(pamh, args, Phase::Auth, "too many step-up rounds");
+        if (round == kMaxRounds) return refused(pamh, Phase::Auth, "too many step-up rounds");
         char typed[kMaxResponse];
         if (!ask_user(pamh, x->answer.info, x->answer.prompt, x->answer.echo == "on", typed, sizeof typed)) {
             pam_syslog(pamh, LOG_NOTICE, "auth: step-up conversation failed or was abandoned");
@@ -138,11 +163,11 @@ int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool
         size_t n = w.finish(wire::Kind::StepUpAnswer);
         if (n == 0) {
             explicit_bzero(x->frame, sizeof x->frame);
-            return agent_failed(pamh, args, Phase::Auth, "step-up answer too large");
+            return refused(pamh, Phase::Auth, "step-up answer too large");
         }
         ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, wire::Kind::StepUpAnswer, x->frame, n, x->answer);
         explicit_bzero(x->frame, n);
-        if (s != ClientStatus::Ok) return agent_failed(pamh, args, Phase::Auth, describe(s));
+        if (s != ClientStatus::Ok) return not_answered(pamh, args, Phase::Auth, s);
         proven = true;
     }
     return PAM_SUCCESS;
@@ -153,18 +178,18 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     PhaseInfo pi = info(phase);
     HeapExchange holder;
     Exchange* x = holder.get();
-    if (x == nullptr) return agent_failed(pamh, args, phase, "out of memory");
+    if (x == nullptr) return refused(pamh, phase, "out of memory");
 
-    if (!gather_facts(pamh, x->facts)) return agent_failed(pamh, args, phase, "no PAM_USER");
+    if (!gather_facts(pamh, x->facts)) return refused(pamh, phase, "no PAM_USER");
     wire::Writer w(x->frame, sizeof x->frame);
     w.put(wire::Tag::Phase, pi.name);
     w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
     put_facts(x->facts, w);
     size_t n = w.finish(pi.kind);
-    if (n == 0) return agent_failed(pamh, args, phase, "request facts too large for one frame");
+    if (n == 0) return refused(pamh, phase, "request facts too large for one frame");
 
     ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, x->frame, n, x->answer);
-    if (s != ClientStatus::Ok) return agent_failed(pamh, args, phase, describe(s));
+    if (s != ClientStatus::Ok) return not_answered(pamh, args, phase, s);
     bool proven = false;
     if (phase == Phase::Auth) {
         if (int rc = run_challenges(pamh, args, x, proven); rc != PAM_SUCCESS) return rc;
@@ -175,7 +200,7 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
                    static_cast<int>(x->facts.user.size()), x->facts.user.data(), static_cast<int>(a.outcome.size()),
                    a.outcome.data(), static_cast<int>(a.request_id.size()), a.request_id.data());
     }
-    return enforce(pamh, args, phase, x->answer, proven);
+    return enforce(pamh, phase, x->answer, proven);
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 # denies, failmode=safe falls through (PAM_IGNORE) to the rest of the stack,
 # and the module never holds sshd or sudo past its deadline. vigild killed
 # while it holds a request (waiting on a PDP that never answers): sudo gets
-# the failmode at once, not at its deadline.
+# the failmode at once, not at its deadline. A request vigil cannot decide
+# (too large to send, refused by vigild, answered with garbage) is a deny
+# in every failmode: failmode=safe is for an agent that does not answer.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 16
+tap_plan 19
 
 # Generous bound for a 500 ms module deadline: su + sudo + PAM + slack.
 HANG_BOUND_MS=3000
@@ -273,3 +275,71 @@ killed_mid_request_safe() {
     expect_rc "sudo vgl-alice, vigild killed mid-request, failmode=safe (pam_permit decides)" 0 "$SUDO_RC" "$SUDO_OUT"
 }
 tap_case "the same with failmode=safe: the rest of the stack decides at once" killed_mid_request_safe
+
+# The rest run with the agent up and failmode=safe: a request that cannot be
+# decided must be denied, never left to the rest of the stack.
+refusals_setup() {
+    agent_start "$T/vigil.toml" vigild-refusals || return 1
+    pam_sshd_safe timeout=3000
+    pam_sudo_safe timeout=3000
+    ssh_login vgl-alice id -un
+    expect_rc "ssh vgl-alice (failmode=safe, agent up)" 0 "$SSH_RC" "$SSH_OUT" || { note_logs; return 1; }
+}
+
+# A certificate alice signs herself (her own CA in her authorized_keys) with
+# a 36 KiB extension: SSH_AUTH_INFO_0 no longer fits in one request frame.
+big_certificate_safe() {
+    refusals_setup || return 1
+    ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/alice-ca" && ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/big" ||
+        { fail "ssh-keygen failed"; return 1; }
+    echo "cert-authority $(cat "$T/ssh/alice-ca.pub")" >>"$T/keys/vgl-alice"
+    ssh-keygen -q -s "$T/ssh/alice-ca" -I alice-big -n vgl-alice \
+        -O "extension:padding@vigil.test=$(head -c 36864 /dev/zero | tr '\0' x)" "$T/ssh/big.pub" ||
+        { fail "ssh-keygen could not sign the big certificate"; return 1; }
+    local out rc
+    out=$(timeout 30 ssh -F /dev/null -i "$T/ssh/big" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=INFO \
+        -p "$SSHD_PORT" vgl-alice@127.0.0.1 id -un 2>&1 </dev/null)
+    rc=$?
+    expect_nonzero "ssh vgl-alice with a 36 KiB certificate (failmode=safe)" "$rc" "$out" || { note_logs; return 1; }
+    no_line vgl-alice "$out" "the remote command ran: an undecidable request was left to pam_permit" || return 1
+    wait_for 3 grep -q "Accepted publickey for vgl-alice .*CERT" "$SSHD_LOG" ||
+        { fail "sshd never accepted the certificate: the case did not test the request size"; note_logs; return 1; }
+    # sshd exposes SSH_AUTH_INFO_0 to the session phase of a one-method login
+    # (README, SSH certificates): that is where the request cannot be built.
+    wait_for 3 grep -q "PAM: pam_open_session(): Cannot make/remove an entry" "$SSHD_LOG" ||
+        { fail "the session phase did not refuse"; note_logs; }
+}
+tap_case "failmode=safe: a request too large to send (a 36 KiB user-made certificate) is denied" big_certificate_safe
+
+# A field vigild refuses (PAM_RHOST over NI_MAXHOST): vigild answers with a
+# deny instead of closing the connection, and records it.
+refused_field_safe() {
+    local long out rc
+    long=$(head -c 2000 /dev/zero | tr '\0' h)
+    out=$(python3 "$E2E_LIB_DIR/wire.py" "$PAM_SOCK" user=vgl-alice service=sshd "rhost=$long" --timeout 3)
+    expect_contains "vigild's answer to an overlong rhost" "$out" "outcome=deny" || { note_logs; return 1; }
+    out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sshd --user vgl-alice --rhost "$long" --phase account 2>&1)
+    rc=$?
+    expect_rc "pam_harness, sshd account phase, 2000-byte rhost (failmode=safe)" 16 "$rc" "$out" || { note_logs; return 1; }
+    expect_contains "what the user is told" "$out" "vigil could not read this request" || return 1
+    wait_for 3 grep -q '"path":"refused".*rhost longer than 1025 bytes' "$AUDIT_LOG" ||
+        { fail "the refusal is not in the trail"; note "trail" "$AUDIT_LOG" 3; }
+}
+tap_case "failmode=safe: a request vigild refuses (an overlong field) is answered with a deny and recorded" \
+    refused_field_safe
+
+garbage_safe() {
+    agent_stop
+    rm -f "$PAM_SOCK"
+    socat UNIX-LISTEN:"$PAM_SOCK",fork,mode=600 SYSTEM:'echo allow allow allow; sleep 5' 2>>"$T/socat.log" &
+    local pid=$!
+    e2e_track "$pid"
+    wait_for 5 test -S "$PAM_SOCK" || { fail "socat did not create $PAM_SOCK"; return 1; }
+    sudo_as vgl-alice id -u
+    kill "$pid" 2>/dev/null
+    expect_nonzero "sudo vgl-alice against a garbage-speaking agent (failmode=safe)" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "the command ran as root on a garbage answer" || return 1
+    expect_contains "sudo output" "$SUDO_OUT" "vigil cannot check this request"
+}
+tap_case "failmode=safe: an answer that is not a vigil frame is a deny, not silence" garbage_safe
