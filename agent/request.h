@@ -37,7 +37,11 @@ struct StepUpProof {
 
 struct Request {
     Phase phase = Phase::Account;
+    // The subject: PAM_USER, or for sudo and su the invoking user (invoker.h).
     std::string user;
+    // sudo and su: the account PAM_USER named (the target, or root under
+    // sudoers rootpw): whom the command runs as, or whose password was asked.
+    std::string run_as;
     std::string service;
     std::string rhost;  // empty: not a network login (sudo, su, console)
     std::string tty;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "health.h"
+#include "invoker.h"
 #include "log.h"
 #include "request_codec.h"
 #include "status_report.h"
@@ -295,6 +296,13 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     auto req = decode_pam_request(kind, f.payload);
     if (!req) return req.error();
     req->peer = peer;
+    if (auto s = resolve_invoker(*req); !s) {
+        log_warn("pam socket: peer pid {}: {} for {}: {}", peer.pid, req->service, req->user, s.error().message);
+        // The session is over either way: file its end under PAM_USER.
+        if (req->phase != Phase::CloseSession) {
+            return refuse(kind, std::move(*req), "vigil cannot tell who is asking", s.error().message);
+        }
+    }
     auto engine = engine_();
     StepUpCoordinator* stepup = options_.stepup;
     if (stepup && (req->phase == Phase::Account || req->phase == Phase::Auth)) stepup->attach(*req);

@@ -15,11 +15,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a + 0 == a && b > 0) printf "%.2f"
 within() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t ? "within target" : "OVER target")}'; }
 
 # harness_as USER CONFDIR SERVICE COUNT WARMUP [latency file]: full account
-# cycles; a stack that does not return PAM_SUCCESS cannot be measured.
+# cycles, as USER's setuid sudo would run them (real uid USER's); a stack
+# that does not return PAM_SUCCESS cannot be measured.
 harness_as() {
     local user=$1 confdir=$2 svc=$3 count=$4 warmup=$5 out=${6:-}
     local args=(--confdir "$confdir" --service "$svc" --user "$user" --tty /dev/pts/0
-        --ruser root --count "$count" --warmup "$warmup" --quiet)
+        --invoker "$user" --count "$count" --warmup "$warmup" --quiet)
     [ -n "$out" ] && args+=(--latency-out "$out")
     if ! "$HARNESS" "${args[@]}" 2>"$T/harness.err"; then
         echo "bench: $svc ($confdir) for $user did not return PAM_SUCCESS; numbers would be meaningless" >&2

@@ -336,7 +336,7 @@ tp_level() {
     for i in $(seq "$n"); do
         # Not --quiet: a "busy" answer shows as the module's message.
         "$HARNESS" --confdir "$T/uncached.pam.d" --service sudo --user "$BENCH_USER" \
-            --tty /dev/pts/0 --ruser root --count "$per" --warmup 0 \
+            --tty /dev/pts/0 --invoker "$BENCH_USER" --count "$per" --warmup 0 \
             --latency-out "$T/tp.$n.$i.ns" 2>"$T/tp.$n.$i.err" &
         pids+=($!)
     done

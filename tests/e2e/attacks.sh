@@ -48,7 +48,7 @@ env_ignored() {
     # read (and its certificate, long expired, decides), so the checks above
     # can fail.
     audit_mark
-    "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root \
+    "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice \
         --env "SSH_AUTH_INFO_0=$(cat "$SRCDIR/tests/fuzz/ssh_auth_info/publickey_ed25519_cert")" --quiet >/dev/null 2>&1
     audit_expect vgl-alice sudo '?ssh_auth_info' '?ssh_certificate'
 }
@@ -121,7 +121,7 @@ print("reopened %d" % reopened, flush=True)' "$grant_sock" >"$T/flood.ready" 2>"
     wait_for 5 test -s "$T/flood.ready" || { fail "the flood did not connect"; note "flood" "$T/flood.err"; return 1; }
     local i denied=0 out
     for i in $(seq 20); do
-        out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root 2>&1) ||
+        out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice 2>&1) ||
             { denied=$((denied + 1)); echo "$out" >>"$T/flood.denied"; }
     done
     echo "# $(head -n 1 "$T/flood.ready"), each reopened when closed: 20 sudo requests meanwhile, $denied denied"

@@ -65,7 +65,7 @@ setup() {
     load_config 64
     agent_start "$T/vigil.toml" || return 1
     # One request through the whole chain before the load.
-    "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root \
+    "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice \
         --quiet >"$T/probe.out" 2>&1 || { note "pam_harness" "$T/probe.out"; fail "vigil-alice's sudo is not allowed"; return 1; }
 }
 tap_case "setup: Cerbos, vigild (protocol cerbos, max_concurrent 64), a sudo stack; one request allowed" setup ||
@@ -88,7 +88,7 @@ run_clients() {
     local -a pids=()
     for i in $(seq "$CLIENTS"); do
         ASAN_OPTIONS=${ASAN_OPTIONS:-} "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice \
-            --tty /dev/pts/0 --ruser root --for "$secs" --results-out "$T/$name.$i.results" 2>"$T/$name.$i.err" &
+            --tty /dev/pts/0 --invoker vgl-alice --for "$secs" --results-out "$T/$name.$i.results" 2>"$T/$name.$i.err" &
         pids+=($!)
     done
     local bad=0

@@ -33,7 +33,7 @@ setup() {
     [ -S "$PAM_SOCK" ] || { fail "the socket unit did not create $PAM_SOCK"; return 1; }
     # The first request starts the service.
     local out
-    out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root 2>&1) ||
+    out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice 2>&1) ||
         { fail "the first request (socket activation) was not allowed"; note_text "pam_harness" "$out"; note "vigild" "$T/vigild.log"; return 1; }
     [ "$(sdu_active_state vigild-test.service)" = active ] || { fail "vigild-test.service is not active after the first request"; return 1; }
 }
@@ -45,7 +45,7 @@ restarts_under_load() {
     local -a pids=()
     local i
     for i in $(seq "$CLIENTS"); do
-        "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --ruser root \
+        "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice \
             --for "$SECONDS_LOAD" --results-out "$T/load.$i.results" 2>"$T/load.$i.err" &
         pids+=($!)
     done

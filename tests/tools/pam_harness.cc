@@ -4,7 +4,7 @@
 //
 //   pam_harness --confdir DIR --service S --user U
 //               [--phase account|auth|session|all] [--count N | --for SECONDS] [--warmup N]
-//               [--rhost IP] [--tty T] [--ruser U] [--env NAME=VALUE]...
+//               [--rhost IP] [--tty T] [--ruser U] [--invoker U] [--env NAME=VALUE]...
 //               [--answer TEXT] [--silent] [--quiet] [--latency-out FILE]
 //               [--results-out FILE]
 //               [--check-fds]
@@ -19,6 +19,10 @@
 // The conversation prints PAM_ERROR_MSG and PAM_TEXT_INFO to stderr (unless
 // --quiet) and answers every prompt with --answer; without --answer a prompt
 // fails the conversation (PAM_CONV_ERR).
+//
+// --invoker U runs the cycles as setuid sudo does when U invokes it: real uid
+// U's, effective uid root, and PAM_RUSER U (unless --ruser says otherwise).
+// vigild names the subject of a sudo or su request by that real uid.
 //
 // --warmup N runs N extra cycles first that are neither timed nor counted.
 // --for SECONDS runs cycles until that much time has passed instead of
@@ -48,7 +52,9 @@
 //   LD_PRELOAD="$(g++ -print-file-name=libasan.so) $(g++ -print-file-name=libubsan.so)"
 #include <dirent.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <security/pam_appl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -71,6 +77,7 @@ struct Options {
     const char* rhost = nullptr;
     const char* tty = nullptr;
     const char* ruser = nullptr;
+    const char* invoker = nullptr;
     const char* answer = nullptr;
     const char* latency_out = nullptr;
     const char* results_out = nullptr;
@@ -98,7 +105,7 @@ void usage() {
     std::fputs(
         "usage: pam_harness --confdir DIR --service S --user U\n"
         "         [--phase account|auth|session|all] [--count N | --for SECONDS] [--warmup N]\n"
-        "         [--rhost IP] [--tty T] [--ruser U] [--env NAME=VALUE]...\n"
+        "         [--rhost IP] [--tty T] [--ruser U] [--invoker U] [--env NAME=VALUE]...\n"
         "         [--answer TEXT] [--silent] [--quiet] [--latency-out FILE] [--results-out FILE]\n"
         "         [--check-fds]\n"
         "exit: 0 all cycles PAM_SUCCESS, 10+r last failing PAM code r, 2 usage,\n"
@@ -263,6 +270,7 @@ enum OptId {
     kRhost,
     kTty,
     kRuser,
+    kInvoker,
     kEnv,
     kAnswer,
     kLatency,
@@ -284,6 +292,7 @@ const option kLongOptions[] = {
     {"rhost", required_argument, nullptr, kRhost},
     {"tty", required_argument, nullptr, kTty},
     {"ruser", required_argument, nullptr, kRuser},
+    {"invoker", required_argument, nullptr, kInvoker},
     {"env", required_argument, nullptr, kEnv},
     {"answer", required_argument, nullptr, kAnswer},
     {"latency-out", required_argument, nullptr, kLatency},
@@ -307,6 +316,7 @@ bool apply_option(int id, const char* arg, Options& o) {
         case kRhost: o.rhost = arg; return true;
         case kTty: o.tty = arg; return true;
         case kRuser: o.ruser = arg; return true;
+        case kInvoker: o.invoker = arg; return true;
         case kEnv: o.env.push_back(arg); return std::strchr(arg, '=') != nullptr;
         case kAnswer: o.answer = arg; return true;
         case kLatency: o.latency_out = arg; return true;
@@ -332,6 +342,21 @@ bool parse_args(int argc, char** argv, Options& o) {
     }
     if (o.confdir == nullptr || o.service == nullptr || o.user == nullptr) {
         std::fprintf(stderr, "pam_harness: --confdir, --service and --user are required\n");
+        return false;
+    }
+    if (o.invoker != nullptr && o.ruser == nullptr) o.ruser = o.invoker;
+    return true;
+}
+
+// --invoker: the real uid becomes the invoker's, the effective uid stays root.
+bool become_invoker(const char* name) {
+    const passwd* pw = getpwnam(name);
+    if (pw == nullptr) {
+        std::fprintf(stderr, "pam_harness: --invoker %s: no such user\n", name);
+        return false;
+    }
+    if (setresuid(pw->pw_uid, 0, 0) != 0) {
+        std::fprintf(stderr, "pam_harness: --invoker %s: setresuid: %s\n", name, std::strerror(errno));
         return false;
     }
     return true;
@@ -377,6 +402,7 @@ int main(int argc, char** argv) {
         usage();
         return kExitUsage;
     }
+    if (o.invoker != nullptr && !become_invoker(o.invoker)) return kExitUsage;
     ConvData data{o.answer, o.quiet};
     for (unsigned long i = 0; i < o.warmup; ++i) run_cycle(o, &data);
 
