@@ -34,6 +34,15 @@ Decision unknown_user(const Request& req) {
     return d;
 }
 
+// Only the start of sudo's command line reached vigil: no rule and no PDP may
+// judge a command it has not seen whole.
+Decision truncated_argv() {
+    Decision d;
+    d.reason_user = "access denied: the command line is too long for vigil to check";
+    d.reason_admin = "sudo's argv was truncated (argv_truncated): a command seen in part is never allowed";
+    return d;
+}
+
 Decision session_closed() {
     Decision d;
     d.outcome = Outcome::Allow;
@@ -65,6 +74,7 @@ nlohmann::ordered_json request_json(const Request& q) {
     if (!q.tty.empty()) j["tty"] = q.tty;
     if (!q.ruser.empty()) j["ruser"] = q.ruser;
     if (!q.command.empty()) j["command"] = q.command;
+    if (q.argv_truncated) j["argv_truncated"] = true;
     if (!q.ssh_auth_info.empty()) j["ssh_auth_info"] = q.ssh_auth_info;
     if (!q.xdg_session_id.empty()) j["xdg_session_id"] = q.xdg_session_id;
     if (q.pid) j["pid"] = q.pid;
@@ -178,6 +188,7 @@ std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& 
     if (r.request.phase == Phase::CloseSession) return session_closed();
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
+    if (r.request.argv_truncated) return truncated_argv();
     if (auto why = unmet(config_->posture.require, r); !why.empty()) return posture_deny(why, "");
     m = match_rules(config_->rules, r.request, *r.identity);
     if (m.deny) return deny_by(*m.deny, r.request);

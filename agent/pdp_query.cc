@@ -52,6 +52,7 @@ nlohmann::ordered_json action_json(const Request& q) {
     nlohmann::ordered_json props = {{"service", q.service}};
     if (!q.run_as.empty()) props["run_as"] = q.run_as;
     if (!q.command.empty()) props["command"] = joined(q.command), props["argv"] = q.command;
+    if (q.argv_truncated) props["argv_truncated"] = true;
     if (!q.tty.empty()) props["tty"] = q.tty;
     if (!q.grant_group.empty()) props["group"] = q.grant_group, props["seconds"] = q.grant_length.count();
     if (!q.grant_account.empty()) props["account"] = q.grant_account, props["seconds"] = q.grant_length.count();

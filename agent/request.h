@@ -49,6 +49,7 @@ struct Request {
     std::string ssh_auth_info;
     std::string xdg_session_id;
     std::vector<std::string> command;  // sudo's argv
+    bool argv_truncated = false;       // command is only the start of it
     pid_t pid = 0;
     pid_t ppid = 0;
     std::optional<PeerCredentials> peer;  // absent for a dry run

@@ -64,22 +64,23 @@ constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t
 
 enum class Tag : uint16_t {
     // request facts, from the module
-    Phase = 1,          // "account" | "auth" | "open_session" | "close_session"
-    User = 2,           // PAM_USER
-    Service = 3,        // PAM_SERVICE
-    Rhost = 4,          // PAM_RHOST
-    Tty = 5,            // PAM_TTY
-    Ruser = 6,          // PAM_RUSER
-    Pid = 7,            // the calling process (sshd monitor, sudo)
-    Ppid = 8,           // its parent
-    SshAuthInfo = 9,    // SSH_AUTH_INFO_0
-    Command = 10,       // sudo's argv, NUL-separated
-    XdgSessionId = 11,  // XDG_SESSION_ID when pam_systemd ran first
-    RequestId = 12,     // the decision a session registers under
-    Json = 13,          // admin frames: a JSON document
-    BudgetMs = 14,      // the module's whole deadline (timeout=MS): bounds the PDP call
-    ChallengeId = 15,   // StepUpAnswer: the challenge answered (also in a "challenge" answer)
-    Response = 16,      // StepUpAnswer: what the person typed (a code, a reason, "" for Enter)
+    Phase = 1,           // "account" | "auth" | "open_session" | "close_session"
+    User = 2,            // PAM_USER
+    Service = 3,         // PAM_SERVICE
+    Rhost = 4,           // PAM_RHOST
+    Tty = 5,             // PAM_TTY
+    Ruser = 6,           // PAM_RUSER
+    Pid = 7,             // the calling process (sshd monitor, sudo)
+    Ppid = 8,            // its parent
+    SshAuthInfo = 9,     // SSH_AUTH_INFO_0
+    Command = 10,        // sudo's argv, NUL-separated
+    XdgSessionId = 11,   // XDG_SESSION_ID when pam_systemd ran first
+    RequestId = 12,      // the decision a session registers under
+    Json = 13,           // admin frames: a JSON document
+    BudgetMs = 14,       // the module's whole deadline (timeout=MS): bounds the PDP call
+    ChallengeId = 15,    // StepUpAnswer: the challenge answered (also in a "challenge" answer)
+    Response = 16,       // StepUpAnswer: what the person typed (a code, a reason, "" for Enter)
+    ArgvTruncated = 17,  // "1": Command holds only the start of sudo's argv
     // answer, from the agent
     // "allow" | "deny" | "step_up" | "error", and in the auth phase
     // "challenge": show Info, ask Prompt (echoed if Echo is "on"), and send

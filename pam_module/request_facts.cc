@@ -21,8 +21,9 @@ std::string_view env(pam_handle_t* pamh, const char* name) {
 bool is_sudo(std::string_view service) { return service == "sudo" || service == "sudo-i"; }
 
 // sudo's own argv, e.g. "sudo\0-u\0postgres\0psql\0". Cut at the buffer's
-// size; the agent records that it may be truncated by the length.
-std::string_view read_cmdline(char* buf, size_t cap) {
+// size, and then said so: a command seen in part must not pass for whole.
+std::string_view read_cmdline(char* buf, size_t cap, bool& truncated) {
+    truncated = false;
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return {};
     size_t len = 0;
@@ -31,6 +32,8 @@ std::string_view read_cmdline(char* buf, size_t cap) {
         if (n <= 0) break;
         len += static_cast<size_t>(n);
     }
+    char more;
+    truncated = len == cap && read(fd, &more, 1) == 1;
     close(fd);
     while (len > 0 && buf[len - 1] == '\0') --len;
     return std::string_view(buf, len);
@@ -47,8 +50,9 @@ bool gather_facts(pam_handle_t* pamh, RequestFacts& facts) {
     facts.ssh_auth_info = env(pamh, "SSH_AUTH_INFO_0");
     facts.xdg_session_id = env(pamh, "XDG_SESSION_ID");
     facts.command = {};
+    facts.command_truncated = false;
     if (is_sudo(facts.service)) {
-        facts.command = read_cmdline(facts.command_buf, sizeof facts.command_buf);
+        facts.command = read_cmdline(facts.command_buf, sizeof facts.command_buf, facts.command_truncated);
     }
     return !facts.user.empty();
 }
@@ -62,6 +66,7 @@ void put_facts(const RequestFacts& facts, wire::Writer& w) {
     if (!facts.ssh_auth_info.empty()) w.put(wire::Tag::SshAuthInfo, facts.ssh_auth_info);
     if (!facts.xdg_session_id.empty()) w.put(wire::Tag::XdgSessionId, facts.xdg_session_id);
     if (!facts.command.empty()) w.put(wire::Tag::Command, facts.command);
+    if (facts.command_truncated) w.put(wire::Tag::ArgvTruncated, "1");
     w.put_u64(wire::Tag::Pid, static_cast<uint64_t>(getpid()));
     w.put_u64(wire::Tag::Ppid, static_cast<uint64_t>(getppid()));
 }

@@ -18,7 +18,8 @@ struct RequestFacts {
     std::string_view ssh_auth_info;   // SSH_AUTH_INFO_0 (sshd with ExposeAuthInfo yes)
     std::string_view xdg_session_id;  // set once pam_systemd ran
     std::string_view command;         // sudo's argv, NUL-separated
-    char command_buf[4096];           // backing store for command
+    bool command_truncated = false;   // argv did not fit in command_buf
+    char command_buf[16384];          // backing store for command
 };
 
 // Fills facts from pamh. Returns false when there is no user to decide for.

@@ -27,7 +27,7 @@ KINDS = {"decide": 0x01, "authenticate": 0x02, "session_open": 0x03,
          "session_close": 0x04, "admin_decide": 0x41, "admin_ping": 0x42}
 TAGS = {"phase": 1, "user": 2, "service": 3, "rhost": 4, "tty": 5, "ruser": 6,
         "pid": 7, "ppid": 8, "ssh_auth_info": 9, "command": 10,
-        "xdg_session_id": 11, "request_id": 12, "json": 13}
+        "xdg_session_id": 11, "request_id": 12, "json": 13, "argv_truncated": 17}
 ANSWER = {32: "outcome", 33: "reason", 34: "session_max", 35: "error"}
 
 

@@ -60,3 +60,23 @@ decision = "allow"
     CHECK(records[2].decision.outcome == Outcome::Allow);
     CHECK(records[0].request_id != records[2].request_id);
 }
+
+TEST_CASE("a sudo command seen only in part is denied, whatever the rules say") {
+    auto engine = engine_on(R"([[rule]]
+name = "root may sudo"
+services = ["sudo"]
+users = ["root"]
+decision = "allow"
+)");
+    vigil::Request q;
+    q.phase = Phase::Account;
+    q.user = "root";
+    q.service = "sudo";
+    q.command = {"sudo", "true"};
+    CHECK(engine->decide(q).decision.outcome == Outcome::Allow);
+    q.argv_truncated = true;
+    auto r = engine->decide(q);
+    CHECK(r.decision.outcome == Outcome::Deny);
+    CHECK_THAT(r.decision.reason_admin, Catch::Contains("argv_truncated"));
+    CHECK(vigil::to_json(r).value("argv_truncated", false));
+}

@@ -35,6 +35,18 @@ TEST_CASE("request codec decodes every fact the module sends") {
     CHECK(q->command == std::vector<std::string>{"sudo", "-u", "postgres", "psql"});
 }
 
+TEST_CASE("request codec carries the module's word that argv was cut short") {
+    auto whole = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "sudo"}, {wire::Tag::Command, "sudo"}});
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, whole)->argv_truncated);
+    auto cut = payload({{wire::Tag::User, "a"},
+                        {wire::Tag::Service, "sudo"},
+                        {wire::Tag::Command, "sudo"},
+                        {wire::Tag::ArgvTruncated, "1"}});
+    CHECK(vigil::decode_pam_request(wire::Kind::Decide, cut)->argv_truncated);
+    auto odd = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "sudo"}, {wire::Tag::ArgvTruncated, "yes"}});
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, odd));
+}
+
 TEST_CASE("request codec takes the phase from the frame kind, not a field") {
     auto p = payload({{wire::Tag::Phase, "account"}, {wire::Tag::User, "a"}, {wire::Tag::Service, "s"}});
     CHECK(vigil::decode_pam_request(wire::Kind::SessionClose, p)->phase == vigil::Phase::CloseSession);
