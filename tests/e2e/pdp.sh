@@ -353,17 +353,24 @@ edr_shipped() {
 tap_case "shipped policy: the EDR unit active in systemd -> vigild sends $EDR_SIGNAL=active, Cerbos allows sudo" \
     edr_shipped
 
-edr_down() {
-    sdu_stop_unit "$EDR_UNIT" || { fail "could not stop $EDR_UNIT"; return 1; }
+edr_down_denies() {
     wait_for 5 edr_signal_is inactive || { fail "vigild never saw $EDR_UNIT inactive"; note_logs; return 1; }
     audit_mark
     sudo_denied vgl-alice "vigil: $EDR_DOWN" || return 1
     audit_expect vgl-alice sudo outcome=deny path=pdp "reason_user=$EDR_DOWN" \
         "reason_admin=posture $EDR_SIGNAL=inactive" "pdp.policy_version=$POLICY_VERSION" || return 1
     ssh_denied vgl-alice "vigil: $EDR_DOWN" || return 1
-    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin=posture $EDR_SIGNAL=inactive" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin=posture $EDR_SIGNAL=inactive"
+}
+
+edr_down() {
+    local rc=0
+    sdu_stop_unit "$EDR_UNIT" || { fail "could not stop $EDR_UNIT"; return 1; }
+    edr_down_denies || rc=1
+    # Started again whatever happened: the cases after this one need it.
     sdu_start_unit "$EDR_UNIT" || { fail "could not start $EDR_UNIT again"; return 1; }
     wait_for 5 edr_signal_is active || { fail "vigild never saw $EDR_UNIT active again"; note_logs; return 1; }
+    [ "$rc" -eq 0 ] || return 1
     audit_mark
     sudo_ok vgl-alice || return 1
     audit_expect vgl-alice sudo outcome=allow path=pdp
@@ -403,12 +410,14 @@ signal_seen() { # NAME: vigilctl posture lists the signal
 edr_missing() {
     # The admin follows another unit, but not the EDR sensor's...
     sdu_unit auditd.service "ExecStart=/bin/sleep infinity" && sdu_start_unit auditd.service || return 1
+    local rc=0
     edr_missing_with edr-other-unit "[posture.systemd]
 bus = \"$SDU_BUS\"
-units = [\"auditd.service\"]" systemd.unit.auditd.service || return 1
+units = [\"auditd.service\"]" systemd.unit.auditd.service || rc=1
     # ...or follows nothing at all: the policy cannot tell that it runs.
-    edr_missing_with edr-no-collector "" || return 1
-    main_agent
+    [ "$rc" -ne 0 ] || edr_missing_with edr-no-collector "" || rc=1
+    main_agent || return 1
+    return "$rc"
 }
 tap_case "shipped policy: no $EDR_SIGNAL (another unit followed; no collector) -> sudo and ssh denied, fail closed" \
     edr_missing
