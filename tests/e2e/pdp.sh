@@ -720,8 +720,8 @@ services = ["sudo"]
 decision = "allow"
 fallback = "local"
 EOF
-    local i
-    for i in 1 2 3; do
+    local _
+    for _ in 1 2 3; do
         audit_mark
         sudo_denied vgl-alice "vigil: access denied: the policy service refused the request" || return 1
         audit_expect vgl-alice sudo outcome=deny path=pdp pdp.error_kind=http_status "pdp.url=$url" \
