@@ -1,10 +1,11 @@
 // Remembered PDP answers, for two different jobs:
 //  - the positive cache ([pdp] cache_allow_seconds): an allow for exactly the
-//    same request (everything but the time) is reused for a short while, so
-//    a burst of logins costs one PDP round trip;
-//  - the last answer per user, action and host, which fallback = "cached"
-//    reuses when the PDP cannot answer, if it is younger than cache_max_age.
-// Both are bounded; oldest entries go first.
+//    same question is reused for a short while, so a burst of logins costs
+//    one PDP round trip;
+//  - the last answer to each question, which fallback = "cached" reuses
+//    when the PDP cannot answer, if it is younger than cache_max_age.
+// Keys are question_key(query) (pdp_query.h): the whole question but its
+// time and request id. Both are bounded; oldest entries go first.
 #ifndef VIGIL_AGENT_PDP_CACHE_H
 #define VIGIL_AGENT_PDP_CACHE_H
 

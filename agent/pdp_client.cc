@@ -35,6 +35,24 @@ PdpResult failed(PdpResult r, std::string kind, std::string why) {
     return r;
 }
 
+// The start of a refusal's body, for the admin: Cerbos says why there
+// ({"code":3,"message":"validation error: ..."}).
+constexpr size_t kRefusalExcerpt = 300;
+
+// No usable answer (Failed), or a 4xx: the PDP's answer, and it is no.
+PdpResult without_answer(PdpResult r, const HttpError& e) {
+    if (!is_refusal(e)) return failed(std::move(r), std::string(to_string(e.kind)), e.message);
+    r.status = PdpStatus::Declined;
+    r.allow = false;
+    r.error_kind = std::string(to_string(e.kind));
+    r.error = e.message;
+    if (!e.body.empty()) {
+        std::string excerpt = e.body.substr(0, kRefusalExcerpt);
+        r.error += ": " + excerpt + (e.body.size() > excerpt.size() ? "..." : "");
+    }
+    return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PdpClient>> PdpClient::create(const PdpSettings& settings) {
@@ -69,7 +87,10 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, s
     PdpResult r = ask_once(query, request_id, deadline);
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     bool failed = r.status == PdpStatus::Failed;
-    observe_pdp_call(to_string(settings_.protocol), took, failed ? r.error_kind : "");
+    // A refusal (Declined) is counted as an error too: it usually means our
+    // request or credentials are wrong.
+    bool error = failed || r.status == PdpStatus::Declined;
+    observe_pdp_call(to_string(settings_.protocol), took, error ? r.error_kind : "");
     if (failed && vigil_health().pdp_failed(r.error_kind, r.error)) {
         log_event(Event::PdpUnreachable, LogLevel::Warning,
                   "pdp: no usable answer ({}: {}); requests fall back ([pdp] fallback {})", r.error_kind, r.error,
@@ -103,7 +124,7 @@ PdpResult PdpClient::ask_once(const PdpQuery& query, const std::string& request_
     if (!x.result) {
         const HttpError& e = x.result.error();
         if (!e.body.empty()) r.response = e.body;
-        return failed(std::move(r), std::string(to_string(e.kind)), e.message);
+        return without_answer(std::move(r), e);
     }
     r.latency = x.result->elapsed;
     r.response = x.result->body;
@@ -152,13 +173,15 @@ std::vector<PdpResult> PdpClient::ask_batch(const std::vector<PdpQuery>& queries
 // example 19): a session without MFA would be judged by one with it. The
 // resource is this host for every query, so no batch may hold one subject
 // twice: the queries are dealt into rounds, each subject at most once per round.
+// Cerbos also refuses (400) a batch of more than 50 evaluations, and a
+// refusal denies every query in it: a round holds at most kMaxBatch.
 std::vector<std::vector<size_t>> PdpClient::rounds_by_subject(const std::vector<PdpQuery>& queries) {
     std::vector<std::vector<size_t>> rounds;
     std::vector<std::set<std::string>> seen;
     for (size_t i = 0; i < queries.size(); ++i) {
         std::string subject = queries[i].subject.value("type", "") + "/" + queries[i].subject.value("id", "");
         size_t r = 0;
-        while (r < rounds.size() && seen[r].count(subject)) ++r;
+        while (r < rounds.size() && (seen[r].count(subject) || rounds[r].size() >= kMaxBatch)) ++r;
         if (r == rounds.size()) rounds.emplace_back(), seen.emplace_back();
         rounds[r].push_back(i);
         seen[r].insert(subject);
@@ -188,8 +211,7 @@ std::vector<PdpResult> PdpClient::ask_one_batch(const std::vector<PdpQuery>& que
         r.url = x.url;
         r.failed = x.failed;
         if (!x.result) {
-            const HttpError& e = x.result.error();
-            out.push_back(failed(std::move(r), std::string(to_string(e.kind)), e.message));
+            out.push_back(without_answer(std::move(r), x.result.error()));
             continue;
         }
         r.latency = x.result->elapsed;

@@ -25,6 +25,7 @@ namespace vigil {
 enum class PdpStatus {
     Answered,  // a well-formed answer with obligations this agent can carry out
     Refused,   // a well-formed answer asking for something we cannot do: deny
+    Declined,  // the PDP refused to decide (a 4xx): its answer is no, never a fallback
     Failed,    // no usable answer (down, slow, 5xx, TLS, garbage): fallback
 };
 
@@ -32,7 +33,7 @@ struct PdpResult {
     PdpStatus status = PdpStatus::Failed;
     bool allow = false;
     Obligations obligations;
-    std::string error;       // Refused / Failed: why, for the admin
+    std::string error;       // Refused / Declined / Failed: why, for the admin
     std::string error_kind;  // "timeout", "connect", "tls", "http_status", "malformed", "obligation", ...
     std::string url;         // the endpoint that answered
     std::vector<PdpAttempt> failed;
@@ -56,9 +57,10 @@ public:
     std::vector<PdpResult> ask_batch(const std::vector<PdpQuery>& queries, const std::vector<std::string>& request_ids,
                                      const std::string& batch_id, std::chrono::milliseconds deadline);
     bool batches() const { return settings_.protocol == PdpProtocol::AuthZen; }
-    // The indices of queries dealt into rounds that hold no subject twice:
-    // ask_batch sends one request per round.
+    // The indices of queries dealt into rounds that hold no subject twice
+    // and at most kMaxBatch queries: ask_batch sends one request per round.
     static std::vector<std::vector<size_t>> rounds_by_subject(const std::vector<PdpQuery>& queries);
+    static constexpr size_t kMaxBatch = 50;  // Cerbos' default limit; more is a 400
 
     const PdpSettings& settings() const { return settings_; }
     // For vigilctl status: the endpoints and their circuit breakers.

@@ -201,8 +201,14 @@ Result<PdpAnswer> opa_response(const std::string& body) {
     auto j = parse_body(body, "OPA");
     if (!j) return j.error();
     auto result = j->find("result");
-    if (result == j->end()) return err("OPA answered without a result: the rule is undefined for this input");
     PdpAnswer a;
+    if (result == j->end()) {
+        // Undefined: OPA evaluated the path and no rule there gave a value
+        // (or nothing is loaded at opa_path). OPA has answered, and nothing
+        // in its answer allows: a deny, never a fallback.
+        a.context = {{"reason_admin", "OPA: no result (the rule at opa_path is undefined for this input)"}};
+        return a;
+    }
     if (result->is_boolean()) {
         a.allow = result->get<bool>();
         return a;

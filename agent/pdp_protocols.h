@@ -54,7 +54,8 @@ Result<PdpAnswer> cerbos_response(const std::string& body, const PdpQuery& q);
 
 // OPA's data API: POST /v1/data/<path> with {"input": <AuthZEN query>}. The
 // rule's result is either a boolean or an object with a boolean "allow";
-// the object's other keys are obligations.
+// the object's other keys are obligations. An answer without "result" (the
+// rule is undefined for this input, OPA's `{}`) is a deny.
 PdpCall opa_request(const PdpQuery& q, const std::string& rule_path);
 Result<PdpAnswer> opa_response(const std::string& body);
 

@@ -4,6 +4,7 @@
 
 #include "cidr.h"
 #include "engine.h"
+#include "sha256.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -59,6 +60,11 @@ nlohmann::ordered_json action_json(const Request& q) {
     return {{"name", action_for_service(q.service)}, {"properties", props}};
 }
 
+// The context fields that differ between two askings of the same question.
+// Nothing else may go here: whatever is left out of question_key lets an
+// answer to one request stand in for another that differs in it.
+constexpr const char* kPerRequest[] = {"time", "request_id"};
+
 nlohmann::ordered_json context_json(const DecisionRecord& r, const Config& c) {
     const Request& q = r.request;
     nlohmann::ordered_json ctx = {{"time", rfc3339(r.at)}, {"request_id", r.request_id}};
@@ -97,6 +103,16 @@ PdpQuery build_pdp_query(const DecisionRecord& r, const Config& c) {
 
 nlohmann::ordered_json to_json(const PdpQuery& q) {
     return {{"subject", q.subject}, {"action", q.action}, {"resource", q.resource}, {"context", q.context}};
+}
+
+std::string question_key(const PdpQuery& q) {
+    // Plain (sorted) json: the same facts give the same text in any order.
+    nlohmann::json j = to_json(q);
+    if (j["context"].is_object()) {
+        for (const char* k : kPerRequest) j["context"].erase(k);
+    }
+    // As sent: bytes that are not UTF-8 are replaced in the request too.
+    return sha256_hex(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 }  // namespace vigil

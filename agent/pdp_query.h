@@ -32,6 +32,14 @@ PdpQuery build_pdp_query(const DecisionRecord& r, const Config& config);
 // The whole query as one AuthZEN evaluation request body.
 nlohmann::ordered_json to_json(const PdpQuery& q);
 
+// What the query asks, as a short string (a SHA-256): the whole query but
+// for the context fields that are new on every request (time, request_id).
+// Two requests with the same key put the same question to the PDP, so one's
+// answer may stand in for the other's (the positive cache, fallback =
+// "cached"). Every fact the query carries is in the key, those added later
+// too: a cached answer for `sudo ls` never answers `sudo bash`.
+std::string question_key(const PdpQuery& q);
+
 }  // namespace vigil
 
 #endif

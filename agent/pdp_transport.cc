@@ -101,7 +101,7 @@ std::string join_url(std::string_view base, std::string_view path) {
 }
 
 // Everything but an answer the PDP meant for us is worth asking the next one.
-bool fails_over(const HttpError& e) { return e.kind != HttpErrorKind::HttpStatus || e.status >= 500; }
+bool fails_over(const HttpError& e) { return !is_refusal(e); }
 
 // The error for an exchange in which no endpoint answered: the kind of the
 // last real attempt (what the admin should look at first), and every
@@ -121,6 +121,8 @@ HttpError give_up(const std::vector<PdpAttempt>& failed) {
 }
 
 }  // namespace
+
+bool is_refusal(const HttpError& e) { return e.kind == HttpErrorKind::HttpStatus && e.status >= 400 && e.status < 500; }
 
 Result<std::unique_ptr<PdpTransport>> PdpTransport::create(const PdpTransportSettings& settings,
                                                            CircuitBreaker::NowFn now) {

@@ -9,15 +9,17 @@
 //   if (!x.result) return fallback(x.result.error().kind);
 //   decide(x.result->body);
 //
-// What fails over: transport errors (connect, timeout, tls, too_large,
-// other) and 5xx answers — the next endpoint may well be healthy. What does
-// not: 1xx/3xx/4xx answers are returned at once as an HttpStatus error from
-// that endpoint. A 4xx means the PDP understood us and rejected the request
-// (bad body, bad token, wrong path); every replica would say the same, so
-// asking them only multiplies the latency and the load, and hides our bug.
-// For the same reason a 4xx counts as a success for the endpoint's breaker:
-// it is alive. When every breaker is open, post() fails at once with
-// CircuitOpen, so logins get the configured fallback without waiting.
+// An endpoint either answers or has an outage. Outages fail over to the
+// next endpoint and count against the endpoint's breaker: transport errors
+// (connect, timeout, tls, too_large, other), 5xx, a 1xx/3xx (no answer we
+// can read: redirects are not followed) and a 2xx body `accept` cannot
+// read. A 4xx is an answer: the PDP read the request and refused it (bad
+// body, bad token, wrong path). Every replica would say the same, so it is
+// returned at once as an HttpStatus error from that endpoint, and counts
+// as a success for the breaker: the endpoint is alive. The caller denies
+// (is_refusal); it is no outage, so no fallback applies. When every
+// breaker is open, post() fails at once with CircuitOpen, so logins get the
+// configured fallback without waiting.
 #ifndef VIGIL_AGENT_PDP_TRANSPORT_H
 #define VIGIL_AGENT_PDP_TRANSPORT_H
 
@@ -64,6 +66,10 @@ struct PdpExchange {
     std::string url;                 // base URL that produced result; "" if none did
     std::vector<PdpAttempt> failed;  // in order, including endpoints skipped (CircuitOpen)
 };
+
+// A 4xx answer: the PDP refused the request, which is an answer (deny),
+// not an outage.
+bool is_refusal(const HttpError& e);
 
 class PdpTransport {
 public:

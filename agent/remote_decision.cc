@@ -22,20 +22,6 @@ milliseconds pdp_deadline(const Request& q, const PdpSettings& p) {
 
 namespace {
 
-std::string last_answer_key(const PdpQuery& q) {
-    return fmt::format("{}\n{}\n{}", q.subject.at("id").get<std::string>(), q.action.at("name").get<std::string>(),
-                       q.resource.at("id").get<std::string>());
-}
-
-// Everything in the request but its time and id.
-std::string full_key(const PdpQuery& q) {
-    nlohmann::ordered_json ctx = q.context;
-    ctx.erase("time");
-    ctx.erase("request_id");
-    return nlohmann::ordered_json{{"s", q.subject}, {"a", q.action}, {"r", q.resource}, {"c", ctx}}.dump(
-        -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 std::optional<std::chrono::seconds> shorter(std::optional<std::chrono::seconds> a,
                                             std::optional<std::chrono::seconds> b) {
     if (!a) return b;
@@ -79,6 +65,33 @@ Decision refused(const PdpResult& res) {
     return d;
 }
 
+// The PDP would not decide the request (a 4xx, e.g. 400 bad request, 401
+// bad token, 404 wrong path): that is its answer, and it is no. A fallback
+// would let a request the PDP refused, or one shaped to be refused, be
+// decided by something else.
+Decision declined(const PdpResult& res) {
+    Decision d;
+    d.reason_user = "access denied: the policy service refused the request";
+    d.reason_admin = fmt::format("the PDP refused the request ({}); denied, no fallback", res.error);
+    return d;
+}
+
+// The PDP's latest word on this question, for fallback = "cached": a deny
+// (or a refusal) replaces an earlier allow. The positive cache keeps only
+// plain allows.
+void remember(const DecisionRecord& r, RemotePdp& pdp, const RemoteAsk& ask, const PdpResult& res, const Decision& d) {
+    bool answered = res.status == PdpStatus::Answered;
+    Obligations ob = answered ? res.obligations : Obligations{};
+    if (!answered) ob.reason_admin = d.reason_admin;
+    CachedAnswer c{answered && res.allow, ob, r.request_id, std::chrono::steady_clock::now()};
+    std::string key = question_key(ask.query);
+    // An answer given because of a second factor or a reason must not
+    // stand in, as the "cached" fallback, for a request without them.
+    bool proven = r.request.mfa || !r.request.purpose.empty();
+    if (!proven) pdp.last_answers.remember(key, c);
+    if (ask.use_cache && c.allow && !ob.step_up && !ob.purpose) pdp.allow_cache.remember(key, c);
+}
+
 nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool dry_run) {
     nlohmann::ordered_json j = {{"protocol", to_string(p.protocol)}, {"url", res.url}};
     if (res.latency.count()) j["latency_us"] = res.latency.count();
@@ -108,7 +121,7 @@ Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const P
         return d;
     }
     if (fb == Fallback::Cached) {
-        if (auto c = pdp.last_answers.find(last_answer_key(q), pdp.config.pdp.cache_max_age)) {
+        if (auto c = pdp.last_answers.find(question_key(q), pdp.config.pdp.cache_max_age)) {
             Decision d =
                 from_answer(c->allow, c->obligations, m.allow, "the PDP (cached answer " + c->request_id + ")");
             d.reason_admin = why + "; " + d.reason_admin;
@@ -141,7 +154,7 @@ RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
     ask.query = build_pdp_query(r, pdp.config);
     ask.use_cache = cacheable(r.request, settings);
     if (ask.use_cache) {
-        if (auto c = pdp.allow_cache.find(full_key(ask.query), settings.cache_allow)) {
+        if (auto c = pdp.allow_cache.find(question_key(ask.query), settings.cache_allow)) {
             r.path = "cache";
             ask.decided = from_answer(true, c->obligations, m.allow, "the PDP (cached allow " + c->request_id + ")");
         }
@@ -160,22 +173,15 @@ Decision conclude_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, 
                          const PdpResult& res) {
     const PdpSettings& settings = pdp.config.pdp;
     const PdpQuery& q = ask.query;
-    bool use_cache = ask.use_cache;
     bool dry_run = r.request.phase == Phase::DryRun;
     r.pdp = pdp_note(res, settings, dry_run);
     if (res.status == PdpStatus::Failed) return fallback(r, m, pdp, q, res);
     r.path = "pdp";
-    if (res.status == PdpStatus::Refused) return refused(res);
-    if (!dry_run) {
-        CachedAnswer c{res.allow, res.obligations, r.request_id, std::chrono::steady_clock::now()};
-        // An answer given because of a second factor or a reason must not
-        // stand in, as the "cached" fallback, for a request without them.
-        bool proven = r.request.mfa || !r.request.purpose.empty();
-        if (!proven) pdp.last_answers.remember(last_answer_key(q), c);
-        if (use_cache && res.allow && !res.obligations.step_up && !res.obligations.purpose)
-            pdp.allow_cache.remember(full_key(q), c);
-    }
-    return from_answer(res.allow, res.obligations, m.allow, "the PDP");
+    Decision d = res.status == PdpStatus::Refused    ? refused(res)
+                 : res.status == PdpStatus::Declined ? declined(res)
+                                                     : from_answer(res.allow, res.obligations, m.allow, "the PDP");
+    if (!dry_run) remember(r, pdp, ask, res, d);
+    return d;
 }
 
 }  // namespace vigil

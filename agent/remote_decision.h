@@ -3,10 +3,14 @@
 //   1. a matching local deny rule has already denied (the PDP is not asked);
 //   2. a matching allow rule with ask_pdp = false decides here;
 //   3. otherwise the PDP decides, its obligations are checked and enforced;
+//      a PDP that refuses the request (a 4xx) has answered: deny;
 //   4. if the PDP cannot answer in time, the fallback of the first matching
 //      allow rule (or [pdp] fallback) decides: deny, local (that allow
-//      rule), or cached (the PDP's last answer for the same user, action
-//      and host, if younger than cache_max_age).
+//      rule), or cached (the PDP's last answer to the same question, if
+//      younger than cache_max_age).
+//
+// Both caches are keyed on the whole question (question_key): every fact
+// sent to the PDP but the request's time and id.
 //
 // Every path leaves a note in the record (r.path, r.pdp) for the trail.
 #ifndef VIGIL_AGENT_REMOTE_DECISION_H

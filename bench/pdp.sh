@@ -34,6 +34,10 @@
 # As a check of the method, the same counting runs over one round of
 # pam_exec + curl, which must show one connection per call.
 #
+# The policy is the shipped conf/cerbos/host.yaml, which allows nothing unless
+# the EDR sensor's unit is known to run: a real `systemd --user` (tests/e2e/
+# systemd_user.sh) runs a unit of that name, every vigild follows it, and the
+# pam_exec script is handed the same posture.
 # The PAM service is `sudo` (Cerbos action "sudo"); the user vgl-bench is in
 # a group `ops` (policy rule ops-sudo; host label sensitivity=low), created
 # in the bench's private mount namespace by bind-mounting copies of
@@ -56,6 +60,7 @@ PDP_MAX_CONNECTIONS=8  # vigild's default [pdp] max_connections
 TARGET_FLOOR_PLUS_US=300
 TARGET_EXEC_FACTOR=10
 TARGET_CACHED_US=100
+EDR_UNIT=falcon-sensor.service  # conf/cerbos/host.yaml's edr_signal: systemd.unit.<this>
 
 # ------------------------------------------------------------- set-up ----
 
@@ -115,8 +120,35 @@ cache_services = ["sudo"]
 [host]
 id = "$HOST_ID"
 labels = { sensitivity = "low" }
+
+[posture.systemd]
+bus = "$SDU_BUS"
+units = ["$EDR_UNIT"]
 EOF
     chmod 600 "$file"
+}
+
+# wait_edr NAME: until vigild NAME has read the EDR unit's state (before
+# that the signal is missing, and the policy denies).
+wait_edr() {
+    local _
+    for _ in $(seq 100); do
+        "$BUILD/agent/vigilctl" --socket "$T/$1.admin.sock" posture 2>/dev/null |
+            grep -q "systemd.unit.$EDR_UNIT  *active" && return 0
+        sleep 0.05
+    done
+    echo "bench: vigild $1 never saw $EDR_UNIT active" >&2
+    return 1
+}
+
+# start_edr_unit: a systemd --user manager running the EDR sensor's unit.
+start_edr_unit() {
+    # shellcheck source=tests/e2e/systemd_user.sh
+    . "$SRCDIR/tests/e2e/systemd_user.sh"
+    # sdu_start refuses the host's mount namespace: name it, for this call
+    # only (bench/ssh.sh takes the same variable to mean it is in its own).
+    VIGIL_E2E_HOST_MNTNS=${VIGIL_BENCH_HOST_MNTNS:-} sdu_start "$T/sdu" &&
+        sdu_unit "$EDR_UNIT" "ExecStart=/bin/sleep infinity" && sdu_start_unit "$EDR_UNIT"
 }
 
 snmp_tcp() {  # snmp_tcp FIELD: this network namespace's TCP counter
@@ -264,6 +296,7 @@ capture_request() {
     echo "account required $MOD socket=$T/capture.sock timeout=3000" >"$T/capture.pam.d/sudo"
     start_vigild "$T/capture.toml" "$T/capture.log" "$T/capture.sock"
     local agent=$VIGILD_PID
+    wait_edr capture
     harness_as "$BENCH_USER" "$T/capture.pam.d" sudo 1 0
     stop_pid "$agent"
     stop_pid "$proxy"
@@ -386,6 +419,9 @@ pdp_measure() {
     PDP_STAGE="creating the bench user"
     pdp_setup_user
 
+    PDP_STAGE="starting systemd --user with the EDR unit"
+    start_edr_unit
+
     PDP_STAGE="starting Cerbos"
     local env_out
     env_out=$(CERBOS_BIN=$CERBOS_BIN "$SRCDIR/tests/pdp/cerbos.sh" start "$T/cerbos")
@@ -404,7 +440,7 @@ pdp_measure() {
     done
     mkdir -p "$T/exec.pam.d"
     install -m 755 "$BENCH_DIR/pam_exec_cerbos.sh" "$T/pam_exec_cerbos.sh"
-    echo "account required pam_exec.so quiet $T/pam_exec_cerbos.sh $CERBOS_URL $HOST_ID low" \
+    echo "account required pam_exec.so quiet $T/pam_exec_cerbos.sh $CERBOS_URL $HOST_ID low systemd.unit.$EDR_UNIT=active" \
         >"$T/exec.pam.d/sudo"
 
     PDP_STAGE="recording vigild's request to Cerbos (bench/capture_pdp.py)"
@@ -428,6 +464,7 @@ pdp_measure() {
         start_vigild "$T/$name.toml" "$T/$name.log" "$T/$name.sock"
         AGENT_PIDS[$name]=$VIGILD_PID
     done
+    wait_edr uncached && wait_edr cached
     PDP_AGENT=${AGENT_PIDS[uncached]}
     sleep 0.5
     PDP_RSS_IDLE=$(rss_kib "$PDP_AGENT")

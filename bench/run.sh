@@ -133,6 +133,7 @@ cleanup() {
     if [ -n "$CERBOS_DIR" ]; then
         "$SRCDIR/tests/pdp/cerbos.sh" stop "$CERBOS_DIR" >/dev/null 2>&1 || true
     fi
+    if declare -F sdu_stop >/dev/null; then sdu_stop >/dev/null 2>&1 || true; fi
     if [ -n "$PDP_STAGE" ] && [ "$rc" -ne 0 ]; then
         echo "bench: the PDP rows could not be measured (failed while: $PDP_STAGE)" >&2
         for f in "$T/uncached.log" "$T/cached.log" "$T/cerbos/cerbos.log"; do

@@ -14,12 +14,17 @@
 #   input.action    {name: "ssh"|"sudo"|"elevate"|..., properties: {command, tty}}
 #   input.resource  {type: "host", id: <hostname>,
 #                    properties: {labels: {...}, posture: {...}}}
+#                   posture maps signal names, as vigild names them, to
+#                   strings: {"systemd.unit.falcon-sensor.service": "active",
+#                   "systemd.system_state": "running", ...}; a signal no
+#                   collector produces is absent. A rule that needs one must
+#                   deny when it is missing, not only when it is bad.
 #   input.context   {time, request_id, source_ip, purpose, mfa: {method, at},
 #                    policy: {local_version}}
 #
 # OPA answers {"result": <decision>}; when the rule is undefined (wrong path,
-# policy not loaded) the body is {} with no "result" — vigild must treat that
-# as an error, never as allow. <decision> is always an object:
+# policy not loaded) the body is {} with no "result" — vigild denies that
+# request (OPA answered; no fallback applies). <decision> is always an object:
 #
 #   {"allow": true,  "policy_version": "...", "session_max_seconds": 3600,
 #    "step_up": {"method": "totp"}, ...}                   (obligations inline)
@@ -35,12 +40,13 @@
 #   opa check conf/opa/
 #   opa test conf/opa/
 #   opa eval -d conf/opa/vigil.rego -i input.json 'data.vigil.authz.decision'
-# (Not run in vigil's CI: no OPA binary is available there.)
+# (Not run in vigil's CI: no OPA binary is available there — Debian ships
+# none, and no npm package carries one.)
 package vigil.authz
 
 import rego.v1
 
-policy_version := "2025.06.1"
+policy_version := "2025.07.1"
 
 # --- facts from the request -------------------------------------------------
 
@@ -63,8 +69,18 @@ mfa_done if ctx.mfa.method != ""
 
 has_purpose if ctx.purpose != ""
 
-# Posture: the EDR sensor is known and not running.
-edr_down if posture.edr != "active"
+# Posture: the signal that says the EDR sensor runs. vigild's systemd
+# collector reports each unit it follows as systemd.unit.<unit>, its
+# ActiveState; vigil.toml must follow the unit ([posture.systemd] units =
+# ["falcon-sensor.service"]). Name your sensor's unit here and there.
+edr_signal := "systemd.unit.falcon-sensor.service"
+
+# "missing" when vigild sent no such signal.
+edr_state := object.get(posture, edr_signal, "missing")
+
+# Fails closed: the unit stopped or failed, the signal missing, or posture
+# not an object (edr_state undefined) all leave this undefined.
+edr_running if edr_state == "active"
 
 # --- what is allowed --------------------------------------------------------
 
@@ -102,7 +118,7 @@ deny_reasons contains "contractors cannot use sudo on this host" if {
 
 deny_reasons contains "endpoint security sensor is not running on this host" if {
 	action in {"ssh", "sudo", "elevate"}
-	edr_down
+	not edr_running
 }
 
 allow if {
@@ -155,7 +171,7 @@ reason_user := concat("; ", sort(deny_reasons)) if {
 default decision := {
 	"allow": false,
 	"reason_user": "no policy allows this request",
-	"policy_version": "2025.06.1",
+	"policy_version": "2025.07.1",
 }
 
 decision := object.union_n(array.concat(

@@ -11,16 +11,16 @@ ops_user := {"type": "user", "id": "vgl-alice", "properties": {"uid": 2001, "gro
 
 plain_host := {"type": "host", "id": "web-01", "properties": {
 	"labels": {"sensitivity": "low", "environment": "prod"},
-	"posture": {"edr": "active"},
+	"posture": {"systemd.unit.falcon-sensor.service": "active"},
 }}
 
 high_host := {"type": "host", "id": "vault-01", "properties": {
 	"labels": {"sensitivity": "high", "environment": "prod"},
-	"posture": {"edr": "active"},
+	"posture": {"systemd.unit.falcon-sensor.service": "active"},
 }}
 
 test_ops_ssh_plain_host if {
-	authz.decision == {"allow": true, "policy_version": "2025.06.1", "session_max_seconds": 3600} with input as {
+	authz.decision == {"allow": true, "policy_version": "2025.07.1", "session_max_seconds": 3600} with input as {
 		"subject": ops_user,
 		"action": {"name": "ssh"},
 		"resource": plain_host,
@@ -47,7 +47,7 @@ test_ops_ssh_high_host_after_mfa if {
 }
 
 test_ops_sudo_plain_host if {
-	authz.decision == {"allow": true, "policy_version": "2025.06.1"} with input as {
+	authz.decision == {"allow": true, "policy_version": "2025.07.1"} with input as {
 		"subject": ops_user,
 		"action": {"name": "sudo", "properties": {"command": "/usr/bin/id"}},
 		"resource": plain_host,
@@ -84,10 +84,47 @@ test_edr_down_denies if {
 	d := authz.decision with input as {
 		"subject": ops_user,
 		"action": {"name": "ssh"},
-		"resource": {"type": "host", "id": "web-02", "properties": {"posture": {"edr": "inactive"}}},
+		"resource": {"type": "host", "id": "web-02", "properties": {"posture": {"systemd.unit.falcon-sensor.service": "inactive"}}},
 	}
 	d.allow == false
 	d.reason_user == "endpoint security sensor is not running on this host"
+}
+
+# Fail closed: no signal for the EDR unit (no collector follows it), an
+# empty posture, only the name an older example read, or no posture at all.
+sudo_on_host_with(posture) := d if {
+	d := authz.decision with input as {
+		"subject": ops_user,
+		"action": {"name": "sudo"},
+		"resource": {"type": "host", "id": "web-03", "properties": {"labels": {"sensitivity": "low"}, "posture": posture}},
+	}
+}
+
+test_edr_signal_missing_denies if {
+	d := sudo_on_host_with({"systemd.system_state": "running"})
+	d.allow == false
+	d.reason_user == "endpoint security sensor is not running on this host"
+}
+
+test_empty_posture_denies if {
+	sudo_on_host_with({}).allow == false
+}
+
+test_legacy_edr_name_denies if {
+	sudo_on_host_with({"edr": "active"}).allow == false
+}
+
+test_edr_active_allows_sudo if {
+	sudo_on_host_with({"systemd.unit.falcon-sensor.service": "active"}).allow == true
+}
+
+test_no_posture_denies if {
+	d := authz.decision with input as {
+		"subject": ops_user,
+		"action": {"name": "ssh"},
+		"resource": {"type": "host", "id": "web-04"},
+	}
+	d.allow == false
 }
 
 test_elevate_with_purpose_and_mfa if {

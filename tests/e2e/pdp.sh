@@ -1,19 +1,30 @@
 #!/bin/bash
-# vigild asking a real remote PDP: Cerbos 0.55 (tests/pdp/, the policies in
-# tests/pdp/policies/host.yaml) over its native API and over AuthZEN, with
-# real sshd public-key logins and real sudo. Obligations (session limit,
-# step-up, one nobody knows), a local deny beating the PDP, and every fault
-# the transport knows (PDP stopped, hanging, HTTP 500, garbage, TLS with the
-# wrong CA, a dead first URL) with the fallback each config asks for; the
-# audit record must say what decided and why. Fake PDPs here are only ever
-# the faulty ones: every "Cerbos decided" case talks to the real binary.
+# vigild asking a real remote PDP: Cerbos 0.55 (tests/pdp/) serving the
+# shipped example policy itself (tests/pdp/policies/host.yaml is a link to
+# conf/cerbos/host.yaml) over its native API and over AuthZEN, with real
+# sshd public-key logins and real sudo. The policy denies unless the EDR
+# sensor's unit is known to run: a real `systemd --user` runs a unit of
+# that name, and vigild follows it, so the requests carry the posture
+# signal the policy reads (stopped: denied; not followed: denied).
+# Obligations (session limit, step-up, one nobody knows), a local deny
+# beating the PDP, and every fault the transport knows (PDP stopped,
+# hanging, HTTP 500, garbage, TLS with the wrong CA, a dead first URL) with
+# the fallback each config asks for; the cached fallback answering only the
+# very question it was given for; a 4xx as the PDP's deny, not an outage.
+# The audit record must say what decided and why. Fake PDPs here are only
+# ever the faulty ones: every "Cerbos decided" case talks to the real binary.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 29
+tap_plan 36
 
 PDP_KIT=$SRCDIR/tests/pdp
-POLICY_VERSION=2025.06.1 # the constant in tests/pdp/policies/host.yaml
+POLICY_VERSION=2025.07.1 # the constant in conf/cerbos/host.yaml
+# The EDR sensor's unit, as conf/cerbos/host.yaml's edr_signal names it.
+EDR_UNIT=falcon-sensor.service
+EDR_SIGNAL=systemd.unit.$EDR_UNIT
+EDR_DOWN="endpoint security sensor is not running on this host"
 # Generous bounds: su + sudo + PAM + the PDP deadline + slack.
 HANG_BOUND_MS=2500   # [pdp] timeout = 800ms
 BUDGET_BOUND_MS=3000 # module timeout=1500, [pdp] timeout = 10s
@@ -108,20 +119,35 @@ srv.serve_forever()
 PYEOF
 }
 
-HOST_LOW='[host]
+# The hosts; setup adds the EDR collector to HOST_LOW and HOST_HIGH.
+HOST_LOW_BARE='[host]
 id = "web-01"
 labels = { sensitivity = "low", environment = "test" }'
-HOST_HIGH='[host]
+HOST_HIGH_BARE='[host]
 id = "vault-01"
 labels = { sensitivity = "high", environment = "test" }'
 
 # agent_with NAME < toml: (re)starts vigild with [agent] + stdin as
-# $T/NAME.toml; its log is $T/vigild-NAME.log.
+# $T/NAME.toml; its log is $T/vigild-NAME.log. When the config follows the
+# EDR unit, waits until vigild has read it.
 agent_with() {
     local name=$1
     agent_stop || return 1
     write_agent_config "$T/$name.toml"
-    agent_start "$T/$name.toml" "vigild-$name"
+    agent_start "$T/$name.toml" "vigild-$name" || return 1
+    if grep -q "^units = \[\"$EDR_UNIT\"\]" "$T/$name.toml"; then
+        wait_for 5 edr_signal_is active || { fail "vigild never saw $EDR_UNIT active"; note_logs; return 1; }
+    fi
+}
+
+# edr_signal_is VALUE: vigilctl posture shows the EDR unit's signal with
+# VALUE; "missing": shows none.
+edr_signal_is() {
+    "$VIGILCTL" --socket "$ADMIN_SOCK" posture --json 2>/dev/null |
+        python3 -c 'import json,sys
+d=json.load(sys.stdin)
+v=[s["value"] for s in d["signals"] if s["name"]==sys.argv[1]]
+sys.exit(0 if v==([] if sys.argv[2]=="missing" else [sys.argv[2]]) else 1)' "$EDR_SIGNAL" "$1"
 }
 
 # toml_urls URL...: a TOML list of the URLs.
@@ -182,6 +208,21 @@ setup() {
         command -v "$b" >/dev/null 2>&1 || { fail "missing $b (Debian: curl, openssl, iproute2)"; return 1; }
     done
     e2e_setup_system
+    # The unit stands in for the EDR sensor's daemon; the manager, the bus
+    # and vigild's collector are the real ones.
+    sdu_start "$T/sdu" || { fail "systemd --user did not start"; return 1; }
+    sdu_unit "$EDR_UNIT" "ExecStart=/bin/sleep infinity" || return 1
+    sdu_start_unit "$EDR_UNIT" || return 1
+    EDR_POSTURE="[posture.systemd]
+bus = \"$SDU_BUS\"
+units = [\"$EDR_UNIT\"]
+interval = \"2s\""
+    HOST_LOW="$HOST_LOW_BARE
+
+$EDR_POSTURE"
+    HOST_HIGH="$HOST_HIGH_BARE
+
+$EDR_POSTURE"
     # Cerbos' roles are the user's groups and the policies want "ops".
     e2e_add_group ops 20101 vgl-alice,vgl-mallory || return 1
     e2e_add_user vgl-weird 20004 || return 1
@@ -195,7 +236,12 @@ setup() {
     URL_MAIN=$CERBOS_URL
     pam_sshd_vigil timeout=3000
     pam_sudo_vigil timeout=3000
-    agent_with cerbos <<EOF && sshd_start
+    main_agent && sshd_start
+}
+
+# The agent most cases use: the main Cerbos, fallback deny, the EDR unit followed.
+main_agent() {
+    agent_with cerbos <<EOF
 [pdp]
 protocol = "cerbos"
 urls = $(toml_urls "$URL_MAIN")
@@ -207,8 +253,8 @@ EOF
 }
 _pdp_rc=0
 trap '_pdp_rc=$?; _pdp_cleanup; (exit $_pdp_rc); _e2e_cleanup' EXIT
-tap_case "setup: Cerbos, vigild (protocol cerbos) and sshd start" setup ||
-    e2e_abort "Cerbos, vigild or sshd did not start"
+tap_case "setup: systemd --user with the EDR unit, Cerbos, vigild (protocol cerbos, following the unit) and sshd start" setup ||
+    e2e_abort "systemd --user, Cerbos, vigild or sshd did not start"
 
 # ----------------------------------------------- Cerbos, native API ----
 
@@ -287,6 +333,94 @@ cerbos_dry_run() {
 }
 tap_case "vigilctl decide --json: pdp.request is the Cerbos check body, pdp.response Cerbos' answer; nothing audited" \
     cerbos_dry_run
+
+# ------------------------------- the shipped policy's posture rule ----
+
+edr_shipped() {
+    # Cerbos serves the example as shipped, not a copy of it.
+    [ "$(readlink -f "$PDP_KIT/policies/host.yaml")" = "$(readlink -f "$SRCDIR/conf/cerbos/host.yaml")" ] ||
+        { fail "tests/pdp/policies/host.yaml is not conf/cerbos/host.yaml"; return 1; }
+    grep -q "edr_signal: \"$EDR_SIGNAL\"" "$SRCDIR/conf/cerbos/host.yaml" ||
+        { fail "conf/cerbos/host.yaml does not read $EDR_SIGNAL"; return 1; }
+    decide_json "$T/decide-edr.json" vgl-alice sudo || return 1
+    json_expect "vigilctl decide vgl-alice sudo" "$T/decide-edr.json" outcome=allow path=pdp \
+        "pdp.request.resources.0.resource.attr.posture~\"$EDR_SIGNAL\": \"active\"" \
+        pdp.response.results.0.actions.sudo=EFFECT_ALLOW || return 1
+    audit_mark
+    sudo_ok vgl-alice || return 1
+    audit_expect vgl-alice sudo outcome=allow path=pdp "pdp.policy_version=$POLICY_VERSION" "signals~$EDR_SIGNAL"
+}
+tap_case "shipped policy: the EDR unit active in systemd -> vigild sends $EDR_SIGNAL=active, Cerbos allows sudo" \
+    edr_shipped
+
+edr_down_denies() {
+    wait_for 5 edr_signal_is inactive || { fail "vigild never saw $EDR_UNIT inactive"; note_logs; return 1; }
+    audit_mark
+    sudo_denied vgl-alice "vigil: $EDR_DOWN" || return 1
+    audit_expect vgl-alice sudo outcome=deny path=pdp "reason_user=$EDR_DOWN" \
+        "reason_admin=posture $EDR_SIGNAL=inactive" "pdp.policy_version=$POLICY_VERSION" || return 1
+    ssh_denied vgl-alice "vigil: $EDR_DOWN" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin=posture $EDR_SIGNAL=inactive"
+}
+
+edr_down() {
+    local rc=0
+    sdu_stop_unit "$EDR_UNIT" || { fail "could not stop $EDR_UNIT"; return 1; }
+    edr_down_denies || rc=1
+    # Started again whatever happened: the cases after this one need it.
+    sdu_start_unit "$EDR_UNIT" || { fail "could not start $EDR_UNIT again"; return 1; }
+    wait_for 5 edr_signal_is active || { fail "vigild never saw $EDR_UNIT active again"; note_logs; return 1; }
+    [ "$rc" -eq 0 ] || return 1
+    audit_mark
+    sudo_ok vgl-alice || return 1
+    audit_expect vgl-alice sudo outcome=allow path=pdp
+}
+tap_case "shipped policy: the EDR unit stopped -> sudo and ssh denied ($EDR_SIGNAL=inactive); started again -> allowed" \
+    edr_down
+
+# edr_missing_with NAME COLLECTOR [SIGNAL]: vigild with COLLECTOR (TOML, may
+# be empty), which does not follow the EDR unit, once it reports SIGNAL;
+# sudo and ssh must be denied.
+edr_missing_with() {
+    agent_with "$1" <<EOF || return 1
+[pdp]
+protocol = "cerbos"
+urls = $(toml_urls "$URL_MAIN")
+timeout = "800ms"
+
+$HOST_LOW_BARE
+
+$2
+EOF
+    if [ -n "${3:-}" ]; then
+        wait_for 5 signal_seen "$3" || { fail "$1: vigild never reported $3"; note_logs; return 1; }
+    fi
+    edr_signal_is missing || { fail "$1: vigild reports $EDR_SIGNAL although it does not follow it"; return 1; }
+    audit_mark
+    sudo_denied vgl-alice "vigil: $EDR_DOWN" || return 1
+    audit_expect vgl-alice sudo outcome=deny path=pdp "reason_admin=posture $EDR_SIGNAL=missing" || return 1
+    ssh_denied vgl-alice "vigil: $EDR_DOWN" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin=posture $EDR_SIGNAL=missing"
+}
+
+signal_seen() { # NAME: vigilctl posture lists the signal
+    "$VIGILCTL" --socket "$ADMIN_SOCK" posture --json 2>/dev/null | grep -q "\"$1\""
+}
+
+edr_missing() {
+    # The admin follows another unit, but not the EDR sensor's...
+    sdu_unit auditd.service "ExecStart=/bin/sleep infinity" && sdu_start_unit auditd.service || return 1
+    local rc=0
+    edr_missing_with edr-other-unit "[posture.systemd]
+bus = \"$SDU_BUS\"
+units = [\"auditd.service\"]" systemd.unit.auditd.service || rc=1
+    # ...or follows nothing at all: the policy cannot tell that it runs.
+    [ "$rc" -ne 0 ] || edr_missing_with edr-no-collector "" || rc=1
+    main_agent || return 1
+    return "$rc"
+}
+tap_case "shipped policy: no $EDR_SIGNAL (another unit followed; no collector) -> sudo and ssh denied, fail closed" \
+    edr_missing
 
 # ------------------------------------------------------- obligations ----
 
@@ -497,6 +631,129 @@ stopped_breaker() {
 }
 tap_case "faults: after 3 failures the circuit is open (error_kind=circuit_open); fallback=cached without an answer denies" \
     stopped_breaker
+
+# ------------------------ fallback = cached: the same question only ----
+
+cached_setup() {
+    cerbos_start cerbos-cached || return 1
+    URL_CACHED=$CERBOS_URL
+    agent_with cached <<EOF || return 1
+[pdp]
+protocol = "cerbos"
+urls = $(toml_urls "$URL_CACHED")
+timeout = "800ms"
+fallback = "cached"
+cache_max_age = "5m"
+
+$HOST_LOW
+EOF
+    audit_mark
+    sudo_ok vgl-alice && audit_expect vgl-alice sudo outcome=allow path=pdp || return 1
+    audit_mark
+    ssh_ok vgl-alice && audit_expect vgl-alice sshd outcome=allow path=pdp || return 1
+    cerbos_stop cerbos-cached
+}
+tap_case "cached: Cerbos allows alice's 'sudo id -u' and her ssh (answers kept), then is stopped" cached_setup
+
+cached_command() {
+    audit_mark
+    sudo_ok vgl-alice || return 1
+    audit_expect vgl-alice sudo outcome=allow path=fallback:cached 'reason_admin~cached answer' || return 1
+    # Another command is another question, which Cerbos never answered.
+    audit_mark
+    sudo_as vgl-alice /bin/sh -c id
+    expect_nonzero "vgl-alice: sudo -n /bin/sh -c id" "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    expect_not_contains "sudo output" "$SUDO_OUT" "uid=0" || return 1
+    expect_contains "sudo output" "$SUDO_OUT" "vigil: access check unavailable, request denied" || return 1
+    audit_expect vgl-alice sudo outcome=deny path=fallback:cached 'command~/bin/sh' \
+        'reason_admin~nothing to fall back on'
+}
+tap_case "cached: Cerbos down -> 'sudo id -u' answered from the cache, 'sudo /bin/sh -c id' denied (another question)" \
+    cached_command
+
+# set_group_members GROUP MEMBERS: rewrites the namespace's /etc/group in
+# place (same inode: the bind mount over /etc/group sees it).
+set_group_members() {
+    local new
+    new=$(awk -F: -v g="$1" -v m="$2" 'BEGIN { OFS = ":" } $1 == g { $4 = m } { print }' "$T/etc/group") || return 1
+    printf '%s\n' "$new" >"$T/etc/group"
+}
+
+cached_groups() {
+    # Cerbos allowed alice's ssh as a member of ops. Out of ops, her login
+    # is another question.
+    set_group_members ops vgl-mallory || return 1
+    id -nG vgl-alice | tr ' ' '\n' | grep -qx ops && { fail "vgl-alice is still in ops"; return 1; }
+    audit_mark
+    ssh_login vgl-alice id -un
+    set_group_members ops vgl-alice,vgl-mallory || return 1
+    expect_nonzero "ssh vgl-alice (out of ops)" "$SSH_RC" "$SSH_OUT" || { note_logs; return 1; }
+    no_line vgl-alice "$SSH_OUT" "the remote command ran although the login was denied" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=fallback:cached 'reason_admin~nothing to fall back on' || return 1
+    # Back in ops: the question Cerbos answered.
+    audit_mark
+    ssh_ok vgl-alice || return 1
+    audit_expect vgl-alice sshd outcome=allow path=fallback:cached 'groups~"ops"' 'reason_admin~cached answer'
+}
+tap_case "cached: Cerbos down -> alice out of group ops is not let in on the answer given to her in ops; back in ops she is" \
+    cached_groups
+
+# ------------------------------------------ a 4xx is the PDP's answer ----
+
+refusal() {
+    # A base URL under which Cerbos serves nothing: every request is a 404.
+    local url=$URL_MAIN/no-such-prefix
+    agent_with refusal <<EOF || return 1
+[pdp]
+protocol = "cerbos"
+urls = $(toml_urls "$url" "$URL_MAIN")
+timeout = "800ms"
+fallback = "cached"
+breaker_failures = 1
+
+$HOST_LOW
+
+[[rule]]
+name = "alice sudo, local fallback"
+users = ["vgl-alice"]
+services = ["sudo"]
+decision = "allow"
+fallback = "local"
+EOF
+    local _
+    for _ in 1 2 3; do
+        audit_mark
+        sudo_denied vgl-alice "vigil: access denied: the policy service refused the request" || return 1
+        audit_expect vgl-alice sudo outcome=deny path=pdp pdp.error_kind=http_status "pdp.url=$url" \
+            'pdp.error~HTTP 404' 'reason_admin~HTTP 404' 'reason_admin~no fallback' '!pdp.failed' || return 1
+    done
+    # Refusals are answers: no circuit opened (breaker_failures = 1).
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status --json >"$T/status-refusal.json" 2>"$T/status-refusal.err"
+    json_expect "vigilctl status --json" "$T/status-refusal.json" "pdp.endpoints.0.url=$url" \
+        pdp.endpoints.0.circuit=closed pdp.endpoints.1.circuit=closed || return 1
+    agent_with refusal-authzen <<EOF || return 1
+[pdp]
+protocol = "authzen"
+authzen_profile = "cerbos"
+urls = $(toml_urls "$url")
+timeout = "800ms"
+fallback = "local"
+
+$HOST_LOW
+
+[[rule]]
+name = "alice ssh"
+users = ["vgl-alice"]
+services = ["sshd"]
+decision = "allow"
+EOF
+    audit_mark
+    ssh_denied vgl-alice "vigil: access denied: the policy service refused the request" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp pdp.protocol=authzen pdp.error_kind=http_status \
+        'reason_admin~HTTP 404'
+}
+tap_case "refusal: Cerbos answers 404 (a URL prefix it does not serve) -> deny naming it, no fallback (local, cached), no failover, circuit closed" \
+    refusal
 
 # ------------------------------------------- hanging, 500, garbage ----
 

@@ -4,6 +4,7 @@
 # through pam_vigil.so's auth phase, driven by expect. Codes are computed
 # here with Python's hmac (RFC 6238), independently of liboath.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
 tap_plan 12
@@ -233,6 +234,10 @@ cerbos_purpose() {
         { note "cerbos.sh start" "$T/cerbos.out" 30; fail "Cerbos did not start"; return 1; }
     CERBOS_STARTED=1
     . "$T/cerbos/cerbos.env"
+    # The policy (conf/cerbos/host.yaml) denies unless the EDR sensor's unit
+    # is known to run: a real systemd --user runs a unit of that name.
+    sdu_start "$T/sdu" && sdu_unit falcon-sensor.service "ExecStart=/bin/sleep infinity" &&
+        sdu_start_unit falcon-sensor.service || { fail "systemd --user or the EDR unit did not start"; return 1; }
     cat >"$T/vigil.toml" <<EOF
 [agent]
 socket = "$PAM_SOCK"
@@ -251,6 +256,10 @@ fallback = "deny"
 id = "db-01"
 labels = { sensitivity = "low", purpose_required = "yes" }
 
+[posture.systemd]
+bus = "$SDU_BUS"
+units = ["falcon-sensor.service"]
+
 [stepup]
 remember = "0"
 
@@ -258,8 +267,10 @@ remember = "0"
 pattern = "^[A-Z]+-[0-9]+ .{4,}$"
 EOF
     chmod 600 "$T/vigil.toml"
-    kill -HUP "$AGENT_PID"
-    wait_for 5 grep -q "reloaded .*0 rules" "$AGENT_LOG" || { fail "no reload"; note_logs; return 1; }
+    # A collector starts with vigild, not on a reload.
+    agent_stop && agent_start "$T/vigil.toml" vigild-cerbos || return 1
+    wait_for 5 sh -c '"$1" --socket "$2" posture | grep -q "systemd.unit.falcon-sensor.service  *active"' _ \
+        "$VIGILCTL" "$ADMIN_SOCK" || { fail "vigild never saw the EDR unit active"; note_logs; return 1; }
     sudo_answers vgl-alice "INC-9 rotate the TLS keys"
     expect_rc "sudo with a reason, Cerbos deciding" 0 "$RC" "$OUT" || { note_logs; return 1; }
     last_account_record vgl-alice sudo

@@ -64,12 +64,10 @@ check "install.sh is a fast no-op when installed" \
 
 check "policy unit tests (cerbos compile tests/pdp/policies)" "$bin" compile "$here/policies"
 
-mkdir -p "$work/admin"
-cp "$root/conf/cerbos/host.yaml" "$here/policies/host_test.yaml" "$work/admin/"
-check "conf/cerbos/host.yaml passes the same policy tests" "$bin" compile "$work/admin"
-check "conf/cerbos/host.yaml has the same rules as tests/pdp/policies/host.yaml" \
-    diff <(grep -v -E '^\s*#|^\s*$' "$root/conf/cerbos/host.yaml") \
-         <(grep -v -E '^\s*#|^\s*$' "$here/policies/host.yaml")
+# The test PDP serves the shipped example itself, not a copy that could drift.
+check "tests/pdp/policies/host.yaml is conf/cerbos/host.yaml" \
+    bash -c '[ -L "$1" ] && [ "$(readlink -f "$1")" = "$(readlink -f "$2")" ]' _ \
+    "$here/policies/host.yaml" "$root/conf/cerbos/host.yaml"
 
 # --- plain HTTP: every example, and SHAPES.md shows each ---------------------
 if "$here/cerbos.sh" start "$work/plain" >"$work/plain.env"; then

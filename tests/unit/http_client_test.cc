@@ -155,6 +155,10 @@ public:
         std::lock_guard lock(mu_);
         opts_.status = status;
     }
+    void set_body(std::string body) {
+        std::lock_guard lock(mu_);
+        opts_.body = std::move(body);
+    }
     std::string last_request() const {
         std::lock_guard lock(mu_);
         return last_request_;
@@ -311,6 +315,7 @@ std::shared_ptr<TestHttpServer> start_test_server(int status, bool silent) {
 std::string url_of(const TestHttpServer& s) { return s.url(); }
 int requests_to(const TestHttpServer& s) { return s.requests(); }
 void set_status(TestHttpServer& s, int status) { s.set_status(status); }
+void set_body(TestHttpServer& s, const std::string& body) { s.set_body(body); }
 std::string last_request_of(const TestHttpServer& s) { return s.last_request(); }
 
 // A port on 127.0.0.1 with nothing listening: connecting is refused.

@@ -17,6 +17,7 @@ std::shared_ptr<TestHttpServer> start_test_server(int status, bool silent);
 std::string url_of(const TestHttpServer& server);
 int requests_to(const TestHttpServer& server);
 void set_status(TestHttpServer& server, int status);
+void set_body(TestHttpServer& server, const std::string& body);
 std::string last_request_of(const TestHttpServer& server);
 // A loopback port nothing listens on.
 int closed_port();

@@ -156,8 +156,21 @@ TEST_CASE("opa takes a boolean or an object with allow and obligations") {
     CHECK(o->allow);
     CHECK(o->context["session_max_seconds"] == 600);
     CHECK_FALSE(o->context.contains("allow"));
-    CHECK_FALSE(vigil::opa_response(R"({})"));                    // undefined rule
     CHECK_FALSE(vigil::opa_response(R"({"result": {"x": 1}})"));  // no allow
+}
+
+// OPA's documented answer for a rule that is undefined for the input (or a
+// path that names no rule): 200 with no "result", maybe a decision_id.
+TEST_CASE("opa's undefined result is a deny that says so, not an error") {
+    for (const char* body : {R"({})", R"({"decision_id": "4f1c"})"}) {
+        auto a = vigil::opa_response(body);
+        INFO(body);
+        REQUIRE(a);
+        CHECK_FALSE(a->allow);
+        CHECK_THAT(a->context["reason_admin"].get<std::string>(), Catch::Contains("undefined"));
+    }
+    CHECK_FALSE(vigil::opa_response(R"({"result": null})"));  // defined, but not a decision
+    CHECK_FALSE(vigil::opa_response(R"([])"));
 }
 
 TEST_CASE("a batch never holds one subject twice: Cerbos would merge them") {
@@ -171,6 +184,21 @@ TEST_CASE("a batch never holds one subject twice: Cerbos would merge them") {
     CHECK(rounds[0] == std::vector<size_t>{0, 1, 3});
     CHECK(rounds[1] == std::vector<size_t>{2, 5});
     CHECK(rounds[2] == std::vector<size_t>{4});
+}
+
+TEST_CASE("a batch holds at most 50 evaluations: Cerbos refuses more with a 400") {
+    std::vector<vigil::PdpQuery> many;
+    for (int i = 0; i < 120; ++i) {
+        vigil::PdpQuery q = query("ssh");
+        q.subject["id"] = "user" + std::to_string(i);
+        many.push_back(q);
+    }
+    auto rounds = vigil::PdpClient::rounds_by_subject(many);
+    REQUIRE(rounds.size() == 3);
+    CHECK(rounds[0].size() == 50);
+    CHECK(rounds[1].size() == 50);
+    CHECK(rounds[2].size() == 20);
+    CHECK(rounds[2].front() == 100);
 }
 
 // Found by tests/fuzz (fuzz_pdp_authzen): json::value() threw on these, and an

@@ -99,6 +99,18 @@ TEST_CASE("pdp transport returns a 4xx as is without failing over") {
     CHECK(t->breaker_state(0) == State::Closed);  // a 4xx proves the endpoint is alive
 }
 
+TEST_CASE("pdp transport fails over on a 3xx: a redirect it does not follow is no answer") {
+    auto a = server(302);
+    auto b = server(200);
+    auto t = make({.urls = {url_of(*a), url_of(*b)}, .breaker_failures = 1});
+    PdpExchange x = t->post(kPath, kBody, 2s);
+    REQUIRE(x.result);
+    CHECK(x.url == url_of(*b));
+    REQUIRE(x.failed.size() == 1);
+    CHECK(x.failed[0].kind == HttpErrorKind::HttpStatus);
+    CHECK(t->breaker_state(0) == State::Open);
+}
+
 TEST_CASE("pdp transport gives all attempts one deadline together") {
     auto a = silent_server();
     auto b = server(200);

@@ -1,0 +1,123 @@
+#include "pdp_query.h"
+
+#include <catch2/catch.hpp>
+
+#include "engine.h"
+
+namespace {
+
+// A query as build_pdp_query makes it: root (known to NSS everywhere) runs
+// `sudo ls` from 192.0.2.10 on web-01, whose EDR unit is active.
+vigil::DecisionRecord sudo_ls() {
+    vigil::DecisionRecord r;
+    r.request_id = "r1";
+    r.at = std::chrono::system_clock::now();
+    r.request.user = "root";
+    r.request.service = "sudo";
+    r.request.rhost = "192.0.2.10";
+    r.request.tty = "/dev/pts/1";
+    r.request.ruser = "alice";
+    r.request.command = {"/usr/bin/ls"};
+    r.identity = vigil::lookup_identity("root");
+    r.signals = {{"systemd.unit.falcon-sensor.service", "active", "systemd", r.at, {}}};
+    return r;
+}
+
+vigil::Config config() {
+    auto c = vigil::parse_config(R"([host]
+id = "web-01"
+labels = { sensitivity = "low" }
+)",
+                                 "test.toml");
+    REQUIRE(c);
+    return *c;
+}
+
+std::string key_of(const vigil::DecisionRecord& r, const vigil::Config& c = config()) {
+    return vigil::question_key(vigil::build_pdp_query(r, c));
+}
+
+}  // namespace
+
+TEST_CASE("question_key leaves out only the request's time and id") {
+    auto a = sudo_ls();
+    auto b = sudo_ls();
+    b.request_id = "r2";
+    b.at = a.at + std::chrono::seconds(90);
+    for (auto& s : b.signals) s.observed_at = b.at;  // when a signal was read is not what it says
+    CHECK(key_of(a) == key_of(b));
+    CHECK(key_of(a).size() == 64);  // a SHA-256, however large the query
+}
+
+TEST_CASE("question_key tells apart requests that differ in any fact the PDP is told") {
+    const auto base = sudo_ls();
+    const std::string k = key_of(base);
+    auto differs = [&](const char* what, auto change) {
+        auto r = base;
+        change(r);
+        INFO(what);
+        CHECK(key_of(r) != k);
+    };
+    differs("command", [](auto& r) { r.request.command = {"/bin/bash"}; });
+    differs("argv", [](auto& r) { r.request.command = {"/usr/bin/ls", "/root"}; });
+    differs("service", [](auto& r) { r.request.service = "sudo-i"; });
+    differs("target user", [](auto& r) { r.request.user = "daemon", r.identity = vigil::lookup_identity("daemon"); });
+    differs("groups", [](auto& r) { r.identity->groups.push_back("ops"); });
+    differs("invoking user", [](auto& r) { r.request.ruser = "mallory"; });
+    differs("source address", [](auto& r) { r.request.rhost = "192.0.2.11"; });
+    differs("source host name", [](auto& r) { r.request.rhost = "jump.example"; });
+    differs("tty", [](auto& r) { r.request.tty = "/dev/pts/2"; });
+    differs("grant group", [](auto& r) { r.request.grant_group = "vigil-sudo"; });
+    differs("grant account", [](auto& r) { r.request.grant_account = "ephemeral"; });
+    differs("second factor", [](auto& r) { r.request.mfa = vigil::StepUpProof{"totp", r.at, "", {}, ""}; });
+    differs("purpose", [](auto& r) { r.request.purpose = "INC-1"; });
+    differs("posture", [](auto& r) { r.signals[0].value = "inactive"; });
+    differs("ssh certificate", [](auto& r) { r.ssh_certificate = {{"key_id", "ci-deploy"}, {"serial", 7}}; });
+}
+
+TEST_CASE("question_key tells apart groups asked for in two grants") {
+    auto a = sudo_ls();
+    a.request.service = "elevate";
+    a.request.command.clear();
+    a.request.grant_group = "db-admins";
+    a.request.grant_length = std::chrono::seconds(900);
+    auto b = a;
+    b.request.grant_group = "vigil-sudo";
+    CHECK(key_of(a) != key_of(b));
+    b = a;
+    b.request.grant_length = std::chrono::seconds(3600);
+    CHECK(key_of(a) != key_of(b));
+}
+
+TEST_CASE("question_key covers facts added to the query later, wherever they go") {
+    auto q = vigil::build_pdp_query(sudo_ls(), config());
+    const std::string k = vigil::question_key(q);
+    auto with = [&](auto change) {
+        auto copy = q;
+        change(copy);
+        return vigil::question_key(copy);
+    };
+    CHECK(with([](auto& c) { c.subject["properties"]["trusted_ca"] = true; }) != k);
+    CHECK(with([](auto& c) { c.action["properties"]["run_as"] = "postgres"; }) != k);
+    CHECK(with([](auto& c) { c.action["properties"]["argv_truncated"] = true; }) != k);
+    CHECK(with([](auto& c) { c.resource["properties"]["labels"]["environment"] = "prod"; }) != k);
+    CHECK(with([](auto& c) { c.context["policy"]["local_version"] = "sha256:other"; }) != k);
+    CHECK(with([](auto& c) { c.context["time"] = "2030-01-01T00:00:00Z"; }) == k);
+}
+
+TEST_CASE("question_key does not depend on the order facts were added in") {
+    vigil::PdpQuery a;
+    a.subject = {{"type", "user"}, {"id", "alice"}};
+    a.action = {{"name", "ssh"}};
+    a.resource = {{"type", "host"}, {"id", "web-01"}};
+    a.context = {{"source_ip", "192.0.2.10"}, {"purpose", "x"}};
+    vigil::PdpQuery b = a;
+    b.context = {{"purpose", "x"}, {"source_ip", "192.0.2.10"}};
+    CHECK(vigil::question_key(a) == vigil::question_key(b));
+}
+
+TEST_CASE("question_key of a query without a context does not throw") {
+    vigil::PdpQuery q;
+    q.subject = {{"type", "user"}, {"id", "alice"}};
+    CHECK(vigil::question_key(q).size() == 64);
+}
