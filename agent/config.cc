@@ -36,12 +36,14 @@ public:
         Config c;
         c.path = path_;
         only_keys(root,
-                  {"agent", "pdp", "host", "subject", "posture", "stepup", "sessions", "grants", "metrics", "rule"},
+                  {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics",
+                   "rule"},
                   "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
         if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
+        if (auto* t = root.get("ssh")) parse_ssh(table(*t, "[ssh]"), c.ssh);
         if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
         if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
         if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
@@ -667,6 +669,27 @@ private:
                 std::regex check(s.workload_key_id);
             } catch (const std::regex_error& e) {
                 fail(n->source(), fmt::format("subject.workload_key_id is not a valid regex: {}", e.what()));
+            }
+        }
+    }
+
+    void parse_ssh(const toml::table& t, SshSettings& s) const {
+        only_keys(t, {"trusted_user_ca_keys", "trusted_ca_fingerprints"}, "[ssh]");
+        if (auto* n = t.get("trusted_user_ca_keys")) {
+            s.trusted_user_ca_keys = string(*n, "ssh.trusted_user_ca_keys");
+            if (s.trusted_user_ca_keys.empty() || s.trusted_user_ca_keys[0] != '/') {
+                fail(n->source(), "ssh.trusted_user_ca_keys must be an absolute path");
+            }
+        }
+        if (auto* n = t.get("trusted_ca_fingerprints")) {
+            s.trusted_ca_fingerprints = string_list(*n, "ssh.trusted_ca_fingerprints", true);
+            static const std::regex kFingerprint("^SHA256:[A-Za-z0-9+/]{43}$");
+            for (const auto& fp : s.trusted_ca_fingerprints) {
+                if (!std::regex_match(fp, kFingerprint)) {
+                    fail(n->source(), fmt::format("ssh.trusted_ca_fingerprints: \"{}\" is not a SHA256 fingerprint "
+                                                  "as ssh-keygen -l prints it (SHA256:<43 characters>)",
+                                                  fp));
+                }
             }
         }
     }

@@ -98,6 +98,17 @@ struct SubjectSettings {
     std::string workload_key_id;
 };
 
+// [ssh]: which SSH certificates vigil believes. sshd also accepts a
+// certificate from any CA a user lists with cert-authority in their own
+// authorized_keys, whose key id, principals and extensions are theirs to
+// write: only a certificate signed by a CA named here adds anything to a
+// request (the PDP's subject, workload_key_id, the session cap); any other
+// is recorded in the trail as untrusted and otherwise ignored.
+struct SshSettings {
+    std::string trusted_user_ca_keys;                 // a file as sshd's TrustedUserCAKeys reads it
+    std::vector<std::string> trusted_ca_fingerprints;  // "SHA256:<base64>", as ssh-keygen -l prints
+};
+
 // [posture]: which collectors run, and what every request requires.
 struct PostureSettings {
     std::chrono::seconds max_age{60};           // older signals count as missing
@@ -154,6 +165,7 @@ struct Config {
     PdpSettings pdp;
     HostSettings host;
     SubjectSettings subject;
+    SshSettings ssh;
     StepUpSettings stepup;
     SessionSettings sessions;
     GrantSettings grants;

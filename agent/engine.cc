@@ -104,6 +104,7 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     for (auto& [k, v] : facts.items()) j[k] = v;
     if (r.identity) j["uid"] = r.identity->uid, j["groups"] = r.identity->groups;
     if (!r.ssh_certificate.is_null()) j["ssh_certificate"] = r.ssh_certificate;
+    if (!r.ssh_untrusted.is_null()) j["ssh_certificate_untrusted"] = r.ssh_untrusted;
     j["signals"] = signals_json(r);
     j["path"] = r.path;
     if (!r.pdp.is_null()) j["pdp"] = r.pdp;
@@ -140,17 +141,21 @@ Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Config> con
         if (!client) return err(fmt::format("{}: [pdp]: {}", config->path, client.error().message));
         pdp = std::move(*client);
     }
-    return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, posture, std::move(pdp));
+    auto cas = TrustedCas::load(config->ssh);
+    if (!cas) return err(fmt::format("{}: {}", config->path, cas.error().message));
+    return std::make_shared<Engine>(std::move(config), audit, recent, last_answers, posture, std::move(pdp),
+                                    std::move(*cas));
 }
 
 Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
-               posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp)
+               posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp, TrustedCas cas)
     : config_(std::move(config)),
       audit_(audit),
       recent_(recent),
       last_answers_(last_answers ? last_answers : &own_last_answers_),
       posture_(posture),
-      pdp_(std::move(pdp)) {}
+      pdp_(std::move(pdp)),
+      cas_(std::move(cas)) {}
 
 void Engine::forget_cached_answers() {
     allow_cache_.clear();
@@ -254,15 +259,27 @@ Decision Engine::demand_step_up(Decision d, const Rule* allow, const DecisionRec
 }
 
 // The certificate a login used names the caller better than the account
-// does: key id, principals, serial, validity go to the PDP and the trail.
-static void read_ssh_certificate(DecisionRecord& r) {
+// does: key id, principals, serial, validity go to the PDP and the trail,
+// but only from a certificate a CA in [ssh] signed. A user can have sshd
+// accept a certificate of their own making (cert-authority in their
+// authorized_keys): such a one is only recorded, as untrusted.
+static void read_ssh_certificate(DecisionRecord& r, const TrustedCas& cas) {
     if (r.request.ssh_auth_info.empty()) return;
     auto info = parse_ssh_auth_info(r.request.ssh_auth_info);
     if (!info) {
-        r.ssh_certificate = {{"error", info.error().message}};
+        r.ssh_untrusted = {{"error", info.error().message}};
         return;
     }
-    if (const SshCertificate* cert = info->first_certificate()) r.ssh_certificate = to_json(*cert);
+    nlohmann::ordered_json untrusted = nlohmann::ordered_json::array();
+    for (const SshAuthMethod& m : info->methods) {
+        if (!m.certificate) continue;
+        if (r.ssh_certificate.is_null() && cas.trusts(m.certificate->ca_fingerprint)) {
+            r.ssh_certificate = to_json(*m.certificate);
+        } else if (!cas.trusts(m.certificate->ca_fingerprint)) {
+            untrusted.push_back(to_json(*m.certificate));
+        }
+    }
+    if (!untrusted.empty()) r.ssh_untrusted = {{"certificates", untrusted}};
 }
 
 // sshd checks a certificate only at login: a session it let in must not
@@ -297,7 +314,7 @@ DecisionRecord Engine::begin(const Request& req) const {
     r.request = req;
     r.identity = lookup_identity(req.user);
     if (posture_) r.signals = posture_->snapshot();
-    read_ssh_certificate(r);
+    read_ssh_certificate(r, cas_);
     r.policy_version = config_->version;
     return r;
 }

@@ -26,6 +26,7 @@
 #include "posture/signal_store.h"
 #include "recent_decisions.h"
 #include "request.h"
+#include "trusted_cas.h"
 
 namespace vigil {
 
@@ -34,7 +35,11 @@ struct DecisionRecord {
     std::chrono::system_clock::time_point at;
     Request request;
     std::optional<Identity> identity;
-    nlohmann::ordered_json ssh_certificate;  // parsed from SSH_AUTH_INFO_0; null if none
+    // Parsed from SSH_AUTH_INFO_0: the first certificate a CA in [ssh]
+    // trusts (null if none), and, for the trail only, what could not be
+    // believed (other certificates, or why the text did not parse).
+    nlohmann::ordered_json ssh_certificate;
+    nlohmann::ordered_json ssh_untrusted;
     posture::Snapshot signals;
     Decision decision;
     std::string policy_version;
@@ -72,7 +77,7 @@ public:
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
-           posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp);
+           posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp, TrustedCas cas = {});
 
     // Posture changed: answers given for the old posture must not be reused.
     void forget_cached_answers();
@@ -99,6 +104,7 @@ private:
     PdpCache* last_answers_;
     posture::SignalStore* posture_;
     std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
+    TrustedCas cas_;
     PdpCache allow_cache_;
     PdpCache own_last_answers_;  // when the caller keeps none
 };

@@ -434,6 +434,14 @@ Result<SshAuthMethod> parse_line(std::string_view line) {
 
 }  // namespace
 
+Result<std::string> ssh_key_fingerprint(std::string_view base64_blob) {
+    auto blob = base64_decode(base64_blob);
+    if (!blob) return blob.error();
+    auto fp = fingerprint(*blob);
+    if (!fp) return err("cannot hash the key");
+    return *fp;
+}
+
 const SshCertificate* SshAuthInfo::first_certificate() const {
     for (const auto& m : methods)
         if (m.certificate) return &*m.certificate;

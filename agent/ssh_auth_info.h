@@ -92,6 +92,10 @@ Result<SshAuthInfo> parse_ssh_auth_info(std::string_view text);
 nlohmann::ordered_json to_json(const SshAuthInfo& info);
 nlohmann::ordered_json to_json(const SshCertificate& cert);
 
+// "SHA256:..." of a public key written as in authorized_keys (base64 of
+// its wire blob), as ssh-keygen -l prints it.
+Result<std::string> ssh_key_fingerprint(std::string_view base64_blob);
+
 // "1970-01-01T00:00:00Z"; clamped to "9999-12-31T23:59:59Z".
 std::string ssh_time_rfc3339(uint64_t seconds);
 

@@ -767,12 +767,21 @@ TEST_CASE("ssh auth info: random damage to the text never crashes") {
 
 namespace {
 
-vigil::DecisionRecord account_decision(std::string_view auth_info, const std::string& rule_extra = "") {
-    auto c = vigil::parse_config(
-        "[[rule]]\nname = \"root may\"\nservices = [\"sshd\"]\nusers = [\"root\"]\n"
-        "decision = \"allow\"\n" +
-            rule_extra,
-        "t.toml");
+// The CA [ssh] trusts: the one that signed auth_info's certificate, unless
+// trust_ca is false.
+std::string ssh_table(std::string_view auth_info, bool trust_ca) {
+    auto info = parse_ssh_auth_info(auth_info);
+    if (!trust_ca || !info || !info->first_certificate()) return "";
+    return "[ssh]\ntrusted_ca_fingerprints = [\"" + info->first_certificate()->ca_fingerprint + "\"]\n";
+}
+
+vigil::DecisionRecord account_decision(std::string_view auth_info, const std::string& rule_extra = "",
+                                       bool trust_ca = true) {
+    auto c = vigil::parse_config(ssh_table(auth_info, trust_ca) +
+                                     "[[rule]]\nname = \"root may\"\nservices = [\"sshd\"]\nusers = [\"root\"]\n"
+                                     "decision = \"allow\"\n" +
+                                     rule_extra,
+                                 "t.toml");
     REQUIRE(c);
     auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
     REQUIRE(e);
@@ -803,4 +812,24 @@ TEST_CASE("ssh auth info: a login's session_max is capped by its certificate's e
     auto old = account_decision(kEcdsa521HostCert);
     CHECK(old.decision.outcome == vigil::Outcome::Deny);
     CHECK_THAT(old.decision.reason_user, Catch::Contains("certificate has expired"));
+}
+
+TEST_CASE("ssh auth info: a certificate from a CA [ssh] does not trust adds nothing", "[sessions]") {
+    // Signed by a CA the user may have named in their own authorized_keys.
+    auto r = account_decision(kSkEd25519Cert, "", false);
+    REQUIRE(r.decision.outcome == vigil::Outcome::Allow);
+    CHECK_FALSE(r.decision.session_max);
+    CHECK(r.ssh_certificate.is_null());
+    auto trail = vigil::to_json(r);
+    CHECK_FALSE(trail.contains("ssh_certificate"));
+    REQUIRE(trail.contains("ssh_certificate_untrusted"));
+    CHECK(trail["ssh_certificate_untrusted"]["certificates"][0]["key_id"] ==
+          parse_ssh_auth_info(kSkEd25519Cert)->first_certificate()->key_id);
+    // Trusted: the same certificate is the subject's.
+    auto t = account_decision(kSkEd25519Cert);
+    CHECK(t.ssh_certificate.is_object());
+    CHECK_FALSE(vigil::to_json(t).contains("ssh_certificate_untrusted"));
+    // An expired certificate from an untrusted CA is no more than a key:
+    // sshd judged it at login.
+    CHECK(account_decision(kEcdsa521HostCert, "", false).decision.outcome == vigil::Outcome::Allow);
 }
