@@ -35,10 +35,10 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(root,
-                  {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics",
-                   "rule"},
-                  "top level");
+        only_keys(
+            root,
+            {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics", "rule"},
+            "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);

@@ -105,7 +105,7 @@ struct SubjectSettings {
 // request (the PDP's subject, workload_key_id, the session cap); any other
 // is recorded in the trail as untrusted and otherwise ignored.
 struct SshSettings {
-    std::string trusted_user_ca_keys;                 // a file as sshd's TrustedUserCAKeys reads it
+    std::string trusted_user_ca_keys;                  // a file as sshd's TrustedUserCAKeys reads it
     std::vector<std::string> trusted_ca_fingerprints;  // "SHA256:<base64>", as ssh-keygen -l prints
 };
 

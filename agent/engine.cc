@@ -43,6 +43,20 @@ Decision truncated_argv() {
     return d;
 }
 
+// sshd's auth phase: pam_vigil only adds a factor to a public key sshd has
+// already accepted (AuthenticationMethods publickey,keyboard-interactive).
+// Without one, its "nothing to add" would leave the verdict to whatever
+// follows in the stack, often pam_permit, so a Match block that enables
+// password or keyboard-interactive alone would let anyone in.
+Decision no_key_first() {
+    Decision d;
+    d.reason_user = "access denied: a second factor is only asked for after a public key";
+    d.reason_admin =
+        "sshd's auth phase with no completed publickey method in SSH_AUTH_INFO_0 (AuthenticationMethods must "
+        "start with publickey, and ExposeAuthInfo must be yes)";
+    return d;
+}
+
 Decision session_closed() {
     Decision d;
     d.outcome = Outcome::Allow;
@@ -194,6 +208,7 @@ std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& 
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
     if (r.request.argv_truncated) return truncated_argv();
+    if (r.request.phase == Phase::Auth && r.request.service == "sshd" && r.ssh_key.empty()) return no_key_first();
     if (auto why = unmet(config_->posture.require, r); !why.empty()) return posture_deny(why, "");
     m = match_rules(config_->rules, r.request, *r.identity);
     if (m.deny) return deny_by(*m.deny, r.request);
@@ -270,6 +285,7 @@ static void read_ssh_certificate(DecisionRecord& r, const TrustedCas& cas) {
         r.ssh_untrusted = {{"error", info.error().message}};
         return;
     }
+    r.ssh_key = info->publickey_fingerprint();
     nlohmann::ordered_json untrusted = nlohmann::ordered_json::array();
     for (const SshAuthMethod& m : info->methods) {
         if (!m.certificate) continue;

@@ -40,6 +40,7 @@ struct DecisionRecord {
     // believed (other certificates, or why the text did not parse).
     nlohmann::ordered_json ssh_certificate;
     nlohmann::ordered_json ssh_untrusted;
+    std::string ssh_key;  // fingerprint of the key a completed publickey method used
     posture::Snapshot signals;
     Decision decision;
     std::string policy_version;

@@ -448,6 +448,12 @@ const SshCertificate* SshAuthInfo::first_certificate() const {
     return nullptr;
 }
 
+std::string SshAuthInfo::publickey_fingerprint() const {
+    for (const auto& m : methods)
+        if (m.method == "publickey" && !m.fingerprint.empty()) return m.fingerprint;
+    return "";
+}
+
 Result<SshAuthInfo> parse_ssh_auth_info(std::string_view text) {
     if (text.size() > kSshAuthInfoMaxBytes) {
         return err(

@@ -79,6 +79,9 @@ struct SshAuthMethod {
 struct SshAuthInfo {
     std::vector<SshAuthMethod> methods;  // in the order sshd accepted them
     const SshCertificate* first_certificate() const;
+    // The fingerprint of the key the first completed publickey method
+    // used (for a certificate, the key it certifies); empty if none did.
+    std::string publickey_fingerprint() const;
 };
 
 Result<SshAuthInfo> parse_ssh_auth_info(std::string_view text);

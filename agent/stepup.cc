@@ -9,6 +9,7 @@
 #include "device_flow.h"
 #include "log.h"
 #include "session_registry.h"
+#include "ssh_auth_info.h"
 #include "terminal_qr.h"
 #include "totp_store.h"
 
@@ -36,7 +37,33 @@ std::string random_id() {
     return out;
 }
 
-std::string window_key(const Request& q) { return q.user + "\n" + q.service + "\n" + q.tty + "\n" + q.rhost; }
+// What a remembered proof is bound to beyond user and service: the SSH key
+// that logged in (sshd), or the terminal and the kernel session it was given
+// on (sudo, su: the session of the process that asked, and its leader's
+// start time, as sudo's own tty tickets do). Empty when there is none, and
+// then nothing is remembered past the transaction: sshd's PAM_TTY is always
+// "ssh" and a jump host or NAT puts many people behind one address, and a
+// sudo without a terminal has nothing to tell one caller from another.
+std::string proof_binding(const Request& q) {
+    if (q.service == "sshd") {
+        auto info = parse_ssh_auth_info(q.ssh_auth_info);
+        std::string key = info ? info->publickey_fingerprint() : "";
+        return key.empty() ? "" : "key " + key;
+    }
+    if (q.tty.empty() || !q.peer) return "";
+    auto self = read_proc_stat(q.peer->pid);
+    if (!self || self->tty_nr == 0 || self->session <= 1) return "";
+    auto leader = read_proc_stat(self->session);
+    if (!leader) return "";
+    return fmt::format("tty {} session {} {}", q.tty, self->session, leader->start_time);
+}
+
+// Empty: this request has no binding, so no window applies to it.
+std::string window_key(const Request& q) {
+    std::string binding = proof_binding(q);
+    if (binding.empty()) return "";
+    return q.user + "\n" + q.service + "\n" + q.tty + "\n" + q.rhost + "\n" + binding;
+}
 
 bool printable(const std::string& s) {
     for (unsigned char c : s) {
@@ -84,7 +111,8 @@ void StepUpCoordinator::configure(const StepUpSettings& s) {
     totp_ = s.totp_configured ? std::make_unique<TotpStore>(s.totp) : nullptr;
 }
 
-void StepUpCoordinator::attach(Request& q) const {
+void StepUpCoordinator::attach(Request& q) {
+    std::string window = window_key(q);
     std::lock_guard lock(mu_);
     auto now = Clock::now();
     auto apply = [&](const Proof& p) {
@@ -96,15 +124,22 @@ void StepUpCoordinator::attach(Request& q) const {
     };
     pid_t pid = q.peer ? q.peer->pid : 0;
     if (pid > 0) {
-        // The same process, not one that reused its pid since.
+        // The same process, not one that reused its pid since. Its account
+        // phase uses the proof up: a program the process later execs (sudo
+        // again, in the same pid) must prove anew.
         auto it = by_process_.find(pid);
-        if (it != by_process_.end() && same_process_alive(pid, it->second.start_time)) apply(it->second);
+        if (it != by_process_.end() && same_process_alive(pid, it->second.start_time) && apply(it->second) &&
+            q.phase == Phase::Account) {
+            by_process_.erase(it);
+        }
     }
-    if (auto it = by_window_.find(window_key(q)); it != by_window_.end()) apply(it->second);
+    if (window.empty()) return;
+    if (auto it = by_window_.find(window); it != by_window_.end()) apply(it->second);
 }
 
 void StepUpCoordinator::remember(const Request& q) {
     if (!q.mfa && q.purpose.empty()) return;
+    std::string window = window_key(q);
     std::lock_guard lock(mu_);
     auto now = Clock::now();
     Proof p{q.mfa, q.purpose, q.user, q.service, q.tty, q.rhost, q.ruser, now + kTransactionLife, 0};
@@ -114,15 +149,17 @@ void StepUpCoordinator::remember(const Request& q) {
             p.start_time = self->start_time;
             by_process_[q.peer->pid] = p;
         }
-        // sshd: the account phase runs in the monitor, the auth child's parent.
-        if (auto parent = self ? read_proc_stat(self->ppid) : std::nullopt; parent && parent->pid > 1) {
+        // sshd: the account phase runs in the monitor, the auth child's
+        // parent. Only sshd: sudo's parent is the user's shell.
+        auto parent = self && q.service == "sshd" ? read_proc_stat(self->ppid) : std::nullopt;
+        if (parent && parent->pid > 1) {
             p.start_time = parent->start_time;
             by_process_[parent->pid] = p;
         }
     }
-    if (settings_.remember.count() > 0) {
+    if (settings_.remember.count() > 0 && !window.empty()) {
         p.until = now + settings_.remember;
-        by_window_[window_key(q)] = p;
+        by_window_[window] = p;
     }
 }
 

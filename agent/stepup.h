@@ -60,9 +60,11 @@ public:
     void configure(const StepUpSettings& s);
 
     // Sets q.mfa and q.purpose from a proof given in this PAM transaction
-    // (by q's process or the child it forked for auth) or, within
-    // [stepup] remember, for the same user, service, tty and rhost.
-    void attach(Request& q) const;
+    // (by q's process or, for sshd, the child it forked for auth; the
+    // account phase uses it up) or, within [stepup] remember, for the same
+    // user, service, tty and rhost and the same binding: the SSH key of the
+    // login, or the terminal session of the sudo (none: not remembered).
+    void attach(Request& q);
 
     // d is a StepUp decision for q (auth phase): opens a challenge.
     // Fails (kind Fail) when nothing can be asked (no method, too many open).
@@ -105,7 +107,7 @@ private:
     std::unique_ptr<TotpStore> totp_;
     std::map<std::string, std::unique_ptr<Challenge>> challenges_;
     std::map<pid_t, Proof> by_process_;       // this transaction: the auth process and its parent
-    std::map<std::string, Proof> by_window_;  // user\nservice\ntty\nrhost
+    std::map<std::string, Proof> by_window_;  // user\nservice\ntty\nrhost\nbinding
 };
 
 }  // namespace vigil

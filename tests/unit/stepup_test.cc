@@ -156,14 +156,21 @@ TEST_CASE("a TOTP step-up for a user without a secret fails and says how to enro
     CHECK_THAT(r.reason_user, Catch::Contains("vigilctl totp enroll bob"));
 }
 
-TEST_CASE("a proof serves the same transaction, and the window only the same user, service and tty", "[stepup]") {
+TEST_CASE("a sudo proof serves its own transaction once, never the shell that started it", "[stepup]") {
     TempDir dir;
     StepUpCoordinator c;
-    c.configure(settings(dir.path, std::chrono::seconds(60)));
+    c.configure(settings(dir.path));
     Request proven = sudo_request("alice", getpid());
     proven.purpose = "OPS-1 work";
     proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
     c.remember(proven);
+
+    // The parent of sudo is the user's shell: `exec sudo ...` there must
+    // not inherit the proof.
+    Request parent = sudo_request("alice", getppid());
+    parent.phase = vigil::Phase::Account;
+    c.attach(parent);
+    CHECK_FALSE(parent.mfa);
 
     Request account = sudo_request("alice", getpid());
     account.phase = vigil::Phase::Account;
@@ -171,37 +178,95 @@ TEST_CASE("a proof serves the same transaction, and the window only the same use
     REQUIRE(account.mfa);
     CHECK(account.purpose == "OPS-1 work");
 
-    // The parent of the auth process (sshd's monitor) is covered too, for
-    // the same tty and host; not for another tty.
-    Request parent = sudo_request("alice", getppid());
-    c.attach(parent);
-    CHECK(parent.mfa);
-    Request parent_elsewhere = sudo_request("alice", getppid());
-    parent_elsewhere.tty = "/dev/pts/9";
-    c.attach(parent_elsewhere);
-    CHECK_FALSE(parent_elsewhere.mfa);
+    // The account phase used it up: the same pid asking again proves anew.
+    Request again = sudo_request("alice", getpid());
+    again.phase = vigil::Phase::Account;
+    c.attach(again);
+    CHECK_FALSE(again.mfa);
+    CHECK(again.purpose.empty());
+}
 
-    // Another tty, another process: neither the transaction nor the window.
-    Request other_tty = sudo_request("alice", 1);
-    other_tty.tty = "/dev/pts/4";
-    c.attach(other_tty);
-    CHECK_FALSE(other_tty.mfa);
+namespace {
 
-    // Same user, service and tty, another process: the window.
-    Request same_tty = sudo_request("alice", 1);
-    c.attach(same_tty);
-    CHECK(same_tty.mfa);
+const std::string kKeyA =
+    "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP2R4BGewhZIVbOXiPM+0OYHgNZxPL8lHE5cIqAM5e8X\n";
+const std::string kKeyB =
+    "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBpJ8gt2fpObBaxgY+8f93CoriVTdS9HVpHCoZiyQDst\n";
 
-    // Another user on the same tty: nothing.
-    Request bob = sudo_request("bob", getpid());
+// sshd's keyboard-interactive auth (or account phase) after a public key.
+Request ssh_request(const std::string& user, pid_t pid, const std::string& auth_info) {
+    Request q;
+    q.phase = vigil::Phase::Auth;
+    q.user = user;
+    q.service = "sshd";
+    q.tty = "ssh";
+    q.rhost = "192.0.2.7";
+    q.ssh_auth_info = auth_info;
+    q.peer = PeerCredentials{pid, 0, 0};
+    return q;
+}
+
+}  // namespace
+
+TEST_CASE("sshd: the auth child's proof serves its monitor's account phase", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path));
+    Request proven = ssh_request("alice", getpid(), kKeyA);
+    proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    c.remember(proven);
+    Request monitor = ssh_request("alice", getppid(), kKeyA);
+    monitor.phase = vigil::Phase::Account;
+    c.attach(monitor);
+    CHECK(monitor.mfa);
+}
+
+TEST_CASE("the remember window binds a proof to the SSH key, not to the address", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path, std::chrono::seconds(60)));
+    Request proven = ssh_request("alice", getpid(), kKeyA);
+    proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    c.remember(proven);
+
+    // A later login with the same key, through the same jump host.
+    Request same_key = ssh_request("alice", 1, kKeyA);
+    c.attach(same_key);
+    CHECK(same_key.mfa);
+
+    // Another key through the same jump host, as the same account: asked again.
+    Request other_key = ssh_request("alice", 1, kKeyB);
+    c.attach(other_key);
+    CHECK_FALSE(other_key.mfa);
+
+    // No key to bind to (no SSH_AUTH_INFO_0): asked again.
+    Request no_key = ssh_request("alice", 1, "");
+    c.attach(no_key);
+    CHECK_FALSE(no_key.mfa);
+
+    // Another user with the same key: nothing.
+    Request bob = ssh_request("bob", 1, kKeyA);
     c.attach(bob);
     CHECK_FALSE(bob.mfa);
 
     c.forget_all();  // posture changed
-    Request after = sudo_request("alice", getpid());
+    Request after = ssh_request("alice", 1, kKeyA);
     c.attach(after);
     CHECK_FALSE(after.mfa);
-    CHECK(after.purpose.empty());
+}
+
+TEST_CASE("a sudo without a terminal remembers nothing past its transaction", "[stepup]") {
+    TempDir dir;
+    StepUpCoordinator c;
+    c.configure(settings(dir.path, std::chrono::seconds(60)));
+    Request proven = sudo_request("alice", getpid());
+    proven.tty = "";
+    proven.mfa = vigil::StepUpProof{"totp", std::chrono::system_clock::now(), "", {}, ""};
+    c.remember(proven);
+    Request later = sudo_request("alice", 1);
+    later.tty = "";
+    c.attach(later);
+    CHECK_FALSE(later.mfa);
 }
 
 TEST_CASE("without a remember window only the transaction keeps the proof", "[stepup]") {
