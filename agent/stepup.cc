@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "device_flow.h"
+#include "id_token.h"
 #include "log.h"
 #include "session_registry.h"
 #include "terminal_qr.h"
@@ -82,6 +83,7 @@ void StepUpCoordinator::configure(const StepUpSettings& s) {
     settings_ = s;
     purpose_re_ = std::regex(s.purpose.pattern, std::regex::ECMAScript);  // validated by the config reader
     totp_ = s.totp_configured ? std::make_unique<TotpStore>(s.totp) : nullptr;
+    if (std::string w = user_claim_warning(s.device); s.device_configured && !w.empty()) log_warn("{}", w);
 }
 
 void StepUpCoordinator::attach(Request& q) const {

@@ -12,9 +12,11 @@
 // directory provider.sh runs it for (so `stop` finds the right process).
 // Normally started through tests/oidc/provider.sh.
 //
-// Accounts (login name = preferred_username; sub is an opaque id):
-//   vgl-alice  password "vgl-alice-pw"      vgl-bob  password "vgl-bob-pw"
-//   one-time code "424242" for both (OIDC_TEST_OTP overrides it).
+// Accounts (login name = preferred_username):
+//   vgl-alice  password "vgl-alice-pw"   sub "00u-alice-1001" (opaque, as most providers issue)
+//   vgl-bob    password "vgl-bob-pw"     sub "00u-bob-1002"
+//   alice      password "alice-pw"       sub "vgl-alice" (a provider whose subject is the Unix name)
+//   one-time code "424242" for all (OIDC_TEST_OTP overrides it).
 // A login with a correct one-time code gets amr ["pwd","otp"] and acr
 // "urn:vigil:acr:mfa"; without one, amr ["pwd"] and acr "urn:vigil:acr:pwd".
 //
@@ -58,6 +60,7 @@ const OTP = process.env.OIDC_TEST_OTP || '424242';
 const ACCOUNTS = new Map([
     ['vgl-alice', { sub: '00u-alice-1001', password: 'vgl-alice-pw', name: 'Alice Example' }],
     ['vgl-bob', { sub: '00u-bob-1002', password: 'vgl-bob-pw', name: 'Bob Example' }],
+    ['alice', { sub: 'vgl-alice', password: 'alice-pw', name: 'Alice Example' }],
 ]);
 
 function accountBySub(sub) {

@@ -4,6 +4,7 @@
 //   device_flow_probe --issuer URL --client-id ID --user NAME [--deadline-ms N]
 //                     [--amr-any mfa,otp] [--acr-any A,B] [--client-secret-file F]
 //                     [--ca-file F] [--max-auth-age S] [--scope S] [--cancel-after-ms N]
+//                     [--user-claim CLAIM]
 //
 // Prints "verification_uri=...", "verification_uri_complete=..." and
 // "user_code=..." (flushed at once, so a test can hand the URL to the
@@ -49,7 +50,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: device_flow_probe --issuer URL --client-id ID --user NAME [--deadline-ms N]\n"
                  "       [--amr-any A,B] [--acr-any A,B] [--client-secret-file F] [--ca-file F]\n"
-                 "       [--max-auth-age S] [--scope S] [--cancel-after-ms N]\n");
+                 "       [--max-auth-age S] [--scope S] [--cancel-after-ms N] [--user-claim CLAIM]\n");
     return 2;
 }
 
@@ -62,6 +63,7 @@ bool apply(Options& o, std::string_view flag, const char* value) {
                         : flag == "--client-secret-file" ? &s.client_secret_file
                         : flag == "--ca-file"            ? &s.ca_file
                         : flag == "--scope"              ? &s.scope
+                        : flag == "--user-claim"         ? &s.user_claim
                                                          : nullptr;
     if (text != nullptr) {
         *text = value;
