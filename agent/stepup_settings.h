@@ -37,7 +37,7 @@ struct DeviceFlowSettings {
     std::vector<std::string> accept_acr;           // if not empty, acr must be one of these (alternative to amr)
     std::chrono::seconds max_auth_age{300};        // auth_time no older than this
     std::string ca_file;                           // optional CA bundle for the provider's TLS
-    std::chrono::milliseconds http_timeout{5000};  // each HTTP call
+    std::chrono::milliseconds http_timeout{5000};  // each HTTP call; also cut to the PAM module's time left
 };
 
 // [stepup.purpose]: the justification prompt.

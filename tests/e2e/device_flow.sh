@@ -7,12 +7,13 @@
 #
 # The provider's accounts (tests/oidc/provider.mjs): "alice" has sub
 # vgl-alice (the local user), "vgl-alice" has an opaque sub and
-# preferred_username vgl-alice, "vgl-bob" is someone else.
+# preferred_username vgl-alice, "vgl-bob" is someone else. PAM waits 5 s
+# (timeout=5000); the slow-provider cases set http_timeout to twice that.
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 10
+tap_plan 13
 
 OIDC=$SRCDIR/tests/oidc
 _df_rc=0
@@ -223,6 +224,67 @@ bad_signature() {
     grep -q "signature" "$AGENT_LOG" "$AUDIT_LOG" || { fail "the log does not say the signature failed"; note_logs; }
 }
 tap_case "sudo: an ID token that does not verify against the provider's JWKS is refused" bad_signature
+
+# vigild answered, not pam_vigil's timeout: the person is told why.
+answered_by_vigild() {
+    expect_nonzero "sudo with a slow provider" "$RC" "$OUT" || return 1
+    no_line "root" "$OUT" "the command ran" || return 1
+    expect_not_contains "pam_vigil did not give up waiting for vigild" "$OUT" "access check unavailable" || return 1
+    expect_contains "vigild's deny reaches the person" "$OUT" "$1"
+}
+
+# A provider that accepts the connection and never answers discovery.
+silent_discovery() {
+    node -e '
+        const s = require("net").createServer((c) => c.on("error", () => {}));
+        s.listen(0, "127.0.0.1", () => console.log(s.address().port));' >"$T/silent.port" 2>"$T/silent.log" &
+    local pid=$!
+    e2e_track "$pid"
+    wait_for 10 test -s "$T/silent.port" || { fail "the silent listener did not start"; note "log" "$T/silent.log"; return 1; }
+    reconfigure "http://127.0.0.1:$(cat "$T/silent.port")" 'http_timeout = "10s"' || return 1
+    sudo_device
+    answered_by_vigild "access denied: the identity provider cannot be reached" || { note_logs; return 1; }
+    if ! grep -q "openid-configuration: timeout.*the PAM module's deadline left" "$AUDIT_LOG"; then
+        fail "the trail does not say discovery ran out of the module's time"
+        note "audit" "$AUDIT_LOG" 2
+        return 1
+    fi
+    kill "$pid" 2>/dev/null
+}
+tap_case "sudo: discovery that never answers ends in vigild's deny before pam_vigil's deadline" silent_discovery
+
+slow_device_authorization() {
+    with_provider oidc-slowauth --delay /device/auth=30000 -- 'http_timeout = "10s"' || return 1
+    sudo_device
+    answered_by_vigild "access denied: the identity provider cannot be reached" || { note_logs; return 1; }
+    if ! grep -q "device authorization at .*: timeout.*the PAM module's deadline left" "$AUDIT_LOG"; then
+        fail "the trail does not say the device authorization ran out of the module's time"
+        note "audit" "$AUDIT_LOG" 2
+        return 1
+    fi
+}
+tap_case "sudo: a device authorization request slower than pam_vigil's deadline ends in vigild's deny" \
+    slow_device_authorization
+
+_jwks_asked() { grep -q "GET /jwks" "$T/oidc-slowkeys/provider.log"; }
+
+# One person's sign-in waits for a JWKS that does not come (vigild fetches
+# it while polling, after the approval); another person's sudo meanwhile
+# must get its code, and its answer, within pam_vigil's deadline.
+slow_jwks() {
+    with_provider oidc-slowkeys --delay /jwks=30000 -- 'http_timeout = "10s"' || return 1
+    (sudo_device --as alice; printf '%s\n' "$OUT" >"$T/first.out"; echo "$RC" >"$T/first.rc") &
+    local first=$!
+    wait_for 30 _jwks_asked || { fail "the first sign-in never asked for the JWKS"; wait "$first"; note "first" "$T/first.out"; return 1; }
+    sudo_device --deny
+    answered_by_vigild "access denied: the sign-in was declined" || { wait "$first"; note_logs; return 1; }
+    expect_contains "the second person got a code" "$OUT" "and enter the code" || { wait "$first"; return 1; }
+    wait "$first"
+    OUT=$(cat "$T/first.out")
+    no_line "root" "$OUT" "the command ran although the keys never came" || return 1
+    expect_not_contains "the first sudo was not cut off by pam_vigil" "$OUT" "access check unavailable"
+}
+tap_case "sudo: a JWKS fetch that hangs for one sign-in does not hold up another past pam_vigil's deadline" slow_jwks
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }

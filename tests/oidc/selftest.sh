@@ -35,7 +35,7 @@ fail=0
 
 cleanup() {
     local d
-    for d in main short slow wrongkey; do "$here/provider.sh" stop "$work/$d" 2>/dev/null; done
+    for d in main short slow slowauth wrongkey; do "$here/provider.sh" stop "$work/$d" 2>/dev/null; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -187,6 +187,14 @@ if start_provider slow --min-poll-gap 2; then
     check "slow_down: the client waited interval + 5 s before polling again (3 polls, 1 slow_down, ${took_ms} ms)" \
         bash -c '[ "$1" = 3 ] && [ "$2" = 1 ] && [ "$3" -ge 6000 ]' _ "$polls" "$slowed" "$took_ms"
     "$here/provider.sh" stop "$work/slow"
+fi
+
+# --- a provider slower than the caller's deadline ----------------------------------
+if start_provider slowauth --delay /device/auth=5000; then
+    flow "$issuer" vigil-rs vgl-alice --deadline-ms 1500
+    expect "device authorization slower than begin()'s deadline: refused by the deadline, not http_timeout" \
+        "^state=failed why=device flow: device authorization at .*: timeout: .*the PAM module's deadline left"
+    "$here/provider.sh" stop "$work/slowauth"
 fi
 
 # --- a provider whose JWKS does not hold the key it signs with --------------------

@@ -12,6 +12,8 @@
 //   state=approved user=NAME sub=SUB amr=pwd,otp acr=ACR
 //   state=denied|expired|failed|pending why=...
 // --cancel-after-ms calls cancel() from another thread while wait() runs.
+// --deadline-ms also bounds discovery and the device authorization request
+// (begin()'s deadline, as the PAM module's deadline does in vigild).
 // Exit status: 0 approved, 1 anything else, 2 bad usage.
 #include <cstdio>
 #include <cstdlib>
@@ -111,7 +113,8 @@ int main(int argc, char** argv) {
     }
     if (o.settings.issuer.empty() || o.settings.client_id.empty() || o.user.empty()) return usage();
     vigil::set_log_level(vigil::LogLevel::Warning);
-    auto flow = vigil::DeviceFlow::begin(o.settings, o.user);
+    auto flow = vigil::DeviceFlow::begin(o.settings, o.user,
+                                         std::chrono::steady_clock::now() + std::chrono::milliseconds(o.deadline_ms));
     if (!flow) {
         std::printf("state=failed why=%s\n", flow.error().message.c_str());
         return 1;
