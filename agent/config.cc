@@ -622,7 +622,12 @@ private:
             s.client_secret_file = absolute_path(*n, "stepup.device.client_secret_file");
         }
         if (auto* n = t.get("scope")) s.scope = string(*n, "stepup.device.scope");
-        if (auto* n = t.get("user_claim")) s.user_claim = string(*n, "stepup.device.user_claim");
+        if (auto* n = t.get("user_claim")) {
+            s.user_claim = string(*n, "stepup.device.user_claim");
+            if (s.user_claim.empty()) {
+                fail(n->source(), "stepup.device.user_claim is empty: no claim would name the user");
+            }
+        }
         if (auto* n = t.get("accept_amr")) s.accept_amr = string_list(*n, "accept_amr");
         if (auto* n = t.get("accept_acr")) s.accept_acr = string_list(*n, "accept_acr");
         if (s.accept_amr.empty() && s.accept_acr.empty()) {

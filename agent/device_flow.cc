@@ -73,6 +73,24 @@ std::string describe(const HttpError& e) {
     return e.kind == HttpErrorKind::HttpStatus ? e.message : fmt::format("{}: {}", to_string(e.kind), e.message);
 }
 
+// How long one HTTP call may take: http_timeout, cut to what is left before
+// deadline, which http_timeout knows nothing of. No time left: no call.
+Result<milliseconds> call_timeout(Steady::time_point deadline, milliseconds http_timeout) {
+    auto left = std::chrono::floor<milliseconds>(deadline - Steady::now());
+    if (left <= milliseconds(0)) return err("no time left before the PAM module's deadline");
+    return std::min(left, http_timeout);
+}
+
+// describe(), saying when the deadline, not http_timeout, ended the call.
+std::string describe(const HttpError& e, milliseconds timeout, milliseconds http_timeout) {
+    std::string why = describe(e);
+    if (e.kind == HttpErrorKind::Timeout && timeout < http_timeout) {
+        why += fmt::format(" (the PAM module's deadline left {} ms of http_timeout {} ms)", timeout.count(),
+                           http_timeout.count());
+    }
+    return why;
+}
+
 // An OAuth 2.0 error answer (RFC 6749 §5.2): {"error": "...", "error_description": "..."}.
 struct OAuthError {
     std::string error;
@@ -130,14 +148,19 @@ public:
 
     HttpClient& http() { return *http_; }
 
-    Result<ProviderMetadata> metadata(milliseconds timeout) {
-        std::lock_guard lock(mu_);
-        if (metadata_ && Steady::now() - metadata_at_ < kMetadataTtl) return *metadata_;
+    // Ends by deadline (the PAM module's), the wait for another caller's
+    // discovery included.
+    Result<ProviderMetadata> metadata(Steady::time_point deadline, milliseconds http_timeout) {
         std::string url = issuer_;
         if (url.ends_with('/')) url.pop_back();  // Discovery §4: no double slash
         url += "/.well-known/openid-configuration";
-        HttpResult r = http_->get(url, timeout);
-        if (!r) return err(fmt::format("discovery at {}: {}", url, describe(r.error())));
+        std::unique_lock lock(metadata_mu_, deadline);
+        if (!lock) return err(fmt::format("discovery at {}: still under way for another sign-in", url));
+        if (metadata_ && Steady::now() - metadata_at_ < kMetadataTtl) return *metadata_;
+        auto timeout = call_timeout(deadline, http_timeout);
+        if (!timeout) return err(fmt::format("discovery at {}: {}", url, timeout.error().message));
+        HttpResult r = http_->get(url, *timeout);
+        if (!r) return err(fmt::format("discovery at {}: {}", url, describe(r.error(), *timeout, http_timeout)));
         auto m = parse_metadata(r->body, issuer_);
         if (!m) return err(fmt::format("discovery at {}: {}", url, m.error().message));
         metadata_ = *m;
@@ -146,13 +169,18 @@ public:
     }
 
     // The keys, fetched again when old, or when they lack the token's kid.
+    // Ends within timeout (the poll's: nobody's PAM module waits for this),
+    // the wait for another caller's fetch included.
     Result<Jwks> keys_for(const std::string& jwks_uri, const JwsHeader& h, milliseconds timeout) {
-        std::lock_guard lock(mu_);
+        Steady::time_point deadline = Steady::now() + timeout;
+        std::unique_lock lock(jwks_mu_, deadline);
+        if (!lock) return err(fmt::format("JWKS at {}: still being fetched for another sign-in", jwks_uri));
         auto age = Steady::now() - jwks_at_;
         bool stale = !jwks_ || age >= kJwksTtl;
         bool unknown_kid = jwks_ && jwks_->find(h.kid, h.alg) == nullptr && age >= kJwksRefetchGap;
         if (!stale && !unknown_kid) return *jwks_;
-        HttpResult r = http_->get(jwks_uri, timeout);
+        auto left = std::chrono::ceil<milliseconds>(deadline - Steady::now());
+        HttpResult r = http_->get(jwks_uri, std::max(left, milliseconds(1)));
         auto keys = r ? Jwks::parse(r->body) : Result<Jwks>(err(describe(r.error())));
         if (!keys) {
             if (jwks_) log_warn("JWKS at {}: {}; using the copy from before", jwks_uri, keys.error().message);
@@ -167,9 +195,13 @@ public:
 private:
     const std::string issuer_;
     std::unique_ptr<HttpClient> http_;
-    std::mutex mu_;  // held across fetches: they are rare, and one is enough
+    // Each held across its fetch (they are rare, and one is enough), and
+    // waited for only until the caller's deadline: a hung JWKS fetch for one
+    // person must not hold up another's discovery past their PAM deadline.
+    std::timed_mutex metadata_mu_;
     std::optional<ProviderMetadata> metadata_;
     Steady::time_point metadata_at_{};
+    std::timed_mutex jwks_mu_;
     std::optional<Jwks> jwks_;
     Steady::time_point jwks_at_{};
 };
@@ -239,14 +271,19 @@ Result<Authorization> parse_authorization(std::string_view body) {
 }
 
 Result<Authorization> authorize(HttpClient& http, const ProviderMetadata& m, const DeviceFlowSettings& s,
-                                const Secret& secret) {
+                                const Secret& secret, Steady::time_point deadline) {
+    auto timeout = call_timeout(deadline, s.http_timeout);
+    if (!timeout) {
+        return err(
+            fmt::format("device authorization at {}: {}", m.device_authorization_endpoint, timeout.error().message));
+    }
     std::vector<FormField> fields = client_fields(s, secret);
     fields.push_back({"scope", s.scope});
-    HttpResult r = http.post_form(m.device_authorization_endpoint, fields, s.http_timeout);
+    HttpResult r = http.post_form(m.device_authorization_endpoint, fields, *timeout);
     if (!r) {
         auto oe = oauth_error(r.error());
         return err(fmt::format("device authorization at {}: {}", m.device_authorization_endpoint,
-                               oe ? oe->summary() : describe(r.error())));
+                               oe ? oe->summary() : describe(r.error(), *timeout, s.http_timeout)));
     }
     WipedString body{std::move(r->body)};
     auto a = parse_authorization(body.text);
@@ -313,8 +350,9 @@ struct DeviceFlow::Impl {
     bool sleep_until(Steady::time_point t);
     DeviceOutcome run(Steady::time_point deadline);
     std::optional<DeviceOutcome> poll(Steady::time_point deadline);
+    milliseconds call_time(Steady::time_point deadline) const;
     std::optional<DeviceOutcome> on_error(const HttpError& e);
-    DeviceOutcome on_tokens(std::string_view body);
+    DeviceOutcome on_tokens(std::string_view body, Steady::time_point deadline);
     DeviceOutcome finish(DeviceOutcome o);
 };
 
@@ -361,18 +399,24 @@ DeviceOutcome DeviceFlow::Impl::run(Steady::time_point deadline) {
     }
 }
 
+// How long a call made while polling may take: what is left before wait()'s
+// deadline, but at least kMinPollTimeout (a poll that started must be able
+// to finish) and at most http_timeout.
+milliseconds DeviceFlow::Impl::call_time(Steady::time_point deadline) const {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
+    return std::clamp(left, std::min(kMinPollTimeout, settings.http_timeout), settings.http_timeout);
+}
+
 // One token request: a terminal outcome, or nullopt to keep polling. The
 // request may run past the caller's deadline by kMinPollTimeout at most.
 std::optional<DeviceOutcome> DeviceFlow::Impl::poll(Steady::time_point deadline) {
     std::vector<FormField> fields = client_fields(settings, client_secret);
     fields.push_back({"grant_type", kDeviceCodeGrant});
     fields.push_back({"device_code", device_code.reveal()});
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
-    milliseconds timeout = std::clamp(left, std::min(kMinPollTimeout, settings.http_timeout), settings.http_timeout);
-    HttpResult r = provider->http().post_form(metadata.token_endpoint, fields, timeout);
+    HttpResult r = provider->http().post_form(metadata.token_endpoint, fields, call_time(deadline));
     if (!r) return on_error(r.error());
     WipedString body{std::move(r->body)};
-    return on_tokens(body.text);
+    return on_tokens(body.text, deadline);
 }
 
 std::optional<DeviceOutcome> DeviceFlow::Impl::on_error(const HttpError& e) {
@@ -402,7 +446,7 @@ std::optional<DeviceOutcome> DeviceFlow::Impl::on_error(const HttpError& e) {
     return DeviceOutcome{DeviceState::Failed, fmt::format("token endpoint {}: {}", metadata.token_endpoint, why), {}};
 }
 
-DeviceOutcome DeviceFlow::Impl::on_tokens(std::string_view body) {
+DeviceOutcome DeviceFlow::Impl::on_tokens(std::string_view body, Steady::time_point deadline) {
     Json j = Json::parse(body, nullptr, false);
     std::string id_token = j.is_object() ? string_member(j, "id_token") : "";
     if (!j.is_discarded()) wipe_strings(j);
@@ -412,7 +456,7 @@ DeviceOutcome DeviceFlow::Impl::on_tokens(std::string_view body) {
     }
     auto header = read_jws_header(token.text);
     if (!header) return {DeviceState::Failed, header.error().message, {}};
-    auto keys = provider->keys_for(metadata.jwks_uri, *header, settings.http_timeout);
+    auto keys = provider->keys_for(metadata.jwks_uri, *header, call_time(deadline));
     if (!keys) return {DeviceState::Failed, keys.error().message, {}};
     auto claims = verify_id_token(token.text, *keys, settings, user, std::chrono::system_clock::now());
     if (!claims) return {DeviceState::Failed, claims.error().message, {}};
@@ -421,7 +465,8 @@ DeviceOutcome DeviceFlow::Impl::on_tokens(std::string_view body) {
 
 // --- DeviceFlow ---------------------------------------------------------------
 
-Result<std::unique_ptr<DeviceFlow>> DeviceFlow::begin(const DeviceFlowSettings& s, const std::string& local_user) {
+Result<std::unique_ptr<DeviceFlow>> DeviceFlow::begin(const DeviceFlowSettings& s, const std::string& local_user,
+                                                      Steady::time_point deadline) {
     if (Status st = check_provider_url(s.issuer, "issuer"); !st)
         return err(fmt::format("device flow: {}", st.error().message));
     if (s.client_id.empty()) return err("device flow: client_id is not set");
@@ -433,9 +478,9 @@ Result<std::unique_ptr<DeviceFlow>> DeviceFlow::begin(const DeviceFlowSettings& 
     }
     auto provider = provider_for(s);
     if (!provider) return provider.error();
-    auto metadata = (*provider)->metadata(s.http_timeout);
+    auto metadata = (*provider)->metadata(deadline, s.http_timeout);
     if (!metadata) return err(fmt::format("device flow: {}", metadata.error().message));
-    auto a = authorize((*provider)->http(), *metadata, s, impl->client_secret);
+    auto a = authorize((*provider)->http(), *metadata, s, impl->client_secret, deadline);
     if (!a) return err(fmt::format("device flow: {}", a.error().message));
     impl->settings = s;
     impl->user = local_user;

@@ -4,7 +4,7 @@
 // second factor and approves; vigild then receives an ID token that says who
 // signed in and how (id_token.h checks it).
 //
-//   auto flow = DeviceFlow::begin(config.stepup.device, "alice");
+//   auto flow = DeviceFlow::begin(config.stepup.device, "alice", module_deadline);
 //   if (!flow) return deny(flow.error().message);
 //   show((*flow)->code().verification_uri_complete, (*flow)->code().user_code);
 //   DeviceOutcome o = (*flow)->wait(steady_clock::now() + 60s);   // after the user presses Enter
@@ -20,6 +20,11 @@
 // it off. The client authenticates with client_secret_post when
 // client_secret_file is set, else as a public client. Neither the device
 // code, the tokens nor the secret are ever logged.
+//
+// Every HTTP call takes at most http_timeout, and the calls made while the
+// PAM module waits (discovery, the device authorization request) also end
+// by the deadline begin() is given: a slow provider costs the person a deny
+// with a reason, never a module that gave up waiting for vigild.
 #ifndef VIGIL_AGENT_DEVICE_FLOW_H
 #define VIGIL_AGENT_DEVICE_FLOW_H
 
@@ -67,8 +72,11 @@ Status check_provider_url(std::string_view url, std::string_view what);
 
 class DeviceFlow {
 public:
-    // Discovery (cached) and the device authorization request.
-    static Result<std::unique_ptr<DeviceFlow>> begin(const DeviceFlowSettings& s, const std::string& local_user);
+    // Discovery (cached) and the device authorization request, both done by
+    // deadline (the PAM module's, less the time it needs to hear the answer);
+    // with no time left, nothing is asked.
+    static Result<std::unique_ptr<DeviceFlow>> begin(const DeviceFlowSettings& s, const std::string& local_user,
+                                                     std::chrono::steady_clock::time_point deadline);
     ~DeviceFlow();
     DeviceFlow(const DeviceFlow&) = delete;
     DeviceFlow& operator=(const DeviceFlow&) = delete;
@@ -78,6 +86,7 @@ public:
     // Polls the token endpoint every interval (plus 5 s for each slow_down,
     // RFC 8628 §3.5) until the request is approved, denied or expired, or
     // until deadline, when it returns Pending (call again to keep waiting).
+    // Each token request and JWKS fetch ends by deadline, or a moment after.
     // Once a terminal state is reached, later calls return it again. A
     // network error or 5xx while polling is retried at the next interval
     // (reported in why if the deadline comes first). One caller at a time.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -241,13 +242,29 @@ Status check_second_factor(const std::vector<std::string>& amr, const std::strin
     return err(why);
 }
 
+// An admin upgrading from the old default (preferred_username) sees why the
+// token that used to pass does not: its sub is not the local user name.
+std::string old_default_hint(const Json& claims, const std::string& user_claim, const std::string& expected) {
+    constexpr char kOld[] = "preferred_username";
+    if (user_claim == kOld || string_member(claims, kOld) != expected) return "";
+    return fmt::format(
+        "; its {} is {}, but that claim names the user only when the admin sets user_claim = \"{}\" (it can "
+        "change and repeat at the provider)",
+        kOld, expected, kOld);
+}
+
+// The claim that names the local user: a string equal to the name byte for
+// byte. "Alice", "alice " and "alice2" are other people's names, so nothing
+// is folded, trimmed or matched by prefix.
 Result<std::string> check_user(const Json& claims, const std::string& user_claim, const std::string& expected) {
     auto it = claims.find(user_claim);
-    if (it == claims.end() || !it->is_string()) {
-        return err(fmt::format("ID token: no {} claim (user_claim) to name the user", user_claim));
-    }
+    if (it == claims.end()) return err(fmt::format("ID token: no {} claim (user_claim) to name the user", user_claim));
+    if (!it->is_string()) return err(fmt::format("ID token: {} (user_claim) is not a string", user_claim));
     std::string user = it->get<std::string>();
-    if (user != expected) return err(fmt::format("ID token is for {}, not {}", shown(user), expected));
+    if (expected.empty() || user != expected) {
+        return err(fmt::format("ID token: {} \"{}\" (user_claim) is not the local user {}{}", user_claim, shown(user),
+                               expected, old_default_hint(claims, user_claim, expected)));
+    }
     return user;
 }
 
@@ -276,6 +293,23 @@ Result<IdTokenClaims> check_claims(const Json& claims, const DeviceFlowSettings&
 }
 
 }  // namespace
+
+bool is_mutable_claim(std::string_view claim) {
+    static constexpr std::string_view kMutable[] = {
+        "preferred_username", "email",        "name", "given_name",  "family_name", "middle_name",
+        "nickname",           "phone_number", "upn",  "unique_name",  // the last two: Microsoft Entra ID's
+    };
+    return std::find(std::begin(kMutable), std::end(kMutable), claim) != std::end(kMutable);
+}
+
+std::string user_claim_warning(const DeviceFlowSettings& s) {
+    if (!is_mutable_claim(s.user_claim)) return "";
+    return fmt::format(
+        "[stepup.device] user_claim = \"{}\": the provider does not promise that this claim is stable or unique; "
+        "whoever gets that value there (a rename, a reused name) signs in as the local user of that name. Prefer "
+        "\"sub\" or a claim the provider fills from an attribute users cannot change",
+        s.user_claim);
+}
 
 Result<JwsHeader> read_jws_header(std::string_view token) {
     auto jws = split(token);

@@ -13,7 +13,9 @@
 // client_id (and azp, if present or aud lists several, is client_id); exp
 // and iat (and nbf) against now with kIdTokenLeeway; auth_time present and
 // no older than max_auth_age; a second factor: acr in accept_acr, or amr
-// holding one of accept_amr; and the user_claim equal to the local user.
+// holding one of accept_amr; and the user_claim (default sub) a string equal
+// to the local user name byte for byte: no case folding, no trimming, no
+// prefix match.
 // The nonce is not checked: the device flow has no authorization request
 // that could carry one (RFC 8628 §3.4).
 #ifndef VIGIL_AGENT_ID_TOKEN_H
@@ -38,7 +40,7 @@ inline constexpr std::chrono::seconds kIdTokenLeeway{30};
 
 struct IdTokenClaims {
     std::string subject;  // sub: the provider's id for the person
-    std::string user;     // the user_claim's value, which equals the local user
+    std::string user;     // the user_claim's value, which equals the local user name
     std::vector<std::string> amr;
     std::string acr;
     std::chrono::system_clock::time_point auth_time;
@@ -52,6 +54,17 @@ struct JwsHeader {
     std::string kid;
 };
 Result<JwsHeader> read_jws_header(std::string_view token);
+
+// True for the claims OpenID Connect does not promise to be stable or unique
+// (Core §5.1, §5.7: preferred_username, email, name, ...): a person who may
+// change theirs at the provider, or who gets a name someone else gave up,
+// would sign in as that local user.
+bool is_mutable_claim(std::string_view claim);
+
+// What `vigild --check` and every (re)load say about a user_claim that
+// is_mutable_claim(), or "" for a stable one:
+//   if (auto w = user_claim_warning(s); !w.empty()) log_warn("{}", w);
+std::string user_claim_warning(const DeviceFlowSettings& s);
 
 // The claims of a token that passes every check above, or why it does not.
 Result<IdTokenClaims> verify_id_token(std::string_view token, const Jwks& keys, const DeviceFlowSettings& s,

@@ -7,7 +7,9 @@
 #include <thread>
 
 #include "device_flow.h"
+#include "id_token.h"
 #include "log.h"
+#include "protocol.h"
 #include "session_registry.h"
 #include "ssh_auth_info.h"
 #include "terminal_qr.h"
@@ -35,6 +37,13 @@ std::string random_id() {
     std::string out;
     for (unsigned char c : b) out += fmt::format("{:02x}", c);
     return out;
+}
+
+// When q's module stops waiting, less the time it needs to hear the answer.
+// A request that does not say (budget 0) gets the module's default timeout.
+Clock::time_point answer_deadline(const Request& q) {
+    auto budget = q.budget.count() > 0 ? q.budget : std::chrono::milliseconds(wire::kDefaultClientTimeoutMs);
+    return q.received + budget - kAnswerMargin;
 }
 
 // What a remembered proof is bound to beyond user and service: the SSH key
@@ -109,6 +118,7 @@ void StepUpCoordinator::configure(const StepUpSettings& s) {
     settings_ = s;
     purpose_re_ = std::regex(s.purpose.pattern, std::regex::ECMAScript);  // validated by the config reader
     totp_ = s.totp_configured ? std::make_unique<TotpStore>(s.totp) : nullptr;
+    if (std::string w = user_claim_warning(s.device); s.device_configured && !w.empty()) log_warn("{}", w);
 }
 
 void StepUpCoordinator::attach(Request& q) {
@@ -220,7 +230,7 @@ StepUpReply StepUpCoordinator::open(const Request& q, const Decision& d) {
     c->stage = Stage::Purpose;
     auto& ref = *c;
     challenges_[id] = std::move(c);
-    return finish_stage(lock, id, next_stage(id, ref));
+    return finish_stage(lock, id, next_stage(id, ref), answer_deadline(q));
 }
 
 // Moves c to the first thing still unproven and asks for it.
@@ -266,8 +276,10 @@ StepUpReply StepUpCoordinator::next_stage(const std::string& id, Challenge& c) {
 
 // Called with lock held on a reply from next_stage; when that reply is the
 // device sentinel, asks the provider for a code with the lock released (one
-// slow provider must not stall every other decision), then shows the code.
-StepUpReply StepUpCoordinator::finish_stage(std::unique_lock<std::mutex>& lock, const std::string& id, StepUpReply r) {
+// slow provider must not stall every other decision), by deadline (the
+// module's), then shows the code.
+StepUpReply StepUpCoordinator::finish_stage(std::unique_lock<std::mutex>& lock, const std::string& id, StepUpReply r,
+                                            Clock::time_point deadline) {
     if (r.kind != StepUpReply::Kind::Ask || !r.next.prompt.empty()) return r;
     if (!settings_.device_configured) {
         return fail(id, "access denied: sign-in with the identity provider is not set up on this host",
@@ -276,7 +288,7 @@ StepUpReply StepUpCoordinator::finish_stage(std::unique_lock<std::mutex>& lock, 
     DeviceFlowSettings s = settings_.device;
     std::string user = challenges_.at(id)->request.user;
     lock.unlock();
-    auto flow = DeviceFlow::begin(s, user);
+    auto flow = DeviceFlow::begin(s, user, deadline);
     lock.lock();
     auto it = challenges_.find(id);
     if (it == challenges_.end()) return fail(id, "access denied: the step-up expired", "challenge forgotten");
@@ -338,7 +350,7 @@ StepUpReply StepUpCoordinator::answer(const std::string& id, const std::string& 
         return unknown;
     }
     switch (c.stage) {
-        case Stage::Purpose: return finish_stage(lock, id, answer_purpose(id, c, response));
+        case Stage::Purpose: return finish_stage(lock, id, answer_purpose(id, c, response), deadline - kAnswerMargin);
         case Stage::Totp: return answer_totp(id, c, response);
         case Stage::Device: {
             c.busy = true;

@@ -68,10 +68,13 @@ public:
 
     // d is a StepUp decision for q (auth phase): opens a challenge.
     // Fails (kind Fail) when nothing can be asked (no method, too many open).
+    // Answers before q's module stops waiting (q.received + q.budget): a
+    // device sign-in's provider that is slower fails the step-up.
     StepUpReply open(const Request& q, const Decision& d);
 
-    // The person's reply to challenge id, from peer. deadline bounds any
-    // wait (the device flow's approval).
+    // The person's reply to challenge id, from peer. deadline (when the
+    // module stops waiting) bounds any wait: the device flow's approval, or
+    // the provider when a reason given makes the device sign-in start.
     StepUpReply answer(const std::string& id, const std::string& response, const PeerCredentials& peer,
                        std::chrono::steady_clock::time_point deadline);
 
@@ -96,7 +99,8 @@ private:
     StepUpReply answer_purpose(const std::string& id, Challenge& c, const std::string& response);
     StepUpReply answer_totp(const std::string& id, Challenge& c, const std::string& response);
     StepUpReply answer_device(const std::string& id, Challenge& c, std::chrono::steady_clock::time_point deadline);
-    StepUpReply finish_stage(std::unique_lock<std::mutex>& lock, const std::string& id, StepUpReply r);
+    StepUpReply finish_stage(std::unique_lock<std::mutex>& lock, const std::string& id, StepUpReply r,
+                             std::chrono::steady_clock::time_point deadline);
     StepUpReply start_device(const std::string& id, Challenge& c, std::unique_ptr<DeviceFlow> flow);
     StepUpReply fail(const std::string& id, const std::string& user, const std::string& admin);
     void sweep(std::chrono::steady_clock::time_point now);

@@ -28,12 +28,16 @@ struct DeviceFlowSettings {
     std::string client_id;
     std::string client_secret_file;  // optional: root-only file; empty = public client
     std::string scope = "openid profile";
-    std::string user_claim = "preferred_username";  // claim that must equal the local user name
+    // The claim that must equal the local user name, byte for byte. sub is
+    // the one claim OpenID Connect promises to be stable and unique at the
+    // issuer; preferred_username, email, name and the like can change or
+    // repeat, and count only when the admin names them here.
+    std::string user_claim = "sub";
     std::vector<std::string> accept_amr = {"mfa", "otp", "hwk", "swk", "fpt", "face"};  // any one shows MFA
     std::vector<std::string> accept_acr;           // if not empty, acr must be one of these (alternative to amr)
     std::chrono::seconds max_auth_age{300};        // auth_time no older than this
     std::string ca_file;                           // optional CA bundle for the provider's TLS
-    std::chrono::milliseconds http_timeout{5000};  // each HTTP call
+    std::chrono::milliseconds http_timeout{5000};  // each HTTP call; also cut to the PAM module's time left
 };
 
 // [stepup.purpose]: the justification prompt.

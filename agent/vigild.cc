@@ -24,6 +24,7 @@
 #include "config.h"
 #include "engine.h"
 #include "grants.h"
+#include "id_token.h"
 #include "log.h"
 #include "metrics_textfile.h"
 #include "posture/signal_store.h"
@@ -327,6 +328,9 @@ int run(int argc, char** argv) {
                     config->version.c_str());
         // The drop-ins read, in the order they were merged.
         for (size_t i = 1; i < config->files.size(); ++i) std::printf("  + %s\n", config->files[i].c_str());
+        if (std::string w = user_claim_warning(config->stepup.device); config->stepup.device_configured && !w.empty()) {
+            std::fprintf(stderr, "warning: %s\n", w.c_str());
+        }
         return 0;
     }
     return serve(opt, std::move(*config));

@@ -5,16 +5,19 @@
 // code the way a person would (tests/oidc/approve.mjs drives them).
 //
 //   node tests/oidc/provider.mjs [--port N] [--device-code-ttl S] [--interval S]
-//                                [--jwks honest|wrong-key] [--min-poll-gap S] [--dir DIR]
+//                                [--jwks honest|wrong-key] [--min-poll-gap S]
+//                                [--delay PATH=MS] [--dir DIR]
 //
 // Prints "OIDC_ISSUER=http://127.0.0.1:PORT" once it listens (port 0 or no
 // --port: any free port). Logs requests to stderr. --dir only names the
 // directory provider.sh runs it for (so `stop` finds the right process).
 // Normally started through tests/oidc/provider.sh.
 //
-// Accounts (login name = preferred_username; sub is an opaque id):
-//   vgl-alice  password "vgl-alice-pw"      vgl-bob  password "vgl-bob-pw"
-//   one-time code "424242" for both (OIDC_TEST_OTP overrides it).
+// Accounts (login name = preferred_username):
+//   vgl-alice  password "vgl-alice-pw"   sub "00u-alice-1001" (opaque, as most providers issue)
+//   vgl-bob    password "vgl-bob-pw"     sub "00u-bob-1002"
+//   alice      password "alice-pw"       sub "vgl-alice" (a provider whose subject is the Unix name)
+//   one-time code "424242" for all (OIDC_TEST_OTP overrides it).
 // A login with a correct one-time code gets amr ["pwd","otp"] and acr
 // "urn:vigil:acr:mfa"; without one, amr ["pwd"] and acr "urn:vigil:acr:pwd".
 //
@@ -32,13 +35,16 @@
 // the previous one with slow_down (RFC 8628 §3.5), as providers that enforce
 // their rate do; with --interval 1 and a gap of 2, a client that honours
 // slow_down (+5 s) polls three times for a code approved at once.
+// --delay PATH=MS: hold every request for PATH (e.g. /device/auth, /jwks)
+// MS milliseconds before the provider handles it, as a slow or overloaded
+// provider would (the request is logged when it arrives). Repeatable.
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 
 import Provider from 'oidc-provider';
 
 function parseArgs(argv) {
-    const opts = { port: 0, deviceCodeTtl: 600, interval: 1, jwks: 'honest', minPollGap: 0, dir: '' };
+    const opts = { port: 0, deviceCodeTtl: 600, interval: 1, jwks: 'honest', minPollGap: 0, delays: new Map(), dir: '' };
     for (let i = 0; i < argv.length; i += 2) {
         const [flag, value] = [argv[i], argv[i + 1]];
         if (value === undefined) throw new Error(`${flag} needs a value`);
@@ -47,6 +53,10 @@ function parseArgs(argv) {
         else if (flag === '--interval') opts.interval = Number(value);
         else if (flag === '--jwks' && ['honest', 'wrong-key'].includes(value)) opts.jwks = value;
         else if (flag === '--min-poll-gap') opts.minPollGap = Number(value);
+        else if (flag === '--delay' && /^\/\S*=\d+$/.test(value)) {
+            const eq = value.lastIndexOf('=');
+            opts.delays.set(value.slice(0, eq), Number(value.slice(eq + 1)));
+        }
         else if (flag === '--dir') opts.dir = value;
         else throw new Error(`unknown option ${flag} ${value}`);
     }
@@ -58,6 +68,7 @@ const OTP = process.env.OIDC_TEST_OTP || '424242';
 const ACCOUNTS = new Map([
     ['vgl-alice', { sub: '00u-alice-1001', password: 'vgl-alice-pw', name: 'Alice Example' }],
     ['vgl-bob', { sub: '00u-bob-1002', password: 'vgl-bob-pw', name: 'Bob Example' }],
+    ['alice', { sub: 'vgl-alice', password: 'alice-pw', name: 'Alice Example' }],
 ]);
 
 function accountBySub(sub) {
@@ -238,6 +249,11 @@ function tooSoon(opts) {
 }
 
 async function handle(provider, opts, publicJwks, req, res) {
+    const delay = opts.delays.get(new URL(req.url, 'http://x').pathname);
+    if (delay) {
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        log('delayed', req.method, new URL(req.url, 'http://x').pathname, `${delay} ms`);
+    }
     const r = route(req);
     if (r?.jwks && opts.jwks === 'wrong-key') {
         res.writeHead(200, { 'content-type': 'application/jwk-set+json' });

@@ -5,9 +5,10 @@
 # and for each case runs build/tests/tools/device_flow_probe (vigild's
 # DeviceFlow) while tests/oidc/approve.mjs plays the person on the provider's
 # own pages: approve with MFA (RS256, ES256, a confidential client), deny,
-# let the code expire, approve as the wrong user, approve without MFA, a
+# let the code expire, approve as the wrong user, approve as an account whose
+# preferred_username but not sub is the user, approve without MFA, a
 # provider that answers slow_down, and a provider whose JWKS does not match
-# its signing key. ~25 s.
+# its signing key. ~30 s.
 #
 #   tests/oidc/selftest.sh                 # TAP lines, then "N passed, N failed"
 #   tests/oidc/selftest.sh --tap           # TAP only (for meson's protocol: 'tap')
@@ -34,7 +35,7 @@ fail=0
 
 cleanup() {
     local d
-    for d in main short slow wrongkey; do "$here/provider.sh" stop "$work/$d" 2>/dev/null; done
+    for d in main short slow slowauth wrongkey; do "$here/provider.sh" stop "$work/$d" 2>/dev/null; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -107,15 +108,24 @@ check "install.sh is a fast no-op when installed" bash -c '[ "$("$1")" = "$2/pro
 # --- an honest provider ---------------------------------------------------------
 if start_provider main; then
     echo "# issuer $issuer"
-    flow "$issuer" vigil-rs vgl-alice -- --as vgl-alice
-    expect "approved with MFA (RS256): approved as vgl-alice" '^state=approved user=vgl-alice .*amr=pwd,otp'
+    flow "$issuer" vigil-rs vgl-alice -- --as alice
+    expect "approved with MFA (RS256): approved as vgl-alice (sub)" '^state=approved user=vgl-alice sub=vgl-alice .*amr=pwd,otp'
 
-    flow "$issuer" vigil-es vgl-alice -- --as vgl-alice
+    flow "$issuer" vigil-es vgl-alice -- --as alice
     expect "approved with MFA (ES256): approved" '^state=approved user=vgl-alice '
+
+    flow "$issuer" vigil-rs vgl-alice -- --as vgl-alice
+    expect "preferred_username vgl-alice, sub 00u-alice-1001: refused by default, naming sub" \
+        '^state=failed why=ID token: sub "00u-alice-1001" \(user_claim\) is not the local user vgl-alice; its preferred_username is vgl-alice'
+
+    flow "$issuer" vigil-rs vgl-alice --user-claim preferred_username -- --as vgl-alice
+    expect "preferred_username vgl-alice with user_claim preferred_username: approved" \
+        '^state=approved user=vgl-alice sub=00u-alice-1001 '
 
     install -m 600 /dev/null "$work/client.secret"
     echo vigil-test-secret > "$work/client.secret"
-    flow "$issuer" vigil-secret vgl-bob --client-secret-file "$work/client.secret" -- --as vgl-bob
+    flow "$issuer" vigil-secret vgl-bob --user-claim preferred_username --client-secret-file "$work/client.secret" \
+        -- --as vgl-bob
     expect "confidential client (client_secret_file): approved as vgl-bob" '^state=approved user=vgl-bob '
 
     echo wrong-secret > "$work/client.secret"
@@ -126,12 +136,13 @@ if start_provider main; then
     expect "denied by the user: denied" '^state=denied why=denied at the provider'
 
     flow "$issuer" vigil-rs vgl-alice -- --as vgl-bob
-    expect "token for the wrong user: refused, naming both users" '^state=failed why=ID token is for vgl-bob, not vgl-alice$'
+    expect "token for the wrong user: refused, naming the claim and both users" \
+        '^state=failed why=ID token: sub "00u-bob-1002" \(user_claim\) is not the local user vgl-alice$'
 
-    flow "$issuer" vigil-rs vgl-alice -- --as vgl-alice --no-mfa
+    flow "$issuer" vigil-rs vgl-alice -- --as alice --no-mfa
     expect "no MFA in amr: refused" '^state=failed why=ID token: amr \[pwd\] shows no second factor'
 
-    flow "$issuer" vigil-rs vgl-alice --amr-any hwk --acr-any urn:vigil:acr:mfa -- --as vgl-alice
+    flow "$issuer" vigil-rs vgl-alice --amr-any hwk --acr-any urn:vigil:acr:mfa -- --as alice
     expect "MFA shown by acr (accept_acr) when amr is not accepted: approved" '^state=approved user=vgl-alice .*acr=urn:vigil:acr:mfa'
 
     flow "$issuer" vigil-rs vgl-alice --deadline-ms 1500
@@ -168,7 +179,7 @@ fi
 # --- a provider that enforces its polling rate -----------------------------------
 if start_provider slow --min-poll-gap 2; then
     start=$(date +%s%N)
-    flow "$issuer" vigil-rs vgl-alice -- --as vgl-alice
+    flow "$issuer" vigil-rs vgl-alice -- --as alice
     took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
     expect "slow_down: still approved" '^state=approved user=vgl-alice '
     polls=$(grep -c 'POST /token' "$work/slow/provider.log")
@@ -178,11 +189,19 @@ if start_provider slow --min-poll-gap 2; then
     "$here/provider.sh" stop "$work/slow"
 fi
 
+# --- a provider slower than the caller's deadline ----------------------------------
+if start_provider slowauth --delay /device/auth=5000; then
+    flow "$issuer" vigil-rs vgl-alice --deadline-ms 1500
+    expect "device authorization slower than begin()'s deadline: refused by the deadline, not http_timeout" \
+        "^state=failed why=device flow: device authorization at .*: timeout: .*the PAM module's deadline left"
+    "$here/provider.sh" stop "$work/slowauth"
+fi
+
 # --- a provider whose JWKS does not hold the key it signs with --------------------
 if start_provider wrongkey --jwks wrong-key; then
-    flow "$issuer" vigil-rs vgl-alice -- --as vgl-alice
+    flow "$issuer" vigil-rs vgl-alice -- --as alice
     expect "bad signature (RS256): refused" '^state=failed why=ID token: signature does not verify$'
-    flow "$issuer" vigil-es vgl-alice -- --as vgl-alice
+    flow "$issuer" vigil-es vgl-alice -- --as alice
     expect "bad signature (ES256): refused" '^state=failed why=ID token: signature does not verify$'
     "$here/provider.sh" stop "$work/wrongkey"
 fi

@@ -4,6 +4,7 @@
 //   device_flow_probe --issuer URL --client-id ID --user NAME [--deadline-ms N]
 //                     [--amr-any mfa,otp] [--acr-any A,B] [--client-secret-file F]
 //                     [--ca-file F] [--max-auth-age S] [--scope S] [--cancel-after-ms N]
+//                     [--user-claim CLAIM]
 //
 // Prints "verification_uri=...", "verification_uri_complete=..." and
 // "user_code=..." (flushed at once, so a test can hand the URL to the
@@ -11,6 +12,8 @@
 //   state=approved user=NAME sub=SUB amr=pwd,otp acr=ACR
 //   state=denied|expired|failed|pending why=...
 // --cancel-after-ms calls cancel() from another thread while wait() runs.
+// --deadline-ms also bounds discovery and the device authorization request
+// (begin()'s deadline, as the PAM module's deadline does in vigild).
 // Exit status: 0 approved, 1 anything else, 2 bad usage.
 #include <cstdio>
 #include <cstdlib>
@@ -49,7 +52,7 @@ int usage() {
     std::fprintf(stderr,
                  "usage: device_flow_probe --issuer URL --client-id ID --user NAME [--deadline-ms N]\n"
                  "       [--amr-any A,B] [--acr-any A,B] [--client-secret-file F] [--ca-file F]\n"
-                 "       [--max-auth-age S] [--scope S] [--cancel-after-ms N]\n");
+                 "       [--max-auth-age S] [--scope S] [--cancel-after-ms N] [--user-claim CLAIM]\n");
     return 2;
 }
 
@@ -62,6 +65,7 @@ bool apply(Options& o, std::string_view flag, const char* value) {
                         : flag == "--client-secret-file" ? &s.client_secret_file
                         : flag == "--ca-file"            ? &s.ca_file
                         : flag == "--scope"              ? &s.scope
+                        : flag == "--user-claim"         ? &s.user_claim
                                                          : nullptr;
     if (text != nullptr) {
         *text = value;
@@ -109,7 +113,8 @@ int main(int argc, char** argv) {
     }
     if (o.settings.issuer.empty() || o.settings.client_id.empty() || o.user.empty()) return usage();
     vigil::set_log_level(vigil::LogLevel::Warning);
-    auto flow = vigil::DeviceFlow::begin(o.settings, o.user);
+    auto flow = vigil::DeviceFlow::begin(o.settings, o.user,
+                                         std::chrono::steady_clock::now() + std::chrono::milliseconds(o.deadline_ms));
     if (!flow) {
         std::printf("state=failed why=%s\n", flow.error().message.c_str());
         return 1;

@@ -360,6 +360,17 @@ TEST_CASE("config refuses step-up settings that cannot work", "[stepup]") {
     CHECK_THAT(error_of("[stepup.device]\nissuer = \"https://idp\"\n"), Catch::Contains("needs issuer and client_id"));
 }
 
+TEST_CASE("config: [stepup.device] user_claim is sub unless the admin names another, never empty", "[stepup]") {
+    const std::string device = "[stepup.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n";
+    auto c = parse_config(device, "v");
+    REQUIRE(c);
+    CHECK(c->stepup.device.user_claim == "sub");
+    c = parse_config(device + "user_claim = \"preferred_username\"\n", "v");
+    REQUIRE(c);
+    CHECK(c->stepup.device.user_claim == "preferred_username");
+    CHECK_THAT(error_of(device + "user_claim = \"\"\n"), Catch::Contains("stepup.device.user_claim is empty"));
+}
+
 TEST_CASE("config reads [sessions]", "[sessions]") {
     auto c =
         parse_config("[sessions]\nwarn_before = \"0\"\ndeny_grace = \"30s\"\nrevoke_grace = \"2s\"\n", "vigil.toml");

@@ -140,13 +140,13 @@ DeviceFlowSettings settings() {
 json good_claims() {
     return {{"iss", "https://id.example.com"},
             {"aud", "vigil"},
-            {"sub", "00u-alice"},
+            {"sub", "alice"},  // user_claim's default: the provider's subject is the local user name
             {"exp", kNow + 600},
             {"iat", kNow - 5},
             {"auth_time", kNow - 30},
             {"amr", {"pwd", "otp"}},
             {"acr", "urn:example:mfa"},
-            {"preferred_username", "alice"}};
+            {"preferred_username", "alice.example"}};
 }
 
 std::string token(const TestKey& key, const json& claims, json header = nullptr) {
@@ -171,7 +171,7 @@ TEST_CASE("id token: a good RS256 token verifies and yields its claims", "[oidc]
     auto r = vigil::verify_id_token(token(rsa_key(), good_claims()), provider_keys(), settings(), "alice", now);
     REQUIRE(r);
     CHECK(r->user == "alice");
-    CHECK(r->subject == "00u-alice");
+    CHECK(r->subject == "alice");
     CHECK(r->amr == std::vector<std::string>{"pwd", "otp"});
     CHECK(r->acr == "urn:example:mfa");
     CHECK(r->issuer == "https://id.example.com");
@@ -210,7 +210,7 @@ TEST_CASE("id token: a kid whose key is for another alg is refused", "[oidc]") {
 TEST_CASE("id token: a tampered payload does not verify", "[oidc]") {
     std::string tok = token(rsa_key(), good_claims());
     json evil = good_claims();
-    evil["preferred_username"] = "root";
+    evil["sub"] = "root";
     size_t a = tok.find('.'), b = tok.rfind('.');
     std::string forged = tok.substr(0, a + 1) + b64url(evil.dump()) + tok.substr(b);
     CHECK(why(forged, settings(), "root") == "ID token: signature does not verify");
@@ -323,24 +323,99 @@ TEST_CASE("id token: an acr in accept_acr shows MFA when amr does not", "[oidc]"
           "\"urn:example:pwd\" is not in accept_acr (urn:example:mfa, phr)");
 }
 
-TEST_CASE("id token: a token for another user is refused, naming both", "[oidc]") {
+TEST_CASE("id token: a token for another user is refused, naming the claim and both users", "[oidc]") {
     json c = good_claims();
-    c["preferred_username"] = "bob";
-    CHECK(why_claims(c) == "ID token is for bob, not alice");
-    c["preferred_username"] = "bob\x1b[2J";
-    CHECK(why_claims(c) == "ID token is for bob?[2J, not alice");  // no terminal escapes in messages
+    c["sub"] = "bob";
+    CHECK(why_claims(c) == "ID token: sub \"bob\" (user_claim) is not the local user alice");
+    c["sub"] = "bob\x1b[2J";
+    CHECK(why_claims(c) == "ID token: sub \"bob?[2J\" (user_claim) is not the local user alice");  // no escapes
+    DeviceFlowSettings s = settings();
+    s.user_claim = "preferred_username";
     c.erase("preferred_username");
-    CHECK(why_claims(c) == "ID token: no preferred_username claim (user_claim) to name the user");
+    CHECK(why_claims(c, s) == "ID token: no preferred_username claim (user_claim) to name the user");
+}
+
+TEST_CASE("id token: the user is named by sub by default, never by preferred_username", "[oidc]") {
+    CHECK(DeviceFlowSettings{}.user_claim == "sub");
+    json c = good_claims();
+    c["sub"] = "00u-alice-1001";  // an opaque subject, as most providers issue
+    c["preferred_username"] = "alice";
+    CHECK(why_claims(c) ==
+          "ID token: sub \"00u-alice-1001\" (user_claim) is not the local user alice; its preferred_username is "
+          "alice, but that claim names the user only when the admin sets user_claim = \"preferred_username\" (it "
+          "can change and repeat at the provider)");
+    DeviceFlowSettings s = settings();
+    s.user_claim = "preferred_username";  // the admin's explicit choice
+    CHECK(why_claims(c, s).empty());
 }
 
 TEST_CASE("id token: user_claim picks the claim that names the user", "[oidc]") {
     json c = good_claims();
+    c["sub"] = "00u-alice-1001";
     c["email"] = "alice";
     c["preferred_username"] = "alice@example.com";
     DeviceFlowSettings s = settings();
-    CHECK(why_claims(c, s) == "ID token is for alice@example.com, not alice");
+    CHECK_THAT(why_claims(c, s), Catch::StartsWith("ID token: sub \"00u-alice-1001\" (user_claim) is not"));
+    s.user_claim = "preferred_username";
+    CHECK(why_claims(c, s) ==
+          "ID token: preferred_username \"alice@example.com\" (user_claim) is not the local user alice");
     s.user_claim = "email";
     CHECK(why_claims(c, s).empty());
+    s.user_claim = "unix_name";  // a claim the provider fills from an attribute users cannot change
+    c["unix_name"] = "alice";
+    CHECK(why_claims(c, s).empty());
+}
+
+TEST_CASE("id token: the user claim must equal the local user name byte for byte", "[oidc]") {
+    for (const char* claim : {"sub", "unix_name"}) {
+        DeviceFlowSettings s = settings();
+        s.user_claim = claim;
+        for (const std::string& other :
+             {std::string("Alice"), std::string("ALICE"), std::string("alice "), std::string(" alice"),
+              std::string("alice\n"), std::string("al"), std::string("alice2"), std::string("alice@example.com"),
+              std::string("alice\0x", 7), std::string("alice\0", 6)}) {
+            json c = good_claims();
+            c[claim] = other;
+            INFO(claim << " = \"" << other << "\"");
+            CHECK_THAT(why_claims(c, s), Catch::Contains("(user_claim) is not the local user alice"));
+        }
+    }
+}
+
+TEST_CASE("id token: a user claim that is missing, empty or not a string is refused", "[oidc]") {
+    DeviceFlowSettings s = settings();
+    s.user_claim = "unix_name";
+    json c = good_claims();
+    CHECK(why_claims(c, s) == "ID token: no unix_name claim (user_claim) to name the user");
+    for (const json& v : {json(1001), json::array({"alice"}), json{{"name", "alice"}}, json(nullptr), json(true)}) {
+        c["unix_name"] = v;
+        INFO("unix_name = " << v.dump());
+        CHECK(why_claims(c, s) == "ID token: unix_name (user_claim) is not a string");
+    }
+    c["unix_name"] = "";
+    CHECK(why_claims(c, s) == "ID token: unix_name \"\" (user_claim) is not the local user alice");
+    // An empty local user name matches nothing, not an empty claim.
+    auto r = vigil::verify_id_token(token(rsa_key(), c), provider_keys(), s, "", now);
+    CHECK_FALSE(r);
+    // sub is required of every ID token, whatever user_claim is.
+    c = good_claims();
+    c["sub"] = 1001;
+    CHECK(why_claims(c) == "ID token: no sub claim");
+}
+
+TEST_CASE("id token: claims the provider may change or reuse are mutable, and user_claim on one warns", "[oidc]") {
+    for (const char* claim : {"preferred_username", "email", "name", "nickname", "upn"}) {
+        CHECK(vigil::is_mutable_claim(claim));
+        DeviceFlowSettings s = settings();
+        s.user_claim = claim;
+        CHECK_THAT(vigil::user_claim_warning(s), Catch::Contains(std::string("user_claim = \"") + claim + "\""));
+    }
+    for (const char* claim : {"sub", "unix_name", "Preferred_Username"}) {
+        CHECK_FALSE(vigil::is_mutable_claim(claim));
+        DeviceFlowSettings s = settings();
+        s.user_claim = claim;
+        CHECK(vigil::user_claim_warning(s).empty());
+    }
 }
 
 TEST_CASE("id token: crit header extensions are refused", "[oidc]") {

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "http_testing.h"
 #include "totp_code.h"
 #include "totp_store.h"
 
@@ -279,4 +280,62 @@ TEST_CASE("without a remember window only the transaction keeps the proof", "[st
     Request same_tty = sudo_request("alice", 1);
     c.attach(same_tty);
     CHECK_FALSE(same_tty.mfa);
+}
+
+namespace {
+
+// Step-up settings whose [stepup.device] provider is server (loopback http),
+// with an http_timeout far longer than any PAM module waits.
+vigil::StepUpSettings device_settings(const TempDir& dir, const vigil::testing::TestHttpServer& server) {
+    vigil::StepUpSettings s = settings(dir.path);
+    s.device_configured = true;
+    s.device.issuer = vigil::testing::url_of(server);
+    s.device.client_id = "vigil";
+    s.device.http_timeout = std::chrono::seconds(30);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("a device step-up with no time left in the module's budget asks the provider nothing", "[stepup]") {
+    TempDir dir;
+    auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
+    StepUpCoordinator c;
+    c.configure(device_settings(dir, *provider));
+    Request q = sudo_request("alice", 4242);
+    q.budget = std::chrono::milliseconds(1000);
+    q.received = std::chrono::steady_clock::now() - std::chrono::seconds(2);  // the PDP took it all
+    StepUpReply r = c.open(q, step_up("device", false));
+    REQUIRE(r.kind == Kind::Fail);
+    CHECK(r.reason_user == "access denied: the identity provider cannot be reached");
+    CHECK_THAT(r.reason_admin, Catch::Contains("no time left before the PAM module's deadline"));
+    CHECK(vigil::testing::requests_to(*provider) == 0);
+}
+
+TEST_CASE("a device step-up whose provider does not answer fails by the module's deadline, not http_timeout",
+          "[stepup]") {
+    TempDir dir;
+    auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
+    StepUpCoordinator c;
+    c.configure(device_settings(dir, *provider));
+    Request q = sudo_request("alice", 4242);
+    q.budget = std::chrono::milliseconds(1500);
+    StepUpReply r = c.open(q, step_up("device", false));
+    REQUIRE(r.kind == Kind::Fail);
+    CHECK_THAT(r.reason_admin, Catch::Contains("/.well-known/openid-configuration: timeout"));
+    CHECK_THAT(r.reason_admin, Catch::Contains("the PAM module's deadline left"));
+    CHECK(vigil::testing::requests_to(*provider) == 1);
+}
+
+TEST_CASE("a device sign-in that starts after a reason is bounded by that answer's deadline", "[stepup]") {
+    TempDir dir;
+    auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
+    StepUpCoordinator c;
+    c.configure(device_settings(dir, *provider));
+    StepUpReply r = c.open(sudo_request("alice", 4242), step_up("device", true));
+    REQUIRE(r.kind == Kind::Ask);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    r = c.answer(r.next.challenge_id, "OPS-7 rotate the keys", PeerCredentials{4242, 0, 0}, deadline);
+    REQUIRE(r.kind == Kind::Fail);
+    CHECK_THAT(r.reason_admin, Catch::Contains("the PAM module's deadline left"));
 }
