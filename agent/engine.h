@@ -48,6 +48,10 @@ struct DecisionRecord {
 
 nlohmann::ordered_json to_json(const DecisionRecord& r);
 
+// How long an allowed grant request is granted for: what it asked, capped
+// by [grants] max and by the decision's session_max.
+std::chrono::seconds grant_length_given(const Request& q, const Decision& d);
+
 class Engine {
 public:
     // audit, recent and last_answers may be null (dry runs from vigilctl

@@ -75,7 +75,8 @@ nlohmann::ordered_json GrantRequests::answer(const nlohmann::json& q, const Peer
     r.purpose = reason.substr(0, 256);
     r.grant_group = group;
     r.grant_account = account;
-    r.grant_length = std::min(std::chrono::seconds(seconds), gs.max);
+    r.grant_asked = std::chrono::seconds(seconds);
+    r.grant_length = std::min(r.grant_asked, gs.max);
     r.peer = peer;
     r.pid = peer.pid;
     DecisionRecord rec = engine_()->decide(r);
@@ -86,8 +87,7 @@ nlohmann::ordered_json GrantRequests::answer(const nlohmann::json& q, const Peer
         std::string why = rec.decision.reason_user.empty() ? "not allowed by policy" : rec.decision.reason_user;
         return grant_refused(why, rec.request_id);
     }
-    auto length = r.grant_length;
-    if (rec.decision.session_max) length = std::min(length, *rec.decision.session_max);
+    auto length = grant_length_given(r, rec.decision);
     auto g = account.empty() ? grants_->grant(*user, group, length, r.purpose)
                              : grants_->grant_account(*user, account, length, r.purpose);
     std::string what = account.empty() ? group : "account " + account;
