@@ -386,6 +386,17 @@ DecisionRecord Engine::conclude(const Request& req, Decision d) {
     return r;
 }
 
+void Engine::append_to_trail(nlohmann::ordered_json record) {
+    if (!audit_) return;
+    if (Status s = audit_->append(std::move(record)); !s) {
+        log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), s.error().message);
+        vigil_health().audit_failed(s.error().message);
+        count_audit_failure();
+        return;
+    }
+    vigil_health().audit_written();
+}
+
 // A decision that cannot be written to the trail is not given: an allow
 // becomes a deny, so no access goes unrecorded. With [agent] audit_failure =
 // "continue" it stands, and the journal (always written) holds it; the trail

@@ -73,6 +73,9 @@ public:
     // Records (audits) a decision reached outside the rules and the PDP: a
     // step-up that failed.
     DecisionRecord conclude(const Request& req, Decision d);
+    // Writes a record that is not a decision (refused grant requests,
+    // counted: grant_refusals.h) to the trail; a failure is logged.
+    void append_to_trail(nlohmann::ordered_json record);
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
