@@ -563,8 +563,8 @@ table_race() {
         readers+=($!)
     done
     for i in $(seq 15); do
-        request vgl-alice 30s "race $i" || true
-        request vgl-mallory 30s "race $i" || true
+        request vgl-alice 30s "INC-6 race $i" || true
+        request vgl-mallory 30s "INC-6 race $i" || true
     done
     touch "$T/race.stop"
     for i in "${readers[@]}"; do wait "$i"; done
