@@ -117,23 +117,24 @@ nlohmann::ordered_json GrantRequests::answer(const nlohmann::json& q, const Peer
     if (auto why = unacceptable_reason(ask->reason, *engine); !why.empty()) {
         return refuse(peer, *user, {GrantRefusal::BadReason, why});
     }
-    // --bind: the grant lasts as long as the session the request comes from
-    // (and never longer than it was granted for).
     std::optional<LiveSession> bound;
     if (ask->bind) {
-        if (sessions_) bound = sessions_->session_of(peer.pid);
-        if (!bound) {
-            return refuse(peer, *user,
-                          {GrantRefusal::BindWithoutSession,
-                           "--bind: this process is not in a session vigild watches (ssh or sudo)"});
-        }
-        if (bound->user != *user) {
-            return refuse(peer, *user,
-                          {GrantRefusal::BindWithoutSession,
-                           fmt::format("--bind: session {} is {}'s, not {}'s", bound->id, bound->user, *user)});
-        }
+        auto session = session_to_bind(*user, peer);
+        if (!session) return refuse(peer, *user, {GrantRefusal::BindWithoutSession, session.error().message});
+        bound = std::move(*session);
     }
     return decide(*ask, *user, peer, bound, *engine);
+}
+
+// --bind: the grant lasts as long as the session the request comes from
+// (and never longer than it was granted for): that session, if it is the
+// requester's own.
+Result<LiveSession> GrantRequests::session_to_bind(const std::string& user, const PeerCredentials& peer) const {
+    std::optional<LiveSession> s;
+    if (sessions_) s = sessions_->session_of(peer.pid);
+    if (!s) return err("--bind: this process is not in a session vigild watches (ssh or sudo)");
+    if (s->user != user) return err(fmt::format("--bind: session {} is {}'s, not {}'s", s->id, s->user, user));
+    return *s;
 }
 
 nlohmann::ordered_json GrantRequests::refuse(const PeerCredentials& peer, const std::string& user, const Refused& why) {
@@ -175,7 +176,8 @@ std::string GrantRequests::unacceptable_reason(const std::string& reason, const 
         case PurposeVerdict::Ok: return "";
         case PurposeVerdict::TooLong: return fmt::format("the reason is too long (at most {} bytes)", kMaxPurpose);
         case PurposeVerdict::NotPrintable:
-            return "the reason holds a control character, a terminal escape, a line break or bytes that are not UTF-8";
+            return "the reason holds a control character (a terminal escape, a line break, a bidirectional "
+                   "control) or bytes that are not UTF-8";
         case PurposeVerdict::NoMatch: return "the reason is not accepted: " + p.hint;
     }
     return "the reason is not accepted";

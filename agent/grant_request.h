@@ -30,6 +30,7 @@
 #include "grants.h"
 #include "rate_limiter.h"
 #include "request.h"
+#include "result.h"
 #include "session_watch.h"
 
 namespace vigil {
@@ -54,6 +55,7 @@ private:
     nlohmann::ordered_json refuse(const PeerCredentials& peer, const std::string& user, const Refused& why);
     std::string not_offered(const Ask& ask) const;
     std::string unacceptable_reason(const std::string& reason, const Engine& engine);
+    Result<LiveSession> session_to_bind(const std::string& user, const PeerCredentials& peer) const;
     nlohmann::ordered_json decide(const Ask& ask, const std::string& user, const PeerCredentials& peer,
                                   const std::optional<LiveSession>& bound, Engine& engine);
 
