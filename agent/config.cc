@@ -507,9 +507,12 @@ private:
     }
 
     void parse_grants(const toml::table& t, GrantSettings& g) const {
-        only_keys(t, {"table", "max", "group", "account"}, "[grants]");
+        only_keys(t, {"table", "max", "requests_burst", "requests_every", "group", "account"}, "[grants]");
         if (auto* n = t.get("table")) g.table = absolute_path(*n, "grants.table");
         if (auto* n = t.get("max")) g.max = duration(*n, "grants.max");
+        if (auto* n = t.get("requests_burst"))
+            g.requests_burst = static_cast<unsigned>(integer(*n, "grants.requests_burst", 1, 1000));
+        if (auto* n = t.get("requests_every")) g.requests_every = duration(*n, "grants.requests_every");
         if (auto* accounts = t.get("account")) parse_grant_accounts(*accounts, g);
         auto* groups = t.get("group");
         if (!groups) return;

@@ -142,6 +142,10 @@ struct GrantSettings {
     std::chrono::seconds max{3600};               // the longest grant
     std::vector<GrantGroupSettings> groups;       // the only groups that may be granted
     std::vector<GrantAccountSettings> accounts;   // the only accounts that may be granted
+    // Per requesting uid: this many requests at once, then one more each
+    // requests_every (a token bucket); the rest are refused undecided.
+    unsigned requests_burst = 5;
+    std::chrono::seconds requests_every{15};
 };
 
 // [sessions]: how live sessions are watched and ended.

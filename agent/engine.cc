@@ -105,7 +105,22 @@ nlohmann::ordered_json signals_json(const DecisionRecord& r) {
     return out;
 }
 
+// What a grant request asked for and, when allowed, was given.
+nlohmann::ordered_json grant_json(const DecisionRecord& r) {
+    const Request& q = r.request;
+    nlohmann::ordered_json j;
+    if (!q.grant_group.empty()) j["group"] = q.grant_group;
+    if (!q.grant_account.empty()) j["account"] = q.grant_account;
+    j["asked_seconds"] = q.grant_asked.count();
+    if (r.decision.outcome == Outcome::Allow) j["granted_seconds"] = grant_length_given(q, r.decision).count();
+    return j;
+}
+
 }  // namespace
+
+std::chrono::seconds grant_length_given(const Request& q, const Decision& d) {
+    return d.session_max ? std::min(q.grant_length, *d.session_max) : q.grant_length;
+}
 
 nlohmann::ordered_json to_json(const DecisionRecord& r) {
     const Decision& d = r.decision;
@@ -140,6 +155,7 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
         if (!r.request.mfa->amr.empty()) mfa["amr"] = r.request.mfa->amr;
         j["mfa"] = mfa;
     }
+    if (r.request.phase == Phase::Grant) j["grant"] = grant_json(r);
     if (!r.request.purpose.empty()) j["purpose"] = r.request.purpose;
     if (!r.decision_id.empty()) j["decision_id"] = r.decision_id;
     j["latency_us"] = r.latency.count();
@@ -413,6 +429,17 @@ DecisionRecord Engine::conclude(const Request& req, Decision d, std::string path
     r.decision = std::move(d);
     record(r);
     return r;
+}
+
+void Engine::append_to_trail(nlohmann::ordered_json record) {
+    if (!audit_) return;
+    if (Status s = audit_->append(std::move(record)); !s) {
+        log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), s.error().message);
+        vigil_health().audit_failed(s.error().message);
+        count_audit_failure();
+        return;
+    }
+    vigil_health().audit_written();
 }
 
 // A decision that cannot be written to the trail is not given: an allow

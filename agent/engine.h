@@ -54,6 +54,10 @@ struct DecisionRecord {
 
 nlohmann::ordered_json to_json(const DecisionRecord& r);
 
+// How long an allowed grant request is granted for: what it asked, capped
+// by [grants] max and by the decision's session_max.
+std::chrono::seconds grant_length_given(const Request& q, const Decision& d);
+
 class Engine {
 public:
     // audit, recent and last_answers may be null (dry runs from vigilctl
@@ -75,6 +79,9 @@ public:
     // Records (audits) a decision reached outside the rules and the PDP: a
     // step-up that failed (path "stepup"), a request refused unread ("refused").
     DecisionRecord conclude(const Request& req, Decision d, std::string path = "stepup");
+    // Writes a record that is not a decision (refused grant requests,
+    // counted: grant_refusals.h) to the trail; a failure is logged.
+    void append_to_trail(nlohmann::ordered_json record);
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,

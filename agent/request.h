@@ -60,6 +60,9 @@ struct Request {
     std::string grant_group;
     std::string grant_account;  // an ephemeral account, instead of a group
     std::chrono::seconds grant_length{0};
+    // The length as asked; grant_length is it capped by [grants] max (what
+    // the PDP sees).
+    std::chrono::seconds grant_asked{0};
     // How long the module waits for the whole exchange; 0: unknown.
     std::chrono::milliseconds budget{0};
     std::chrono::steady_clock::time_point received = std::chrono::steady_clock::now();

@@ -1,7 +1,6 @@
 #include "server.h"
 
 #include <fmt/format.h>
-#include <pwd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -95,7 +94,8 @@ const Server::Route* Server::find_route(uint16_t kind, Listener on) {
     return nullptr;
 }
 
-Server::Server(ServerOptions options, EngineSource engine) : options_(options), engine_(std::move(engine)) {}
+Server::Server(ServerOptions options, EngineSource engine)
+    : options_(options), engine_(std::move(engine)), grant_requests_(options_.grants, options_.sessions, engine_) {}
 
 Server::~Server() {
     {
@@ -447,100 +447,12 @@ Answer Server::answer_admin_revoke(const Frame& f, const PeerCredentials& peer) 
 }  // namespace vigil
 
 namespace vigil {
-namespace {
 
-std::optional<std::string> user_name_of(uid_t uid) {
-    struct passwd pw {};
-    struct passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return std::nullopt;
-    return std::string(found->pw_name);
-}
-
-Answer grant_refused(const std::string& why, const std::string& request_id = "") {
-    nlohmann::ordered_json j = {{"granted", false}, {"reason", why}};
-    if (!request_id.empty()) j["request_id"] = request_id;
-    return json_answer(wire::Kind::GrantRequest, j);
-}
-
-}  // namespace
-
-// A local user asks for a group (or an ephemeral account) for a while. The requester is who the
-// kernel says connected (SO_PEERCRED), never a name in the request; the
-// rules (service "elevate") or the PDP (action "elevate", with the group,
-// the length and the reason as context.purpose) decide, and the trail
-// records it like any other decision.
+// The handling lives in grant_request.cc; here only the frame is unwrapped.
+// Whatever its JSON holds is answered there, and a malformed one counted
+// with the other refusals rather than logged each time.
 Answer Server::answer_grant_request(const Frame& f, const PeerCredentials& peer) {
-    nlohmann::json q = parse_json_field(f);
-    if (!q.is_object()) return err("grant request: no JSON object");
-    auto user = user_name_of(peer.uid);
-    if (!user) return grant_refused(fmt::format("uid {} has no user name", peer.uid));
-    if (!options_.grants ||
-        (options_.grants->settings().groups.empty() && options_.grants->settings().accounts.empty())) {
-        return grant_refused("nothing may be granted on this host ([grants] lists no group and no account)");
-    }
-    std::string group = optional_string(q, "group"), account = optional_string(q, "account");
-    std::string reason = optional_string(q, "reason");
-    int64_t seconds =
-        q.is_object() && q.contains("seconds") && q["seconds"].is_number_integer() ? q["seconds"].get<int64_t>() : 0;
-    if (group.empty() == account.empty() || seconds <= 0) {
-        return grant_refused("a grant needs a group or an account, and a length");
-    }
-    if (reason.empty()) return grant_refused("a grant needs a reason (--reason)");
-    // --bind: the grant lasts as long as the session the request comes from
-    // (and never longer than it was granted for).
-    std::optional<LiveSession> bound;
-    if (q.contains("bind") && q["bind"].is_boolean() && q["bind"].get<bool>()) {
-        if (options_.sessions) bound = options_.sessions->session_of(peer.pid);
-        if (!bound) return grant_refused("--bind: this process is not in a session vigild watches (ssh or sudo)");
-        if (bound->user != *user) {
-            return grant_refused(fmt::format("--bind: session {} is {}'s, not {}'s", bound->id, bound->user, *user));
-        }
-    }
-    const GrantSettings& gs = options_.grants->settings();
-    Request r;
-    r.phase = Phase::Grant;
-    r.user = *user;
-    r.service = "elevate";
-    r.purpose = reason.substr(0, 256);
-    r.grant_group = group;
-    r.grant_account = account;
-    r.grant_length = std::min(std::chrono::seconds(seconds), gs.max);
-    r.peer = peer;
-    r.pid = peer.pid;
-    DecisionRecord rec = engine_()->decide(r);
-    if (rec.decision.outcome == Outcome::StepUp) {
-        return grant_refused("this grant needs a second factor, which vigilctl cannot ask for yet", rec.request_id);
-    }
-    if (rec.decision.outcome != Outcome::Allow) {
-        std::string why = rec.decision.reason_user.empty() ? "not allowed by policy" : rec.decision.reason_user;
-        return grant_refused(why, rec.request_id);
-    }
-    auto length = r.grant_length;
-    if (rec.decision.session_max) length = std::min(length, *rec.decision.session_max);
-    auto g = account.empty() ? options_.grants->grant(*user, group, length, r.purpose)
-                             : options_.grants->grant_account(*user, account, length, r.purpose);
-    std::string what = account.empty() ? group : "account " + account;
-    if (!g) {
-        log_error("grants: allowed {} for {} but could not grant it: {}", what, *user, g.error().message);
-        return grant_refused("the grant could not be recorded: " + g.error().message, rec.request_id);
-    }
-    if (bound && !options_.sessions->bind_grant(bound->id, g->id)) {
-        options_.grants->revoke(g->id);
-        return grant_refused(fmt::format("session {} ended before the grant could be bound to it", bound->id),
-                             rec.request_id);
-    }
-    log_event(Event::GrantGiven, LogLevel::Info, "grants: {} granted {} until {} ({}; decision {}{})", *user, what,
-              rfc3339(g->expires_at), g->id, rec.request_id, bound ? "; bound to session " + bound->id : "");
-    nlohmann::ordered_json answer = {{"granted", true},
-                                     {"id", g->id},
-                                     {"group", g->group},
-                                     {"account", g->account},
-                                     {"user", g->user},
-                                     {"expires_at", rfc3339(g->expires_at)},
-                                     {"request_id", rec.request_id}};
-    if (bound) answer["session"] = bound->id;
-    return json_answer(wire::Kind::GrantRequest, answer);
+    return json_answer(wire::Kind::GrantRequest, grant_requests_.answer(parse_json_field(f), peer));
 }
 
 Answer Server::answer_admin_grants(const Frame&, const PeerCredentials&) {

@@ -24,6 +24,7 @@
 
 #include "engine.h"
 #include "frame_io.h"
+#include "grant_request.h"
 #include "grants.h"
 #include "result.h"
 #include "session_watch.h"
@@ -94,6 +95,7 @@ private:
 
     ServerOptions options_;
     EngineSource engine_;
+    GrantRequests grant_requests_;
     std::mutex mu_;
     std::condition_variable work_;
     std::deque<Job> jobs_;       // for the workers

@@ -10,6 +10,7 @@
 #include "id_token.h"
 #include "log.h"
 #include "protocol.h"
+#include "purpose_check.h"
 #include "session_registry.h"
 #include "ssh_auth_info.h"
 #include "terminal_qr.h"
@@ -27,7 +28,6 @@ constexpr auto kTransactionLife = std::chrono::minutes(2);
 constexpr size_t kMaxChallenges = 1024;
 constexpr size_t kMaxChallengesPerUser = 3;  // one user's abandoned prompts cannot fill the table
 constexpr int kMaxTries = 3;                 // wrong codes or unacceptable reasons per challenge
-constexpr size_t kMaxPurpose = 256;
 // Leave the module time to hear the answer.
 constexpr auto kAnswerMargin = std::chrono::milliseconds(300);
 
@@ -72,13 +72,6 @@ std::string window_key(const Request& q) {
     std::string binding = proof_binding(q);
     if (binding.empty()) return "";
     return q.user + "\n" + q.service + "\n" + q.tty + "\n" + q.rhost + "\n" + binding;
-}
-
-bool printable(const std::string& s) {
-    for (unsigned char c : s) {
-        if (c < 0x20 || c == 0x7f) return false;
-    }
-    return true;
 }
 
 }  // namespace
@@ -372,7 +365,7 @@ StepUpReply StepUpCoordinator::answer(const std::string& id, const std::string& 
 }
 
 StepUpReply StepUpCoordinator::answer_purpose(const std::string& id, Challenge& c, const std::string& response) {
-    bool ok = response.size() <= kMaxPurpose && printable(response) && std::regex_match(response, purpose_re_);
+    bool ok = check_purpose(response, purpose_re_) == PurposeVerdict::Ok;
     if (ok) {
         c.purpose = response;
         c.stage = Stage::Purpose;

@@ -18,8 +18,10 @@
 #include "duration.h"
 #include "engine.h"
 #include "frame_io.h"
+#include "grant_list_report.h"
 #include "status_report.h"
 #include "terminal_qr.h"
+#include "terminal_text.h"
 #include "timestamp.h"
 #include "totp_store.h"
 #include "unix_listener.h"
@@ -362,18 +364,20 @@ int cmd_grant_request(const std::string& grant_socket, const Args& a) {
     if (a.bind) q["bind"] = true;
     auto r = ask_admin(path, wire::Kind::GrantRequest, q);
     if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
+    // What vigild says may carry a PDP's words: shown, never obeyed.
+    auto shown = [&](const char* key) { return escape_for_terminal(field(*r, key)); };
     if (!r->value("granted", false)) {
-        return std::fprintf(stderr, "vigilctl: denied: %s\n", field(*r, "reason").c_str()), 1;
+        return std::fprintf(stderr, "vigilctl: denied: %s\n", shown("reason").c_str()), 1;
     }
     if (!field(*r, "account").empty()) {
-        std::printf("granted account %s to %s until %s (grant %s)\n", field(*r, "account").c_str(),
-                    field(*r, "user").c_str(), field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+        std::printf("granted account %s to %s until %s (grant %s)\n", shown("account").c_str(), shown("user").c_str(),
+                    shown("expires_at").c_str(), shown("id").c_str());
     } else {
-        std::printf("granted %s to %s until %s (grant %s)\n", field(*r, "group").c_str(), field(*r, "user").c_str(),
-                    field(*r, "expires_at").c_str(), field(*r, "id").c_str());
+        std::printf("granted %s to %s until %s (grant %s)\n", shown("group").c_str(), shown("user").c_str(),
+                    shown("expires_at").c_str(), shown("id").c_str());
     }
     if (!field(*r, "session").empty()) {
-        std::printf("bound to session %s: it ends when the session does\n", field(*r, "session").c_str());
+        std::printf("bound to session %s: it ends when the session does\n", shown("session").c_str());
     }
     return 0;
 }
@@ -385,17 +389,7 @@ int cmd_grant_list(const std::string& socket, const Args& a) {
         std::printf("%s\n", r->dump(2).c_str());
         return 0;
     }
-    const auto& grants = (*r)["grants"];
-    if (grants.empty()) return std::printf("no live grants\n"), 0;
-    std::printf("%-28s %-20s %-14s %-22s %-32s %s\n", "GRANT", "GROUP|ACCOUNT", "USER", "UNTIL", "BOUND TO SESSION",
-                "REASON");
-    for (const auto& g : grants) {
-        std::string session = field(g, "session").empty() ? "-" : field(g, "session");
-        std::string what = field(g, "account").empty() ? field(g, "group") : "account:" + field(g, "account");
-        std::printf("%-28s %-20s %-14s %-22s %-32s %s\n", field(g, "id").c_str(), what.c_str(),
-                    field(g, "user").c_str(), field(g, "expires_at").c_str(), session.c_str(),
-                    field(g, "reason").c_str());
-    }
+    std::fputs(render_grant_list(*r).c_str(), stdout);
     return 0;
 }
 

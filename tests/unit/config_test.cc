@@ -394,6 +394,20 @@ TEST_CASE("config reads [grants] and refuses a group listed twice", "[grants]") 
     CHECK_THAT(error_of("[[grants.group]]\nname = \"a\"\ngid = 0\n"), Catch::Contains("grants.group.gid"));
 }
 
+TEST_CASE("config reads how often a user may ask for a grant, with defaults", "[grants]") {
+    auto d = parse_config("[grants]\n", "vigil.toml");
+    REQUIRE(d);
+    CHECK(d->grants.requests_burst == 5);
+    CHECK(d->grants.requests_every == std::chrono::seconds(15));
+    auto c = parse_config("[grants]\nrequests_burst = 20\nrequests_every = \"1m\"\n", "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->grants.requests_burst == 20);
+    CHECK(c->grants.requests_every == std::chrono::minutes(1));
+    CHECK_THAT(error_of("[grants]\nrequests_burst = 0\n"), Catch::Contains("grants.requests_burst"));
+    CHECK_THAT(error_of("[grants]\nrequests_burst = 1001\n"), Catch::Contains("grants.requests_burst"));
+    CHECK_THAT(error_of("[grants]\nrequests_every = \"0s\"\n"), Catch::Contains("grants.requests_every"));
+}
+
 TEST_CASE("config reads a rule's session_idle") {
     auto c = parse_config("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nsession_idle = \"15m\"\n", "t.toml");
     REQUIRE(c);

@@ -80,3 +80,35 @@ decision = "allow"
     CHECK_THAT(r.decision.reason_admin, Catch::Contains("argv_truncated"));
     CHECK(vigil::to_json(r).value("argv_truncated", false));
 }
+
+TEST_CASE("a grant request's record names the group, the length asked and the length granted", "[grants]") {
+    auto engine = engine_on(R"([[rule]]
+name = "root may elevate"
+services = ["elevate"]
+users = ["root"]
+decision = "allow"
+session_max = "30m"
+)");
+    vigil::Request q;
+    q.phase = Phase::Grant;
+    q.user = "root";
+    q.service = "elevate";
+    q.purpose = "INC-1 fix the disk";
+    q.grant_group = "vigil-sudo";
+    q.grant_asked = std::chrono::hours(2);
+    q.grant_length = std::chrono::hours(1);  // [grants] max
+    auto j = vigil::to_json(engine->decide(q));
+    CHECK(j["event"] == "grant_request");
+    CHECK(j["grant"]["group"] == "vigil-sudo");
+    CHECK_FALSE(j["grant"].contains("account"));
+    CHECK(j["grant"]["asked_seconds"] == 7200);
+    CHECK(j["grant"]["granted_seconds"] == 1800);
+    CHECK(j["purpose"] == "INC-1 fix the disk");
+    q.user = "no-such-user-vigil";
+    q.grant_group.clear();
+    q.grant_account = "breakglass";
+    j = vigil::to_json(engine->decide(q));
+    CHECK(j["outcome"] == "deny");
+    CHECK(j["grant"]["account"] == "breakglass");
+    CHECK_FALSE(j["grant"].contains("granted_seconds"));
+}
