@@ -7,6 +7,8 @@
 #include "posture/falcon_zta.h"
 #include "posture/run_command.h"
 #include "posture/small_file.h"
+#include "posture/trusted_ids.h"
+#include "posture/trusted_path.h"
 
 namespace vigil::posture {
 namespace {
@@ -26,6 +28,7 @@ Status validate(const FalconSettings& s) {
     if (s.timeout.count() <= 0 || s.timeout > s.interval) {
         return err("posture.falcon: timeout must be positive and at most the interval");
     }
+    if (!valid_account(s.owner)) return err("posture.falcon.owner must be a user name or a uid");
     return Ok{};
 }
 
@@ -47,7 +50,7 @@ void FalconCollector::collect_once() {
 }
 
 void FalconCollector::collect_zta() {
-    auto file = read_small_file(s_.zta_file, kMaxZtaBytes);
+    auto file = read_small_file(s_.zta_file, kMaxZtaBytes, trusted_ids(s_.owner));
     if (!file) return zta_.fail(file.error().message);
     if (!file->exists) return zta_.fail(fmt::format("no file at {} (is ZTA enabled for this sensor?)", s_.zta_file));
     auto reading = parse_falcon_zta(file->text, std::chrono::system_clock::now());
@@ -60,6 +63,10 @@ void FalconCollector::collect_rfm() {
     // state change is logged once and falcon.rfm stays missing.
     if (::access(s_.falconctl.c_str(), X_OK) != 0) {
         return rfm_.fail(fmt::format("{} is absent or not executable; falcon.rfm not collected", s_.falconctl));
+    }
+    // Run as root, and its answer decides who gets in: only root's own.
+    if (auto trusted = check_trusted_program(s_.falconctl, trusted_ids("")); !trusted) {
+        return rfm_.fail(trusted.error().message);
     }
     auto run = run_command({s_.falconctl, "-g", "--rfm-state"}, s_.timeout, kMaxFalconctlOutput);
     if (!run) return rfm_.fail(run.error().message);

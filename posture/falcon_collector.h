@@ -9,10 +9,15 @@
 //
 // Signals: falcon.zta.overall, falcon.zta.os, falcon.zta.sensor_config,
 // falcon.zta.age (seconds since the assessment was issued), falcon.rfm
-// ("true"/"false"). The two sources fail apart: an unreadable, malformed or
-// expired data.zta makes the falcon.zta.* signals missing and leaves
-// falcon.rfm alone, and the reverse. falconctl is run only while it exists
-// at the configured path; without it falcon.rfm is missing.
+// ("true"/"false"). The two sources fail apart: an unreadable, untrusted,
+// malformed or expired data.zta makes the falcon.zta.* signals missing and
+// leaves falcon.rfm alone, and the reverse. falconctl
+// is run only while it exists at the configured path; without it
+// falcon.rfm is missing.
+//
+// Trust: data.zta is read only when root or owner owns it and every
+// directory above it and nobody else can write them; falconctl is run only
+// when root owns it the same way (trusted_path.h).
 //
 // Where data.zta lives: macOS and Windows sensors write it under
 // .../CrowdStrike/ZeroTrustAssessment/data.zta once ZTA file distribution is
@@ -38,10 +43,11 @@ struct FalconSettings {
     std::chrono::milliseconds timeout{5000};               // for one falconctl run
     std::chrono::milliseconds interval{30000};
     std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
+    std::string owner;                // besides root, who may own data.zta (name or uid); empty: root only
 };
 
-// Ok when at least one source is named, paths are absolute and
-// 0 < timeout <= interval.
+// Ok when at least one source is named, paths are absolute,
+// 0 < timeout <= interval and owner a user name or uid.
 Status validate(const FalconSettings& s);
 
 class FalconCollector : public Collector {
