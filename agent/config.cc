@@ -417,13 +417,15 @@ private:
     }
 
     posture::FalconSettings parse_falcon(const toml::table& t) const {
-        only_keys(t, {"zta_file", "falconctl", "timeout", "interval", "max_age", "owner"}, "[posture.falcon]");
+        only_keys(t, {"zta_file", "falconctl", "timeout", "interval", "max_age", "public_key", "owner"},
+                  "[posture.falcon]");
         posture::FalconSettings s;
         if (auto* n = t.get("zta_file")) s.zta_file = absolute_path(*n, "posture.falcon.zta_file");
         if (auto* n = t.get("falconctl")) s.falconctl = string(*n, "posture.falcon.falconctl");
         if (!s.falconctl.empty() && s.falconctl[0] != '/')
             fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
+        if (auto* n = t.get("public_key")) s.public_key = absolute_path(*n, "posture.falcon.public_key");
         if (auto* n = t.get("owner")) s.owner = account(*n, "posture.falcon.owner");
         cadence(t, s, "posture.falcon");
         return checked(std::move(s), t);
