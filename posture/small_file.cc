@@ -13,9 +13,7 @@
 namespace vigil::posture {
 
 Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes, const TrustedIds& trusted) {
-    // O_NONBLOCK: should a FIFO appear at the path after it was checked, the
-    // open returns at once, and the check of the opened file refuses it.
-    auto opened = open_trusted(path, trusted, O_RDONLY | O_NONBLOCK);
+    auto opened = open_trusted(path, trusted, O_RDONLY);
     if (!opened) return opened.error();
     if (!*opened) return SmallFile{};
     UniqueFd fd = std::move(**opened);

@@ -122,8 +122,11 @@ private:
     }
 
     // Opens the file that passed, and makes sure it is still the same one.
+    // O_NONBLOCK: should a FIFO be swapped in after the check, the open
+    // returns at once (and the inode comparison refuses it) instead of
+    // hanging the collector; it changes nothing for a regular file.
     Result<std::optional<UniqueFd>> open_checked(const std::string& name, const struct stat& checked, int flags) {
-        if ((flags & O_PATH) == 0) flags |= O_NOCTTY;
+        if ((flags & O_PATH) == 0) flags |= O_NOCTTY | O_NONBLOCK;
         UniqueFd fd(::openat(dir_.get(), name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) return err(fmt::format("cannot open {}: {}", path_, std::strerror(errno)));
         struct stat st {};

@@ -34,7 +34,7 @@
 namespace vigil::posture {
 
 // flags: open(2) flags for the file itself (O_RDONLY, O_PATH, ...);
-// O_NOFOLLOW, O_CLOEXEC and O_NOCTTY are added. std::nullopt when the file
+// O_NOFOLLOW, O_CLOEXEC, O_NOCTTY and O_NONBLOCK are added. std::nullopt when the file
 // (or a directory on its path) does not exist.
 Result<std::optional<UniqueFd>> open_trusted(const std::string& path, const TrustedIds& ids, int flags);
 
