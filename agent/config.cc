@@ -15,6 +15,7 @@
 #include "device_flow.h"
 #include "duration.h"
 #include "grant_table.h"
+#include "posture/trusted_ids.h"
 #include "sha256.h"
 #include "unique_fd.h"
 
@@ -359,6 +360,13 @@ private:
         return s;
     }
 
+    // Whom a collector trusts besides root: a user name, or a uid ("clamav", 112).
+    std::string account(const toml::node& n, std::string_view what) const {
+        std::string s = n.is_integer() ? std::to_string(integer(n, what, 0, 4294967294)) : string(n, what);
+        if (!posture::valid_account(s)) fail(n.source(), fmt::format("{} must be a user name or a uid", what));
+        return s;
+    }
+
     std::vector<posture::SocketSettings> parse_sockets(const toml::node& n) const {
         auto* arr = n.as_array();
         if (!arr || !arr->is_array_of_tables()) fail(n.source(), "sockets are written as [[posture.socket]] tables");
@@ -374,7 +382,8 @@ private:
     }
 
     posture::SocketSettings parse_socket(const toml::table& t) const {
-        only_keys(t, {"name", "path", "request", "timeout", "interval", "fields", "max_age"}, "[[posture.socket]]");
+        only_keys(t, {"name", "path", "request", "timeout", "interval", "fields", "max_age", "peer_user"},
+                  "[[posture.socket]]");
         posture::SocketSettings s;
         auto* name = t.get("name");
         auto* path = t.get("path");
@@ -383,6 +392,7 @@ private:
         s.path = socket_path(*path, "posture.socket.path");
         if (auto* n = t.get("request")) s.request = string(*n, "posture.socket.request");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.socket.timeout");
+        if (auto* n = t.get("peer_user")) s.peer_user = account(*n, "posture.socket.peer_user");
         cadence(t, s, "posture.socket");
         auto* fields = t.get("fields");
         if (!fields) fail(t.source(), "[[posture.socket]] needs fields = { signal = \"json.path\" }");
@@ -409,13 +419,16 @@ private:
     }
 
     posture::FalconSettings parse_falcon(const toml::table& t) const {
-        only_keys(t, {"zta_file", "falconctl", "timeout", "interval", "max_age"}, "[posture.falcon]");
+        only_keys(t, {"zta_file", "falconctl", "timeout", "interval", "max_age", "public_key", "owner"},
+                  "[posture.falcon]");
         posture::FalconSettings s;
         if (auto* n = t.get("zta_file")) s.zta_file = absolute_path(*n, "posture.falcon.zta_file");
         if (auto* n = t.get("falconctl")) s.falconctl = string(*n, "posture.falcon.falconctl");
         if (!s.falconctl.empty() && s.falconctl[0] != '/')
             fail(t.source(), "posture.falcon.falconctl must be an absolute path or \"\"");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.falcon.timeout");
+        if (auto* n = t.get("public_key")) s.public_key = absolute_path(*n, "posture.falcon.public_key");
+        if (auto* n = t.get("owner")) s.owner = account(*n, "posture.falcon.owner");
         cadence(t, s, "posture.falcon");
         return checked(std::move(s), t);
     }
@@ -447,19 +460,21 @@ private:
     }
 
     posture::WazuhSettings parse_wazuh(const toml::table& t) const {
-        only_keys(t, {"state_file", "interval", "stale_after", "max_age"}, "[posture.wazuh]");
+        only_keys(t, {"state_file", "interval", "stale_after", "max_age", "owner"}, "[posture.wazuh]");
         posture::WazuhSettings s;
         if (auto* n = t.get("state_file")) s.state_file = absolute_path(*n, "posture.wazuh.state_file");
         cadence(t, s, "posture.wazuh");
         if (auto* n = t.get("stale_after")) s.stale_after = duration(*n, "posture.wazuh.stale_after");
+        if (auto* n = t.get("owner")) s.owner = account(*n, "posture.wazuh.owner");
         return checked(std::move(s), t);
     }
 
     posture::ClamdSettings parse_clamd(const toml::table& t) const {
-        only_keys(t, {"socket", "timeout", "interval", "max_age"}, "[posture.clamd]");
+        only_keys(t, {"socket", "timeout", "interval", "max_age", "peer_user"}, "[posture.clamd]");
         posture::ClamdSettings s;
         if (auto* n = t.get("socket")) s.socket = socket_path(*n, "posture.clamd.socket");
         if (auto* n = t.get("timeout")) s.timeout = millis(*n, "posture.clamd.timeout");
+        if (auto* n = t.get("peer_user")) s.peer_user = account(*n, "posture.clamd.peer_user");
         cadence(t, s, "posture.clamd");
         return checked(std::move(s), t);
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "posture/clamd_version.h"
+#include "posture/trusted_ids.h"
 #include "posture/unix_exchange.h"
 
 namespace vigil::posture {
@@ -21,6 +22,7 @@ Status validate(const ClamdSettings& s) {
     if (s.timeout.count() <= 0 || s.timeout > s.interval) {
         return err("posture.clamd: timeout must be positive and at most the interval");
     }
+    if (!valid_account(s.peer_user)) return err("posture.clamd.peer_user must be a user name or a uid");
     return Ok{};
 }
 
@@ -37,12 +39,13 @@ void ClamdCollector::stop() { thread_.stop(); }
 
 void ClamdCollector::collect_once() {
     const SignalValues dead{{"clamd.alive", "false"}};
-    auto pong = exchange_unix({s_.socket, command("PING"), s_.timeout, kMaxAnswer}, end_at_nul);
+    const TrustedIds peer = trusted_ids(s_.peer_user);
+    auto pong = exchange_unix({s_.socket, command("PING"), s_.timeout, kMaxAnswer, peer}, end_at_nul);
     if (!pong) return group_.fail(pong.error().message, dead);
     if (auto ok = check_clamd_pong(*pong); !ok) return group_.fail(ok.error().message, dead);
 
     Reading r;
-    auto version = exchange_unix({s_.socket, command("VERSION"), s_.timeout, kMaxAnswer}, end_at_nul);
+    auto version = exchange_unix({s_.socket, command("VERSION"), s_.timeout, kMaxAnswer, peer}, end_at_nul);
     if (version) {
         auto parsed = parse_clamd_version(*version, std::chrono::system_clock::now());
         if (parsed) {

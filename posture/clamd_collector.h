@@ -9,7 +9,8 @@
 // "zVERSION\0" on another (clamd closes after each command outside a
 // session). Signals: clamd.alive ("true"/"false"), clamd.version,
 // clamd.signatures (the daily database version), clamd.signature_age_days.
-// A clamd that cannot be reached or does not answer PONG makes alive
+// A clamd that cannot be reached, is not served by root or peer_user
+// (SO_PEERCRED, see unix_exchange.h), or does not answer PONG makes alive
 // "false" and the rest missing; a VERSION that fails or cannot be read
 // leaves alive "true" and the rest missing.
 #ifndef VIGIL_POSTURE_CLAMD_COLLECTOR_H
@@ -31,9 +32,14 @@ struct ClamdSettings {
     std::chrono::milliseconds timeout{2000};       // for each command
     std::chrono::milliseconds interval{30000};
     std::chrono::seconds max_age{0};  // its signals' Signal::max_age; 0 = [posture] max_age
+    // Besides root, who may listen on the socket: Debian's clamav-daemon runs
+    // clamd as clamav (clamd.conf User), and clamd listens itself when it is
+    // not socket-activated.
+    std::string peer_user = "clamav";
 };
 
-// Ok when socket is absolute and 0 < timeout <= interval.
+// Ok when socket is absolute, 0 < timeout <= interval and peer_user a user
+// name or uid.
 Status validate(const ClamdSettings& s);
 
 class ClamdCollector : public Collector {

@@ -13,7 +13,8 @@
 // falcon.zta.age is the seconds since the token was issued (iat), so a rule
 // can require a fresh assessment ("falcon.zta.age < 86400"). A token past
 // its exp is an error: its scores are forgotten, never served stale. The
-// signature is not checked (see jwt.h for why).
+// signature is checked apart, before this runs, when the admin installed
+// CrowdStrike's key (jws_signature.h, falcon_collector.h).
 #ifndef VIGIL_POSTURE_FALCON_ZTA_H
 #define VIGIL_POSTURE_FALCON_ZTA_H
 

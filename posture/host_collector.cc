@@ -1,11 +1,12 @@
 #include "posture/host_collector.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/stat.h>
 
-#include <cerrno>
 #include <cstring>
+
+#include "posture/trusted_path.h"
 
 namespace vigil::posture {
 namespace {
@@ -101,26 +102,27 @@ void HostCollector::collect_once() {
             r.problems.push_back(fmt::format("{}: {}", name, v.error().message));
         }
     };
+    // Kernel files and the package system's flag: root's alone.
+    const TrustedIds root = trusted_ids("");
     // One read, judged by `judge`; a file that cannot be read is that signal's problem.
     auto fact = [&](const char* name, const char* file, auto judge) {
-        auto f = read_small_file(path(file), kMaxFactBytes);
+        auto f = read_small_file(path(file), kMaxFactBytes, root);
         if (!f) return add(name, f.error());
         add(name, judge(*f));
     };
 
-    struct stat st {};
-    bool reboot = ::stat(path("/run/reboot-required").c_str(), &st) == 0;
-    if (reboot || errno == ENOENT || errno == ENOTDIR) {
-        r.values["host.reboot_required"] = reboot ? "true" : "false";
+    auto reboot = open_trusted(path("/run/reboot-required"), root, O_PATH);
+    if (reboot) {
+        r.values["host.reboot_required"] = *reboot ? "true" : "false";
     } else {
-        r.problems.push_back(fmt::format("host.reboot_required: cannot stat: {}", std::strerror(errno)));
+        r.problems.push_back(fmt::format("host.reboot_required: {}", reboot.error().message));
     }
     fact("host.kernel_tainted", "/proc/sys/kernel/tainted", kernel_taint_value);
     fact("host.apparmor", "/sys/module/apparmor/parameters/enabled", apparmor_value);
     fact("host.selinux", "/sys/fs/selinux/enforce", selinux_value);
     std::string efivars = path("/sys/firmware/efi/efivars");
     bool listed = dir_has_entries(efivars);
-    auto var = read_small_file(efivars + "/" + kSecureBootVar, kMaxFactBytes);
+    auto var = read_small_file(efivars + "/" + kSecureBootVar, kMaxFactBytes, root);
     if (!var) {
         add("host.secure_boot", var.error());
     } else {

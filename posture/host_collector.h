@@ -6,7 +6,8 @@
 //   c.start();   ...   c.stop();
 //
 // Signals (each read on its own; one that cannot be read is missing, the
-// others are not):
+// others are not; a file is read only when root owns it and every directory
+// above it and nobody else can write them, see trusted_path.h):
 //   host.reboot_required  "true" while /run/reboot-required exists, else "false"
 //   host.kernel_tainted   /proc/sys/kernel/tainted as is ("0" = untainted;
 //                         otherwise a bit mask, see the kernel's tainted-kernels doc)

@@ -5,11 +5,11 @@
 //   Result<nlohmann::json> claims = decode_jwt_payload(token_text);
 //   if (claims) use((*claims)["assessment"]["overall"]);
 //
-// Why no verification: the token is signed with CrowdStrike's key, which
-// this host does not have and cannot fetch; a verifier elsewhere (Okta, a
-// ZTNA broker) checks it. vigil trusts the file the way it trusts
-// /proc: it is written by a root-owned sensor into a root-owned directory,
-// and anyone who can rewrite it can rewrite vigild's config too.
+// Verification is jws_signature.h's job, with a key the admin installs
+// ([posture.falcon] public_key); without one, the Falcon collector marks
+// what it read falcon.zta.verified = "false". Either way the file itself is
+// read only when a trusted account owns it and nobody else can write it or
+// its directories (trusted_path.h).
 #ifndef VIGIL_POSTURE_JWT_H
 #define VIGIL_POSTURE_JWT_H
 

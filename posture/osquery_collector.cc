@@ -5,6 +5,7 @@
 #include "posture/osquery_rows.h"
 #include "posture/run_command.h"
 #include "posture/signal_name.h"
+#include "posture/trusted_path.h"
 
 namespace vigil::posture {
 namespace {
@@ -59,6 +60,11 @@ void OsqueryCollector::collect_once() {
 }
 
 void OsqueryCollector::run_query(const std::string& suffix, const OsqueryQuery& q, SignalGroup& group) {
+    // vigild runs it as root, and its answer decides who gets in: a binary
+    // anyone else could have replaced is not run.
+    if (auto trusted = check_trusted_program(s_.binary, trusted_ids("")); !trusted) {
+        return group.fail(trusted.error().message);
+    }
     auto run = run_command({s_.binary, "--json", q.sql}, s_.timeout, s_.max_output);
     if (!run) return group.fail(run.error().message);
     if (run->exit_code != 0) {

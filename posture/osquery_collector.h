@@ -12,7 +12,9 @@
 // (the first column when none is named). Every interval each query runs as
 // `<binary> --json <sql>`, never through a shell, killed at its timeout.
 // Queries fail apart: one that errs, times out, prints too much or returns
-// no rows makes its own signal missing, not the others.
+// no rows makes its own signal missing, not the others. The binary is run
+// only while root (or vigild's own uid) owns it and every directory above
+// it, and nobody else can write them (trusted_path.h).
 #ifndef VIGIL_POSTURE_OSQUERY_COLLECTOR_H
 #define VIGIL_POSTURE_OSQUERY_COLLECTOR_H
 

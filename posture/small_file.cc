@@ -7,18 +7,16 @@
 #include <cerrno>
 #include <cstring>
 
+#include "posture/trusted_path.h"
 #include "unique_fd.h"
 
 namespace vigil::posture {
 
-Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes) {
-    // O_NONBLOCK: opening a FIFO planted at the path must not hang the
-    // collector; fstat below refuses it.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-    if (!fd) {
-        if (errno == ENOENT) return SmallFile{};
-        return err(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-    }
+Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes, const TrustedIds& trusted) {
+    auto opened = open_trusted(path, trusted, O_RDONLY);
+    if (!opened) return opened.error();
+    if (!*opened) return SmallFile{};
+    UniqueFd fd = std::move(**opened);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) return err(fmt::format("cannot stat {}: {}", path, std::strerror(errno)));
     if (!S_ISREG(st.st_mode)) return err(fmt::format("{} is not a regular file", path));

@@ -1,8 +1,10 @@
 // Reads the small files posture comes from (sysfs and procfs values, agent
-// state files, the Falcon ZTA token) whole, with a cap on their size.
+// state files, the Falcon ZTA token) whole, with a cap on their size, and
+// only when nobody but a trusted account could have written them (see
+// trusted_path.h: owner, mode and every directory above).
 //
-//   auto f = read_small_file("/sys/fs/selinux/enforce", 64);
-//   if (!f) return f.error();                 // unreadable, too large, not a file
+//   auto f = read_small_file("/sys/fs/selinux/enforce", 64, trusted_ids(""));
+//   if (!f) return f.error();                 // untrusted, unreadable, too large, not a file
 //   if (!f->exists) return "absent";
 //   use(f->text);
 //
@@ -16,6 +18,7 @@
 #include <cstddef>
 #include <string>
 
+#include "posture/trusted_ids.h"
 #include "result.h"
 
 namespace vigil::posture {
@@ -26,7 +29,7 @@ struct SmallFile {
     std::chrono::system_clock::time_point modified;  // st_mtime, when it exists
 };
 
-Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes);
+Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes, const TrustedIds& trusted);
 
 }  // namespace vigil::posture
 

@@ -7,6 +7,7 @@
 #include "posture/json_path.h"
 #include "posture/json_value_end.h"
 #include "posture/signal_name.h"
+#include "posture/trusted_ids.h"
 #include "posture/unix_exchange.h"
 
 namespace vigil::posture {
@@ -33,6 +34,9 @@ Status validate(const SocketSettings& s) {
     }
     if (s.max_response == 0 || s.max_response > kMaxResponseLimit) {
         return err(fmt::format("posture.socket \"{}\": max_response must be 1 byte to 16 MiB", s.name));
+    }
+    if (!valid_account(s.peer_user)) {
+        return err(fmt::format("posture.socket \"{}\": peer_user must be a user name or a uid", s.name));
     }
     return Ok{};
 }
@@ -73,7 +77,7 @@ std::string SocketCollector::reachable_name() const { return s_.name + ".reachab
 void SocketCollector::collect_once() {
     JsonValueEnd scanner;
     auto end = [&scanner](std::string_view all, size_t from) { return scanner.feed(all.substr(from)); };
-    auto answer = exchange_unix({s_.path, s_.request, s_.timeout, s_.max_response}, end);
+    auto answer = exchange_unix({s_.path, s_.request, s_.timeout, s_.max_response, trusted_ids(s_.peer_user)}, end);
     if (!answer) return group_.fail(answer.error().message, {{reachable_name(), "false"}});
     auto reading = parse_socket_answer(*answer, s_);
     if (!reading) return group_.fail(reading.error().message, {{reachable_name(), "false"}});

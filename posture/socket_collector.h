@@ -15,9 +15,10 @@
 // they are, numbers and booleans as JSON text), and <name>.reachable =
 // "true" or "false". When the agent cannot be asked or its answer cannot be
 // read (no socket, nothing listening, past the timeout, not JSON, larger
-// than max_response), every field signal is forgotten (missing: a rule that
-// requires one denies) and reachable is "false". A field the answer lacks is
-// missing on its own. Each change of state is logged once.
+// than max_response, or served by a process that is not root or peer_user:
+// see unix_exchange.h), every field signal is forgotten (missing: a rule
+// that requires one denies) and reachable is "false". A field the answer
+// lacks is missing on its own. Each change of state is logged once.
 //
 // The answer ends at the closing bracket of a top-level object or array, at
 // the first newline for anything else, or when the agent closes the
@@ -48,10 +49,12 @@ struct SocketSettings {
     std::chrono::seconds max_age{0};            // its signals' Signal::max_age; 0 = [posture] max_age
     std::map<std::string, std::string> fields;  // signal suffix -> dotted JSON path ("health.score")
     size_t max_response = 64 * 1024;            // a larger answer is a failure, not truncated
+    std::string peer_user;                      // besides root, who may listen on path (name or uid)
 };
 
 // Ok when s can be run: names fit for signals, no field called "reachable",
-// paths well formed, 0 < timeout <= interval, max_response 1 byte..16 MiB.
+// paths well formed, 0 < timeout <= interval, max_response 1 byte..16 MiB,
+// peer_user a user name or uid.
 Status validate(const SocketSettings& s);
 
 // The signals in one answer. An error when the answer is not JSON.

@@ -70,6 +70,19 @@ Result<UniqueFd> connect_before(const UnixRequest& r, Clock::time_point deadline
     return err(fmt::format("connect to {}: {}", r.path, std::strerror(errno)));
 }
 
+// The uid that listens on the socket, from the kernel, not from anything the
+// peer says.
+Status check_peer(int fd, const UnixRequest& r) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof cred) {
+        return err(fmt::format("{}: cannot read the peer's credentials: {}", r.path, std::strerror(errno)));
+    }
+    if (r.peer.trusts_uid(cred.uid)) return Ok{};
+    return err(fmt::format("{}: refused: the peer runs as uid {} (pid {}), not {}", r.path, cred.uid, cred.pid,
+                           r.peer.described));
+}
+
 Status send_before(int fd, const UnixRequest& r, Clock::time_point deadline) {
     size_t sent = 0;
     while (sent < r.request.size()) {
@@ -120,6 +133,7 @@ Result<std::string> exchange_unix(const UnixRequest& r, const AnswerEnd& end) {
     auto deadline = Clock::now() + r.timeout;
     auto fd = connect_before(r, deadline);
     if (!fd) return fd.error();
+    if (auto trusted = check_peer(fd->get(), r); !trusted) return trusted.error();
     if (auto sent = send_before(fd->get(), r, deadline); !sent) return sent.error();
     return read_before(fd->get(), r, deadline, end);
 }

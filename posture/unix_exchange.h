@@ -9,6 +9,12 @@
 //
 // The answer ends where `end` says (so a peer that keeps the connection open
 // is not waited on until the deadline) or where the peer closes.
+//
+// Before anything is sent, the peer's credentials (SO_PEERCRED: the uid of
+// whoever called listen() on the socket) must be trusted: anyone who can
+// create a socket at the path, or take it over when the agent dies, would
+// otherwise speak for the agent. A peer that is not is refused, with its uid
+// and pid in the error.
 #ifndef VIGIL_POSTURE_UNIX_EXCHANGE_H
 #define VIGIL_POSTURE_UNIX_EXCHANGE_H
 
@@ -19,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "posture/trusted_ids.h"
 #include "result.h"
 
 namespace vigil::posture {
@@ -28,6 +35,7 @@ struct UnixRequest {
     std::string request;                      // sent once connected; may be empty
     std::chrono::milliseconds timeout{1000};  // for connect, send and answer together
     size_t max_answer = 64 * 1024;            // more than this is an error, not a truncation
+    TrustedIds peer = trusted_ids("");        // who may answer: root and vigild itself unless widened
 };
 
 // Called after each read with everything received so far and the offset

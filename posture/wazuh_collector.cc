@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "posture/small_file.h"
+#include "posture/trusted_ids.h"
 #include "posture/wazuh_state.h"
 
 namespace vigil::posture {
@@ -17,6 +18,7 @@ Status validate(const WazuhSettings& s) {
     if (s.state_file.empty() || s.state_file[0] != '/') return err("posture.wazuh.state_file must be an absolute path");
     if (s.interval.count() <= 0) return err("posture.wazuh.interval must be positive");
     if (s.stale_after.count() < 0) return err("posture.wazuh.stale_after must not be negative");
+    if (!valid_account(s.owner)) return err("posture.wazuh.owner must be a user name or a uid");
     return Ok{};
 }
 
@@ -32,7 +34,7 @@ void WazuhCollector::start() { thread_.start(); }
 void WazuhCollector::stop() { thread_.stop(); }
 
 void WazuhCollector::collect_once() {
-    auto file = read_small_file(s_.state_file, kMaxStateBytes);
+    auto file = read_small_file(s_.state_file, kMaxStateBytes, trusted_ids(s_.owner));
     if (!file) return group_.fail(file.error().message);
     if (!file->exists)
         return group_.fail(fmt::format("no state file at {} (is wazuh-agentd installed?)", s_.state_file));

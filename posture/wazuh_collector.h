@@ -13,6 +13,10 @@
 // So a file not rewritten within stale_after counts as a failure and every
 // signal goes missing. Set stale_after to 0 to turn that off (an agent with
 // agent.state_interval raised past it, say).
+//
+// The file is read only when root or owner owns it and every directory
+// above it, and nobody else can write them (trusted_path.h); otherwise
+// every signal goes missing and the reason is logged once.
 #ifndef VIGIL_POSTURE_WAZUH_COLLECTOR_H
 #define VIGIL_POSTURE_WAZUH_COLLECTOR_H
 
@@ -32,9 +36,14 @@ struct WazuhSettings {
     std::chrono::milliseconds interval{10000};
     std::chrono::seconds max_age{0};        // its signals' Signal::max_age; 0 = [posture] max_age
     std::chrono::seconds stale_after{300};  // 0: never stale
+    // Besides root, who may own the state file and its directories:
+    // wazuh-agentd runs as wazuh and writes the file into
+    // /var/ossec/var/run, which the package makes root:wazuh 0770.
+    std::string owner = "wazuh";
 };
 
-// Ok when state_file is absolute and the interval positive.
+// Ok when state_file is absolute, the interval positive and owner a user
+// name or uid.
 Status validate(const WazuhSettings& s);
 
 class WazuhCollector : public Collector {

@@ -5,10 +5,19 @@
 # at all. vigild publishes the configured fields while the answers are good,
 # and otherwise makes them missing (reachable = false) so a rule requiring
 # them denies; it logs each change once and stays up throughout.
+#
+# Then whom vigild takes posture from, decided by a real sudo through
+# pam_vigil.so: a status socket served by an ordinary user (uid 65534,
+# under setpriv) is refused unless peer_user names that user; a Wazuh state
+# file owned by an ordinary user, or in a directory anyone can write, is
+# refused; a Falcon data.zta is believed only with a good signature from
+# the key in public_key (RS256, a key pair made here with openssl), and
+# without public_key its scores carry falcon.zta.verified = false into the
+# trail.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 12
+tap_plan 21
 
 EDR_SOCK=""
 EDR_MODE=""
@@ -71,6 +80,26 @@ edr_start() {
     wait_for 5 test -S "$EDR_SOCK" || { fail "the stand-in EDR agent did not create $EDR_SOCK"; return 1; }
 }
 
+# agent_as UID SOCK: another stand-in on SOCK (in $T/nobody, which uid 65534
+# owns), run as UID (0 or 65534); its pid in AS_PID.
+AS_PID=""
+agent_as() {
+    local uid=$1 sock=$2
+    rm -f "$sock"
+    # Debian's python3 by path: a PATH set up for root may point into /root.
+    setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+        /usr/bin/python3 "$T/fake_edr.py" "$sock" "$EDR_MODE" "$T/nobody/requests.$uid" 2>>"$T/fake_edr.log" &
+    AS_PID=$!
+    e2e_track "$AS_PID"
+    wait_for 5 test -S "$sock" || { fail "the stand-in agent (uid $uid) did not create $sock"; return 1; }
+}
+
+stop_pid() {
+    kill "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    e2e_untrack "$1"
+}
+
 edr_stop() {
     kill "$EDR_PID" 2>/dev/null
     wait "$EDR_PID" 2>/dev/null
@@ -92,7 +121,9 @@ for want in sys.argv[1:]:
     name, value = want.split("=", 1)
     if value == "missing":
         if name in sig: sys.exit(1)
-    elif name not in sig or sig[name]["value"] != value or sig[name]["source"] != "socket":
+    elif name not in sig or sig[name]["value"] != value:
+        sys.exit(1)
+    elif name.split(".")[0] in ("edr", "rogue", "vendor") and sig[name]["source"] != "socket":
         sys.exit(1)' "$@"
 }
 
@@ -109,13 +140,31 @@ expect_signals() {
 FAILED_SIGNALS="edr.state=missing edr.score=missing edr.reachable=false"
 GOOD_SIGNALS="edr.state=running edr.score=87 edr.reachable=true"
 
-setup() {
-    e2e_setup_system
-    EDR_SOCK=$T/run/edr.sock
-    EDR_MODE=$T/edr.mode
-    edr_mode good
-    write_fake_edr
-    edr_start || return 1
+# The Wazuh agent's state file, written as wazuh-agentd would.
+write_wazuh_state() {
+    printf "# State file for wazuh-agentd\nstatus='connected'\nlast_keepalive='%s'\nmsg_count='12'\n" \
+        "$(date '+%Y-%m-%d %H:%M:%S')" >"$WAZUH_STATE"
+}
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# zta_token SCORE: a ZTA-shaped JWT signed RS256 with the test's key.
+zta_payload() {
+    local now
+    now=$(date +%s)
+    printf '{"iss":"CrowdStrike","sub":"4e2a1c9d7b3f40a8","iat":%s,"exp":%s,"assessment":{"overall":%s,"os":100,"sensor_config":80}}' \
+        "$((now - 60))" "$((now + 86400))" "$1"
+}
+zta_token() {
+    local input
+    input="$(printf '{"alg":"RS256","typ":"JWT"}' | b64url).$(zta_payload "$1" | b64url)"
+    printf '%s.%s\n' "$input" "$(printf '%s' "$input" | openssl dgst -sha256 -sign "$T/falcon/signing.key" -binary | b64url)"
+}
+
+# The vigild config; $1 = "key" to name the Falcon public key, "" not to.
+write_edr_config() {
+    local falcon_key=""
+    [ "$1" = key ] && falcon_key="public_key = \"$T/falcon/crowdstrike-zta.pem\""
     write_config "$T/vigil.toml" <<EOT
 [posture]
 max_age = "30s"
@@ -135,7 +184,92 @@ services = ["sudo"]
 groups = ["vgl-ops"]
 decision = "allow"
 require = ["edr.state == running", "edr.score >= 50 within 10s"]
+
+# Served by uid 65534 (or root, in the control case); nobody named: root only.
+[[posture.socket]]
+name = "rogue"
+path = "$T/nobody/rogue.sock"
+request = "status\n"
+timeout = "500ms"
+interval = "1s"
+max_age = "20s"
+fields = { state = "sensor.state" }
+
+# Served by uid 65534, and peer_user says that is the vendor's account.
+[[posture.socket]]
+name = "vendor"
+path = "$T/nobody/vendor.sock"
+request = "status\n"
+timeout = "500ms"
+interval = "1s"
+max_age = "20s"
+peer_user = "nobody"
+fields = { state = "sensor.state" }
+
+[posture.wazuh]
+state_file = "$WAZUH_STATE"
+interval = "1s"
+max_age = "20s"
+
+[posture.falcon]
+zta_file = "$T/falcon/data.zta"
+$falcon_key
+falconctl = ""
+timeout = "500ms"
+interval = "1s"
+max_age = "20s"
+
+[[rule]]
+name = "bob may sudo while the rogue-path agent runs"
+services = ["sudo"]
+users = ["vgl-bob"]
+decision = "allow"
+require = ["rogue.state == running"]
+
+[[rule]]
+name = "carol may sudo while the vendor agent runs"
+services = ["sudo"]
+users = ["vgl-carol"]
+decision = "allow"
+require = ["vendor.state == running"]
+
+[[rule]]
+name = "dave may sudo while Wazuh is connected"
+services = ["sudo"]
+users = ["vgl-dave"]
+decision = "allow"
+require = ["wazuh.status == connected"]
+
+[[rule]]
+name = "erin may sudo with a good, verified ZTA score"
+services = ["sudo"]
+users = ["vgl-erin"]
+decision = "allow"
+require = ["falcon.zta.overall >= 70", "falcon.zta.verified == true"]
 EOT
+}
+
+setup() {
+    e2e_setup_system
+    e2e_add_user vgl-carol 20004 && e2e_add_user vgl-dave 20005 && e2e_add_user vgl-erin 20006 || return 1
+    pam_sudo_vigil
+    EDR_SOCK=$T/run/edr.sock
+    EDR_MODE=$T/edr.mode
+    edr_mode good
+    write_fake_edr
+    edr_start || return 1
+    # The ordinary user's own directory: its stand-in agents put their sockets here.
+    mkdir "$T/nobody" && chown 65534:65534 "$T/nobody" || return 1
+    agent_as 65534 "$T/nobody/rogue.sock" || return 1
+    ROGUE_PID=$AS_PID
+    agent_as 65534 "$T/nobody/vendor.sock" || return 1
+    WAZUH_STATE=$T/wazuh/var/run/wazuh-agentd.state
+    mkdir -p "$T/wazuh/var/run" "$T/falcon"
+    write_wazuh_state
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/falcon/signing.key" 2>/dev/null &&
+        openssl pkey -in "$T/falcon/signing.key" -pubout -out "$T/falcon/crowdstrike-zta.pem" || return 1
+    zta_token 90 >"$T/falcon/data.zta" || return 1
+    write_edr_config key
     agent_start "$T/vigil.toml" || return 1
     expect_signals 5 "vigild never read the stand-in agent" $GOOD_SIGNALS
 }
@@ -228,6 +362,120 @@ sys.exit(0 if j["max_age_seconds"] == 30 and sig["edr.state"]["max_age_seconds"]
         { fail "edr.state should carry the socket's max_age (20 s), not [posture]'s (30 s)"; note_text "posture" "$(posture_json)"; }
 }
 tap_case "a collector's own max_age travels with its signals" own_max_age
+
+# sudo_denied USER WHY: USER's real sudo (through pam_vigil.so) is refused, saying WHY.
+sudo_denied() {
+    sudo_as "$1" id -u
+    expect_nonzero "$1: sudo -n id -u" "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    expect_contains "sudo output" "$SUDO_OUT" "$2"
+}
+sudo_allowed() {
+    sudo_as "$1" id -u
+    expect_rc "$1: sudo -n id -u" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+}
+
+# logged_once TEXT: vigild's log has exactly one line containing TEXT, after
+# three more intervals.
+logged_once_text() {
+    local n
+    sleep 3
+    n=$(grep -cF -- "$1" "$AGENT_LOG")
+    [ "$n" -eq 1 ] || { fail "'$1' was logged $n times, expected once"; note_logs; return 1; }
+}
+
+rogue_refused() {
+    expect_signals 5 "a socket served by uid 65534" rogue.state=missing rogue.reachable=false || return 1
+    sudo_denied vgl-bob "posture signal rogue.state is missing" || return 1
+    logged_once_text "$T/nobody/rogue.sock: refused: the peer runs as uid 65534 (pid $ROGUE_PID), not root"
+}
+tap_case "a status socket served by uid 65534: rogue.* missing, bob's sudo denied, the refusal logged once" \
+    rogue_refused
+
+rogue_as_root() {
+    stop_pid "$ROGUE_PID"
+    agent_as 0 "$T/nobody/rogue.sock" || return 1
+    expect_signals 5 "the same socket served by root" rogue.state=running rogue.reachable=true || return 1
+    sudo_allowed vgl-bob
+}
+tap_case "the same socket served by root: rogue.state published, bob's sudo allowed" rogue_as_root
+
+vendor_admitted() {
+    expect_signals 5 "peer_user = nobody" vendor.state=running vendor.reachable=true || return 1
+    sudo_allowed vgl-carol
+}
+tap_case "peer_user = \"nobody\" admits uid 65534: vendor.state published, carol's sudo allowed" vendor_admitted
+
+wazuh_trusted() {
+    expect_signals 5 "a root-owned Wazuh state file" wazuh.status=connected || return 1
+    sudo_allowed vgl-dave
+}
+tap_case "a Wazuh state file root owns: wazuh.status published, dave's sudo allowed" wazuh_trusted
+
+wazuh_foreign_owner() {
+    chown 65534:65534 "$WAZUH_STATE"
+    expect_signals 5 "the state file owned by uid 65534" wazuh.status=missing || return 1
+    sudo_denied vgl-dave "posture signal wazuh.status is missing" || return 1
+    logged_once_text "$WAZUH_STATE: refused: it is owned by uid 65534, not root (no user wazuh on this host)"
+}
+tap_case "the state file chowned to uid 65534: wazuh.* missing, dave's sudo denied, the reason logged once" \
+    wazuh_foreign_owner
+
+wazuh_open_dir() {
+    chown root:root "$WAZUH_STATE"
+    expect_signals 5 "root's file again" wazuh.status=connected || return 1
+    chmod 0777 "$T/wazuh/var/run"
+    expect_signals 5 "its directory writable by others" wazuh.status=missing || return 1
+    sudo_denied vgl-dave "posture signal wazuh.status is missing" || return 1
+    expect_contains "vigild log" "$(cat "$AGENT_LOG")" \
+        "$WAZUH_STATE: refused: $T/wazuh/var/run is writable by others (mode 0777)" || return 1
+    chmod 0755 "$T/wazuh/var/run"
+    expect_signals 5 "the directory closed again" wazuh.status=connected || return 1
+    sudo_allowed vgl-dave
+}
+tap_case "its directory writable by others: wazuh.* missing and dave denied; closed again: allowed" wazuh_open_dir
+
+zta_signed() {
+    expect_signals 5 "data.zta signed with the configured key" falcon.zta.overall=90 falcon.zta.verified=true ||
+        return 1
+    sudo_allowed vgl-erin
+}
+tap_case "a data.zta signed with public_key's key (RS256): verified scores, erin's sudo allowed" zta_signed
+
+zta_tampered() {
+    local good parts
+    good=$(cat "$T/falcon/data.zta")
+    IFS=. read -ra parts <<<"$good"
+    # The score raised to 95, the signature kept.
+    printf '%s.%s.%s\n' "${parts[0]}" "$(zta_payload 95 | b64url)" "${parts[2]}" >"$T/falcon/data.zta"
+    expect_signals 5 "a raised score under the old signature" falcon.zta.overall=missing \
+        falcon.zta.verified=missing || return 1
+    sudo_denied vgl-erin "posture signal falcon.zta.overall is missing" || return 1
+    logged_once_text "data.zta refused: the RS256 signature does not verify with the public key"
+}
+tap_case "data.zta with a raised score and the old signature: falcon.zta.* missing, erin's sudo denied, logged" \
+    zta_tampered
+
+zta_unverified() {
+    zta_token 90 >"$T/falcon/data.zta"
+    agent_stop || return 1
+    write_edr_config ""
+    agent_start "$T/vigil.toml" || return 1
+    expect_signals 5 "no public_key" falcon.zta.overall=90 falcon.zta.verified=false || return 1
+    expect_contains "vigild log" "$(cat "$AGENT_LOG")" \
+        "no public_key set, so data.zta's signature is not checked" || return 1
+    audit_mark
+    sudo_denied vgl-erin "posture signal falcon.zta.verified is false, needs == true" || return 1
+    audit_expect vgl-erin sudo outcome=deny || return 1
+    python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+sig = {s["name"]: s["value"] for s in r["signals"]}
+sys.exit(0 if sig.get("falcon.zta.verified") == "false" and sig.get("falcon.zta.overall") == "90" else 1)' \
+        "$T/last-record.json" ||
+        { fail "the trail record should carry falcon.zta.verified = false"; note "record" "$T/last-record.json"; }
+}
+tap_case "without public_key: scores published as falcon.zta.verified = false, in the trail; erin's rule denies" \
+    zta_unverified
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }

@@ -212,6 +212,45 @@ max_age = "20s"
     CHECK(c->posture.sockets[0].max_age == std::chrono::seconds(20));
 }
 
+TEST_CASE("config reads whom each collector trusts besides root, and the Falcon key") {
+    auto c = parse_config(R"([posture.clamd]
+peer_user = 112
+[posture.wazuh]
+owner = "ossec"
+[posture.falcon]
+zta_file = "/opt/CrowdStrike/data.zta"
+public_key = "/etc/vigil/crowdstrike-zta.pem"
+owner = "falcon"
+[[posture.socket]]
+name = "edr"
+path = "/run/edr.sock"
+fields = { alive = "alive" }
+peer_user = "edr-agent"
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->posture.clamd->peer_user == "112");
+    CHECK(c->posture.wazuh->owner == "ossec");
+    CHECK(c->posture.falcon->public_key == "/etc/vigil/crowdstrike-zta.pem");
+    CHECK(c->posture.falcon->owner == "falcon");
+    CHECK(c->posture.sockets[0].peer_user == "edr-agent");
+
+    // The defaults: the accounts Debian's clamav-daemon and the Wazuh agent run as; root alone otherwise.
+    auto d = parse_config("[posture.clamd]\n[posture.wazuh]\n[posture.falcon]\nzta_file = \"/z\"\n", "v");
+    REQUIRE(d);
+    CHECK(d->posture.clamd->peer_user == "clamav");
+    CHECK(d->posture.wazuh->owner == "wazuh");
+    CHECK(d->posture.falcon->owner.empty());
+    CHECK(d->posture.falcon->public_key.empty());
+
+    CHECK_THAT(
+        error_of("[posture.clamd]\npeer_user = \"clam av\"\n"),
+        Catch::StartsWith("vigil.toml:2:") && Catch::Contains("posture.clamd.peer_user must be a user name or a uid"));
+    CHECK_THAT(error_of("[posture.wazuh]\nowner = -1\n"), Catch::Contains("posture.wazuh.owner must be an integer"));
+    CHECK_THAT(error_of("[posture.falcon]\nzta_file = \"/z\"\npublic_key = \"key.pem\"\n"),
+               Catch::Contains("posture.falcon.public_key must be an absolute path"));
+}
+
 TEST_CASE("config reads a requirement's within bound") {
     auto c = parse_config("[posture]\nrequire = [\"falcon.zta.overall >= 70 within 2m\", \"a == b\"]\n", "vigil.toml");
     REQUIRE(c);
