@@ -2,16 +2,23 @@
 # Step-up through the real programs: sshd with AuthenticationMethods
 # publickey,keyboard-interactive and sudo ask for a TOTP code (or a reason)
 # through pam_vigil.so's auth phase, driven by expect. Codes are computed
-# here with Python's hmac (RFC 6238), independently of liboath.
+# here with Python's hmac (RFC 6238), independently of liboath. sshd runs
+# the shipped conf/pam.d/sshd-stepup.example: a Match block that allows
+# keyboard-interactive alone must not turn its pam_permit into a way in; a
+# remembered proof belongs to the key that gave it; a certificate counts
+# only from the CA in [ssh], not from one a user trusts in authorized_keys.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 12
+tap_plan 15
 
 CERBOS_STARTED=
 _stepup_rc=0
 trap '_stepup_rc=$?; [ -n "$CERBOS_STARTED" ] && "$SRCDIR/tests/pdp/cerbos.sh" stop "$T/cerbos" >/dev/null 2>&1; (exit $_stepup_rc); _e2e_cleanup' EXIT
+
+# carol: ssh with a second factor and two keys; dave: ssh with certificates.
+E2E_USERS="$E2E_USERS vgl-carol:20041 vgl-dave:20042"
 
 ANSWER=$SRCDIR/tests/e2e/step_up_answers.exp
 PERIOD=5 # seconds per code: short, so the test can wait for a fresh one
@@ -52,12 +59,21 @@ prompt = "Reason or ticket: "
 pattern = "^[A-Z]+-[0-9]+ .{4,}$"
 hint = "a ticket (ABC-123) and a few words"
 
+[ssh]
+trusted_user_ca_keys = "$T/ssh/admin_ca.pub"
+
 [[rule]]
 name = "ops ssh with a second factor"
 services = ["sshd"]
-users = ["vgl-alice"]
+users = ["vgl-alice", "vgl-carol"]
 decision = "step_up"
 step_up = "totp"
+
+[[rule]]
+name = "ssh without a second factor"
+services = ["sshd"]
+users = ["vgl-bob", "vgl-dave"]
+decision = "allow"
 
 [[rule]]
 name = "ops sudo with a second factor"
@@ -84,6 +100,12 @@ session required pam_permit.so
 EOF
 }
 
+# pam_from_example SERVICE FILE: the example's lines as shipped, pointed at
+# this test's module and agent.
+pam_from_example() {
+    grep -v '^#' "$2" | sed -e "s#pam_vigil\.so#$PAM_VIGIL socket=$PAM_SOCK#" | write_pam "$1"
+}
+
 # enroll USER: sets SECRET from the otpauth:// URI vigilctl prints.
 enroll() {
     local out
@@ -106,13 +128,20 @@ vgl-alice ALL=(ALL:ALL) ALL
 vgl-mallory ALL=(ALL:ALL) ALL
 vgl-bob ALL=(ALL:ALL) ALL
 EOF
+    ssh-keygen -q -t ed25519 -N '' -C "the fleet's user CA" -f "$T/ssh/admin_ca" || return 1
     write_stepup_config 0
-    stepup_pam sshd
+    pam_from_example sshd "$SRCDIR/conf/pam.d/sshd-stepup.example"
     stepup_pam sudo
     enroll vgl-alice && ALICE=$SECRET || return 1
     enroll vgl-mallory && MALLORY=$SECRET || return 1
+    enroll vgl-carol && CAROL=$SECRET || return 1
     agent_start "$T/vigil.toml" || return 1
-    SSHD_KBDINT=yes SSHD_EXTRA_CONFIG="AuthenticationMethods publickey,keyboard-interactive" sshd_start
+    # The shipped sshd drop-in, plus the fleet's CA and one Match block
+    # that lets bob in with keyboard-interactive alone.
+    SSHD_KBDINT=yes SSHD_EXTRA_CONFIG="AuthenticationMethods publickey,keyboard-interactive
+TrustedUserCAKeys $T/ssh/admin_ca.pub
+Match User vgl-bob
+    AuthenticationMethods keyboard-interactive" sshd_start
 }
 tap_case "setup: vigild, sshd (publickey + keyboard-interactive), TOTP enrolled" setup ||
     e2e_abort "vigild or sshd did not start"
@@ -224,6 +253,82 @@ remember_window() {
     [ "$(printf '%s\n' "$OUT" | grep -c '^root')" -eq 2 ] || fail "expected two commands run as root: $OUT"
 }
 tap_case "[stepup] remember: a second sudo within the window is not asked again" remember_window
+
+# ssh_key_answers USER KEY ANSWER...: logs in as USER with KEY (and its
+# certificate, if KEY-cert.pub exists), answering prompts; sets RC, OUT.
+ssh_key_answers() {
+    local user=$1 key=$2
+    shift 2
+    OUT=$(timeout 60 "$ANSWER" "$@" @cmd ssh -F /dev/null -i "$key" -o IdentitiesOnly=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 \
+        -o PreferredAuthentications=publickey,keyboard-interactive -o NumberOfPasswordPrompts=1 \
+        -p "$SSHD_PORT" "$user@127.0.0.1" id -un 2>&1)
+    RC=$?
+}
+
+# Within [stepup] remember (1m, from the case before), carol logs in with
+# her key and a code; the same key again is not asked; a second key of hers
+# from the same address (a jump host's, say) is.
+remember_by_key() {
+    ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/carol2" || return 1
+    cat "$T/ssh/carol2.pub" >>"$T/keys/vgl-carol"
+    next_step
+    ssh_key_answers vgl-carol "$T/ssh/id" "$(totp "$CAROL")"
+    expect_rc "carol, first key, with a code" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    ssh_key_answers vgl-carol "$T/ssh/id"
+    expect_rc "carol, the same key again, within the window, no code" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    ssh_key_answers vgl-carol "$T/ssh/carol2"
+    [ "$RC" -eq 101 ] || { fail "carol's second key from the same address was not asked for a code (exit $RC)"; note_text "ssh" "$OUT"; note_logs; return 1; }
+    no_line vgl-carol "$(printf '%s\n' "$OUT" | tr -d '\r')" "the second key logged in on the first key's proof"
+}
+tap_case "[stepup] remember (sshd): the same key is not asked again; another key from the same address is" \
+    remember_by_key
+
+# sshd's Match block lets bob log in with keyboard-interactive alone, and
+# the rules allow bob without a second factor: pam_vigil must not answer
+# "nothing to add" and leave the login to the example's pam_permit.
+match_block_kbdint() {
+    audit_mark
+    local out rc
+    out=$(timeout 60 "$ANSWER" @cmd ssh -F /dev/null -o PubkeyAuthentication=no \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=10 \
+        -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 \
+        -p "$SSHD_PORT" vgl-bob@127.0.0.1 id -un 2>&1)
+    rc=$?
+    expect_nonzero "bob, keyboard-interactive alone, no key, no answer" "$rc" "$out" || { note_logs; return 1; }
+    no_line vgl-bob "$(printf '%s\n' "$out" | tr -d '\r')" "bob got a shell without any credential" || return 1
+    tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep '"phase":"auth"' | grep '"user":"vgl-bob"' |
+        grep -q 'only asked for after a public key' ||
+        { fail "no auth-phase deny for bob in the trail"; note "trail" "$AUDIT_LOG" 3; }
+}
+tap_case "sshd-stepup.example: a Match block allowing keyboard-interactive alone lets nobody in without a key" \
+    match_block_kbdint
+
+# dave's own CA (cert-authority in his authorized_keys) can make any
+# certificate sshd accepts; only the fleet's CA ([ssh]) is believed.
+certificates() {
+    ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/dave_fleet" && ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/dave_own" &&
+        ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/dave_ca" || return 1
+    ssh-keygen -q -s "$T/ssh/admin_ca" -I deploy-dave -n vgl-dave -V -5m:+1h "$T/ssh/dave_fleet.pub" &&
+        ssh-keygen -q -s "$T/ssh/dave_ca" -I deploy-dave-own -n vgl-dave -V -5m:+1h "$T/ssh/dave_own.pub" ||
+        { fail "ssh-keygen could not sign"; return 1; }
+    echo "cert-authority $(cat "$T/ssh/dave_ca.pub")" >>"$T/keys/vgl-dave"
+    audit_mark
+    ssh_key_answers vgl-dave "$T/ssh/dave_fleet"
+    expect_rc "dave with the fleet CA's certificate" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    audit_expect vgl-dave sshd outcome=allow ssh_certificate.key_id=deploy-dave '!ssh_certificate_untrusted' \
+        '?session_max_seconds' || return 1
+    local max
+    max=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["session_max_seconds"])' "$T/last-record.json")
+    [ "$max" -le 3600 ] || { fail "the session is not capped by the certificate's hour: $max s"; return 1; }
+    audit_mark
+    ssh_key_answers vgl-dave "$T/ssh/dave_own"
+    expect_rc "dave with a certificate from his own CA (sshd accepts it)" 0 "$RC" "$OUT" || { note_logs; return 1; }
+    audit_expect vgl-dave sshd outcome=allow '!ssh_certificate' '!session_max_seconds' \
+        ssh_certificate_untrusted.certificates.0.key_id=deploy-dave-own
+}
+tap_case "certificates: the fleet CA's is believed (trail, session capped); one from dave's own CA only recorded" \
+    certificates
 
 cerbos_purpose() {
     # Cerbos' roles are the user's groups and the policies want "ops".
