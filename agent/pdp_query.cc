@@ -5,6 +5,7 @@
 #include "cidr.h"
 #include "engine.h"
 #include "sha256.h"
+#include "stale_signals.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -16,9 +17,14 @@ nlohmann::ordered_json labels_json(const HostSettings& host) {
     return j;
 }
 
-nlohmann::ordered_json posture_json(const posture::Snapshot& signals) {
+// A signal older than its max_age counts as missing (DESIGN.md, 4), for the
+// PDP as for local requirements: a stale "active" must not read as current.
+nlohmann::ordered_json posture_json(const posture::Snapshot& signals, std::chrono::system_clock::time_point at,
+                                    std::chrono::seconds max_age) {
     nlohmann::ordered_json j = nlohmann::ordered_json::object();
-    for (const auto& s : signals) j[s.name] = s.value;
+    for (const auto& s : signals) {
+        if (!is_stale(s, at, max_age)) j[s.name] = s.value;
+    }
     return j;
 }
 
@@ -96,7 +102,8 @@ PdpQuery build_pdp_query(const DecisionRecord& r, const Config& c) {
     q.action = action_json(r.request);
     q.resource = {{"type", "host"},
                   {"id", c.host.id},
-                  {"properties", {{"labels", labels_json(c.host)}, {"posture", posture_json(r.signals)}}}};
+                  {"properties",
+                   {{"labels", labels_json(c.host)}, {"posture", posture_json(r.signals, r.at, c.posture.max_age)}}}};
     q.context = context_json(r, c);
     return q;
 }

@@ -121,3 +121,15 @@ TEST_CASE("question_key of a query without a context does not throw") {
     q.subject = {{"type", "user"}, {"id", "alice"}};
     CHECK(vigil::question_key(q).size() == 64);
 }
+
+TEST_CASE("a signal older than its max_age is not sent to the PDP: it counts as missing") {
+    auto r = sudo_ls();
+    auto c = config();  // [posture] max_age: 60 s
+    auto posture = [&] { return vigil::build_pdp_query(r, c).resource["properties"]["posture"]; };
+    CHECK(posture().contains("systemd.unit.falcon-sensor.service"));
+    r.signals[0].observed_at = r.at - std::chrono::seconds(61);
+    CHECK_FALSE(posture().contains("systemd.unit.falcon-sensor.service"));
+    // The collector's own max_age wins over [posture]'s.
+    r.signals[0].max_age = std::chrono::seconds(120);
+    CHECK(posture().contains("systemd.unit.falcon-sensor.service"));
+}
