@@ -1,8 +1,6 @@
 #include "id_token.h"
 
 #include <fmt/format.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -11,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "posture/es256_der.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -22,7 +21,6 @@ using Clock = std::chrono::system_clock;
 using std::chrono::seconds;
 
 constexpr size_t kShownMax = 64;
-constexpr size_t kEs256SignatureBytes = 64;  // r || s, 32 bytes each (RFC 7518 §3.4)
 // Times past this (year 5138) are nonsense, and would overflow time_point.
 constexpr double kLatestTime = 1e11;
 
@@ -88,37 +86,14 @@ Result<JwsHeader> check_header(const Json& h) {
     return JwsHeader{std::move(name), string_member(h, "kid")};
 }
 
-struct EcdsaSigFree {
-    void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
-};
 struct MdCtxFree {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
 
-// JWS carries an ES256 signature as raw r || s; EVP_DigestVerify wants DER.
-Result<std::string> es256_to_der(std::string_view raw) {
-    if (raw.size() != kEs256SignatureBytes) return err("ES256 signature is not 64 bytes");
-    const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
-    std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(bytes, 32, nullptr);
-    BIGNUM* s = BN_bin2bn(bytes + 32, 32, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return err("out of memory");
-    }
-    int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-    if (len <= 0) return err("cannot encode the ES256 signature");
-    std::string der(static_cast<size_t>(len), '\0');
-    auto* out = reinterpret_cast<unsigned char*>(der.data());
-    i2d_ECDSA_SIG(sig.get(), &out);
-    return der;
-}
-
 bool signature_verifies(const JwksKey& key, std::string_view signing_input, std::string_view signature) {
     std::string der;
     if (key.alg == "ES256") {
-        auto converted = es256_to_der(signature);
+        auto converted = posture::es256_to_der(signature);
         if (!converted) return false;
         der = std::move(*converted);
         signature = der;

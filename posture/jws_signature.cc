@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -11,12 +9,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "posture/es256_der.h"
 #include "posture/jwt.h"
 
 namespace vigil::posture {
 namespace {
 
-constexpr size_t kEs256SignatureBytes = 64;
 constexpr int kMinRsaBits = 2048;
 
 struct BioFree {
@@ -24,9 +22,6 @@ struct BioFree {
 };
 struct X509Free {
     void operator()(X509* x) const { X509_free(x); }
-};
-struct EcdsaSigFree {
-    void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
 };
 struct MdCtxFree {
     void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
@@ -72,26 +67,6 @@ std::string_view trim(std::string_view s) {
     size_t b = s.find_first_not_of(" \t\r\n");
     if (b == std::string_view::npos) return {};
     return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-// JWS carries an ES256 signature as raw r || s; EVP_DigestVerify wants DER.
-Result<std::string> es256_to_der(std::string_view raw) {
-    if (raw.size() != kEs256SignatureBytes) return err("the ES256 signature is not 64 bytes");
-    const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
-    std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(bytes, 32, nullptr);
-    BIGNUM* s = BN_bin2bn(bytes + 32, 32, nullptr);
-    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        return err("out of memory");
-    }
-    int len = i2d_ECDSA_SIG(sig.get(), nullptr);
-    if (len <= 0) return err("cannot encode the ES256 signature");
-    std::string der(static_cast<size_t>(len), '\0');
-    auto* out = reinterpret_cast<unsigned char*>(der.data());
-    i2d_ECDSA_SIG(sig.get(), &out);
-    return der;
 }
 
 Status check_header(std::string_view part, const std::string& want_alg) {
