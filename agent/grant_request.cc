@@ -61,7 +61,8 @@ Result<std::string> name_field(const nlohmann::json& q, const char* key) {
 Result<GrantRequests::Ask> read_ask(const nlohmann::json& q) {
     static const char* const kKeys[] = {"group", "account", "seconds", "reason", "bind"};
     if (!q.is_object()) return err("not a JSON object");
-    for (const auto& [key, value] : q.items()) {
+    for (const auto& item : q.items()) {
+        const std::string& key = item.key();
         if (std::none_of(std::begin(kKeys), std::end(kKeys), [&](const char* k) { return key == k; })) {
             return err("unknown field");
         }
