@@ -44,10 +44,11 @@ Decision truncated_argv() {
 }
 
 // sshd's auth phase: pam_vigil only adds a factor to a public key sshd has
-// already accepted (AuthenticationMethods publickey,keyboard-interactive).
-// Without one, its "nothing to add" would leave the verdict to whatever
-// follows in the stack, often pam_permit, so a Match block that enables
-// password or keyboard-interactive alone would let anyone in.
+// already accepted (AuthenticationMethods publickey,keyboard-interactive),
+// or, with after_auth on its PAM line, to modules before it that checked a
+// password. Without either, its "nothing to add" would leave the verdict to
+// whatever follows in the stack, often pam_permit, so a Match block that
+// enables password or keyboard-interactive alone would let anyone in.
 Decision no_key_first() {
     Decision d;
     d.reason_user = "access denied: a second factor is only asked for after a public key";
@@ -89,6 +90,7 @@ nlohmann::ordered_json request_json(const Request& q) {
     if (!q.ruser.empty()) j["ruser"] = q.ruser;
     if (!q.command.empty()) j["command"] = q.command;
     if (q.argv_truncated) j["argv_truncated"] = true;
+    if (q.after_auth) j["after_auth"] = true;
     if (!q.ssh_auth_info.empty()) j["ssh_auth_info"] = q.ssh_auth_info;
     if (!q.xdg_session_id.empty()) j["xdg_session_id"] = q.xdg_session_id;
     if (q.pid) j["pid"] = q.pid;
@@ -224,7 +226,9 @@ std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& 
     if (r.request.phase == Phase::OpenSession) return link_session(r);
     if (!r.identity) return unknown_user(r.request);
     if (r.request.argv_truncated) return truncated_argv();
-    if (r.request.phase == Phase::Auth && r.request.service == "sshd" && r.ssh_key.empty()) return no_key_first();
+    if (r.request.phase == Phase::Auth && r.request.service == "sshd" && r.ssh_key.empty() && !r.request.after_auth) {
+        return no_key_first();
+    }
     if (auto why = unmet(config_->posture.require, r); !why.empty()) return posture_deny(why, "");
     m = match_rules(config_->rules, r.request, *r.identity);
     if (m.deny) return deny_by(*m.deny, r.request);

@@ -50,6 +50,7 @@ struct Request {
     std::string xdg_session_id;
     std::vector<std::string> command;  // sudo's argv
     bool argv_truncated = false;       // command is only the start of it
+    bool after_auth = false;           // auth phase: the PAM stack authenticated the user before vigil
     pid_t pid = 0;
     pid_t ppid = 0;
     std::optional<PeerCredentials> peer;  // absent for a dry run

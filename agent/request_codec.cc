@@ -65,6 +65,10 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
         case wire::Tag::SshAuthInfo: q.ssh_auth_info = v; return Ok{};
         case wire::Tag::XdgSessionId: return name_field(v, kMaxName, "xdg_session_id", q.xdg_session_id);
         case wire::Tag::Command: q.command = split_argv(v); return Ok{};
+        case wire::Tag::AfterAuth:
+            if (v != "1") return err("after_auth is not \"1\"");
+            q.after_auth = true;
+            return Ok{};
         case wire::Tag::ArgvTruncated:
             if (v != "1") return err("argv_truncated is not \"1\"");
             q.argv_truncated = true;

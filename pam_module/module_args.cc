@@ -51,7 +51,7 @@ void parse_failmode(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
 }  // namespace
 
 ModuleArgs parse_module_args(pam_handle_t* pamh, int argc, const char** argv) {
-    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure, false};
+    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure, false, false};
     for (int i = 0; i < argc; ++i) {
         std::string_view arg(argv[i]);
         if (starts_with(arg, "socket=")) {
@@ -62,6 +62,8 @@ ModuleArgs parse_module_args(pam_handle_t* pamh, int argc, const char** argv) {
             parse_failmode(pamh, argv[i] + 9, args);
         } else if (arg == "debug") {
             args.debug = true;
+        } else if (arg == "after_auth") {
+            args.after_auth = true;
         } else {
             pam_syslog(pamh, LOG_ERR, "ignoring unknown option %s", argv[i]);
         }

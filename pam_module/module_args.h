@@ -1,6 +1,7 @@
 // The options on a pam_vigil.so line in a PAM file:
 //
 //   account required pam_vigil.so socket=/run/vigil/pam.sock timeout=3000 failmode=secure debug
+//   auth required pam_vigil.so after_auth     (in common-auth, after the password)
 #ifndef VIGIL_PAM_MODULE_MODULE_ARGS_H
 #define VIGIL_PAM_MODULE_MODULE_ARGS_H
 
@@ -15,6 +16,12 @@ struct ModuleArgs {
     int timeout_ms;
     FailMode failmode;
     bool debug;
+    // Auth phase: modules before this line authenticated the user (the
+    // pam-auth-update profile's Additional block runs only after
+    // common-auth's primary block succeeded). Without it, vigild denies
+    // sshd's auth phase unless a public key was accepted first, so that its
+    // "nothing to add" is never all that stands before a pam_permit.
+    bool after_auth;
 };
 
 // Unknown or invalid options are logged and the secure default is kept.

@@ -184,6 +184,7 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     wire::Writer w(x->frame, sizeof x->frame);
     w.put(wire::Tag::Phase, pi.name);
     w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
+    if (phase == Phase::Auth && args.after_auth) w.put(wire::Tag::AfterAuth, "1");
     put_facts(x->facts, w);
     size_t n = w.finish(pi.kind);
     if (n == 0) return refused(pamh, phase, "request facts too large for one frame");

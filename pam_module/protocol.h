@@ -81,6 +81,7 @@ enum class Tag : uint16_t {
     ChallengeId = 15,    // StepUpAnswer: the challenge answered (also in a "challenge" answer)
     Response = 16,       // StepUpAnswer: what the person typed (a code, a reason, "" for Enter)
     ArgvTruncated = 17,  // "1": Command holds only the start of sudo's argv
+    AfterAuth = 18,      // "1": auth phase, the PAM line says modules before it authenticated the user
     // answer, from the agent
     // "allow" | "deny" | "step_up" | "error", and in the auth phase
     // "challenge": show Info, ask Prompt (echoed if Echo is "on"), and send

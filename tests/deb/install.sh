@@ -22,7 +22,7 @@ case $DEB_DIR in /*) ;; *) DEB_DIR=$SRCDIR/$DEB_DIR ;; esac
 # 10 = exposed). Measured 2026-11 with systemd 252: see the case below. A
 # change to the unit that raises it past this fails the test.
 EXPOSURE_MAX=${EXPOSURE_MAX:-2.6}
-PLAN=26
+PLAN=27
 
 if [ "$(id -u)" -ne 0 ]; then
     # meson's TAP reader wants exit status 0 with a skip plan.
@@ -286,9 +286,24 @@ agent_start() {
 pam() {
     local rc=0 input=$1
     shift
-    printf '%s\n' "$input" | inroot pamtester "$@" >"$OUT" 2>&1 || rc=$?
+    if [ "$1" = --ruid-of ]; then
+        local ruid=$2
+        shift 2
+        printf '%s\n' "$input" | inroot setpriv --ruid "$ruid" -- pamtester "$@" >"$OUT" 2>&1 || rc=$?
+    else
+        printf '%s\n' "$input" | inroot pamtester "$@" >"$OUT" 2>&1 || rc=$?
+    fi
     { echo "\$ pamtester $*  (exit $rc)"; cat "$OUT"; } >>"$DIAG"
     return "$rc"
+}
+
+# pam_sudo INPUT USER OPS...: as pam but the way setuid sudo asks when USER
+# runs it: real uid USER's (effective root) and PAM_RUSER USER; vigild names
+# the subject of a sudo request by that real uid.
+pam_sudo() {
+    local input=$1 user=$2
+    shift 2
+    pam "$input" --ruid-of "$user" -I "ruser=$user" sudo "$user" "$@"
 }
 
 allow_ops_ssh() {
@@ -304,7 +319,7 @@ deny_no_rule() {
 }
 
 deny_rule_sudo() {
-    if pam "" sudo mallory acct_mgmt; then
+    if pam_sudo "" mallory acct_mgmt; then
         fail "mallory was allowed sudo"
     fi
     grep -q 'contractors cannot use sudo' "$OUT" || fail "the deny did not give the rule's reason"
@@ -332,19 +347,30 @@ other_service_untouched() {
 
 # common-auth: the password is still checked, and vigil decides after it.
 auth_password_right() {
-    pam right-pw sudo deb-alice authenticate
+    pam_sudo right-pw deb-alice authenticate
 }
 auth_password_wrong() {
-    if pam wrong-pw sudo deb-alice authenticate; then
+    if pam_sudo wrong-pw deb-alice authenticate; then
         fail "a wrong password passed the auth stack"
     fi
     return 0
 }
 auth_vigil_denies() {
-    if pam right-pw sudo deb-bob authenticate; then
+    if pam_sudo right-pw deb-bob authenticate; then
         fail "deb-bob passed sudo's auth stack although no rule allows him"
     fi
     grep -q 'no policy rule allows' "$OUT" || fail "the auth deny did not come from vigil"
+    return 0
+}
+
+# sshd with a password (no key): common-auth's pam_unix checks it, and the
+# profile's after_auth tells vigild that it did, so a password login is
+# decided, not refused for want of a public key.
+auth_sshd_password() {
+    pam right-pw sshd deb-alice authenticate || return 1
+    if pam wrong-pw sshd deb-alice authenticate; then
+        fail "a wrong password passed sshd's auth stack"
+    fi
     return 0
 }
 
@@ -454,6 +480,7 @@ case_ "other services (not sshd/sudo) are not asked" other_service_untouched
 case_ "sudo auth: right password and an allowed user pass" auth_password_right
 case_ "sudo auth: a wrong password still fails" auth_password_wrong
 case_ "sudo auth: right password but vigil denies" auth_vigil_denies
+case_ "sshd auth with a password: pam_unix checks it, vigil decides after it (after_auth)" auth_sshd_password
 case_ "the decisions are in the audit trail, which verifies" audit_recorded
 case_ "systemd-analyze verify accepts vigild.service" unit_verify
 case_ "systemd-analyze security: exposure at most $EXPOSURE_MAX" exposure
