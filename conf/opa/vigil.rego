@@ -10,7 +10,8 @@
 # tests/pdp/SHAPES.md ("AuthZEN request vigild sends"):
 #
 #   input.subject   {type: "user"|"workload", id, properties: {uid, groups,
-#                    ssh_certificate}}; id is the user the request is about:
+#                    ssh_certificate}}; ssh_certificate only from a CA that
+#                   vigil.toml's [ssh] trusts; id is the user the request is about:
 #                   PAM_USER, or for sudo, sudo-i, su and su-l the user who
 #                   invoked it (the caller's real uid, checked against
 #                   PAM_RUSER), never root or the target under rootpw/targetpw
