@@ -10,8 +10,15 @@
 # tests/pdp/SHAPES.md ("AuthZEN request vigild sends"):
 #
 #   input.subject   {type: "user"|"workload", id, properties: {uid, groups,
-#                    ssh_certificate}}
-#   input.action    {name: "ssh"|"sudo"|"elevate"|..., properties: {command, tty}}
+#                    ssh_certificate}}; ssh_certificate only from a CA that
+#                   vigil.toml's [ssh] trusts; id is the user the request is about:
+#                   PAM_USER, or for sudo, sudo-i, su and su-l the user who
+#                   invoked it (the caller's real uid, checked against
+#                   PAM_RUSER), never root or the target under rootpw/targetpw
+#   input.action    {name: "ssh"|"sudo"|"elevate"|..., properties: {service,
+#                    command, argv, tty, run_as}}; run_as, for sudo and su:
+#                   the account PAM_USER named (whose password sudo asks
+#                   for, su's target)
 #   input.resource  {type: "host", id: <hostname>,
 #                    properties: {labels: {...}, posture: {...}}}
 #                   posture maps signal names, as vigild names them, to
