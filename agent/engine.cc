@@ -84,7 +84,7 @@ nlohmann::ordered_json request_json(const Request& q) {
     nlohmann::ordered_json j;
     j["service"] = q.service;
     j["user"] = q.user;
-    if (!q.run_as.empty()) j["run_as"] = q.run_as;
+    if (!q.pam_user.empty()) j["pam_user"] = q.pam_user;
     if (!q.rhost.empty()) j["rhost"] = q.rhost;
     if (!q.tty.empty()) j["tty"] = q.tty;
     if (!q.ruser.empty()) j["ruser"] = q.ruser;
@@ -362,9 +362,9 @@ void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point sta
     if (req.phase == Phase::DryRun) return;
     record(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
-        recent_->remember(
-            req.pid, {r.request_id, req.user, req.run_as, req.service, r.decision.session_max, r.decision.session_idle,
-                      r.decision.reevaluate, std::chrono::steady_clock::now(), req.mfa, req.purpose});
+        recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
+                                    r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
+                                    req.mfa, req.purpose});
     }
 }
 

@@ -69,7 +69,7 @@ Status resolve_invoker(Request& q, const std::string& proc) {
         return err(
             fmt::format("PAM_RUSER \"{}\" is not the invoking user {} (uid {})", q.ruser, invoker->name, invoker->uid));
     }
-    q.run_as = std::move(q.user);
+    q.pam_user = std::move(q.user);
     q.user = invoker->name;
     return Ok{};
 }

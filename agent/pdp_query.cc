@@ -57,7 +57,7 @@ nlohmann::ordered_json subject_json(const DecisionRecord& r, const Config& c) {
 
 nlohmann::ordered_json action_json(const Request& q) {
     nlohmann::ordered_json props = {{"service", q.service}};
-    if (!q.run_as.empty()) props["run_as"] = q.run_as;
+    if (!q.pam_user.empty()) props["pam_user"] = q.pam_user;
     if (!q.command.empty()) props["command"] = joined(q.command), props["argv"] = q.command;
     if (q.argv_truncated) props["argv_truncated"] = true;
     if (!q.tty.empty()) props["tty"] = q.tty;

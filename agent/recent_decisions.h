@@ -24,7 +24,7 @@ namespace vigil {
 struct RecentDecision {
     std::string request_id;
     std::string user;
-    std::string run_as;
+    std::string pam_user;
     std::string service;
     std::optional<std::chrono::seconds> session_max;
     std::optional<std::chrono::seconds> session_idle;

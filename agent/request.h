@@ -39,9 +39,9 @@ struct Request {
     Phase phase = Phase::Account;
     // The subject: PAM_USER, or for sudo and su the invoking user (invoker.h).
     std::string user;
-    // sudo and su: the account PAM_USER named (the target, or root under
-    // sudoers rootpw): whom the command runs as, or whose password was asked.
-    std::string run_as;
+    // sudo and su: the account PAM_USER named, whose password sudo asks for
+    // (the target under targetpw and for su, root under rootpw; invoker.h).
+    std::string pam_user;
     std::string service;
     std::string rhost;  // empty: not a network login (sudo, su, console)
     std::string tty;

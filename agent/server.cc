@@ -243,7 +243,9 @@ void Server::handle(Job& job, bool busy) {
         if (route == nullptr) {
             log_warn("{} socket: peer pid {}: request kind {:#x} is not served here", listener_name(which), peer.pid,
                      frame->kind);
-            if (which == Listener::Pam) deliver(job, refusal_to(frame->kind, "request kind not served"));
+            if (which == Listener::Pam && frame->kind < wire::kAnswerBit) {
+                deliver(job, *refuse(*frame, peer, fmt::format("request kind {:#x} not served", frame->kind)));
+            }
             return;
         }
         if (busy) note_busy(which, peer);

@@ -5,9 +5,12 @@
 // root, or a frame that cannot be read, closes the connection and is logged.
 // A PAM request that was read but cannot be decided (a field too long, an
 // unknown kind) is answered with a deny and recorded, never just closed: the
-// module's failmode is only for an agent that does not answer. Connections are served by a pool of worker threads that
-// grows on demand up to max_concurrent, so one slow decision (a PDP call) never holds up the others; beyond that a
-// request is answered "busy" (a deny) at once by a separate thread instead of queueing.
+// module's failmode is only for an agent that does not answer. (A failure
+// while deciding is answered with a deny too, and logged; the trail may be
+// what failed.) Connections are served by a pool of worker threads that
+// grows on demand up to max_concurrent, so one slow decision (a PDP call)
+// never holds up the others; beyond that a request is answered "busy" (a
+// deny) at once by a separate thread instead of queueing.
 #ifndef VIGIL_AGENT_SERVER_H
 #define VIGIL_AGENT_SERVER_H
 

@@ -261,7 +261,7 @@ Json encode_session(const LiveSession& s) {
                     {"acr", s.mfa->acr}};
     }
     if (!s.purpose.empty()) j["purpose"] = s.purpose;
-    if (!s.run_as.empty()) j["run_as"] = s.run_as;
+    if (!s.pam_user.empty()) j["pam_user"] = s.pam_user;
     return j;
 }
 
@@ -319,7 +319,7 @@ Result<LiveSession> decode_session(const Json& j) {
         s.mfa = std::move(p);
     }
     s.purpose = j.value("purpose", "");
-    s.run_as = j.value("run_as", "");
+    s.pam_user = j.value("pam_user", "");
     if (!valid_id(s.id)) return err("a session has an invalid id");
     if (s.pid <= 1 || s.start_time == 0) return err(fmt::format("session {} has no valid pid/start_time", s.id));
     return s;

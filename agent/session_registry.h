@@ -77,8 +77,8 @@ struct LiveSession {
     std::string id;  // 32 hex digits; add() assigns one when empty
     std::string user;
     std::string service;
-    std::string run_as;  // sudo, su: whom the session runs as (RecentDecision::run_as)
-    std::string tty;     // PAM_TTY as given ("ssh" for sshd)
+    std::string pam_user;  // sudo, su: the account PAM_USER named (RecentDecision::pam_user)
+    std::string tty;       // PAM_TTY as given ("ssh" for sshd)
     std::string rhost;
     // The process that called pam_open_session: sshd's privileged
     // per-connection process, or sudo itself.

@@ -25,7 +25,7 @@ Request request_about(const LiveSession& s, Phase phase) {
     Request q;
     q.phase = phase;
     q.user = s.user;
-    q.run_as = s.run_as;
+    q.pam_user = s.pam_user;
     q.service = s.service;
     q.tty = s.tty;
     q.rhost = s.rhost;
@@ -76,7 +76,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     // for the target user): re-decisions must ask about them.
     s.user = account ? account->user : q.user;
     s.service = account ? account->service : q.service;
-    s.run_as = account ? account->run_as : q.run_as;
+    s.pam_user = account ? account->pam_user : q.pam_user;
     s.tty = q.tty;
     s.rhost = q.rhost;
     s.pid = q.peer ? q.peer->pid : q.pid;

@@ -16,7 +16,7 @@
 #                   invoked it (the caller's real uid, checked against
 #                   PAM_RUSER), never root or the target under rootpw/targetpw
 #   input.action    {name: "ssh"|"sudo"|"elevate"|..., properties: {service,
-#                    command, argv, tty, run_as}}; run_as, for sudo and su:
+#                    command, argv, tty, pam_user}}; pam_user, for sudo and su:
 #                   the account PAM_USER named (whose password sudo asks
 #                   for, su's target)
 #   input.resource  {type: "host", id: <hostname>,
@@ -39,8 +39,9 @@
 #    "reason_admin": "..."}
 #
 # Obligation keys are the ones vigild understands (session_max_seconds,
-# reevaluate_seconds, step_up, grant, reason_user, reason_admin,
-# policy_version); an allow carrying any other key is denied by vigild.
+# session_idle_seconds, reevaluate_seconds, step_up, purpose, reason_user,
+# reason_admin, policy_version); an allow carrying any other key is denied
+# by vigild.
 #
 # Written in Rego v1 syntax (`if`, `contains`); `import rego.v1` keeps it
 # loadable by OPA 0.59+ as well as OPA 1.x. Check and try with:
@@ -152,10 +153,11 @@ obligations contains {"launch_missiles": true} if {
 	user == "vgl-weird"
 }
 
-obligations contains {
-	"grant": {"group": "vigil-sudo", "ttl_seconds": 900},
-	"reevaluate_seconds": 300,
-} if {
+# A grant (vigilctl grant request) lasts at most 15 minutes: session_max
+# caps it. The group or account asked for is vigild's to check against
+# [grants]; "grant" is no obligation vigild knows, and would turn the allow
+# into a deny.
+obligations contains {"session_max_seconds": 900} if {
 	action == "elevate"
 	allowed
 }

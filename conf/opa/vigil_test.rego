@@ -135,8 +135,8 @@ test_elevate_with_purpose_and_mfa if {
 		"context": {"purpose": "INC-1234", "mfa": {"method": "totp"}},
 	}
 	d.allow == true
-	d.grant == {"group": "vigil-sudo", "ttl_seconds": 900}
-	d.reevaluate_seconds == 300
+	d.session_max_seconds == 900
+	not d.grant
 }
 
 test_elevate_without_mfa_denied if {

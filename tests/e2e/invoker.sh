@@ -3,7 +3,7 @@
 # ship targetpw): sudo then sets PAM_USER to root or to the target account,
 # not to the user who typed sudo. vigild names the subject by the real uid of
 # the sudo process that asks (SO_PEERCRED pid -> /proc/<pid>/status),
-# cross-checked with PAM_RUSER, and records the PAM_USER account as run_as:
+# cross-checked with PAM_RUSER, and records the PAM_USER account as pam_user:
 # a deny rule for the invoking user holds, the trail and a real Cerbos see
 # the invoker, and a PAM_RUSER naming someone else is a deny.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -63,7 +63,7 @@ rootpw_mallory() {
     expect_nonzero "rootpw: vgl-mallory sudo -n id -u" "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
     no_line 0 "$SUDO_OUT" "mallory's command ran as root" || return 1
     expect_contains "sudo output" "$SUDO_OUT" "vigil: account suspended pending review" || return 1
-    audit_expect vgl-mallory sudo outcome=deny run_as=root rule="mallory is suspended"
+    audit_expect vgl-mallory sudo outcome=deny pam_user=root rule="mallory is suspended"
 }
 tap_case "rootpw (PAM_USER=root): the deny rule for the invoking user vgl-mallory holds" rootpw_mallory
 
@@ -71,9 +71,9 @@ rootpw_alice() {
     audit_mark
     sudo_as vgl-alice id -u
     expect_rc "rootpw: vgl-alice sudo -n id -u" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
-    audit_expect vgl-alice sudo outcome=allow run_as=root uid=20001 'groups~vgl-ops' peer.uid=0
+    audit_expect vgl-alice sudo outcome=allow pam_user=root uid=20001 'groups~vgl-ops' peer.uid=0
 }
-tap_case "rootpw: vgl-alice is allowed; the trail names her (uid, groups) and root as run_as" rootpw_alice
+tap_case "rootpw: vgl-alice is allowed; the trail names her (uid, groups) and root as pam_user" rootpw_alice
 
 targetpw() {
     sudoers_with targetpw
@@ -81,15 +81,15 @@ targetpw() {
     su vgl-mallory -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' >"$T/targetpw.out" 2>&1 &&
         { fail "targetpw: mallory ran a command as vgl-bob"; note "sudo" "$T/targetpw.out"; return 1; }
     expect_contains "sudo output" "$(cat "$T/targetpw.out")" "vigil: account suspended pending review" || return 1
-    audit_expect vgl-mallory sudo outcome=deny run_as=vgl-bob || return 1
+    audit_expect vgl-mallory sudo outcome=deny pam_user=vgl-bob || return 1
     audit_mark
     local out
     out=$(su vgl-alice -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' 2>&1)
     expect_rc "targetpw: vgl-alice sudo -n -u vgl-bob id -un" 0 $? "$out" || { note_logs; return 1; }
     expect_contains "the command's output" "$out" "vgl-bob" || return 1
-    audit_expect vgl-alice sudo outcome=allow run_as=vgl-bob
+    audit_expect vgl-alice sudo outcome=allow pam_user=vgl-bob
 }
-tap_case "targetpw (PAM_USER=the target): mallory is refused, alice runs as vgl-bob; run_as recorded" targetpw
+tap_case "targetpw (PAM_USER=the target): mallory is refused, alice runs as vgl-bob; pam_user recorded" targetpw
 
 # A process whose real uid is alice's asks with PAM_RUSER naming bob: the
 # two disagree, so nobody can be named, and the request is denied.
@@ -110,7 +110,7 @@ ruser_mismatch() {
 tap_case "a PAM_RUSER that is not the real uid's user is a deny, recorded" ruser_mismatch
 
 # The same through a real Cerbos: it sees vgl-alice (role vgl-ops) and her
-# run_as, and its own deny rule for vgl-mallory matches.
+# pam_user, and its own deny rule for vgl-mallory matches.
 cerbos_setup() {
     mkdir -p "$T/policies"
     cat >"$T/policies/host.yaml" <<'EOF'
@@ -126,7 +126,7 @@ resourcePolicy:
       output:
         when:
           ruleActivated: |-
-            {"reason_admin": "cerbos saw " + P.id + " run as " + P.attr.context.run_as}
+            {"reason_admin": "cerbos saw " + P.id + " run as " + P.attr.context.pam_user}
     - name: mallory-never-sudo
       actions: ["sudo"]
       effect: EFFECT_DENY
@@ -171,7 +171,7 @@ cerbos_sees_invoker() {
     sudo_as vgl-mallory id -u
     expect_nonzero "rootpw + Cerbos: vgl-mallory sudo -n id -u" "$SUDO_RC" "$SUDO_OUT" || return 1
     expect_contains "sudo output" "$SUDO_OUT" "vigil: contractors cannot use sudo on this host" || return 1
-    audit_expect vgl-mallory sudo outcome=deny path=pdp run_as=root
+    audit_expect vgl-mallory sudo outcome=deny path=pdp pam_user=root
 }
 tap_case "rootpw + Cerbos: the PDP decides about the invoker (alice allowed, mallory denied by its rule)" \
     cerbos_sees_invoker

@@ -55,12 +55,12 @@ TEST_CASE("real_uid_of refuses a status without a readable Uid line") {
     CHECK_FALSE(real_uid_of(4242, FakeProc("Gid:\t1\t0\t0\t0").root));
 }
 
-TEST_CASE("sudo's subject is the real uid's user; PAM_USER becomes run_as") {
+TEST_CASE("sudo's subject is the real uid's user; PAM_USER becomes pam_user") {
     FakeProc proc("Uid:\t1\t0\t0\t0");
     Request q = sudo_request("daemon");
     REQUIRE(resolve_invoker(q, proc.root));
     CHECK(q.user == "daemon");
-    CHECK(q.run_as == "root");
+    CHECK(q.pam_user == "root");
 }
 
 TEST_CASE("a PAM_RUSER that names another uid, or none, is refused") {
@@ -93,7 +93,7 @@ TEST_CASE("sshd's subject is PAM_USER, untouched") {
     q.user = "alice";
     REQUIRE(resolve_invoker(q, proc.root));
     CHECK(q.user == "alice");
-    CHECK(q.run_as.empty());
+    CHECK(q.pam_user.empty());
     for (const char* s : {"sudo", "sudo-i", "su", "su-l"}) CHECK(vigil::subject_is_invoker(s));
     CHECK_FALSE(vigil::subject_is_invoker("sshd"));
     CHECK_FALSE(vigil::subject_is_invoker("login"));

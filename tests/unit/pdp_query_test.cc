@@ -98,7 +98,7 @@ TEST_CASE("question_key covers facts added to the query later, wherever they go"
         return vigil::question_key(copy);
     };
     CHECK(with([](auto& c) { c.subject["properties"]["trusted_ca"] = true; }) != k);
-    CHECK(with([](auto& c) { c.action["properties"]["run_as"] = "postgres"; }) != k);
+    CHECK(with([](auto& c) { c.action["properties"]["pam_user"] = "postgres"; }) != k);
     CHECK(with([](auto& c) { c.action["properties"]["argv_truncated"] = true; }) != k);
     CHECK(with([](auto& c) { c.resource["properties"]["labels"]["environment"] = "prod"; }) != k);
     CHECK(with([](auto& c) { c.context["policy"]["local_version"] = "sha256:other"; }) != k);
