@@ -240,7 +240,7 @@ expect "account: a 15 KB SSH_AUTH_INFO_0 fits one frame and is decided" 0
 # deny into PAM_SYSTEM_ERR before the module is even judged.)
 h vigil-test root --tty ssh --env "SSH_AUTH_INFO_0=$(head -c 40000 /dev/zero | tr '\0' 'A')"
 expect "account: facts too large for one frame deny without asking" $RC_ACCT_DENY \
-    'access check unavailable'
+    'vigil cannot check this request \(request facts too large for one frame\)'
 
 before=$(audit_lines)
 h vigil-test root --count 300 --check-fds --tty ssh
@@ -290,11 +290,18 @@ else
 fi
 stop_fake
 
+# An answer that is not a well-formed vigil frame is no silence: the module
+# refuses it in every failmode. A peer that hangs up without a whole answer
+# is an agent that did not answer: the failmode (secure here) decides.
 for mode in unknown-outcome no-outcome bad-magic bad-version oversize short-header \
     short-payload bad-field wrong-kind no-answer-bit random close; do
     start_fake "$mode"
     h vigil-fake root
-    expect "peer answers $mode: denied at once (${MS} ms)" $RC_ACCT_DENY 'access check unavailable'
+    case $mode in
+        short-header | short-payload | close) why='access check unavailable' ;;
+        *) why='vigil cannot check this request' ;;
+    esac
+    expect "peer answers $mode: denied at once (${MS} ms)" $RC_ACCT_DENY "$why"
     if [ "$RC" -eq $RC_ACCT_DENY ] && [ "$MS" -ge "$TIMEOUT_MS" ]; then
         not_ok "peer answers $mode: no wait for the deadline" "took $MS ms"
     fi
@@ -321,7 +328,14 @@ stop_fake
 
 start_fake random
 h vigil-fake-safe root
-expect "peer sends garbage, failmode=safe: the module steps aside" 0
+expect "peer sends garbage, failmode=safe: still denied (garbage is not silence)" $RC_ACCT_DENY \
+    'vigil cannot check this request'
+stop_fake
+start_fake close
+h vigil-fake-safe root
+expect "peer hangs up without an answer, failmode=safe: the module steps aside" 0
+stop_fake
+start_fake random
 h vigil-fake root --count 50 --check-fds
 expect "50 garbage answers in a row: denied each time, no descriptor leaked" $RC_ACCT_DENY
 stop_fake
