@@ -39,18 +39,20 @@ env_ignored() {
     audit_mark
     sudo_with_env vgl-mallory
     expect_nonzero "vgl-mallory's sudo with a forged SSH_AUTH_INFO_0 and XDG_SESSION_ID" "$SUDO_RC" "$SUDO_OUT" || return 1
-    audit_expect vgl-mallory sudo outcome=deny '!ssh_auth_info' '!xdg_session_id' '!ssh_certificate' || return 1
+    audit_expect vgl-mallory sudo outcome=deny '!ssh_auth_info' '!xdg_session_id' '!ssh_certificate' \
+        '!ssh_certificate_untrusted' || return 1
     audit_mark
     sudo_with_env vgl-alice
     expect_rc "vgl-alice's sudo with the same environment (allowed by rule anyway)" 0 "$SUDO_RC" "$SUDO_OUT" || return 1
-    audit_expect vgl-alice sudo outcome=allow '!ssh_auth_info' '!xdg_session_id' '!ssh_certificate' || return 1
+    audit_expect vgl-alice sudo outcome=allow '!ssh_auth_info' '!xdg_session_id' '!ssh_certificate' \
+        '!ssh_certificate_untrusted' || return 1
     # Control: set in the PAM environment, as sshd does, the same value is
-    # read (and its certificate, long expired, decides), so the checks above
-    # can fail.
+    # read (its certificate, from a CA no [ssh] names, is recorded as
+    # untrusted), so the checks above can fail.
     audit_mark
     "$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice \
         --env "SSH_AUTH_INFO_0=$(cat "$SRCDIR/tests/fuzz/ssh_auth_info/publickey_ed25519_cert")" --quiet >/dev/null 2>&1
-    audit_expect vgl-alice sudo '?ssh_auth_info' '?ssh_certificate'
+    audit_expect vgl-alice sudo '?ssh_auth_info' '?ssh_certificate_untrusted'
 }
 tap_case "sudo: SSH_AUTH_INFO_0 and XDG_SESSION_ID set by the user never reach the decision or the trail" env_ignored
 

@@ -200,7 +200,7 @@ harness_while() { # PID
     local out
     while kill -0 "$1" 2>/dev/null; do
         if out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 \
-            --ruser vgl-alice 2>&1); then
+            --invoker vgl-alice 2>&1); then
             echo "pam ok"
         else
             echo "pam FAILED: $out"
