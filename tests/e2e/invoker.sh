@@ -78,13 +78,13 @@ tap_case "rootpw: vgl-alice is allowed; the trail names her (uid, groups) and ro
 targetpw() {
     sudoers_with targetpw
     audit_mark
-    su vgl-mallory -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' >"$T/targetpw.out" 2>&1 &&
+    ASAN_OPTIONS=$HOST_ASAN_OPTIONS su vgl-mallory -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' >"$T/targetpw.out" 2>&1 &&
         { fail "targetpw: mallory ran a command as vgl-bob"; note "sudo" "$T/targetpw.out"; return 1; }
     expect_contains "sudo output" "$(cat "$T/targetpw.out")" "vigil: account suspended pending review" || return 1
     audit_expect vgl-mallory sudo outcome=deny pam_user=vgl-bob || return 1
     audit_mark
     local out
-    out=$(su vgl-alice -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' 2>&1)
+    out=$(ASAN_OPTIONS=$HOST_ASAN_OPTIONS su vgl-alice -s /bin/sh -c 'cd / && sudo -n -u vgl-bob id -un' 2>&1)
     expect_rc "targetpw: vgl-alice sudo -n -u vgl-bob id -un" 0 $? "$out" || { note_logs; return 1; }
     expect_contains "the command's output" "$out" "vgl-bob" || return 1
     audit_expect vgl-alice sudo outcome=allow pam_user=vgl-bob
