@@ -79,25 +79,12 @@ setup() {
 }
 tap_case "setup: systemd --user with the EDR stand-in, vigild, sshd" setup || e2e_abort "setup failed"
 
-# ssh_bg USER NAME: a session running sleep 600 on a pty, in the background;
-# its output goes to $T/NAME.out, its pid to $T/NAME.pid.
-ssh_bg() {
-    timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
-        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-        -p "$SSHD_PORT" "$1@127.0.0.1" sleep 600 >"$T/$2.out" 2>&1 </dev/null &
-    echo $! >"$T/$2.pid"
-}
+# ssh_bg, gone, session_count, count_is: lib.sh.
 
 # A TAP comment with a measured number, printed whether the case passes or not.
 measured() { echo "# measured: $*"; }
 
-sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
-session_count() { # USER: live sessions of USER
-    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$1" 2>/dev/null || echo 0
-}
-count_is() { [ "$(session_count "$1")" -eq "$2" ]; }
 _reloads_above() { [ "$(grep -c "reloaded" "$AGENT_LOG")" -gt "$1" ]; }
-gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
 ends_logged() { # REASON N: N session_end records naming REASON
     [ "$(grep '"event":"session_end"' "$AUDIT_LOG" | grep -c "$1")" -ge "$2" ]
 }
