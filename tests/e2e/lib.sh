@@ -583,6 +583,17 @@ ssh_bg() {
 }
 gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; } # NAME: ssh_bg's session NAME has ended
 
+# tty_says NAME TEXT: what vigild wrote on the terminal of ssh_bg's session
+# NAME is the one line "vigil: TEXT", nothing stray around it.
+tty_says() {
+    local got
+    got=$(tr -d '\r' <"$T/$1.out" | grep '^vigil: ')
+    [ "$got" = "vigil: $2" ] && return 0
+    fail "the session's terminal shows '$got', expected the one line 'vigil: $2'"
+    note "the session's terminal" "$T/$1.out"
+    return 1
+}
+
 # The live sessions vigild lists, and how many USER has.
 sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
 session_count() { # USER
