@@ -16,19 +16,8 @@ FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
 _clock_rc=0
 trap '_clock_rc=$?; [ -n "${T:-}" ] && umount -l "$T/state" 2>/dev/null; (exit $_clock_rc); _e2e_cleanup' EXIT
 
-ssh_bg() { # USER NAME: a session running sleep 600, in the background
-    timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
-        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
-        -p "$SSHD_PORT" "$1@127.0.0.1" sleep 600 >"$T/$2.out" 2>&1 </dev/null &
-    echo $! >"$T/$2.pid"
-}
+# ssh_bg, gone, session_count, count_is: lib.sh.
 measured() { echo "# measured: $*"; }
-sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
-session_count() {
-    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$1" 2>/dev/null || echo 0
-}
-count_is() { [ "$(session_count "$1")" -eq "$2" ]; }
-gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
 alive() { kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; }
 logged() { grep -q -- "$1" "$AGENT_LOG"; }
 

@@ -17,7 +17,6 @@
 # at the module's compiled-in /var/lib/vigil/grants. The host is never
 # written.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
 e2e_enter_ns "$@"
 
 tap_plan 14
@@ -28,41 +27,11 @@ GROUP_GID=64201
 GRANT_SOCK=$T/run/grant.sock
 ACCOUNT=vgl-breakglass
 ACCOUNT_UID=64301
-OVERLAYS=""
 
 # In an ASan build the module carries the sanitizer runtime into every host
 # program that resolves a name through it (getent, id, su, sudo): they get
 # the same options as sudo in lib.sh. vigild keeps its own.
 host() { ASAN_OPTIONS=$HOST_ASAN_OPTIONS "$@"; }
-
-# overlay_dir DIR NAME: DIR becomes DIR plus a private, writable tmpfs layer.
-overlay_dir() {
-    local dir=$1 top=$T/overlay/$2
-    mkdir -p "$top" || return 1
-    mount -t tmpfs -o mode=0755 tmpfs "$top" || { fail "cannot mount a tmpfs on $top"; return 1; }
-    OVERLAYS="$top $OVERLAYS"
-    mkdir "$top/upper" "$top/work"
-    chmod --reference="$dir" "$top/upper" && chown --reference="$dir" "$top/upper"
-    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$top/upper,workdir=$top/work" "$dir" ||
-        { fail "cannot mount an overlay on $dir"; return 1; }
-    OVERLAYS="$dir $OVERLAYS"
-}
-
-# The overlays go before lib.sh's cleanup removes $T (vigild is stopped
-# first, so nothing holds the table's directory).
-grants_cleanup() {
-    local rc=$? m
-    [ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && sleep 0.2
-    for m in $OVERLAYS; do umount -l "$m" 2>/dev/null; done
-    (exit "$rc")
-    _e2e_cleanup
-}
-trap grants_cleanup EXIT
-
-# The directory libc.so.6 is loaded from: where glibc looks for NSS modules.
-system_libdir() {
-    dirname "$(readlink -f "$(ldd /bin/sh | awk '$1 == "libc.so.6" { print $3 }')")"
-}
 
 write_grants_config() { # [SESSION_MAX of the elevate rule]
     # write_agent_config puts the grant socket at $GRANT_SOCK.
@@ -123,27 +92,10 @@ $(vigil_pam session timeout=3000)
 EOF
 }
 
-setup_nss() {
-    [ -f "$NSS_VIGIL" ] || { fail "the module is not built: $NSS_VIGIL"; return 1; }
-    local libdir
-    libdir=$(system_libdir)
-    [ -d "$libdir" ] || { fail "cannot find the system library directory (got '$libdir')"; return 1; }
-    overlay_dir "$libdir" lib || return 1
-    install -m 0644 "$NSS_VIGIL" "$libdir/libnss_vigil.so.2" || { fail "cannot copy the module into $libdir"; return 1; }
-    overlay_dir /var/lib varlib || return 1
-    mkdir -p /var/lib/vigil && chmod 755 /var/lib/vigil
-    rm -f "$GRANTS"
-    sed -E -e 's/^(passwd|group):.*/\1: files vigil/' -e '/^initgroups:/d' /etc/nsswitch.conf >"$T/etc/nsswitch.conf"
-    grep -q '^group: files vigil$' "$T/etc/nsswitch.conf" || echo "group: files vigil" >>"$T/etc/nsswitch.conf"
-    grep -q '^passwd: files vigil$' "$T/etc/nsswitch.conf" || echo "passwd: files vigil" >>"$T/etc/nsswitch.conf"
-    mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf || { fail "cannot bind-mount nsswitch.conf"; return 1; }
-    # A running nscd would answer from the host's view, without the module.
-    if [ -S /run/nscd/socket ]; then mount -t tmpfs tmpfs /run/nscd || return 1; fi
-}
-
 setup() {
     e2e_setup_system
-    setup_nss || return 1
+    e2e_nss_vigil || return 1
+    rm -f "$GRANTS"
     # Only a grant of %vigil-sudo lets anyone sudo.
     cat >"$T/etc/sudoers" <<EOF
 Defaults !lecture

@@ -33,7 +33,8 @@ VIGILD=${VIGILD:-$BUILD_DIR/agent/vigild}
 VIGILCTL=${VIGILCTL:-$BUILD_DIR/agent/vigilctl}
 PAM_VIGIL=${PAM_VIGIL:-$BUILD_DIR/pam_module/pam_vigil.so}
 PAM_HARNESS=${PAM_HARNESS:-$BUILD_DIR/tests/tools/pam_harness}
-export SRCDIR BUILD_DIR VIGILD VIGILCTL PAM_VIGIL PAM_HARNESS
+NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
+export SRCDIR BUILD_DIR VIGILD VIGILCTL PAM_VIGIL PAM_HARNESS NSS_VIGIL
 
 # Test users: alice and mallory are in vgl-ops, bob is in no ops group.
 E2E_USERS="vgl-alice:20001 vgl-mallory:20002 vgl-bob:20003"
@@ -202,7 +203,7 @@ _e2e_assert_private_ns() {
 E2E_PIDS=""
 
 _e2e_cleanup() {
-    local rc=$? pid
+    local rc=$? pid m
     trap - EXIT INT TERM
     if [ -n "$TAP_CURRENT" ] && [ -z "${E2E_NO_TAP:-}" ]; then
         echo "not ok $TAP_N - $TAP_CURRENT # interrupted"
@@ -223,6 +224,8 @@ _e2e_cleanup() {
             _e2e_no_sanitizer_reports
     fi
     _tap_finish
+    # e2e_overlay_dir's mounts (and their tmpfs below $T) go before $T does.
+    for m in $E2E_OVERLAYS; do umount -l "$m" 2>/dev/null; done
     if [ -n "${T:-}" ] && [ -d "$T" ]; then
         if [ -n "${VIGIL_E2E_KEEP:-}" ]; then
             echo "# kept $T"
@@ -570,6 +573,34 @@ sudo_as() {
     SUDO_RC=$?
 }
 
+# ssh_bg USER NAME: a session running sleep 600 on a pty, in the background;
+# its output goes to $T/NAME.out, its pid to $T/NAME.pid.
+ssh_bg() {
+    timeout 120 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
+        -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        -p "$SSHD_PORT" "$1@127.0.0.1" sleep 600 >"$T/$2.out" 2>&1 </dev/null &
+    echo $! >"$T/$2.pid"
+}
+gone() { ! kill -0 "$(cat "$T/$1.pid")" 2>/dev/null; } # NAME: ssh_bg's session NAME has ended
+
+# tty_says NAME TEXT: what vigild wrote on the terminal of ssh_bg's session
+# NAME is the one line "vigil: TEXT", nothing stray around it.
+tty_says() {
+    local got
+    got=$(tr -d '\r' <"$T/$1.out" | grep '^vigil: ')
+    [ "$got" = "vigil: $2" ] && return 0
+    fail "the session's terminal shows '$got', expected the one line 'vigil: $2'"
+    note "the session's terminal" "$T/$1.out"
+    return 1
+}
+
+# The live sessions vigild lists, and how many USER has.
+sessions_json() { "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null; }
+session_count() { # USER
+    sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]))' "$1" 2>/dev/null || echo 0
+}
+count_is() { [ "$(session_count "$1")" -eq "$2" ]; } # USER N
+
 # Assertion helpers: each records why it failed and returns 1.
 expect_rc() { # expect_rc WHAT EXPECTED ACTUAL OUTPUT
     [ "$3" -eq "$2" ] && return 0
@@ -638,6 +669,76 @@ e2e_add_user() {
 e2e_add_group() {
     echo "$1:x:$2:$3" >>"$T/etc/group"
     getent group "$1" >/dev/null || { fail "test group $1 not visible through NSS"; return 1; }
+}
+
+# e2e_overlay_dir DIR NAME: DIR becomes DIR plus a private, writable tmpfs
+# layer (under $T/overlay/NAME), in this namespace only; undone at exit.
+E2E_OVERLAYS=""
+e2e_overlay_dir() {
+    local dir=$1 top=$T/overlay/$2
+    mkdir -p "$top" || return 1
+    mount -t tmpfs -o mode=0755 tmpfs "$top" || { fail "cannot mount a tmpfs on $top"; return 1; }
+    E2E_OVERLAYS="$top $E2E_OVERLAYS"
+    mkdir "$top/upper" "$top/work"
+    chmod --reference="$dir" "$top/upper" && chown --reference="$dir" "$top/upper"
+    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$top/upper,workdir=$top/work" "$dir" ||
+        { fail "cannot mount an overlay on $dir"; return 1; }
+    E2E_OVERLAYS="$dir $E2E_OVERLAYS"
+}
+
+# The directory libc.so.6 is loaded from: where glibc looks for NSS modules.
+e2e_system_libdir() {
+    dirname "$(readlink -f "$(ldd /bin/sh | awk '$1 == "libc.so.6" { print $3 }')")"
+}
+
+# e2e_nss_vigil: libnss_vigil.so.2 ($NSS_VIGIL) serves this namespace's
+# users and groups after files. glibc dlopen()s it by name from the system
+# library directory, and setuid sudo ignores LD_LIBRARY_PATH, so the module
+# goes where an installed one would be, and its table is the compiled-in
+# /var/lib/vigil/grants: both directories become overlays (e2e_overlay_dir),
+# so the host's are never written. nsswitch.conf: the machine's, with
+# "files vigil" for passwd and group.
+e2e_nss_vigil() {
+    [ -f "$NSS_VIGIL" ] || { fail "the module is not built: $NSS_VIGIL"; return 1; }
+    local libdir
+    libdir=$(e2e_system_libdir)
+    [ -d "$libdir" ] || { fail "cannot find the system library directory (got '$libdir')"; return 1; }
+    e2e_overlay_dir "$libdir" lib || return 1
+    install -m 0644 "$NSS_VIGIL" "$libdir/libnss_vigil.so.2" || { fail "cannot copy the module into $libdir"; return 1; }
+    e2e_overlay_dir /var/lib varlib || return 1
+    mkdir -p /var/lib/vigil && chmod 755 /var/lib/vigil
+    sed -E -e 's/^(passwd|group):.*/\1: files vigil/' -e '/^initgroups:/d' /etc/nsswitch.conf >"$T/etc/nsswitch.conf"
+    grep -q '^group: files vigil$' "$T/etc/nsswitch.conf" || echo "group: files vigil" >>"$T/etc/nsswitch.conf"
+    grep -q '^passwd: files vigil$' "$T/etc/nsswitch.conf" || echo "passwd: files vigil" >>"$T/etc/nsswitch.conf"
+    mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf || { fail "cannot bind-mount nsswitch.conf"; return 1; }
+    # A running nscd would answer from the host's view, without the module.
+    if [ -S /run/nscd/socket ]; then mount -t tmpfs tmpfs /run/nscd || return 1; fi
+}
+
+# totp_enroll USER CONFIG: vigilctl totp enroll; sets TOTP_SECRET from the
+# otpauth:// URI it prints, and TOTP_URI to that URI.
+# shellcheck disable=SC2034  # TOTP_URI is for the caller
+totp_enroll() {
+    local out
+    out=$("$VIGILCTL" totp enroll "$1" --config "$2" 2>&1) || { fail "vigilctl totp enroll $1: $out"; return 1; }
+    TOTP_URI=$(printf '%s\n' "$out" | grep -m1 -o 'otpauth://[^ ]*')
+    TOTP_SECRET=$(printf '%s\n' "$out" | grep -o 'secret=[A-Z2-7]*' | head -1 | cut -d= -f2)
+    [ -n "$TOTP_SECRET" ] || { fail "no secret in: $out"; return 1; }
+}
+
+# totp_code SECRET [PERIOD [STEP_OFFSET]]: the current RFC 6238 code (SHA-1,
+# six digits; PERIOD seconds a step, default 30), or one STEP_OFFSET steps
+# away. Python's hmac, independent of the liboath vigild uses.
+totp_code() {
+    python3 - "$1" "${2:-30}" "${3:-0}" <<'PYEOF'
+import base64, hashlib, hmac, struct, sys, time
+secret, period, offset = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+step = int(time.time()) // period + offset
+h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
+PYEOF
 }
 
 # write_agent_config FILE < rest: like write_config, but only the [agent]

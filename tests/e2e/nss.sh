@@ -14,7 +14,6 @@
 # overlays, so they exist only in this namespace's view. The host's
 # directories are never written, and the overlays go when the namespace does.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-NSS_VIGIL=${NSS_VIGIL:-$BUILD_DIR/nss/libnss_vigil.so.2}
 e2e_enter_ns "$@"
 
 tap_plan 14
@@ -29,35 +28,6 @@ GRANTS=/var/lib/vigil/grants
 VIGIL_SUDO_GID=64001
 TEMP_USER=vgl-temp
 TEMP_UID=64101
-OVERLAYS=""
-
-# overlay_dir DIR NAME: DIR becomes DIR plus a private, writable tmpfs layer.
-overlay_dir() {
-    local dir=$1 top=$T/overlay/$2
-    mkdir -p "$top" || return 1
-    mount -t tmpfs -o mode=0755 tmpfs "$top" || { fail "cannot mount a tmpfs on $top"; return 1; }
-    OVERLAYS="$top $OVERLAYS"
-    mkdir "$top/upper" "$top/work"
-    chmod --reference="$dir" "$top/upper" && chown --reference="$dir" "$top/upper"
-    mount -t overlay overlay -o "lowerdir=$dir,upperdir=$top/upper,workdir=$top/work" "$dir" ||
-        { fail "cannot mount an overlay on $dir"; return 1; }
-    OVERLAYS="$dir $OVERLAYS"
-}
-
-# Detaches the overlays and their tmpfs before lib.sh removes $T (it would
-# otherwise stop at the tmpfs mount points), then hands over to its cleanup.
-nss_cleanup() {
-    local rc=$? m
-    for m in $OVERLAYS; do umount -l "$m" 2>/dev/null; done
-    (exit "$rc")
-    _e2e_cleanup
-}
-trap nss_cleanup EXIT
-
-# The directory libc.so.6 is loaded from: where glibc looks for NSS modules.
-system_libdir() {
-    dirname "$(readlink -f "$(ldd /bin/sh | awk '$1 == "libc.so.6" { print $3 }')")"
-}
 
 # row FIELD...: one table row, the fields joined by TABs.
 row() {
@@ -91,21 +61,7 @@ grants_until() {
 
 setup() {
     e2e_setup_system
-    [ -f "$NSS_VIGIL" ] || { fail "the module is not built: $NSS_VIGIL"; return 1; }
-    local libdir
-    libdir=$(system_libdir)
-    [ -d "$libdir" ] || { fail "cannot find the system library directory (got '$libdir')"; return 1; }
-    overlay_dir "$libdir" lib || return 1
-    install -m 0644 "$NSS_VIGIL" "$libdir/libnss_vigil.so.2" || { fail "cannot copy the module into $libdir"; return 1; }
-    overlay_dir /var/lib varlib || return 1
-    mkdir -p /var/lib/vigil && chmod 755 /var/lib/vigil
-    # nsswitch.conf: the machine's, with vigil after files for users and groups.
-    sed -E -e 's/^(passwd|group):.*/\1: files vigil/' -e '/^initgroups:/d' /etc/nsswitch.conf >"$T/etc/nsswitch.conf"
-    grep -q '^group: files vigil$' "$T/etc/nsswitch.conf" || echo "group: files vigil" >>"$T/etc/nsswitch.conf"
-    grep -q '^passwd: files vigil$' "$T/etc/nsswitch.conf" || echo "passwd: files vigil" >>"$T/etc/nsswitch.conf"
-    mount --bind "$T/etc/nsswitch.conf" /etc/nsswitch.conf || { fail "cannot bind-mount nsswitch.conf"; return 1; }
-    # A running nscd would answer from the host's view, without the module.
-    if [ -S /run/nscd/socket ]; then mount -t tmpfs tmpfs /run/nscd || return 1; fi
+    e2e_nss_vigil || return 1
     mkdir -p "$T/home/$TEMP_USER"
     # Only the grant decides sudo here: the PAM stack permits everything.
     cat >"$T/etc/sudoers" <<EOF

@@ -24,17 +24,7 @@ ANSWER=$SRCDIR/tests/e2e/step_up_answers.exp
 PERIOD=5 # seconds per code: short, so the test can wait for a fresh one
 
 # totp SECRET [STEP_OFFSET]: the current code (or one STEP_OFFSET steps away).
-totp() {
-    python3 - "$1" "${2:-0}" "$PERIOD" <<'EOF'
-import base64, hashlib, hmac, struct, sys, time
-secret, offset, period = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-step = int(time.time()) // period + offset
-h = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
-o = h[-1] & 15
-print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7FFFFFFF) % 1000000))
-EOF
-}
+totp() { totp_code "$1" "$PERIOD" "${2:-0}"; }
 
 # Sleeps into the next TOTP step, with a second's margin after its start.
 next_step() {
@@ -106,14 +96,6 @@ pam_from_example() {
     grep -v '^#' "$2" | sed -e "s#pam_vigil\.so#$PAM_VIGIL socket=$PAM_SOCK#" | write_pam "$1"
 }
 
-# enroll USER: sets SECRET from the otpauth:// URI vigilctl prints.
-enroll() {
-    local out
-    out=$("$VIGILCTL" totp enroll "$1" --config "$T/vigil.toml" 2>&1) || { fail "vigilctl totp enroll $1: $out"; return 1; }
-    SECRET=$(printf '%s\n' "$out" | grep -o 'secret=[A-Z2-7]*' | head -1 | cut -d= -f2)
-    [ -n "$SECRET" ] || { fail "no secret in: $out"; return 1; }
-}
-
 setup() {
     e2e_setup_system
     # Password-style sudo (auth runs) and no sudo timestamp between cases.
@@ -132,9 +114,9 @@ EOF
     write_stepup_config 0
     pam_from_example sshd "$SRCDIR/conf/pam.d/sshd-stepup.example"
     stepup_pam sudo
-    enroll vgl-alice && ALICE=$SECRET || return 1
-    enroll vgl-mallory && MALLORY=$SECRET || return 1
-    enroll vgl-carol && CAROL=$SECRET || return 1
+    totp_enroll vgl-alice "$T/vigil.toml" && ALICE=$TOTP_SECRET || return 1
+    totp_enroll vgl-mallory "$T/vigil.toml" && MALLORY=$TOTP_SECRET || return 1
+    totp_enroll vgl-carol "$T/vigil.toml" && CAROL=$TOTP_SECRET || return 1
     agent_start "$T/vigil.toml" || return 1
     # The shipped sshd drop-in, plus the fleet's CA and one Match block
     # that lets bob in with keyboard-interactive alone.
