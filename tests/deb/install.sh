@@ -176,7 +176,7 @@ install_debs() {
 
 files_in_place() {
     local f
-    for f in /usr/sbin/vigild /usr/sbin/vigilctl /lib/systemd/system/vigild.service \
+    for f in /usr/sbin/vigild /usr/bin/vigilctl /lib/systemd/system/vigild.service \
         /lib/systemd/system/vigild.socket /lib/systemd/system/vigild-grant.socket \
         "/usr/lib/$MULTIARCH/security/pam_vigil.so" "/usr/lib/$MULTIARCH/libnss_vigil.so.2" \
         /usr/share/pam-configs/vigil /usr/share/man/man8/vigild.8.gz /usr/share/man/man8/vigilctl.8.gz \
