@@ -184,7 +184,7 @@ files_in_place() {
         /usr/share/man/man8/libnss_vigil.8.gz; do
         [ -e "$R$f" ] || fail "missing: $f"
     done
-    [ "$(stat -c %a "$R/var/lib/vigil")" = 700 ] || fail "/var/lib/vigil mode $(stat -c %a "$R/var/lib/vigil"), want 700"
+    [ "$(stat -c %a "$R/var/lib/vigil")" = 711 ] || fail "/var/lib/vigil mode $(stat -c %a "$R/var/lib/vigil"), want 711"
     [ "$(stat -c %a "$R/var/log/vigil")" = 750 ] || fail "/var/log/vigil mode $(stat -c %a "$R/var/log/vigil"), want 750"
     return 0
 }
