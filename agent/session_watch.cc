@@ -261,7 +261,8 @@ bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, SysCloc
     if (l.max_until && l.warn_before && !s.warned && now >= *l.max_until - *l.warn_before) {
         auto left = std::chrono::duration_cast<std::chrono::seconds>(*l.max_until - now);
         auto tty = session_tty(s.pid);
-        std::string text = fmt::format("\r\nvigil: this session ends in {} (session limit).\r\n", minutes_text(left));
+        // warn_tty frames it as a line of its own, "vigil: " first.
+        std::string text = fmt::format("this session ends in {} (session limit).", minutes_text(left));
         auto wrote = tty ? warn_tty(*tty, text) : Status(err("no terminal found for the session"));
         log_info("sessions: {} of {}: expiry warning {}", s.id, s.user,
                  wrote ? "written to " + *tty : "not shown: " + wrote.error().message);
@@ -334,8 +335,7 @@ bool SessionWatch::check_idle(const LiveSession& s, SysClock::time_point now) {
         }
         w.warned = true;
     }
-    std::string text =
-        fmt::format("\r\nvigil: this session ends in {} without input (idle limit).\r\n", minutes_text(limit - idle));
+    std::string text = fmt::format("this session ends in {} without input (idle limit).", minutes_text(limit - idle));
     auto wrote = warn_tty(*tty, text);
     log_info("sessions: {} of {}: idle warning {}", s.id, s.user,
              wrote ? "written to " + *tty : "not shown: " + wrote.error().message);
