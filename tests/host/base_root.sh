@@ -8,8 +8,9 @@
 #
 # The cache key is the package set (and suite and mirror): a root with the
 # same --include list is reused; another list (say a new library vigil's
-# packages depend on) makes a new root, about 70 s with the mirror, and the
-# old one is removed. Only building a root needs the network.
+# packages depend on) makes a new root, about a minute with the mirror.
+# Roots unused for a day are removed then. Only building a root needs the
+# network.
 
 BASE_ROOT_SUITE=bookworm
 BASE_ROOT_MIRROR=${VIGIL_HOST_MIRROR:-http://deb.debian.org/debian}
@@ -35,15 +36,13 @@ base_root() {
             rm -rf "$dir.tmp"
             exit 1
         fi
+        find "$cache" -maxdepth 1 -name 'root-*' ! -name '*.tmp' -mtime +0 -exec rm -rf {} +
         # Only complete roots carry the final name.
-        local old
-        for old in "$cache"/root-*; do
-            [ "$old" = "$dir.tmp" ] || rm -rf "$old"
-        done
         mv "$dir.tmp" "$dir"
     ) 9>"$cache/root.lock" || rc=$?
-    [ "$rc" -eq 0 ] && echo "$dir"
-    return "$rc"
+    [ "$rc" -eq 0 ] || return "$rc"
+    touch "$dir" # used now
+    echo "$dir"
 }
 
 # deb_depends DEB...: the packages the .debs depend on, one a line, without
