@@ -55,7 +55,6 @@ EOF
 trail_has() { [ "$(trail_count "$@")" -ge 1 ]; }
 trail_note() { note "the trail's last records" "$(tail -n 4 "$M_ROOT$TRAIL")"; }
 
-
 # ------------------------------------------------------------- cases ----
 
 install_debs() {
