@@ -78,6 +78,19 @@ std::optional<ProcStat> parse_stat(pid_t pid, std::string_view line) {
 
 // ------------------------------------------------------------- files ----
 
+}  // namespace
+
+Status make_state_dir(const std::string& dir) {
+    if (::mkdir(dir.c_str(), 0711) == 0) {
+        if (::chmod(dir.c_str(), 0711) != 0) return err(fmt::format("{}: chmod 711: {}", dir, errno_text()));
+        return Ok{};
+    }
+    if (errno != EEXIST) return err(fmt::format("{}: cannot create the state directory: {}", dir, errno_text()));
+    return Ok{};
+}
+
+namespace {
+
 // The state directory, opened without following a symlink and checked like
 // sshd's StrictModes: whoever can write in it can plant sessions.
 Status check_dir(int fd, const std::string& dir) {
@@ -90,7 +103,7 @@ Status check_dir(int fd, const std::string& dir) {
     if ((st.st_mode & 022) != 0) {
         return err(
             fmt::format("{}: mode {:04o}: the state directory must not be writable by group or others; "
-                        "run chmod 700 {}",
+                        "run chmod 711 {}",
                         dir, st.st_mode & 07777, dir));
     }
     return Ok{};
@@ -98,9 +111,7 @@ Status check_dir(int fd, const std::string& dir) {
 
 Result<UniqueFd> open_state_dir(const std::string& dir) {
     if (dir.empty() || dir[0] != '/') return err(fmt::format("state_dir \"{}\" must be an absolute path", dir));
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return err(fmt::format("{}: cannot create the state directory: {}", dir, errno_text()));
-    }
+    if (auto made = make_state_dir(dir); !made) return made.error();
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd && (errno == ELOOP || errno == ENOTDIR)) {
         return err(fmt::format("{}: is a symbolic link or not a directory; point state_dir at a real directory", dir));

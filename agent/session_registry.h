@@ -184,6 +184,12 @@ private:
     std::map<std::string, LiveSession> sessions_;  // by id
 };
 
+// Creates the state directory if it is missing, mode 0711 whatever the umask
+// (vigild.service's is 0077): libnss_vigil.so.2 in every user's processes
+// reads the grant table in it by name. Nothing in it can be listed, and what
+// is secret has its own mode (sessions.json 0600, totp/ 0700).
+[[nodiscard]] Status make_state_dir(const std::string& dir);
+
 }  // namespace vigil
 
 #endif

@@ -208,8 +208,8 @@ void raise_descriptor_limit() {
 int serve(const Options& opt, Config config) {
     UniqueFd signals = block_signals_into_fd();  // before any thread exists
     raise_descriptor_limit();
-    if (::mkdir(config.agent.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        log_error("cannot create state_dir {}: {}", config.agent.state_dir, strerror(errno));
+    if (auto made = make_state_dir(config.agent.state_dir); !made) {
+        log_error("cannot create state_dir: {}", made.error().message);
         return 1;
     }
     auto audit = AuditLog::open(config.agent.audit_log);

@@ -2,8 +2,9 @@
 # Installs the Debian packages vigil needs: "build" for vigild and the
 # modules, "deb" adds the tools that build and check vigil's own .debs
 # (make deb), "test" adds the real programs the end-to-end tests drive,
-# clang with libFuzzer for the fuzz targets and, since the tests install
-# those .debs, everything "deb" needs.
+# clang with libFuzzer for the fuzz targets, debootstrap and systemd-nspawn
+# for the booted-host suites and, since the tests install those .debs,
+# everything "deb" needs.
 # Does nothing when everything is already installed.
 set -eu
 
@@ -13,7 +14,7 @@ build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
 deb_pkgs="$build_pkgs debhelper dpkg-dev lintian"
 test_pkgs="$deb_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2
   systemd dbus-user-session clang-format valgrind prometheus clang libclang-rt-dev gnuplot-nox
-  libfaketime"
+  libfaketime debootstrap systemd-container"
 
 case "${1:-build}" in
   build) want=$build_pkgs ;;

@@ -23,6 +23,8 @@ case $DEB_DIR in /*) ;; *) DEB_DIR=$SRCDIR/$DEB_DIR ;; esac
 # change to the unit that raises it past this fails the test.
 EXPOSURE_MAX=${EXPOSURE_MAX:-2.6}
 PLAN=27
+# shellcheck source=tests/deb/packages.sh
+. "$SRCDIR/tests/deb/packages.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     # meson's TAP reader wants exit status 0 with a skip plan.
@@ -35,15 +37,11 @@ fi
 # then re-run this script in a private mount + pid namespace: every mount it
 # makes dies with it, and --kill-child ends vigild if meson's timeout hits.
 if [ -z "${VIGIL_DEB_IN_NS:-}" ]; then
-    log=$(mktemp)
-    # A make above us (make test) must not hand its jobserver down.
-    if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$SRCDIR" deb DEB_DIR="$DEB_DIR" >"$log" 2>&1; then
+    if ! diag=$(debs_build "$SRCDIR" "$DEB_DIR"); then
         echo "Bail out! make deb failed"
-        tail -n 40 "$log" | sed -e 's/^/# /'
-        rm -f "$log"
+        printf '%s\n' "$diag"
         exit 1
     fi
-    rm -f "$log"
     export VIGIL_DEB_IN_NS=1 SRCDIR DEB_DIR
     exec unshare --mount --propagation private --pid --fork --kill-child=SIGTERM --mount-proc \
         bash "$0" "$@"
@@ -137,10 +135,8 @@ mount --make-rslave "$R/dev"
 mount -t tmpfs -o mode=0755 run "$R/run"
 mount -t tmpfs -o mode=1777 tmp "$R/tmp"
 mkdir "$R/tmp/debs"
-# The newest of each (make deb leaves only one; a DEB_DIR filled by hand may not).
-for p in vigil-agent libpam-vigil libnss-vigil; do
-    # shellcheck disable=SC2012 # package file names are plain
-    deb=$(ls -t "$DEB_DIR/${p}"_*.deb 2>/dev/null | head -n 1)
+for p in $VIGIL_PACKAGES; do
+    deb=$(debs_newest "$DEB_DIR" "$p")
     if [ -z "$deb" ]; then
         echo "# setup failed: no ${p}_*.deb in $DEB_DIR"
         exit 1
@@ -180,7 +176,7 @@ install_debs() {
 
 files_in_place() {
     local f
-    for f in /usr/sbin/vigild /usr/sbin/vigilctl /lib/systemd/system/vigild.service \
+    for f in /usr/sbin/vigild /usr/bin/vigilctl /lib/systemd/system/vigild.service \
         /lib/systemd/system/vigild.socket /lib/systemd/system/vigild-grant.socket \
         "/usr/lib/$MULTIARCH/security/pam_vigil.so" "/usr/lib/$MULTIARCH/libnss_vigil.so.2" \
         /usr/share/pam-configs/vigil /usr/share/man/man8/vigild.8.gz /usr/share/man/man8/vigilctl.8.gz \
@@ -188,7 +184,7 @@ files_in_place() {
         /usr/share/man/man8/libnss_vigil.8.gz; do
         [ -e "$R$f" ] || fail "missing: $f"
     done
-    [ "$(stat -c %a "$R/var/lib/vigil")" = 700 ] || fail "/var/lib/vigil mode $(stat -c %a "$R/var/lib/vigil"), want 700"
+    [ "$(stat -c %a "$R/var/lib/vigil")" = 711 ] || fail "/var/lib/vigil mode $(stat -c %a "$R/var/lib/vigil"), want 711"
     [ "$(stat -c %a "$R/var/log/vigil")" = 750 ] || fail "/var/log/vigil mode $(stat -c %a "$R/var/log/vigil"), want 750"
     return 0
 }

@@ -706,7 +706,7 @@ e2e_nss_vigil() {
     e2e_overlay_dir "$libdir" lib || return 1
     install -m 0644 "$NSS_VIGIL" "$libdir/libnss_vigil.so.2" || { fail "cannot copy the module into $libdir"; return 1; }
     e2e_overlay_dir /var/lib varlib || return 1
-    mkdir -p /var/lib/vigil && chmod 755 /var/lib/vigil
+    install -d -m 0711 /var/lib/vigil # as the package and vigild.service make it
     sed -E -e 's/^(passwd|group):.*/\1: files vigil/' -e '/^initgroups:/d' /etc/nsswitch.conf >"$T/etc/nsswitch.conf"
     grep -q '^group: files vigil$' "$T/etc/nsswitch.conf" || echo "group: files vigil" >>"$T/etc/nsswitch.conf"
     grep -q '^passwd: files vigil$' "$T/etc/nsswitch.conf" || echo "passwd: files vigil" >>"$T/etc/nsswitch.conf"

@@ -395,6 +395,17 @@ TEST_CASE("session registry refuses a group-writable state directory", "[session
     CHECK_THAT(r.error().message, Catch::Contains("writable by group or others"));
 }
 
+TEST_CASE("a missing state directory is made 0711 whatever the umask, for the grant table in it", "[sessions]") {
+    TempState t;
+    mode_t old = ::umask(077);  // vigild.service's
+    auto reg = SessionRegistry::open(t.dir);
+    ::umask(old);
+    REQUIRE(reg);
+    struct stat st {};
+    REQUIRE(::stat(t.dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0711);
+}
+
 TEST_CASE("session registry stops saving once its directory is loosened", "[sessions]") {
     TempState t;
     auto reg = open_ok(t.dir);
@@ -403,7 +414,7 @@ TEST_CASE("session registry stops saving once its directory is loosened", "[sess
     REQUIRE(r);
     CHECK(r->session);  // still enforced in memory
     REQUIRE_FALSE(r->saved);
-    CHECK_THAT(r->saved.error().message, Catch::Contains("chmod 700"));
+    CHECK_THAT(r->saved.error().message, Catch::Contains("chmod 711"));
     CHECK(reg->list().size() == 1);
 }
 
