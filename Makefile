@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 MESON_FLAGS ?=
 DEB_DIR ?= build-deb
 
-.PHONY: all deps deb deb-deps test test-deps with-tests unit e2e asan demo bench fuzz fuzz-build install clean format
+.PHONY: all deps deb deb-deps test test-deps with-tests unit e2e asan demo fresh-demo bench fuzz fuzz-build install clean format
 
 all: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -104,6 +104,13 @@ e2e: with-tests all
 # Catch2 there the build compiles the tests' tools too.
 demo: test-deps all
 	scripts/demo.sh $(BUILD)
+
+# The first command on a fresh Debian 12 server: a bare bookworm root booted
+# with systemd-nspawn gets make and git as the README says, clones this tree
+# and runs make demo (tests/host/fresh_demo.sh; TAP output). Fetches from
+# the mirror; ~15 min cold.
+fresh-demo: test-deps
+	SRCDIR=$(CURDIR) HOST_CACHE=$(CURDIR)/$(BUILD)/tests/host/cache bash tests/host/fresh_demo.sh
 
 bench: with-tests all
 	bench/run.sh $(BUILD)

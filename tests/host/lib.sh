@@ -40,6 +40,10 @@ HOST_CACHE=${HOST_CACHE:-$SRCDIR/build/tests/host/cache}
 HOST_BASE_PACKAGES="systemd systemd-sysv dbus libpam-systemd openssh-server openssh-client sudo procps
   prometheus-node-exporter curl"
 
+# A bare Debian 12 server: minbase with what boots it (systemd as init,
+# dbus), as a cloud image or a minimal install has; no make, no git.
+HOST_BARE_PACKAGES="systemd systemd-sysv dbus"
+
 # ---------------------------------------------------------------- TAP ----
 
 TAP_PLAN=0
@@ -93,20 +97,24 @@ host_abort() {
 
 # ----------------------------------------------------------- outside ----
 
-# host_prepare new|prev...: run first, outside any namespace. Builds today's
-# packages (make deb; a no-op when up to date) and, with "prev", the earlier
-# version's (cached by commit), then the cached root holding everything they
-# depend on; then re-runs the script in a private mount and pid namespace,
-# so that every mount and the machine die with it (meson's timeout too).
-# Inside, HOST_BASE is the root and HOST_NEW / HOST_PREV the directories
-# with the .debs.
+# host_prepare new|prev|bare...: run first, outside any namespace. Builds
+# today's packages (make deb; a no-op when up to date) and, with "prev", the
+# earlier version's (cached by commit), then the cached root holding
+# everything they depend on; then re-runs the script in a private mount and
+# pid namespace, so that every mount and the machine die with it (meson's
+# timeout too). Inside, HOST_BASE is the root and HOST_NEW / HOST_PREV the
+# directories with the .debs. "bare" alone builds no packages: the root is
+# a bare Debian 12 that can boot (HOST_BARE_PACKAGES), nothing more.
 host_prepare() {
     if [ -n "${VIGIL_HOST_IN_NS:-}" ]; then
         echo "1..$TAP_PLAN"
         return 0
     fi
-    local want_prev="" arg diag
-    for arg in "$@"; do [ "$arg" = prev ] && want_prev=1; done
+    local want_prev="" want_bare="" arg diag
+    for arg in "$@"; do
+        [ "$arg" = prev ] && want_prev=1
+        [ "$arg" = bare ] && want_bare=1
+    done
     _prepare_fail() {
         echo "1..$TAP_PLAN"
         printf '%s\n' "$2"
@@ -118,6 +126,11 @@ host_prepare() {
         command -v "$tool" >/dev/null || missing="$missing $tool"
     done
     [ -z "$missing" ] || _prepare_fail "missing:$missing (scripts/deps.sh test installs them)" ""
+    if [ -n "$want_bare" ]; then
+        # shellcheck disable=SC2086 # a word list
+        HOST_BASE=$(base_root "$HOST_CACHE" $HOST_BARE_PACKAGES) || _prepare_fail "no Debian root to boot" "$HOST_BASE"
+        _host_reexec
+    fi
     diag=$(debs_build "$SRCDIR" "$DEB_DIR") || _prepare_fail "make deb failed" "$diag"
     HOST_NEW=$DEB_DIR
     local debs=() p
@@ -136,6 +149,10 @@ host_prepare() {
     # shellcheck disable=SC2086 # word lists
     HOST_BASE=$(base_root "$HOST_CACHE" $HOST_BASE_PACKAGES $deps) ||
         _prepare_fail "no Debian root to boot" "$HOST_BASE"
+    _host_reexec
+}
+
+_host_reexec() {
     export VIGIL_HOST_IN_NS=1 SRCDIR DEB_DIR HOST_CACHE HOST_BASE HOST_NEW HOST_PREV
     exec unshare --mount --propagation private --pid --fork --kill-child=SIGTERM --mount-proc \
         bash "$0"

@@ -14,7 +14,13 @@
 # outside reaches them, and runs in parallel cannot collide. So nothing
 # inside fetches from a mirror: base_root.sh puts every package in the root.
 # The booted machine mounts a tmpfs on /tmp: files for it go to /root.
+#
+# M_NETWORK=host (set before machine_boot) shares the host's network
+# instead, for a machine that must reach a mirror itself (fresh_demo.sh);
+# M_NSPAWN_ARGS adds systemd-nspawn options (say, a --bind).
 
+M_NETWORK=${M_NETWORK:-private}
+M_NSPAWN_ARGS=()
 M_NSPAWN=""  # the systemd-nspawn process
 M_PID1=""    # the machine's systemd, as the host sees it
 M_ROOT=""
@@ -47,9 +53,10 @@ machine_pid1() {
 # systemd says "running" or "degraded". The console goes to LOG.
 machine_boot() {
     M_ROOT=$1
-    local log=$2 i state=""
+    local log=$2 i state="" net=(--private-network --resolv-conf=off)
+    [ "$M_NETWORK" = host ] && net=(--resolv-conf=copy-host)
     systemd-nspawn --quiet --directory="$M_ROOT" --hostname="$M_HOSTNAME" --boot --register=no --keep-unit --console=pipe \
-        --private-network --link-journal=no --resolv-conf=off --timezone=off </dev/null >"$log" 2>&1 &
+        "${net[@]}" "${M_NSPAWN_ARGS[@]}" --link-journal=no --timezone=off </dev/null >"$log" 2>&1 &
     M_NSPAWN=$!
     for i in $(seq 1200); do
         kill -0 "$M_NSPAWN" 2>/dev/null || { echo "# systemd-nspawn exited"; return 1; }
