@@ -36,10 +36,10 @@ public:
     Config parse(const toml::table& root) {
         Config c;
         c.path = path_;
-        only_keys(
-            root,
-            {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics", "rule"},
-            "top level");
+        only_keys(root,
+                  {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics",
+                   "rollout", "rule"},
+                  "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
         if (auto* t = root.get("host")) parse_host(table(*t, "[host]"), c.host);
@@ -50,6 +50,7 @@ public:
         if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
         if (auto* t = root.get("grants")) parse_grants(table(*t, "[grants]"), c.grants);
         if (auto* t = root.get("metrics")) parse_metrics(table(*t, "[metrics]"), c.metrics);
+        if (auto* t = root.get("rollout")) parse_rollout(table(*t, "[rollout]"), c.rollout);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         check_step_up_methods(root, c);
         return c;
@@ -573,6 +574,24 @@ private:
             }
             if (!names.insert(a.name).second) fail(at.source(), fmt::format("account \"{}\" is listed twice", a.name));
             g.accounts.push_back(std::move(a));
+        }
+    }
+
+    Mode mode(const toml::node& n, std::string_view what) const {
+        auto m = parse_mode(string(n, what));
+        if (!m) fail(n.source(), fmt::format("{} must be \"enforce\" or \"report\"", what));
+        return *m;
+    }
+
+    void parse_rollout(const toml::table& t, RolloutSettings& r) const {
+        only_keys(t, {"mode", "services"}, "[rollout]");
+        if (auto* n = t.get("mode")) r.mode = mode(*n, "rollout.mode");
+        if (auto* n = t.get("services")) {
+            for (auto&& [name, value] : table(*n, "rollout.services")) {
+                if (name.str().empty()) fail(name.source(), "rollout.services: a service name is empty");
+                r.services.emplace_back(std::string(name.str()),
+                                        mode(value, fmt::format("rollout.services.{}", name.str())));
+            }
         }
     }
 

@@ -22,6 +22,7 @@
 #include "posture/systemd_collector.h"
 #include "posture/wazuh_collector.h"
 #include "result.h"
+#include "rollout.h"
 #include "rule.h"
 #include "stepup_settings.h"
 
@@ -174,6 +175,7 @@ struct Config {
     SessionSettings sessions;
     GrantSettings grants;
     MetricsSettings metrics;
+    RolloutSettings rollout;
     std::vector<Rule> rules;
     std::string version;             // "sha256:<hex>" of the file's bytes: the local policy version
     std::vector<std::string> files;  // what it was read from: the main file, then the drop-ins

@@ -124,6 +124,24 @@ std::chrono::seconds grant_length_given(const Request& q, const Decision& d) {
     return d.session_max ? std::min(q.grant_length, *d.session_max) : q.grant_length;
 }
 
+std::string recorded_outcome(const DecisionRecord& r) {
+    const char* o = to_string(r.decision.outcome);
+    return r.report && r.decision.outcome != Outcome::Allow ? std::string("would_") + o : std::string(o);
+}
+
+// Only what the module enforces has a mode: the PAM phases that can deny.
+// Closing a session, re-deciding a live one (report mode watches none) and
+// a grant request (no PAM stack to leave it to) are always enforced.
+static bool reported(const Config& c, const Request& q) {
+    switch (q.phase) {
+        case Phase::Account:
+        case Phase::Auth:
+        case Phase::OpenSession:
+        case Phase::DryRun: return c.rollout.mode_for(q.service) == Mode::Report;
+        default: return false;
+    }
+}
+
 nlohmann::ordered_json to_json(const DecisionRecord& r) {
     const Decision& d = r.decision;
     nlohmann::ordered_json j;
@@ -141,7 +159,8 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     if (!r.pdp.is_null()) j["pdp"] = r.pdp;
     j["policy_version"] = r.policy_version;
     j["rule"] = d.rule;
-    j["outcome"] = to_string(d.outcome);
+    j["outcome"] = recorded_outcome(r);
+    if (r.report) j["mode"] = "report";
     j["reason_user"] = d.reason_user;
     j["reason_admin"] = d.reason_admin;
     if (d.session_max) j["session_max_seconds"] = d.session_max->count();
@@ -352,6 +371,7 @@ DecisionRecord Engine::begin(const Request& req) const {
     if (posture_) r.signals = posture_->snapshot();
     read_ssh_certificate(r, cas_);
     r.policy_version = config_->version;
+    r.report = reported(*config_, req);
     return r;
 }
 
@@ -431,19 +451,21 @@ DecisionRecord Engine::conclude(const Request& req, Decision d, std::string path
     r.policy_version = config_->version;
     r.path = std::move(path);
     r.decision = std::move(d);
+    r.report = reported(*config_, req);
     record(r);
     return r;
 }
 
-void Engine::append_to_trail(nlohmann::ordered_json record) {
-    if (!audit_) return;
+bool Engine::append_to_trail(nlohmann::ordered_json record) {
+    if (!audit_) return false;
     if (Status s = audit_->append(std::move(record)); !s) {
         log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), s.error().message);
         vigil_health().audit_failed(s.error().message);
         count_audit_failure();
-        return;
+        return false;
     }
     vigil_health().audit_written();
+    return true;
 }
 
 // A decision that cannot be written to the trail is not given: an allow
@@ -452,11 +474,11 @@ void Engine::append_to_trail(nlohmann::ordered_json record) {
 // counts it in its next "audit_gap" record.
 void Engine::record(DecisionRecord& r) {
     log_debug("{} {} for {}: {} ({})", to_string(r.request.phase), r.request.service, r.request.user,
-              to_string(r.decision.outcome), r.decision.reason_admin);
+              recorded_outcome(r), r.decision.reason_admin);
     Status s = audit_ ? audit_->append(to_json(r)) : Status(Ok{});
     if (s) {
         if (audit_) vigil_health().audit_written();
-        count_decision(r.request.service, to_string(r.request.phase), to_string(r.decision.outcome));
+        count_decision(r.request.service, to_string(r.request.phase), recorded_outcome(r));
         journal_decision(r);
         return;
     }
@@ -470,7 +492,7 @@ void Engine::record(DecisionRecord& r) {
         r.decision.reason_user = "access denied: the audit trail cannot be written";
         r.decision.reason_admin = "audit write failed: " + r.audit_error;
     }
-    count_decision(r.request.service, to_string(r.request.phase), to_string(r.decision.outcome));
+    count_decision(r.request.service, to_string(r.request.phase), recorded_outcome(r));
     journal_decision(r);  // the outcome the user got, with why
 }
 

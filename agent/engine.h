@@ -50,9 +50,17 @@ struct DecisionRecord {
     std::string decision_id;                // sessions: the account decision they follow
     std::optional<RecentDecision> account;  // sessions: that decision
     std::string audit_error;                // set when the trail could not be written
+    // [rollout] mode = "report" for this service: decided as in enforce
+    // mode, recorded as what enforcement would have done, not enforced.
+    bool report = false;
 };
 
 nlohmann::ordered_json to_json(const DecisionRecord& r);
+
+// The outcome as the trail, the journal and the metrics name it: the
+// decision's, or in report mode what it would have been ("would_deny",
+// "would_step_up"; an allow stays "allow").
+std::string recorded_outcome(const DecisionRecord& r);
 
 // How long an allowed grant request is granted for: what it asked, capped
 // by [grants] max and by the decision's session_max.
@@ -80,8 +88,9 @@ public:
     // step-up that failed (path "stepup"), a request refused unread ("refused").
     DecisionRecord conclude(const Request& req, Decision d, std::string path = "stepup");
     // Writes a record that is not a decision (refused grant requests,
-    // counted: grant_refusals.h) to the trail; a failure is logged.
-    void append_to_trail(nlohmann::ordered_json record);
+    // counted: grant_refusals.h) to the trail; a failure is logged and
+    // returns false.
+    bool append_to_trail(nlohmann::ordered_json record);
     const std::string& policy_version() const { return config_->version; }
 
     Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,

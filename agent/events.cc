@@ -23,6 +23,7 @@ constexpr EventInfo kEvents[] = {
     {Event::GrantGiven, "55f74cc65bd645ee80e44a754a6802c6", "grant_given"},
     {Event::GrantExpired, "c54ec36aa57c467499f89010d0db5702", "grant_expired"},
     {Event::AuditWriteFailed, "784ef5282073424e98dbbf4228cf77b2", "audit_write_failed"},
+    {Event::BreakGlassUsed, "35fa7631163f45fba12f2262ea865bd1", "break_glass_used"},
 };
 
 }  // namespace

@@ -33,6 +33,7 @@ enum class Event {
     GrantGiven,
     GrantExpired,
     AuditWriteFailed,
+    BreakGlassUsed,  // a use the module spooled, taken into the trail
 };
 
 struct EventInfo {

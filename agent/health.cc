@@ -18,6 +18,13 @@ bool Health::pdp_failed(const std::string& kind, const std::string& message) {
     return !was_failing;
 }
 
+void Health::break_glass_used(BreakGlassNote note) {
+    std::lock_guard lock(mu_);
+    ++s_.break_glass_total;
+    s_.break_glass.push_back(std::move(note));
+    if (s_.break_glass.size() > kBreakGlassKept) s_.break_glass.erase(s_.break_glass.begin());
+}
+
 void Health::audit_written() {
     std::lock_guard lock(mu_);
     s_.audit_failing = false;

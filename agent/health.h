@@ -8,11 +8,19 @@
 #define VIGIL_AGENT_HEALTH_H
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vigil {
+
+// A break-glass use vigild took from the module's spool (break_glass_spool.h).
+struct BreakGlassNote {
+    std::chrono::system_clock::time_point at;
+    std::string user, service, why;
+};
 
 struct HealthSnapshot {
     using Time = std::chrono::system_clock::time_point;
@@ -22,15 +30,19 @@ struct HealthSnapshot {
     std::string pdp_policy_version;
     std::optional<Time> audit_last_failure;
     std::string audit_last_error;
-    bool audit_failing = false;    // the last write failed
-    std::string metrics_textfile;  // the file being written; empty: none
-    std::string metrics_error;     // why its last write failed; empty: it worked
+    bool audit_failing = false;               // the last write failed
+    std::string metrics_textfile;             // the file being written; empty: none
+    std::string metrics_error;                // why its last write failed; empty: it worked
+    std::vector<BreakGlassNote> break_glass;  // the latest uses, oldest first (at most kBreakGlassKept)
+    uint64_t break_glass_total = 0;           // since vigild started
 
     // The last PDP call failed (newer than the last success).
     bool pdp_failing() const {
         return pdp_last_failure && (!pdp_last_success || *pdp_last_failure > *pdp_last_success);
     }
 };
+
+inline constexpr size_t kBreakGlassKept = 10;
 
 class Health {
 public:
@@ -40,6 +52,7 @@ public:
     void audit_written();
     bool audit_failed(const std::string& message);
     void metrics_written(const std::string& path, const std::string& error);
+    void break_glass_used(BreakGlassNote note);
     HealthSnapshot snapshot() const;
 
 private:

@@ -112,6 +112,11 @@ Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& 
 }
 
 std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r) {
+    // Report mode: recorded as decided; the module is told only to pass,
+    // so the person sees nothing and no limit is set.
+    if (r.report)
+        return *build_frame(wire::answer_to(kind),
+                            {{wire::Tag::Outcome, wire::kOutcomePass}, {wire::Tag::RequestId, r.request_id}});
     std::string session_max;
     if (r.decision.session_max) session_max = std::to_string(r.decision.session_max->count());
     std::vector<std::pair<wire::Tag, std::string_view>> fields = {

@@ -310,10 +310,11 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     if (stepup && (req->phase == Phase::Account || req->phase == Phase::Auth)) stepup->attach(*req);
     DecisionRecord r = engine->decide(*req);
     if (SessionWatch* w = options_.sessions) {
-        if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow) w->opened(r);
+        // Report mode enforces no limit: its sessions are not watched.
+        if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow && !r.report) w->opened(r);
         if (req->phase == Phase::CloseSession) w->closed(peer.pid);
     }
-    if (kind == wire::Kind::Authenticate && r.decision.outcome == Outcome::StepUp && stepup) {
+    if (kind == wire::Kind::Authenticate && r.decision.outcome == Outcome::StepUp && stepup && !r.report) {
         return after_step_up(kind, *engine, stepup->open(r.request, r.decision));
     }
     return encode_pam_answer(kind, r);
@@ -505,6 +506,8 @@ Answer Server::answer_admin_status(const Frame&, const PeerCredentials&) {
     f.sessions = options_.sessions ? options_.sessions->list().size() : 0;
     f.grants = options_.grants ? options_.grants->list().size() : 0;
     f.recent_problems = recent_problems();
+    f.default_mode = to_string(c.rollout.mode);
+    for (const auto& [service, mode] : c.rollout.services) f.service_modes.emplace_back(service, to_string(mode));
     return json_answer(wire::Kind::AdminStatus, build_status(f));
 }
 

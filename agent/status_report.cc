@@ -60,6 +60,20 @@ std::vector<std::string> problems(const StatusFacts& f, const std::vector<std::s
     return out;
 }
 
+Json rollout_json(const StatusFacts& f) {
+    Json services = Json::object();
+    for (const auto& [service, mode] : f.service_modes) services[service] = mode;
+    return {{"mode", f.default_mode}, {"services", services}};
+}
+
+Json break_glass_json(const HealthSnapshot& h) {
+    Json recent = Json::array();
+    for (const BreakGlassNote& n : h.break_glass) {
+        recent.push_back({{"time", rfc3339(n.at)}, {"user", n.user}, {"service", n.service}, {"why", n.why}});
+    }
+    return {{"total", h.break_glass_total}, {"recent", recent}};
+}
+
 }  // namespace
 
 Json build_status(const StatusFacts& f) {
@@ -84,6 +98,8 @@ Json build_status(const StatusFacts& f) {
         {"grants", {{"live", f.grants}}},
         {"audit", {{"failing", f.health.audit_failing}, {"last_failure", time_or_null(f.health.audit_last_failure)}}},
         {"metrics", {{"textfile", f.health.metrics_textfile}, {"error", f.health.metrics_error}}},
+        {"rollout", rollout_json(f)},
+        {"break_glass", break_glass_json(f.health)},
         {"recent_problems", recent},
     };
 }
@@ -116,6 +132,25 @@ std::string posture_line(const nlohmann::json& p) {
     return fmt::format("{} signal(s), {} stale: {}", n, stale, fmt::join(names, ", "));
 }
 
+std::string rollout_line(const nlohmann::json& r) {
+    if (!r.is_object()) return "?";
+    std::string out = text(r, "mode");
+    for (const auto& item : r["services"].items()) {
+        out += fmt::format(", {}: {}", item.key(), item.value().get<std::string>());
+    }
+    return out;
+}
+
+std::string break_glass_lines(const nlohmann::json& b) {
+    if (!b.is_object() || b.value("total", 0) == 0) return "break-glass: no use since vigild started\n";
+    std::string out = fmt::format("break-glass: {} use(s) since vigild started; latest:\n", text(b, "total"));
+    for (const auto& u : b["recent"]) {
+        out +=
+            fmt::format("  {} {} for {} ({})\n", text(u, "time"), text(u, "user"), text(u, "service"), text(u, "why"));
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string render_status(const nlohmann::json& s) {
@@ -134,6 +169,8 @@ std::string render_status(const nlohmann::json& s) {
     std::string metrics_error = text(s["metrics"], "error");
     if (!metrics_error.empty()) textfile += " (last write failed: " + metrics_error + ")";
     out += fmt::format("metrics:   {}\n", textfile.empty() ? "off" : textfile);
+    out += fmt::format("rollout:   {}\n", rollout_line(s.value("rollout", nlohmann::json())));
+    out += break_glass_lines(s.value("break_glass", nlohmann::json()));
     const auto& recent = s["recent_problems"];
     if (recent.empty()) return out + "recent warnings and errors: none\n";
     out += "recent warnings and errors (oldest first):\n";

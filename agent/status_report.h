@@ -39,6 +39,8 @@ struct StatusFacts {
     size_t sessions = 0;
     size_t grants = 0;
     std::vector<LoggedProblem> recent_problems;
+    std::string default_mode = "enforce";                            // [rollout] mode
+    std::vector<std::pair<std::string, std::string>> service_modes;  // [rollout] services
 };
 
 nlohmann::ordered_json build_status(const StatusFacts& f);

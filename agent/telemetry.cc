@@ -1,5 +1,7 @@
 #include "telemetry.h"
 
+#include "rollout.h"
+
 namespace vigil {
 namespace {
 
@@ -32,6 +34,16 @@ void define_vigil_metrics(Metrics& m) {
     m.define({"vigil_config_reloads_total", MetricType::Counter, "Reloads (SIGHUP), by result.", {"result"}});
     m.define({"vigil_audit_write_failures_total", MetricType::Counter,
               "Decisions whose trail record could not be written (each allow became a deny)."});
+    m.define({"vigil_break_glass_total",
+              MetricType::Counter,
+              "Requests let through by break-glass while vigild could not be reached (recorded when it is "
+              "back), by PAM service.",
+              {"service"}});
+    m.define({"vigil_report_mode",
+              MetricType::Gauge,
+              "1 where vigil only reports what it would decide ([rollout] mode = \"report\"), 0 where it enforces; "
+              "service=\"default\" for services not listed.",
+              {"service"}});
     m.set("vigil_up", {}, 1);
 }
 
@@ -58,6 +70,17 @@ void count_session_end(std::string_view reason) {
 }
 
 void count_revocation() { vigil_metrics().add("vigil_revocations_total", {}); }
+
+void count_break_glass(std::string_view service) {
+    vigil_metrics().add("vigil_break_glass_total", {std::string(service)});
+}
+
+void publish_rollout(const RolloutSettings& r) {
+    vigil_metrics().set("vigil_report_mode", {"default"}, r.mode == Mode::Report ? 1 : 0);
+    for (const auto& [service, mode] : r.services) {
+        vigil_metrics().set("vigil_report_mode", {service}, mode == Mode::Report ? 1 : 0);
+    }
+}
 
 void count_config_reload(bool ok) { vigil_metrics().add("vigil_config_reloads_total", {ok ? "ok" : "refused"}); }
 

@@ -32,6 +32,11 @@ void count_session_end(std::string_view reason);
 void count_revocation();
 void count_config_reload(bool ok);
 void count_audit_failure();
+void count_break_glass(std::string_view service);
+// [rollout]: vigil_report_mode{service} is 1 where decisions are only
+// reported, 0 where they are enforced; service="default" for the rest.
+struct RolloutSettings;
+void publish_rollout(const RolloutSettings& r);
 
 struct GaugeSample {
     size_t sessions_live = 0;

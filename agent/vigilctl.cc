@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "engine.h"
 #include "frame_io.h"
 #include "grant_list_report.h"
+#include "rollout_report.h"
 #include "status_report.h"
 #include "terminal_qr.h"
 #include "terminal_text.h"
@@ -41,6 +43,11 @@ void usage(FILE* out) {
                  "      is audited). With --config, evaluate FILE here without the agent.\n"
                  "  audit verify [FILE]\n"
                  "      check the hash chain of the decision trail (default %s)\n"
+                 "  report [--since DURATION] [--json] [--trail FILE]\n"
+                 "      what enforcement would have done ([rollout] mode = \"report\"), from the\n"
+                 "      trail: would-be denies and step-ups by rule, service, user and reason,\n"
+                 "      who would have been locked out, PDP errors, break-glass uses\n"
+                 "      (default: the last 24h)\n"
                  "  status [--json]\n"
                  "      health: PDP, posture, sessions, grants, trail, recent errors;\n"
                  "      exit 0 healthy, 3 unhealthy, 1 vigild not answering\n"
@@ -149,6 +156,7 @@ void print_explanation(const nlohmann::json& r) {
         if (!v.empty()) std::printf("%-10s %s\n", k, v.c_str());
     };
     line("outcome:", field(r, "outcome"));
+    if (field(r, "mode") == "report") line("mode:", "report (recorded, not enforced: the module passes)");
     line("rule:", field(r, "rule").empty() ? "(none matched)" : field(r, "rule"));
     line("user sees:", field(r, "reason_user"));
     line("why:", field(r, "reason_admin"));
@@ -219,6 +227,21 @@ int cmd_audit(const Args& a) {
     }
     std::printf("BROKEN: %s:%zu: %s\n", path.c_str(), v.bad_line, v.problem.c_str());
     return 1;
+}
+
+int cmd_report(const Args& a) {
+    auto since = parse_duration(a.values.count("since") ? a.values.at("since") : "24h");
+    if (!since) return std::fprintf(stderr, "vigilctl report: --since: %s\n", since.error().message.c_str()), 2;
+    std::string path = a.values.count("trail") ? a.values.at("trail") : kDefaultAuditLog;
+    std::ifstream trail(path);
+    if (!trail) return std::fprintf(stderr, "vigilctl report: cannot read %s\n", path.c_str()), 1;
+    auto report = summarize_rollout(trail, rfc3339(std::chrono::system_clock::now() - *since));
+    if (a.json) {
+        std::printf("%s\n", report.dump(2).c_str());
+    } else {
+        std::fputs(render_rollout(report).c_str(), stdout);
+    }
+    return 0;
 }
 
 // Exit status: 0 healthy, 3 answering but unhealthy (status_report.h says
@@ -460,6 +483,7 @@ int run(int argc, char** argv) {
     if (!args) return std::fprintf(stderr, "vigilctl %s: %s\n", cmd.c_str(), args.error().message.c_str()), 2;
     if (cmd == "decide") return cmd_decide(socket, *args);
     if (cmd == "audit") return cmd_audit(*args);
+    if (cmd == "report") return cmd_report(*args);
     if (cmd == "status") return cmd_status(socket, *args);
     if (cmd == "ping") return cmd_ping(socket, *args);
     if (cmd == "posture") return cmd_posture(socket, *args);

@@ -20,10 +20,12 @@
 #include <string>
 
 #include "audit_log.h"
+#include "break_glass_spool.h"
 #include "collectors.h"
 #include "config.h"
 #include "engine.h"
 #include "grants.h"
+#include "health.h"
 #include "id_token.h"
 #include "log.h"
 #include "metrics_textfile.h"
@@ -35,6 +37,7 @@
 #include "socket_activation.h"
 #include "stale_signals.h"
 #include "telemetry.h"
+#include "timestamp.h"
 #include "unix_listener.h"
 
 namespace vigil {
@@ -43,6 +46,8 @@ namespace {
 constexpr const char* kDefaultConfig = "/etc/vigil/vigil.toml";
 // How often the main loop looks for posture signals gone stale.
 constexpr int kStaleCheckMs = 5000;
+// How often, at most, it looks for break-glass uses the module spooled.
+constexpr std::chrono::seconds kBreakGlassCheck{1};
 
 struct Options {
     std::string config = kDefaultConfig;
@@ -123,6 +128,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     std::string version = next->version;
     size_t rules = next->rules.size();
     StepUpSettings stepup_settings = next->stepup;
+    RolloutSettings rollout = next->rollout;
     auto engine =
         Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
     if (!engine) {
@@ -133,6 +139,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
     }
     slot.set(std::move(*engine));
     stepup.configure(stepup_settings);
+    publish_rollout(rollout);
     log_event(Event::ReloadOk, LogLevel::Info, "reloaded {}: {} rules, policy {}", path, rules, version);
     count_config_reload(true);
 }
@@ -163,6 +170,25 @@ void note_stale_signals(StaleSignals& stale, posture::SignalStore& posture, Engi
     for (const std::string& name : stale.update(posture.snapshot(), std::chrono::system_clock::now(), fallback)) {
         log_event(Event::SignalStale, LogLevel::Warning,
                   "posture: {} is stale (older than its max_age); requirements on it now fail", name);
+    }
+}
+
+// Break-glass uses pam_vigil.so spooled while vigild could not be reached:
+// into the trail, the journal and the metrics. Each file goes once the
+// trail holds its record; a failed write leaves the rest for the next pass.
+void take_break_glass(const std::string& dir, Engine& engine) {
+    std::vector<std::string> problems;
+    std::vector<BreakGlassUse> uses = take_break_glass_uses(dir, problems);
+    for (const std::string& p : problems) log_warn("break-glass spool: {}", p);
+    for (const BreakGlassUse& u : uses) {
+        if (!engine.append_to_trail(to_json(u))) return;
+        ::unlink(u.file.c_str());
+        log_event(Event::BreakGlassUsed, LogLevel::Warning,
+                  "break-glass: {} (group {}) was let through for {} from {} at {} while vigild could not be asked "
+                  "({}); recorded by pam_vigil, now in the trail",
+                  u.user, u.group, u.service, u.rhost.empty() ? "local" : u.rhost, rfc3339(u.at), u.why);
+        count_break_glass(u.service);
+        vigil_health().break_glass_used({u.at, u.user, u.service, u.why});
     }
 }
 
@@ -214,6 +240,9 @@ int serve(const Options& opt, Config config) {
     }
     auto audit = AuditLog::open(config.agent.audit_log);
     if (!audit) return log_error("{}", audit.error().message), 1;
+    const std::string break_glass_dir = config.agent.state_dir + "/breakglass";
+    // Not fatal: the module then only logs its break-glass uses.
+    if (auto made = make_break_glass_dir(break_glass_dir); !made) log_error("{}", made.error().message);
     // The engine first: a config it refuses (a token file others can read)
     // must stop vigild before it claims the sockets.
     auto running = std::make_shared<const Config>(std::move(config));
@@ -224,6 +253,9 @@ int serve(const Options& opt, Config config) {
     if (!engine) return log_error("{}", engine.error().message), 1;
     EngineSlot slot;
     slot.set(std::move(*engine));
+    publish_rollout(running->rollout);
+    take_break_glass(break_glass_dir, *slot.get());
+    auto break_glass_checked = std::chrono::steady_clock::now();
     StepUpCoordinator stepup;
     stepup.configure(running->stepup);
     // Sessions that were live when vigild stopped are enforced again; those
@@ -285,6 +317,10 @@ int serve(const Options& opt, Config config) {
                          {signals.get(), POLLIN, 0}};
         if (::poll(fds, 4, std::min(watchdog_ms > 0 ? watchdog_ms : kStaleCheckMs, kStaleCheckMs)) < 0) continue;
         note_stale_signals(stale, posture, *slot.get());
+        if (auto now = std::chrono::steady_clock::now(); now - break_glass_checked >= kBreakGlassCheck) {
+            take_break_glass(break_glass_dir, *slot.get());
+            break_glass_checked = now;
+        }
         if (fds[0].revents & POLLIN) server.accept_from(pam->get(), Listener::Pam);
         if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
         if (fds[2].revents & POLLIN) server.accept_from(grant_sock->get(), Listener::Grant);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "break_glass.h"
 #include "protocol.h"
 
 namespace vigil::pam {
@@ -48,10 +49,29 @@ void parse_failmode(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
     }
 }
 
+// A group name as /etc/group can hold it.
+void parse_breakglass(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
+    size_t n = std::strlen(value);
+    if (n == 0 || n > 64 || std::strpbrk(value, ":/,\n") != nullptr) {
+        pam_syslog(pamh, LOG_ERR, "ignoring breakglass=%s: not a group name", value);
+        return;
+    }
+    out.breakglass_group = value;
+}
+
+void parse_breakglass_dir(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
+    if (value[0] != '/') {
+        pam_syslog(pamh, LOG_ERR, "ignoring breakglass_dir=%s: not an absolute path", value);
+        return;
+    }
+    out.breakglass_dir = value;
+}
+
 }  // namespace
 
 ModuleArgs parse_module_args(pam_handle_t* pamh, int argc, const char** argv) {
-    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure, false, false};
+    ModuleArgs args{wire::kDefaultPamSocket, wire::kDefaultClientTimeoutMs, FailMode::Secure, false, false, nullptr,
+                    kDefaultBreakGlassDir};
     for (int i = 0; i < argc; ++i) {
         std::string_view arg(argv[i]);
         if (starts_with(arg, "socket=")) {
@@ -64,6 +84,10 @@ ModuleArgs parse_module_args(pam_handle_t* pamh, int argc, const char** argv) {
             args.debug = true;
         } else if (arg == "after_auth") {
             args.after_auth = true;
+        } else if (starts_with(arg, "breakglass=")) {
+            parse_breakglass(pamh, argv[i] + 11, args);
+        } else if (starts_with(arg, "breakglass_dir=")) {
+            parse_breakglass_dir(pamh, argv[i] + 15, args);
         } else {
             pam_syslog(pamh, LOG_ERR, "ignoring unknown option %s", argv[i]);
         }

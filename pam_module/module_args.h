@@ -2,6 +2,7 @@
 //
 //   account required pam_vigil.so socket=/run/vigil/pam.sock timeout=3000 failmode=secure debug
 //   auth required pam_vigil.so after_auth     (in common-auth, after the password)
+//   account required pam_vigil.so failmode=secure breakglass=vigil-breakglass
 #ifndef VIGIL_PAM_MODULE_MODULE_ARGS_H
 #define VIGIL_PAM_MODULE_MODULE_ARGS_H
 
@@ -22,6 +23,10 @@ struct ModuleArgs {
     // sshd's auth phase unless a public key was accepted first, so that its
     // "nothing to add" is never all that stands before a pam_permit.
     bool after_auth;
+    // Members of this local group pass when vigild cannot be reached or does
+    // not answer in time (break_glass.h); null: nobody does.
+    const char* breakglass_group;
+    const char* breakglass_dir;  // where each such use is spooled for vigild
 };
 
 // Unknown or invalid options are logged and the secure default is kept.

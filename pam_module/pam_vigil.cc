@@ -12,6 +12,7 @@
 #include <new>
 
 #include "agent_client.h"
+#include "break_glass.h"
 #include "conversation.h"
 #include "module_args.h"
 #include "protocol.h"
@@ -92,8 +93,30 @@ int refused(pam_handle_t* pamh, Phase phase, const char* why) {
     return pi.deny_code;
 }
 
+// failmode=secure and the agent could not be asked: a member of the
+// breakglass= group passes, and the use is recorded here since vigild may
+// never come back (break_glass.h). True when it passes.
+bool break_glass(pam_handle_t* pamh, const ModuleArgs& args, const RequestFacts& facts, const char* phase,
+                 const char* why) {
+    char user[256];
+    if (args.breakglass_group == nullptr || !break_glass_user(facts, user, sizeof user) ||
+        !in_local_group(user, args.breakglass_group)) {
+        return false;
+    }
+    char err[160] = "";
+    bool spooled =
+        spool_break_glass(args.breakglass_dir, facts, user, phase, args.breakglass_group, why, err, sizeof err);
+    pam_syslog(pamh, LOG_ALERT, "%s: BREAK-GLASS: %s (group %s) let through for %.*s from %.*s: %s; %s%s", phase, user,
+               args.breakglass_group, static_cast<int>(facts.service.size()), facts.service.data(),
+               facts.rhost.empty() ? 5 : static_cast<int>(facts.rhost.size()),
+               facts.rhost.empty() ? "local" : facts.rhost.data(), why,
+               spooled ? "spooled for vigild's trail in " : "NOT spooled for vigild's trail: ",
+               spooled ? args.breakglass_dir : err);
+    return true;
+}
+
 // The agent could not be asked: the PAM line's failmode decides.
-int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const char* why) {
+int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, const RequestFacts& facts, Phase phase, const char* why) {
     PhaseInfo pi = info(phase);
     if (phase == Phase::CloseSession) {
         // The session is over either way; nothing to deny.
@@ -104,6 +127,7 @@ int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const 
         pam_syslog(pamh, LOG_WARNING, "%s: %s; failmode=safe, ignoring", pi.name, why);
         return PAM_IGNORE;
     }
+    if (break_glass(pamh, args, facts, pi.name, why)) return PAM_IGNORE;
     pam_syslog(pamh, LOG_ERR, "%s: %s; failmode=secure, denying", pi.name, why);
     tell_user(pamh, "access check unavailable, request denied");
     return pi.deny_code;
@@ -113,6 +137,7 @@ int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, const 
 // vigil outcomes become PAM codes. proven: the person answered a step-up.
 int enforce(pam_handle_t* pamh, Phase phase, const AgentAnswer& answer, bool proven) {
     PhaseInfo pi = info(phase);
+    if (answer.outcome == wire::kOutcomePass) return PAM_IGNORE;  // report mode: recorded, not enforced
     if (answer.outcome == "allow") {
         if (phase == Phase::Account) set_runtime_max(pamh, answer.session_max_seconds);
         // Auth has nothing to prove without a step-up: leave the stack's verdict alone.
@@ -135,9 +160,9 @@ int enforce(pam_handle_t* pamh, Phase phase, const AgentAnswer& answer, bool pro
 
 // Unreachable, timed out or hung up (vigild died holding the request): the
 // failmode decides. A malformed answer is not silence: it is refused.
-int not_answered(pam_handle_t* pamh, const ModuleArgs& args, Phase phase, ClientStatus s) {
+int not_answered(pam_handle_t* pamh, const ModuleArgs& args, const RequestFacts& facts, Phase phase, ClientStatus s) {
     if (s == ClientStatus::Garbage) return refused(pamh, phase, describe(s));
-    return agent_failed(pamh, args, phase, describe(s));
+    return agent_failed(pamh, args, facts, phase, describe(s));
 }
 
 constexpr int kMaxRounds = 16;        // prompts in one step-up (retries included)
@@ -167,7 +192,7 @@ int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool
         }
         ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, wire::Kind::StepUpAnswer, x->frame, n, x->answer);
         explicit_bzero(x->frame, n);
-        if (s != ClientStatus::Ok) return not_answered(pamh, args, Phase::Auth, s);
+        if (s != ClientStatus::Ok) return not_answered(pamh, args, x->facts, Phase::Auth, s);
         proven = true;
     }
     return PAM_SUCCESS;
@@ -190,7 +215,7 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     if (n == 0) return refused(pamh, phase, "request facts too large for one frame");
 
     ClientStatus s = ask_agent(args.socket_path, args.timeout_ms, pi.kind, x->frame, n, x->answer);
-    if (s != ClientStatus::Ok) return not_answered(pamh, args, phase, s);
+    if (s != ClientStatus::Ok) return not_answered(pamh, args, x->facts, phase, s);
     bool proven = false;
     if (phase == Phase::Auth) {
         if (int rc = run_challenges(pamh, args, x, proven); rc != PAM_SUCCESS) return rc;

@@ -51,6 +51,7 @@ enum class Kind : uint16_t {
     SessionClose = 0x04,   // that session ended
     StepUpAnswer = 0x05,   // auth phase: what the person typed at a challenge
     GrantRequest = 0x06,   // vigilctl grant request, from any local user (grant socket only)
+    BreakGlass = 0x07,     // never sent: a break-glass use the module spooled to a file (break_glass.h)
     AdminDecide = 0x41,    // vigilctl decide: dry run through the same engine
     AdminPing = 0x42,      // vigilctl ping: is the agent alive
     AdminPosture = 0x43,   // vigilctl posture: the current signals
@@ -82,10 +83,12 @@ enum class Tag : uint16_t {
     Response = 16,       // StepUpAnswer: what the person typed (a code, a reason, "" for Enter)
     ArgvTruncated = 17,  // "1": Command holds only the start of sudo's argv
     AfterAuth = 18,      // "1": auth phase, the PAM line says modules before it authenticated the user
+    At = 19,             // BreakGlass: when, in seconds since the epoch
+    Group = 20,          // BreakGlass: the break-glass group the user is in
     // answer, from the agent
-    // "allow" | "deny" | "step_up" | "error", and in the auth phase
-    // "challenge": show Info, ask Prompt (echoed if Echo is "on"), and send
-    // the reply as a StepUpAnswer with the ChallengeId.
+    // "allow" | "deny" | "step_up" | "error" | "pass" (kOutcomePass), and
+    // in the auth phase "challenge": show Info, ask Prompt (echoed if Echo
+    // is "on"), and send the reply as a StepUpAnswer with the ChallengeId.
     Outcome = 32,
     ReasonUser = 33,  // safe to show the user
     SessionMaxSeconds = 34,
@@ -94,6 +97,11 @@ enum class Tag : uint16_t {
     Echo = 37,    // challenge: "on" to show what is typed (a reason), else hidden (a code)
     Info = 38,    // challenge: text to show first (where to approve, a QR code, "wrong code")
 };
+
+// The agent decided in report mode ([rollout]): it enforces nothing, so the
+// module says nothing and returns PAM_IGNORE, leaving the verdict to the
+// rest of the stack.
+inline constexpr std::string_view kOutcomePass = "pass";
 
 // Decimal text <-> unsigned integers, without <charconv> throwing paths.
 inline bool parse_u64(std::string_view s, uint64_t& out) {

@@ -138,7 +138,7 @@ while time.time() < end:
     except FileNotFoundError:
         bad.append("missing"); continue
     reads += 1
-    if not data.startswith(b"# HELP vigil_up ") or not data.endswith(b"\nvigil_audit_write_failures_total 0\n"):
+    if not data.startswith(b"# HELP vigil_up ") or not data.endswith(b"\nvigil_report_mode{service=\"default\"} 0\n"):
         bad.append(repr(data[-80:]))
 print(reads, len(bad), bad[:3])
 sys.exit(1 if bad or reads < 100 else 0)

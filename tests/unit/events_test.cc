@@ -43,7 +43,7 @@ std::set<std::string> ids_in_sources() {
 
 TEST_CASE("every event has one table row with a well-formed, distinct MESSAGE_ID") {
     std::set<std::string> seen;
-    for (int e = 0; e <= static_cast<int>(vigil::Event::AuditWriteFailed); ++e) {
+    for (int e = 0; e <= static_cast<int>(vigil::Event::BreakGlassUsed); ++e) {
         const vigil::EventInfo& info = vigil::event_info(static_cast<vigil::Event>(e));
         CHECK(static_cast<int>(info.event) == e);
         CHECK(std::regex_match(info.message_id, std::regex("[0-9a-f]{32}")));
