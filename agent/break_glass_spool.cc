@@ -19,11 +19,14 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
-// The module copies PAM items as they are; the trail gets them printable.
+// The module copies PAM items as they are; the trail gets them printable
+// ASCII (user and host names are; anything else could be an escape for a
+// terminal, or bytes that are not UTF-8 and no JSON can hold).
 std::string printable(std::string_view v) {
     std::string out(v.substr(0, 256));
     for (char& c : out) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+        auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b >= 0x7f) c = '?';
     }
     return out;
 }

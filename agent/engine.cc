@@ -475,6 +475,7 @@ bool Engine::append_to_trail(nlohmann::ordered_json record) {
 void Engine::record(DecisionRecord& r) {
     log_debug("{} {} for {}: {} ({})", to_string(r.request.phase), r.request.service, r.request.user,
               recorded_outcome(r), r.decision.reason_admin);
+    if (r.report && r.decision.outcome == Outcome::Deny) vigil_health().would_deny(r.at);
     Status s = audit_ ? audit_->append(to_json(r)) : Status(Ok{});
     if (s) {
         if (audit_) vigil_health().audit_written();

@@ -25,6 +25,20 @@ void Health::break_glass_used(BreakGlassNote note) {
     if (s_.break_glass.size() > kBreakGlassKept) s_.break_glass.erase(s_.break_glass.begin());
 }
 
+namespace {
+int64_t minute_of(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::minutes>(t.time_since_epoch()).count();
+}
+}  // namespace
+
+void Health::would_deny(std::chrono::system_clock::time_point at) {
+    int64_t m = minute_of(at);
+    size_t i = static_cast<size_t>(((m % 60) + 60) % 60);
+    std::lock_guard lock(mu_);
+    if (minute_[i] != m) minute_[i] = m, would_deny_[i] = 0;
+    ++would_deny_[i];
+}
+
 void Health::audit_written() {
     std::lock_guard lock(mu_);
     s_.audit_failing = false;
@@ -45,9 +59,16 @@ void Health::metrics_written(const std::string& path, const std::string& error) 
     s_.metrics_error = error;
 }
 
-HealthSnapshot Health::snapshot() const {
+HealthSnapshot Health::snapshot() const { return snapshot_at(std::chrono::system_clock::now()); }
+
+HealthSnapshot Health::snapshot_at(std::chrono::system_clock::time_point now) const {
+    int64_t m = minute_of(now);
     std::lock_guard lock(mu_);
-    return s_;
+    HealthSnapshot out = s_;
+    for (size_t i = 0; i < minute_.size(); ++i) {
+        if (minute_[i] > m - 60 && minute_[i] <= m) out.would_deny_last_hour += would_deny_[i];
+    }
+    return out;
 }
 
 Health& vigil_health() {

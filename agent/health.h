@@ -7,6 +7,7 @@
 #ifndef VIGIL_AGENT_HEALTH_H
 #define VIGIL_AGENT_HEALTH_H
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -35,6 +36,7 @@ struct HealthSnapshot {
     std::string metrics_error;                // why its last write failed; empty: it worked
     std::vector<BreakGlassNote> break_glass;  // the latest uses, oldest first (at most kBreakGlassKept)
     uint64_t break_glass_total = 0;           // since vigild started
+    uint64_t would_deny_last_hour = 0;        // report mode: denies not enforced, the last 60 minutes
 
     // The last PDP call failed (newer than the last success).
     bool pdp_failing() const {
@@ -53,11 +55,18 @@ public:
     bool audit_failed(const std::string& message);
     void metrics_written(const std::string& path, const std::string& error);
     void break_glass_used(BreakGlassNote note);
+    // Report mode recorded a would-be deny (counted per minute for an hour).
+    void would_deny(std::chrono::system_clock::time_point at = std::chrono::system_clock::now());
+    HealthSnapshot snapshot_at(std::chrono::system_clock::time_point now) const;
     HealthSnapshot snapshot() const;
 
 private:
     mutable std::mutex mu_;
     HealthSnapshot s_;
+    // Would-be denies per minute: minute_[i] is the minute (since the epoch)
+    // whose count is in would_deny_[i], i = minute % 60.
+    std::array<int64_t, 60> minute_{};
+    std::array<uint64_t, 60> would_deny_{};
 };
 
 Health& vigil_health();

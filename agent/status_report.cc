@@ -63,7 +63,7 @@ std::vector<std::string> problems(const StatusFacts& f, const std::vector<std::s
 Json rollout_json(const StatusFacts& f) {
     Json services = Json::object();
     for (const auto& [service, mode] : f.service_modes) services[service] = mode;
-    return {{"mode", f.default_mode}, {"services", services}};
+    return {{"mode", f.default_mode}, {"services", services}, {"would_deny_last_hour", f.health.would_deny_last_hour}};
 }
 
 Json break_glass_json(const HealthSnapshot& h) {
@@ -138,6 +138,9 @@ std::string rollout_line(const nlohmann::json& r) {
     for (const auto& item : r["services"].items()) {
         out += fmt::format(", {}: {}", item.key(), item.value().get<std::string>());
     }
+    uint64_t would = r.value("would_deny_last_hour", uint64_t{0});
+    bool reporting = text(r, "mode") == "report" || r["services"].dump().find("report") != std::string::npos;
+    if (reporting || would > 0) out += fmt::format("; {} would-be denies in the last hour", would);
     return out;
 }
 

@@ -81,7 +81,7 @@ report_dry_run() {
         expect_match "vigilctl decide" "$out" '^mode: +report'
     out=$("$VIGILCTL" --socket "$ADMIN_SOCK" status --json 2>&1)
     printf '%s' "$out" >"$T/status.json"
-    json_expect "vigilctl status --json" "$T/status.json" rollout.mode=report
+    json_expect "vigilctl status --json" "$T/status.json" rollout.mode=report rollout.would_deny_last_hour=2
 }
 tap_case "vigilctl decide and status say report mode" report_dry_run
 

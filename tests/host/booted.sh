@@ -15,7 +15,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-host_plan 15
+host_plan 19
 host_prepare new
 
 DROPIN=/etc/vigil/vigil.toml.d/50-host.toml
@@ -315,6 +315,82 @@ sockets_held() {
     return 0
 }
 case_ "vigild stopped, sockets held: a login starts it through vigild.socket" sockets_held
+
+# Issue 14: a config that cannot lock the fleet out, and break-glass.
+BAD=/etc/vigil/vigil.toml.d/60-bad.toml
+BG_GROUP=vigil-breakglass
+
+bad_dropin_reload() {
+    local before
+    before=$(main_pid)
+    printf '[rollout]\nmode = "enforced"\n' >"$M_ROOT$BAD" && chmod 0644 "$M_ROOT$BAD" || return 1
+    if run systemctl reload vigild; then fail "systemctl reload accepted a drop-in that fails vigild --check"; fi
+    m journalctl -u vigild --no-pager -n 30 >"$RUN/reload.log" 2>&1
+    grep -q "60-bad.toml:2: rollout.mode must be" "$RUN/reload.log" ||
+        { fail "the journal does not name the drop-in's file and line"; note "journalctl -u vigild" "$(cat "$RUN/reload.log")"; }
+    [ "$(main_pid)" = "$before" ] || fail "vigild was replaced ($before -> $(main_pid))"
+    [ "$(m systemctl is-active vigild)" = active ] || fail "vigild is not active"
+    ssh_as alice id -un || fail "alice cannot log in under the running policy"
+    if ssh_as bob id -un; then fail "bob got in under the running policy"; fi
+    return 0
+}
+case_ "a drop-in that fails vigild --check: systemctl reload fails with its file:line; vigild serves on" bad_dropin_reload
+
+bad_config_upgrade() {
+    local before
+    before=$(main_pid)
+    # shellcheck disable=SC2016 # expanded inside the machine
+    if run sh -c 'exec apt-get install -y --reinstall -o DPkg::Lock::Timeout=120 /root/debs/new/vigil-agent_*.deb'; then
+        fail "the package configured with a config vigild --check refuses"
+    fi
+    [[ $OUT == *"60-bad.toml:2: rollout.mode must be"* ]] || fail "apt's output does not name the drop-in's file and line"
+    [[ $OUT == *"vigild was not restarted"* ]] || fail "apt's output does not say vigild was kept"
+    [ "$(main_pid)" = "$before" ] || fail "vigild was restarted ($before -> $(main_pid))"
+    ssh_as alice id -un || fail "alice cannot log in after the refused upgrade"
+    return 0
+}
+case_ "the package refuses to configure with that config; the running vigild keeps its policy" bad_config_upgrade
+
+# bob (no rule lets him in) and mallory (no sudo by the rules) are the
+# break-glass group; the admin adds the option to the PAM lines
+# pam-auth-update wrote.
+breakglass_when_down() {
+    run groupadd "$BG_GROUP" && run usermod -aG "$BG_GROUP" bob && run usermod -aG "$BG_GROUP" mallory || return 1
+    run sed -i -e "s/\(pam_vigil\.so.*failmode=secure\)/\1 breakglass=$BG_GROUP/" \
+        /etc/pam.d/common-account /etc/pam.d/common-session /etc/pam.d/common-auth || return 1
+    grep -q "breakglass=$BG_GROUP" "$M_ROOT/etc/pam.d/common-account" || { fail "the option is not in common-account"; return 1; }
+    if ssh_as bob id -un; then fail "bob got in through break-glass while vigild answers deny"; fi
+    run systemctl restart vigild && fail "vigild started with a config that fails its check"
+    [ "$(m systemctl is-active vigild.service)" != active ] || { fail "vigild is active"; return 1; }
+    ssh_as bob id -un || { fail "bob (break-glass) could not log in with vigild down"; return 1; }
+    ssh_as mallory sudo -n id -u || fail "mallory's sudo (break-glass) failed with vigild down"
+    [ "$OUT" = 0 ] || fail "mallory's sudo ran as '$OUT'"
+    if ssh_as alice id -un; then fail "alice (not in $BG_GROUP) got in with vigild down"; fi
+    m journalctl --no-pager -p alert --grep "BREAK-GLASS" >"$RUN/bg.log" 2>&1
+    grep -q "BREAK-GLASS: bob (group $BG_GROUP) let through for sshd" "$RUN/bg.log" ||
+        fail "the journal has no alert from the module for bob's ssh"
+    grep -q "BREAK-GLASS: mallory (group $BG_GROUP) let through for sudo" "$RUN/bg.log" ||
+        fail "the journal has no alert from the module for mallory's sudo"
+    [ "$FAILS" -eq 0 ] || note "journalctl -p alert --grep BREAK-GLASS" "$(cat "$RUN/bg.log")"
+    return 0
+}
+case_ "vigild cannot start: the break-glass group gets in by ssh and sudo, others do not; alerts in the journal" breakglass_when_down
+
+breakglass_recorded() {
+    rm -f "$M_ROOT$BAD"
+    run dpkg --configure -a || { fail "dpkg --configure -a failed once the config was fixed"; return 1; }
+    wait_for 20 sh -c '[ "$(nsenter --target '"$M_PID1"' --all systemctl is-active vigild)" = active ]' ||
+        { fail "vigild is not active"; vigild_log; return 1; }
+    wait_for 20 trail_has event=break_glass user=bob service=sshd recorded_by=pam_vigil ||
+        fail "bob's break-glass use is not in the trail"
+    trail_has event=break_glass user=mallory service=sudo "why~=" || fail "mallory's break-glass use is not in the trail"
+    run vigilctl status --json || return 1
+    [[ $OUT == *'"break_glass"'*'"user": "mallory"'* ]] || fail "vigilctl status does not list the uses"
+    m journalctl -u vigild -o json --no-pager MESSAGE_ID=35fa7631163f45fba12f2262ea865bd1 | grep -q '"bob' ||
+        fail "no break_glass_used event for bob in vigild's journal"
+    return 0
+}
+case_ "config fixed, dpkg --configure -a: vigild back takes every break-glass use into its trail and status" breakglass_recorded
 
 audit_verifies() {
     run vigilctl audit verify

@@ -4,6 +4,7 @@
 #include "break_glass_spool.h"
 #include "config.h"
 #include "engine.h"
+#include "health.h"
 #include "protocol.h"
 #include "request_codec.h"
 #include "rollout_report.h"
@@ -161,4 +162,18 @@ not json
     CHECK(r["break_glass"] == 1);
     CHECK(r["unreadable_lines"] == 1);
     CHECK(vigil::render_rollout(r).find("locked out (every request would have been denied): ann") != std::string::npos);
+}
+
+TEST_CASE("would-be denies are counted for the last hour only", "[rollout]") {
+    using namespace std::chrono_literals;
+    vigil::Health h;
+    auto t0 = std::chrono::system_clock::time_point(std::chrono::hours(500000));
+    h.would_deny(t0);
+    h.would_deny(t0 + 30min);
+    h.would_deny(t0 + 59min);
+    CHECK(h.snapshot_at(t0 + 59min).would_deny_last_hour == 3);
+    CHECK(h.snapshot_at(t0 + 60min).would_deny_last_hour == 2);  // the first is an hour old
+    CHECK(h.snapshot_at(t0 + 120min).would_deny_last_hour == 0);
+    h.would_deny(t0 + 120min);  // the first one's slot, reused
+    CHECK(h.snapshot_at(t0 + 120min).would_deny_last_hour == 1);
 }
