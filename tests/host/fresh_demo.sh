@@ -24,8 +24,11 @@ ARCHIVES=$HOST_CACHE/apt-archives
 mkdir -p "$ARCHIVES"
 # shellcheck disable=SC2034 # read by machine_boot
 M_NETWORK=host
+# A console, as a server has: the demo's systemd --user manager sends its
+# units' output to /dev/console, which --console=pipe (machine.sh's default,
+# for the boot log) does not create.
 # shellcheck disable=SC2034 # read by machine_boot
-M_NSPAWN_ARGS=(--bind="$ARCHIVES:/var/cache/apt/archives")
+M_NSPAWN_ARGS=(--bind="$ARCHIVES:/var/cache/apt/archives" --console=passive)
 machine_copy "$HOST_BASE" "$RUN/root" || host_abort "cannot copy the root"
 # The tree as `make deb` sees it (tracked files and new ones not ignored),
 # where a user's clone would come from.
