@@ -51,11 +51,16 @@ Result<std::vector<uint8_t>> read_small_file(int dirfd, const char* name) {
 
 }  // namespace
 
-Status make_break_glass_dir(const std::string& dir) {
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+Status make_break_glass_dir(const std::string& state_dir) {
+    const std::string dir = state_dir + "/" + kBreakGlassDirName;
+    // Never through a symbolic link, at either level: whoever planted one
+    // would choose where root creates a directory.
+    UniqueFd parent(::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!parent) return err(fmt::format("{}: cannot open the state directory: {}", state_dir, errno_text()));
+    if (::mkdirat(parent.get(), kBreakGlassDirName, 0700) != 0 && errno != EEXIST) {
         return err(fmt::format("{}: cannot create the break-glass spool: {}", dir, errno_text()));
     }
-    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd(::openat(parent.get(), kBreakGlassDirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return err(fmt::format("{}: cannot open the break-glass spool: {}", dir, errno_text()));
     // The module writes only into a directory that is root's alone.
     if (::fchown(fd.get(), 0, 0) != 0 || ::fchmod(fd.get(), 0700) != 0) {

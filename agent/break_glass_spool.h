@@ -2,7 +2,7 @@
 // reached (pam_module/break_glass.h): one frame (Kind::BreakGlass) per file
 // in <state_dir>/breakglass, moved into the trail when vigild runs again.
 //
-//   make_break_glass_dir(dir);                      // at start: root's, 0700
+//   make_break_glass_dir(state_dir);                // at start: root's, 0700
 //   for (auto& u : take_break_glass_uses(dir, problems)) ... // then unlink(u.file)
 //
 // A file that is not such a frame is reported (problems) and removed: the
@@ -28,9 +28,12 @@ struct BreakGlassUse {
     std::string file;  // the spool file it came from
 };
 
-// The directory the module writes to: created root-owned, mode 0700, or
-// made so if it exists with other modes.
-Status make_break_glass_dir(const std::string& dir);
+// <state_dir>/breakglass, pam_vigil's default breakglass_dir.
+inline constexpr const char* kBreakGlassDirName = "breakglass";
+
+// Creates <state_dir>/breakglass root-owned, mode 0700 (or makes it so),
+// following no symbolic link. Call once state_dir itself was checked.
+Status make_break_glass_dir(const std::string& state_dir);
 
 // One spooled frame's bytes.
 Result<BreakGlassUse> parse_break_glass(const std::vector<uint8_t>& bytes);

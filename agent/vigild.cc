@@ -240,9 +240,6 @@ int serve(const Options& opt, Config config) {
     }
     auto audit = AuditLog::open(config.agent.audit_log);
     if (!audit) return log_error("{}", audit.error().message), 1;
-    const std::string break_glass_dir = config.agent.state_dir + "/breakglass";
-    // Not fatal: the module then only logs its break-glass uses.
-    if (auto made = make_break_glass_dir(break_glass_dir); !made) log_error("{}", made.error().message);
     // The engine first: a config it refuses (a token file others can read)
     // must stop vigild before it claims the sockets.
     auto running = std::make_shared<const Config>(std::move(config));
@@ -254,14 +251,18 @@ int serve(const Options& opt, Config config) {
     EngineSlot slot;
     slot.set(std::move(*engine));
     publish_rollout(running->rollout);
-    take_break_glass(break_glass_dir, *slot.get());
-    auto break_glass_checked = std::chrono::steady_clock::now();
     StepUpCoordinator stepup;
     stepup.configure(running->stepup);
     // Sessions that were live when vigild stopped are enforced again; those
     // that ended meanwhile are written to the trail.
     auto registry = SessionRegistry::open(running->agent.state_dir);
     if (!registry) return log_error("{}", registry.error().message), 1;
+    // After the registry checked state_dir. Not fatal: the module then only
+    // logs its break-glass uses.
+    const std::string break_glass_dir = running->agent.state_dir + "/" + kBreakGlassDirName;
+    if (auto made = make_break_glass_dir(running->agent.state_dir); !made) log_error("{}", made.error().message);
+    take_break_glass(break_glass_dir, *slot.get());
+    auto break_glass_checked = std::chrono::steady_clock::now();
     Grants grants(running->grants);
     SessionWatch watch(
         **registry, {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)},

@@ -270,6 +270,11 @@ _e2e_in_ns_init() {
     cd / || exit 1
     T=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
     chmod 755 "$T"
+    # Test users run vigilctl (grant requests). A clone in root's home
+    # (/root, mode 0700, where an admin following the README puts it) is
+    # out of their reach: they get a copy here, as a package puts it in
+    # /usr/bin.
+    mkdir -p "$T/bin" && install -m 0755 "$VIGILCTL" "$T/bin/vigilctl" && VIGILCTL=$T/bin/vigilctl
     _e2e_sanitizer_env
     E2E_DIAG=$T/diag.setup
     : >"$E2E_DIAG"
