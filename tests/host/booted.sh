@@ -356,8 +356,13 @@ case_ "the package refuses to configure with that config; the running vigild kee
 # pam-auth-update wrote.
 breakglass_when_down() {
     run groupadd "$BG_GROUP" && run usermod -aG "$BG_GROUP" bob && run usermod -aG "$BG_GROUP" mallory || return 1
-    run sed -i -e "s/\(pam_vigil\.so.*failmode=secure\)/\1 breakglass=$BG_GROUP/" \
-        /etc/pam.d/common-account /etc/pam.d/common-session /etc/pam.d/common-auth || return 1
+    # Every file pam-auth-update wrote a pam_vigil line to: sudo's session
+    # stack is common-session-noninteractive.
+    # shellcheck disable=SC2016 # expanded inside the machine
+    run sh -c 'sed -i -e "s/\(pam_vigil\.so.*failmode=secure\)/\1 breakglass=$0/" $(grep -l pam_vigil.so /etc/pam.d/common-*)' \
+        "$BG_GROUP" || return 1
+    grep -q "breakglass=$BG_GROUP" "$M_ROOT/etc/pam.d/common-session-noninteractive" ||
+        { fail "the option is not in common-session-noninteractive"; return 1; }
     grep -q "breakglass=$BG_GROUP" "$M_ROOT/etc/pam.d/common-account" || { fail "the option is not in common-account"; return 1; }
     if ssh_as bob id -un; then fail "bob got in through break-glass while vigild answers deny"; fi
     run systemctl restart vigild && fail "vigild started with a config that fails its check"
@@ -386,7 +391,9 @@ breakglass_recorded() {
     trail_has event=break_glass user=mallory service=sudo "why~=" || fail "mallory's break-glass use is not in the trail"
     run vigilctl status --json || return 1
     [[ $OUT == *'"break_glass"'*'"user": "mallory"'* ]] || fail "vigilctl status does not list the uses"
-    m journalctl -u vigild -o json --no-pager MESSAGE_ID=35fa7631163f45fba12f2262ea865bd1 | grep -q '"bob' ||
+    # journald files what vigild sent in its own time.
+    wait_for 10 sh -c "nsenter --target $M_PID1 --all journalctl -u vigild -o json --no-pager \
+        MESSAGE_ID=35fa7631163f45fba12f2262ea865bd1 | grep -q 'break-glass: bob '" ||
         fail "no break_glass_used event for bob in vigild's journal"
     return 0
 }
