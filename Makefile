@@ -108,7 +108,7 @@ demo: test-deps all
 # The first command on a fresh Debian 12 server: a bare bookworm root booted
 # with systemd-nspawn gets make and git as the README says, clones this tree
 # and runs make demo (tests/host/fresh_demo.sh; TAP output). Fetches from
-# the mirror; ~15 min cold.
+# the mirror; 7 to 10 minutes.
 fresh-demo: test-deps
 	SRCDIR=$(CURDIR) HOST_CACHE=$(CURDIR)/$(BUILD)/tests/host/cache bash tests/host/fresh_demo.sh
 

@@ -11,8 +11,9 @@
 # packages apt downloads are kept in the cache (apt-archives/) for the next
 # run; what is installed is not: every run starts from the bare root.
 #
-# Not part of `make test` (a cold run downloads ~600 MB and builds vigil
-# from scratch, ~15 min on 2 cores): `make fresh-demo` runs it.
+# Not part of `make test`: it downloads what a bare machine lacks (387
+# packages, 250 MB) and builds vigil from scratch, 7 to 10 minutes on two
+# cores. `make fresh-demo` runs it.
 set -u
 . "$(dirname "$0")/lib.sh"
 
