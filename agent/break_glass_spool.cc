@@ -19,6 +19,8 @@ namespace {
 
 std::string errno_text() { return std::strerror(errno); }
 
+constexpr uint64_t kLatestAt = 4102444800;  // 2100-01-01T00:00:00Z
+
 // The module copies PAM items as they are; the trail gets them printable
 // ASCII (user and host names are; anything else could be an escape for a
 // terminal, or bytes that are not UTF-8 and no JSON can hold).
@@ -83,7 +85,9 @@ Result<BreakGlassUse> parse_break_glass(const std::vector<uint8_t>& bytes) {
     while (r.next(tag, v)) {
         switch (tag) {
             case wire::Tag::At:
-                if (!wire::parse_u64(v, at)) return err("bad time");
+                // The module writes the time of the use: anything past 2100
+                // is garbage, and would not fit the clock's nanoseconds.
+                if (!wire::parse_u64(v, at) || at > kLatestAt) return err("bad time");
                 break;
             case wire::Tag::Pid: {
                 uint64_t pid = 0;

@@ -177,3 +177,15 @@ TEST_CASE("would-be denies are counted for the last hour only", "[rollout]") {
     h.would_deny(t0 + 120min);  // the first one's slot, reused
     CHECK(h.snapshot_at(t0 + 120min).would_deny_last_hour == 1);
 }
+
+TEST_CASE("a spooled time past 2100 is refused, not converted", "[rollout]") {
+    uint8_t buf[256];
+    vigil::wire::Writer w(buf, sizeof buf);
+    w.put(vigil::wire::Tag::At, "9800000000");  // past what the clock's nanoseconds hold
+    w.put(vigil::wire::Tag::User, "bob");
+    size_t n = w.finish(vigil::wire::Kind::BreakGlass);
+    REQUIRE(n > 0);
+    auto u = vigil::parse_break_glass(std::vector<uint8_t>(buf, buf + n));
+    REQUIRE_FALSE(u);
+    CHECK(u.error().message == "bad time");
+}
