@@ -1,10 +1,10 @@
-#include "posture/clamd_collector.h"
+#include "clamd_collector.h"
 
 #include <fmt/format.h>
 
-#include "posture/clamd_version.h"
-#include "posture/trusted_ids.h"
-#include "posture/unix_exchange.h"
+#include "clamd_version.h"
+#include "trusted_ids.h"
+#include "unix_exchange.h"
 
 namespace vigil::posture {
 namespace {

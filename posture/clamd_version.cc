@@ -1,8 +1,8 @@
-#include "posture/clamd_version.h"
+#include "clamd_version.h"
 
 #include <string>
 
-#include "posture/local_time.h"
+#include "local_time.h"
 
 namespace vigil::posture {
 namespace {

@@ -1,16 +1,16 @@
-#include "posture/falcon_collector.h"
+#include "falcon_collector.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "falcon_rfm.h"
+#include "falcon_zta.h"
+#include "jws_signature.h"
 #include "log.h"
-#include "posture/falcon_rfm.h"
-#include "posture/falcon_zta.h"
-#include "posture/jws_signature.h"
-#include "posture/run_command.h"
-#include "posture/small_file.h"
-#include "posture/trusted_ids.h"
-#include "posture/trusted_path.h"
+#include "run_command.h"
+#include "small_file.h"
+#include "trusted_ids.h"
+#include "trusted_path.h"
 
 namespace vigil::posture {
 namespace {

@@ -35,11 +35,11 @@
 #include <chrono>
 #include <string>
 
-#include "posture/collector.h"
-#include "posture/interval_thread.h"
-#include "posture/signal_group.h"
-#include "posture/signal_store.h"
+#include "collector.h"
+#include "interval_thread.h"
 #include "result.h"
+#include "signal_group.h"
+#include "signal_store.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/falcon_rfm.h"
+#include "falcon_rfm.h"
 
 #include <fmt/format.h>
 

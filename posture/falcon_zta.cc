@@ -1,4 +1,4 @@
-#include "posture/falcon_zta.h"
+#include "falcon_zta.h"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -6,9 +6,9 @@
 #include <cmath>
 #include <ctime>
 
-#include "posture/json_path.h"
-#include "posture/jwt.h"
-#include "posture/local_time.h"
+#include "json_path.h"
+#include "jwt.h"
+#include "local_time.h"
 
 namespace vigil::posture {
 namespace {

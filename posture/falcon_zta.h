@@ -21,8 +21,8 @@
 #include <chrono>
 #include <string_view>
 
-#include "posture/signal_group.h"
 #include "result.h"
+#include "signal_group.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/host_collector.h"
+#include "host_collector.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "posture/trusted_path.h"
+#include "trusted_path.h"
 
 namespace vigil::posture {
 namespace {

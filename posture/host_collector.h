@@ -24,12 +24,12 @@
 #include <chrono>
 #include <string>
 
-#include "posture/collector.h"
-#include "posture/interval_thread.h"
-#include "posture/signal_group.h"
-#include "posture/signal_store.h"
-#include "posture/small_file.h"
+#include "collector.h"
+#include "interval_thread.h"
 #include "result.h"
+#include "signal_group.h"
+#include "signal_store.h"
+#include "small_file.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/interval_thread.h"
+#include "interval_thread.h"
 
 #include <exception>
 

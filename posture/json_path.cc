@@ -1,4 +1,4 @@
-#include "posture/json_path.h"
+#include "json_path.h"
 
 #include <fmt/format.h>
 

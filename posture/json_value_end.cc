@@ -1,4 +1,4 @@
-#include "posture/json_value_end.h"
+#include "json_value_end.h"
 
 namespace vigil::posture {
 namespace {

@@ -1,4 +1,4 @@
-#include "posture/jws_signature.h"
+#include "jws_signature.h"
 
 #include <fmt/format.h>
 #include <openssl/bio.h>
@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "posture/es256_der.h"
-#include "posture/jwt.h"
+#include "es256_der.h"
+#include "jwt.h"
 
 namespace vigil::posture {
 namespace {

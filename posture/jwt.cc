@@ -1,4 +1,4 @@
-#include "posture/jwt.h"
+#include "jwt.h"
 
 #include <fmt/format.h>
 

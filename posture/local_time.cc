@@ -1,4 +1,4 @@
-#include "posture/local_time.h"
+#include "local_time.h"
 
 #include <ctime>
 #include <string>

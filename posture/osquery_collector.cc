@@ -1,11 +1,11 @@
-#include "posture/osquery_collector.h"
+#include "osquery_collector.h"
 
 #include <fmt/format.h>
 
-#include "posture/osquery_rows.h"
-#include "posture/run_command.h"
-#include "posture/signal_name.h"
-#include "posture/trusted_path.h"
+#include "osquery_rows.h"
+#include "run_command.h"
+#include "signal_name.h"
+#include "trusted_path.h"
 
 namespace vigil::posture {
 namespace {

@@ -1,10 +1,10 @@
-#include "posture/osquery_rows.h"
+#include "osquery_rows.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "posture/json_path.h"
+#include "json_path.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/requirement.h"
+#include "requirement.h"
 
 #include <algorithm>
 #include <array>

@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "posture/signal.h"
+#include "signal.h"
 
 namespace vigil::posture {
 

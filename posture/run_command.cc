@@ -1,4 +1,4 @@
-#include "posture/run_command.h"
+#include "run_command.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

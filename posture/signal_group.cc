@@ -1,4 +1,4 @@
-#include "posture/signal_group.h"
+#include "signal_group.h"
 
 #include <fmt/ranges.h>
 

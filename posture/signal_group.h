@@ -28,7 +28,7 @@
 #include <string>
 #include <vector>
 
-#include "posture/signal_store.h"
+#include "signal_store.h"
 
 namespace vigil::posture {
 

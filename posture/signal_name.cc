@@ -1,4 +1,4 @@
-#include "posture/signal_name.h"
+#include "signal_name.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "posture/signal_store.h"
+#include "signal_store.h"
 
 namespace vigil::posture {
 

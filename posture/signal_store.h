@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "posture/signal.h"
+#include "signal.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/small_file.h"
+#include "small_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "posture/trusted_path.h"
+#include "trusted_path.h"
 #include "unique_fd.h"
 
 namespace vigil::posture {

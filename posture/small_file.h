@@ -18,8 +18,8 @@
 #include <cstddef>
 #include <string>
 
-#include "posture/trusted_ids.h"
 #include "result.h"
+#include "trusted_ids.h"
 
 namespace vigil::posture {
 

@@ -1,14 +1,14 @@
-#include "posture/socket_collector.h"
+#include "socket_collector.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-#include "posture/json_path.h"
-#include "posture/json_value_end.h"
-#include "posture/signal_name.h"
-#include "posture/trusted_ids.h"
-#include "posture/unix_exchange.h"
+#include "json_path.h"
+#include "json_value_end.h"
+#include "signal_name.h"
+#include "trusted_ids.h"
+#include "unix_exchange.h"
 
 namespace vigil::posture {
 namespace {

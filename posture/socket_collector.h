@@ -32,11 +32,11 @@
 #include <string>
 #include <string_view>
 
-#include "posture/collector.h"
-#include "posture/interval_thread.h"
-#include "posture/signal_group.h"
-#include "posture/signal_store.h"
+#include "collector.h"
+#include "interval_thread.h"
 #include "result.h"
+#include "signal_group.h"
+#include "signal_store.h"
 
 namespace vigil::posture {
 

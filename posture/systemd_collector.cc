@@ -1,4 +1,4 @@
-#include "posture/systemd_collector.h"
+#include "systemd_collector.h"
 
 #include <systemd/sd-bus.h>
 

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "posture/collector.h"
-#include "posture/signal_store.h"
+#include "collector.h"
+#include "signal_store.h"
 
 namespace vigil::posture {
 

@@ -1,4 +1,4 @@
-#include "posture/trusted_ids.h"
+#include "trusted_ids.h"
 
 #include <fmt/format.h>
 #include <pwd.h>

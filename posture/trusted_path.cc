@@ -1,4 +1,4 @@
-#include "posture/trusted_path.h"
+#include "trusted_path.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>

@@ -27,8 +27,8 @@
 #include <optional>
 #include <string>
 
-#include "posture/trusted_ids.h"
 #include "result.h"
+#include "trusted_ids.h"
 #include "unique_fd.h"
 
 namespace vigil::posture {

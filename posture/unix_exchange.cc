@@ -1,4 +1,4 @@
-#include "posture/unix_exchange.h"
+#include "unix_exchange.h"
 
 #include <fmt/format.h>
 #include <poll.h>

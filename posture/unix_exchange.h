@@ -25,8 +25,8 @@
 #include <string>
 #include <string_view>
 
-#include "posture/trusted_ids.h"
 #include "result.h"
+#include "trusted_ids.h"
 
 namespace vigil::posture {
 

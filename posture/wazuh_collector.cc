@@ -1,10 +1,10 @@
-#include "posture/wazuh_collector.h"
+#include "wazuh_collector.h"
 
 #include <fmt/format.h>
 
-#include "posture/small_file.h"
-#include "posture/trusted_ids.h"
-#include "posture/wazuh_state.h"
+#include "small_file.h"
+#include "trusted_ids.h"
+#include "wazuh_state.h"
 
 namespace vigil::posture {
 namespace {

@@ -1,9 +1,9 @@
-#include "posture/wazuh_state.h"
+#include "wazuh_state.h"
 
 #include <map>
 #include <string>
 
-#include "posture/local_time.h"
+#include "local_time.h"
 
 namespace vigil::posture {
 namespace {

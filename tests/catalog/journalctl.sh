@@ -1,7 +1,7 @@
 #!/bin/bash
 # conf/catalog/vigil.catalog as journald reads it: `journalctl --update-catalog`
 # compiles it in a scratch root, and `--list-catalog` then lists exactly the
-# ids of agent/events.cc. (events_test.cc checks the same ids as text; this
+# ids of base/events.cc. (events_test.cc checks the same ids as text; this
 # checks that journalctl's own parser accepts the file.) TAP output.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,10 +21,10 @@ else
     echo "not ok 1 - journalctl --update-catalog: ${out:-no database written}"
 fi
 listed=$(journalctl --root="$root" --list-catalog 2>&1 | awk '{ print $1 }' | sort)
-code=$(grep -oE '"[0-9a-f]{32}"' "$top/agent/events.cc" | tr -d '"' | sort)
+code=$(grep -oE '"[0-9a-f]{32}"' "$top/base/events.cc" | tr -d '"' | sort)
 if [ -n "$code" ] && [ "$listed" = "$code" ]; then
-    echo "ok 2 - journalctl lists the $(echo "$code" | wc -l) ids of agent/events.cc, and no other"
+    echo "ok 2 - journalctl lists the $(echo "$code" | wc -l) ids of base/events.cc, and no other"
 else
-    echo "not ok 2 - journalctl --list-catalog and agent/events.cc differ"
+    echo "not ok 2 - journalctl --list-catalog and base/events.cc differ"
     diff <(echo "$listed") <(echo "$code") | sed 's/^/# /'
 fi

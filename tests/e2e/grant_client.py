@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A client for vigild's grant socket, written from pam_module/protocol.h,
+"""A client for vigild's grant socket, written from wire/protocol.h,
 for the e2e tests: it sends GrantRequest frames as whoever runs it (the
 kernel names the requester), far faster than one vigilctl per request.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A tiny client for vigild's PAM socket, written from pam_module/protocol.h.
+"""A tiny client for vigild's PAM socket, written from wire/protocol.h.
 
 The e2e tests use it to speak to the agent as an arbitrary process (for
 example as uid 65534) without going through PAM:

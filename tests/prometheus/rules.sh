@@ -2,7 +2,7 @@
 # conf/prometheus/vigil-alerts.yml as shipped: promtool accepts it, its
 # unit tests (vigil-alerts.test.yml: each alert fires on trouble and not on
 # a healthy host) pass, and every vigil_ metric it names is one vigild
-# writes (agent/telemetry.cc), so a renamed metric cannot leave an alert
+# writes (agent/trail/telemetry.cc), so a renamed metric cannot leave an alert
 # that never fires. TAP output.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +27,7 @@ check() { # N DESCRIPTION CMD...
 check 1 "promtool check rules accepts conf/prometheus/vigil-alerts.yml" promtool check rules "$rules"
 check 2 "promtool test rules: each alert fires on its trouble, none on a healthy host" \
     promtool test rules "$top/tests/prometheus/vigil-alerts.test.yml"
-known=$(grep -oE '\{"vigil_[a-z_]+"' "$top/agent/telemetry.cc" | grep -oE 'vigil_[a-z_]+' | sort -u)
+known=$(grep -oE '\{"vigil_[a-z_]+"' "$top/agent/trail/telemetry.cc" | grep -oE 'vigil_[a-z_]+' | sort -u)
 used=$(grep -v '^\s*#' "$rules" | grep -oE '\bvigil_[a-z_]+' | sort -u)
 unknown=$(comm -23 <(echo "$used") <(echo "$known"))
 check 3 "every vigil_ metric the rules name is one vigild writes" test -z "$unknown"

@@ -6,7 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 echo "1..1"
-files=$(find agent pam_module posture nss bench tests -name node_modules -prune -o \
+files=$(find wire base agent pam_module posture nss bench tests -name node_modules -prune -o \
     \( -name '*.cc' -o -name '*.h' \) -type f -print | sort)
 bad=""
 for f in $files; do

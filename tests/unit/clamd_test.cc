@@ -7,9 +7,9 @@
 #include <functional>
 #include <memory>
 
-#include "posture/clamd_collector.h"
-#include "posture/clamd_version.h"
-#include "posture/local_time.h"
+#include "clamd_collector.h"
+#include "clamd_version.h"
+#include "local_time.h"
 #include "posture_testing.h"
 
 using namespace std::chrono_literals;

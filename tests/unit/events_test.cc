@@ -32,9 +32,14 @@ std::set<std::string> catalog_ids() {
 std::set<std::string> ids_in_sources() {
     std::set<std::string> ids;
     static const std::regex literal("\"([0-9a-f]{32})\"");
-    for (const auto& e : std::filesystem::directory_iterator(std::string(VIGIL_SOURCE_DIR) + "/agent")) {
-        std::string text = read(e.path());
-        for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it) ids.insert((*it)[1]);
+    for (const char* dir : {"/agent", "/base", "/posture"}) {
+        for (const auto& e : std::filesystem::recursive_directory_iterator(std::string(VIGIL_SOURCE_DIR) + dir)) {
+            if (!e.is_regular_file()) continue;
+            std::string text = read(e.path());
+            for (std::sregex_iterator it(text.begin(), text.end(), literal), end; it != end; ++it) {
+                ids.insert((*it)[1]);
+            }
+        }
     }
     return ids;
 }

@@ -2,7 +2,7 @@
 // recorded-shape samples (good, partial, expired, truncated, garbage, huge),
 // falconctl's rfm-state output, and the collector's freshness and forget
 // behaviour against a temp data.zta and a stand-in falconctl.
-#include "posture/falcon_zta.h"
+#include "falcon_zta.h"
 
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -11,9 +11,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posture/falcon_collector.h"
-#include "posture/falcon_rfm.h"
-#include "posture/jwt.h"
+#include "falcon_collector.h"
+#include "falcon_rfm.h"
+#include "jwt.h"
 #include "posture_testing.h"
 
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-// The grant table: its format (nss/grant_format.h), the NSS lookups over it
+// The grant table: its format (wire/grant_format.h), the NSS lookups over it
 // exactly as libnss_vigil.so.2 runs them (only the table path, its allowed
 // owner and the clock are the test's), and vigild's reader and writer.
 #include "grant_table.h"
@@ -17,11 +17,11 @@
 #include <thread>
 #include <vector>
 
-#include "../../nss/grant_format.h"
-#include "../../nss/group_lookup.h"
-#include "../../nss/passwd_lookup.h"
-#include "../../nss/table_file.h"
-#include "../../nss/user_groups.h"
+#include "grant_format.h"
+#include "group_lookup.h"
+#include "passwd_lookup.h"
+#include "table_file.h"
+#include "user_groups.h"
 
 using vigil::GrantAccount;
 using vigil::GrantGroup;

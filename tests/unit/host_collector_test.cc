@@ -1,6 +1,6 @@
 // Host facts read from a fake root: each value, each absent file, each
 // damaged one, and that one unreadable fact leaves the others alone.
-#include "posture/host_collector.h"
+#include "host_collector.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -1,4 +1,4 @@
-// ID token verification (agent/id_token.h) and JWKS parsing (agent/jwks.h)
+// ID token verification (agent/stepup/id_token.h) and JWKS parsing (agent/stepup/jwks.h)
 // with tokens made and signed here, with real OpenSSL RSA and P-256 keys.
 #include "id_token.h"
 

@@ -9,10 +9,10 @@
 #include <fstream>
 #include <thread>
 
-#include "posture/osquery_collector.h"
-#include "posture/osquery_rows.h"
-#include "posture/run_command.h"
+#include "osquery_collector.h"
+#include "osquery_rows.h"
 #include "posture_testing.h"
+#include "run_command.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::OsqueryCollector;

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "posture/signal_store.h"
+#include "signal_store.h"
 
 namespace vigil::testing {
 

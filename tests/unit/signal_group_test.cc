@@ -1,14 +1,14 @@
 // What every collector shares: a group publishes, forgets what it no longer
 // has, keeps what a failure establishes, refuses unprintable values; the
 // interval thread ticks at once, then on time, and stops promptly.
-#include "posture/signal_group.h"
+#include "signal_group.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <stdexcept>
 #include <thread>
 
-#include "posture/interval_thread.h"
+#include "interval_thread.h"
 #include "posture_testing.h"
 
 using namespace std::chrono_literals;

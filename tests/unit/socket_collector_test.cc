@@ -2,7 +2,7 @@
 // where an answer ends, which fields become signals, and that every way the
 // agent can fail (absent, silent, slow, malformed, huge) leaves the field
 // signals missing and reachable "false", logged once per change.
-#include "posture/socket_collector.h"
+#include "socket_collector.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -20,10 +20,10 @@
 #include <sstream>
 #include <thread>
 
-#include "posture/json_path.h"
-#include "posture/json_value_end.h"
-#include "posture/unix_exchange.h"
+#include "json_path.h"
+#include "json_value_end.h"
 #include "posture_testing.h"
+#include "unix_exchange.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::JsonValueEnd;

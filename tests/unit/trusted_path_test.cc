@@ -4,7 +4,7 @@
 // they ask. Files owned by "someone else" are made in /tmp itself (root's,
 // sticky): chowned to nobody when the test runs as root, left as the
 // test's own uid otherwise, and judged against root alone either way.
-#include "posture/trusted_path.h"
+#include "trusted_path.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -22,9 +22,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posture/trusted_ids.h"
-#include "posture/unix_exchange.h"
 #include "posture_testing.h"
+#include "trusted_ids.h"
+#include "unix_exchange.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::open_trusted;

@@ -1,6 +1,6 @@
 // Wazuh: wazuh-agentd.state samples (connected, disconnected, never
 // connected), damaged files, and the collector's stale-file guard.
-#include "posture/wazuh_state.h"
+#include "wazuh_state.h"
 
 #include <sys/stat.h>
 #include <utime.h>
@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "posture/local_time.h"
-#include "posture/wazuh_collector.h"
+#include "local_time.h"
 #include "posture_testing.h"
+#include "wazuh_collector.h"
 
 using namespace std::chrono_literals;
 using vigil::posture::parse_local_time;

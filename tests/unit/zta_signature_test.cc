@@ -15,9 +15,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "falcon_collector.h"
+#include "jws_signature.h"
 #include "log.h"
-#include "posture/falcon_collector.h"
-#include "posture/jws_signature.h"
 #include "posture_testing.h"
 
 using namespace std::chrono_literals;

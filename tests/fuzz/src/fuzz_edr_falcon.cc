@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "posture/falcon_rfm.h"
-#include "posture/falcon_zta.h"
+#include "falcon_rfm.h"
+#include "falcon_zta.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);

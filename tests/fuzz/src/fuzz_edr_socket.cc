@@ -6,8 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "posture/json_value_end.h"
-#include "posture/socket_collector.h"
+#include "json_value_end.h"
+#include "socket_collector.h"
 
 namespace {
 

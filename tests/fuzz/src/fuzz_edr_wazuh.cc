@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "posture/wazuh_state.h"
+#include "wazuh_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1780000000));

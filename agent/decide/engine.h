@@ -1,0 +1,97 @@
+// The decision pipeline: request -> identity -> local rules and posture ->
+// PDP (with its cache and fallbacks) -> step-up and certificate caps ->
+// trail -> answer. vigild's socket handlers and
+// `vigilctl decide --config` both go through decide(), so a dry run explains
+// exactly what a real request would get.
+//
+//   Engine engine(config, audit.get());
+//   DecisionRecord r = engine.decide(request);   // audited unless a dry run
+#ifndef VIGIL_DECIDE_ENGINE_H
+#define VIGIL_DECIDE_ENGINE_H
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit_log.h"
+#include "config.h"
+#include "decision.h"
+#include "decision_record.h"
+#include "identity.h"
+#include "local_policy.h"
+#include "pdp_cache.h"
+#include "pdp_client.h"
+#include "recent_decisions.h"
+#include "request.h"
+#include "signal.h"
+#include "signal_store.h"
+#include "trusted_cas.h"
+
+namespace vigil {
+
+class Engine {
+public:
+    // audit, recent and last_answers may be null (dry runs from vigilctl
+    // --config). They outlive the engine, which is replaced whole when the
+    // policy reloads. Fails when the PDP settings do (e.g. a token file
+    // others can read).
+    // posture may be null too: then no signal is known and every posture
+    // requirement fails.
+    static Result<std::shared_ptr<Engine>> create(std::shared_ptr<const Config> config, AuditLog* audit,
+                                                  RecentDecisions* recent, PdpCache* last_answers,
+                                                  posture::SignalStore* posture = nullptr);
+
+    DecisionRecord decide(const Request& req);
+    // Many requests at once (the re-evaluation of live sessions): those the
+    // PDP must answer go in one AuthZEN batch request when the PDP speaks
+    // AuthZEN; otherwise, and for every other path, as decide() would. One
+    // record per request, in order, each audited.
+    std::vector<DecisionRecord> decide_all(const std::vector<Request>& reqs);
+    // Records (audits) a decision reached outside the rules and the PDP: a
+    // step-up that failed (path "stepup"), a request refused unread ("refused").
+    DecisionRecord conclude(const Request& req, Decision d, std::string path = "stepup");
+    // Writes a record that is not a decision (refused grant requests,
+    // counted: grant_refusals.h) to the trail; a failure is logged and
+    // returns false.
+    bool append_to_trail(nlohmann::ordered_json record);
+    const std::string& policy_version() const { return config_->version; }
+
+    Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDecisions* recent, PdpCache* last_answers,
+           posture::SignalStore* posture, std::unique_ptr<PdpClient> pdp, TrustedCas cas = {});
+
+    // Posture changed: answers given for the old posture must not be reused.
+    void forget_cached_answers();
+    posture::Snapshot posture_snapshot() const { return posture_ ? posture_->snapshot() : posture::Snapshot{}; }
+    const Config& config() const { return *config_; }
+    const PdpClient* pdp() const { return pdp_.get(); }  // null with protocol = "local"
+
+private:
+    DecisionRecord begin(const Request& req) const;
+    void finish(DecisionRecord& r, std::chrono::steady_clock::time_point start);
+    Decision decide_with(DecisionRecord& r);
+    // Everything decide_with does before the PDP: a decision, or empty when
+    // the PDP must be asked (m then holds the rules' match).
+    std::optional<Decision> decide_before_pdp(DecisionRecord& r, RuleMatch& m) const;
+    Decision link_session(DecisionRecord& r) const;
+    Decision demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const;
+    bool offers(const std::string& method) const;
+    std::string unmet(const std::vector<posture::Requirement>& reqs, const DecisionRecord& r) const;
+    void record(DecisionRecord& r);
+
+    std::shared_ptr<const Config> config_;
+    AuditLog* audit_;
+    RecentDecisions* recent_;
+    PdpCache* last_answers_;
+    posture::SignalStore* posture_;
+    std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
+    TrustedCas cas_;
+    PdpCache allow_cache_;
+    PdpCache own_last_answers_;  // when the caller keeps none
+};
+
+}  // namespace vigil
+
+#endif

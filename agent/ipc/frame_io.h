@@ -1,0 +1,37 @@
+// Reading and writing whole protocol frames on a blocking stream socket,
+// bounded by a deadline. Used by vigild's servers and by vigilctl.
+//
+//   auto f = read_frame(fd, 2000ms);           // Result<std::optional<Frame>>
+//   Status s = write_frame(fd, encode(...));
+#ifndef VIGIL_IPC_FRAME_IO_H
+#define VIGIL_IPC_FRAME_IO_H
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol.h"
+#include "result.h"
+
+namespace vigil {
+
+struct Frame {
+    uint16_t kind = 0;
+    std::vector<uint8_t> payload;
+};
+
+// std::nullopt: the peer closed cleanly before sending a byte (a liveness
+// probe, such as a second vigild checking whether the socket is in use).
+Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeout);
+Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout);
+
+// Builds a frame from (tag, value) pairs; an error if it exceeds kMaxFrame.
+Result<std::vector<uint8_t>> build_frame(wire::Kind kind,
+                                         const std::vector<std::pair<wire::Tag, std::string_view>>& fields);
+
+}  // namespace vigil
+
+#endif

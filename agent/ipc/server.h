@@ -1,0 +1,120 @@
+// vigild's two sockets and the closed table of requests they answer.
+//
+// Like OpenSSH's monitor, the server answers only the request kinds listed
+// in its route table, each permitted on one socket only; a peer that is not
+// root, or a frame that cannot be read, closes the connection and is logged.
+// A PAM request that was read but cannot be decided (a field too long, an
+// unknown kind) is answered with a deny and recorded, never just closed: the
+// module's failmode is only for an agent that does not answer. (A failure
+// while deciding is answered with a deny too, and logged; the trail may be
+// what failed.) Connections are served by a pool of worker threads that
+// grows on demand up to max_concurrent, so one slow decision (a PDP call)
+// never holds up the others; beyond that a request is answered "busy" (a
+// deny) at once by a separate thread instead of queueing.
+#ifndef VIGIL_IPC_SERVER_H
+#define VIGIL_IPC_SERVER_H
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine.h"
+#include "frame_io.h"
+#include "grant_request.h"
+#include "grants.h"
+#include "result.h"
+#include "session_watch.h"
+#include "stepup.h"
+#include "unique_fd.h"
+
+namespace vigil {
+
+// Grant: any local user may connect; SO_PEERCRED names the requester.
+enum class Listener { Pam, Admin, Grant };
+
+struct ServerOptions {
+    int max_concurrent = 64;
+    std::chrono::milliseconds read_timeout{2000};
+    StepUpCoordinator* stepup = nullptr;  // owned by vigild; null: step-ups are denied
+    SessionWatch* sessions = nullptr;     // owned by vigild; null: sessions are not watched
+    Grants* grants = nullptr;             // owned by vigild; null: grants are refused
+};
+
+class Server {
+public:
+    using EngineSource = std::function<std::shared_ptr<Engine>()>;
+
+    Server(ServerOptions options, EngineSource engine);
+    ~Server();  // finishes the connections in hand, then joins every thread
+
+    // Accepts what is pending on a listening socket (non-blocking).
+    void accept_from(int listen_fd, Listener which);
+
+    struct Route;
+
+private:
+    struct Job {
+        UniqueFd conn;
+        Listener which;
+        PeerCredentials peer;
+    };
+
+    static const Route kRoutes[];
+    static const Route* find_route(uint16_t kind, Listener on);
+
+    void dispatch(Job job);
+    bool add_worker();  // false when no thread could be started
+    void worker_loop(std::deque<Job>& queue, bool busy);
+    void handle(Job& job, bool busy);
+    void deliver(const Job& job, const std::vector<uint8_t>& answer);
+    Result<std::vector<uint8_t>> refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
+    Result<std::vector<uint8_t>> refuse(wire::Kind kind, Request q, const std::string& user_why,
+                                        const std::string& why);
+    void note_busy(Listener which, const PeerCredentials& peer);
+    // The grant socket is open to every local user: its connections may hold
+    // only a few workers at once, so that nobody can starve sshd and sudo of
+    // theirs by opening connections and sending nothing.
+    bool admit_grant(const PeerCredentials& peer);
+    void release_grant(const Job& job);
+    void release_grant_locked(const Job& job);  // mu_ held
+    Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> after_step_up(wire::Kind kind, Engine& engine, StepUpReply reply);
+    Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_grant_request(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_grants(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
+    Result<std::vector<uint8_t>> answer_admin_status(const Frame& f, const PeerCredentials& peer);
+
+    ServerOptions options_;
+    EngineSource engine_;
+    GrantRequests grant_requests_;
+    std::mutex mu_;
+    std::condition_variable work_;
+    std::deque<Job> jobs_;       // for the workers
+    std::deque<Job> busy_jobs_;  // for the busy responder
+    std::vector<std::thread> workers_;
+    std::thread busy_responder_;
+    int idle_workers_ = 0;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::atomic<uint64_t> answered_{0};
+    std::atomic<uint64_t> busy_answers_{0};
+    int grant_jobs_ = 0;                  // grant-socket connections in hand
+    std::map<uid_t, int> grant_jobs_of_;  // the same, by peer uid
+    std::atomic<uint64_t> grant_refused_{0};
+};
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,85 @@
+// Asks the configured remote PDP about one request and says exactly what
+// happened: the answer and its obligations, or why there is none.
+//
+//   auto pdp = PdpClient::create(config.pdp);        // Result<unique_ptr<PdpClient>>
+//   PdpResult r = (*pdp)->ask(query, request_id, 800ms);
+//   if (r.status == PdpStatus::Failed) apply_fallback(r.error);
+#ifndef VIGIL_PDP_PDP_CLIENT_H
+#define VIGIL_PDP_PDP_CLIENT_H
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "obligations.h"
+#include "pdp_protocols.h"
+#include "pdp_query.h"
+#include "pdp_transport.h"
+#include "result.h"
+
+namespace vigil {
+
+enum class PdpStatus {
+    Answered,  // a well-formed answer with obligations this agent can carry out
+    Refused,   // a well-formed answer asking for something we cannot do: deny
+    Declined,  // the PDP refused to decide (a 4xx): its answer is no, never a fallback
+    Failed,    // no usable answer (down, slow, 5xx, TLS, garbage): fallback
+};
+
+struct PdpResult {
+    PdpStatus status = PdpStatus::Failed;
+    bool allow = false;
+    Obligations obligations;
+    std::string error;       // Refused / Declined / Failed: why, for the admin
+    std::string error_kind;  // "timeout", "connect", "tls", "http_status", "malformed", "obligation", ...
+    std::string url;         // the endpoint that answered
+    std::vector<PdpAttempt> failed;
+    std::chrono::microseconds latency{0};
+    nlohmann::ordered_json request;  // the body sent, for vigilctl decide --json
+    std::string response;            // the raw body received
+    // Asked in an AuthZEN batch: its id and how many evaluations it held.
+    std::string batch_id;
+    size_t batch_size = 0;
+};
+
+class PdpClient {
+public:
+    static Result<std::unique_ptr<PdpClient>> create(const PdpSettings& settings);
+
+    PdpResult ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
+    // Many queries at once: one POST /access/v1/evaluations with AuthZEN
+    // (request_ids[i] names queries[i]; batch_id the whole request), one
+    // result per query in order. A transport failure fails every query
+    // alike. Other protocols have no batch: each query is asked on its own.
+    std::vector<PdpResult> ask_batch(const std::vector<PdpQuery>& queries, const std::vector<std::string>& request_ids,
+                                     const std::string& batch_id, std::chrono::milliseconds deadline);
+    bool batches() const { return settings_.protocol == PdpProtocol::AuthZen; }
+    // The indices of queries dealt into rounds that hold no subject twice
+    // and at most kMaxBatch queries: ask_batch sends one request per round.
+    static std::vector<std::vector<size_t>> rounds_by_subject(const std::vector<PdpQuery>& queries);
+    static constexpr size_t kMaxBatch = 50;  // Cerbos' default limit; more is a 400
+
+    const PdpSettings& settings() const { return settings_; }
+    // For vigilctl status: the endpoints and their circuit breakers.
+    const PdpTransport& transport() const { return *transport_; }
+
+private:
+    PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport);
+    PdpResult ask_once(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
+    PdpCall call_for(const PdpQuery& query, const std::string& request_id) const;
+    Result<PdpAnswer> parse(const std::string& body, const PdpQuery& query) const;
+    PdpResult answered(PdpResult r, const PdpAnswer& answer) const;
+    std::vector<PdpResult> ask_one_batch(const std::vector<PdpQuery>& queries,
+                                         const std::vector<std::string>& request_ids, const std::string& batch_id,
+                                         std::chrono::milliseconds deadline);
+
+    PdpSettings settings_;
+    std::unique_ptr<PdpTransport> transport_;
+};
+
+}  // namespace vigil
+
+#endif

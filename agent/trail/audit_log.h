@@ -1,0 +1,71 @@
+// The decision trail: an append-only JSON-lines file in which every record
+// carries "prev", the SHA-256 of the line before it (64 zeros for the first),
+// so removing or changing any record breaks the chain.
+//
+// A record that cannot be written (disk full, I/O error) leaves no torn line
+// behind, and is not forgotten: the next record that can be written is
+// preceded by an "audit_gap" record saying how many were lost, and when.
+//
+//   auto log = AuditLog::open("/var/log/vigil/audit.jsonl");
+//   (*log)->append(record);                      // record: ordered_json object
+//   AuditVerdict v = verify_audit_file(path);    // vigilctl audit verify
+#ifndef VIGIL_TRAIL_AUDIT_LOG_H
+#define VIGIL_TRAIL_AUDIT_LOG_H
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "result.h"
+#include "unique_fd.h"
+
+namespace vigil {
+
+inline const std::string kGenesisHash(64, '0');
+
+class AuditLog {
+public:
+    // Creates the file (0600) and its directory (0750) if missing; refuses a
+    // symlink at the path. Picks up the chain from the file's last line.
+    static Result<std::unique_ptr<AuditLog>> open(const std::string& path);
+
+    // Adds "prev" and writes the record as one line, after an "audit_gap"
+    // record when earlier appends failed. Thread-safe.
+    Status append(nlohmann::ordered_json record);
+
+    // Records that could not be written and no gap record counts yet.
+    uint64_t lost() const;
+
+    const std::string& path() const { return path_; }
+
+private:
+    AuditLog(std::string path, UniqueFd fd, std::string last_hash);
+
+    Status write_line(nlohmann::ordered_json& record);
+    void note_lost(const std::string& why);
+
+    std::string path_;
+    mutable std::mutex mu_;
+    UniqueFd fd_;
+    std::string last_hash_;
+    uint64_t lost_ = 0;
+    std::chrono::system_clock::time_point first_lost_;
+    std::chrono::system_clock::time_point last_lost_;
+    std::string lost_why_;
+};
+
+struct AuditVerdict {
+    bool ok = false;
+    size_t records = 0;
+    size_t bad_line = 0;  // 1-based; 0 when ok
+    std::string problem;
+};
+
+AuditVerdict verify_audit_file(const std::string& path);
+
+}  // namespace vigil
+
+#endif
