@@ -25,7 +25,7 @@ enum class ClientStatus {
 const char* describe(ClientStatus s);
 
 struct AgentAnswer {
-    std::string_view outcome;      // "allow" | "deny" | "step_up" | "error" | "challenge"
+    std::string_view outcome;      // one of wire::kOutcome* (protocol.h)
     std::string_view reason_user;  // safe to show; sanitised before display
     std::string_view request_id;
     std::string_view session_max_seconds;

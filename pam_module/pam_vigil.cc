@@ -138,18 +138,18 @@ int agent_failed(pam_handle_t* pamh, const ModuleArgs& args, const RequestFacts&
 int enforce(pam_handle_t* pamh, Phase phase, const AgentAnswer& answer, bool proven) {
     PhaseInfo pi = info(phase);
     if (answer.outcome == wire::kOutcomePass) return PAM_IGNORE;  // report mode: recorded, not enforced
-    if (answer.outcome == "allow") {
+    if (answer.outcome == wire::kOutcomeAllow) {
         if (phase == Phase::Account) set_runtime_max(pamh, answer.session_max_seconds);
         // Auth has nothing to prove without a step-up: leave the stack's verdict alone.
         if (phase == Phase::Auth) return proven ? PAM_SUCCESS : PAM_IGNORE;
         return PAM_SUCCESS;
     }
     if (phase == Phase::CloseSession) return PAM_SUCCESS;
-    if (answer.outcome == "deny") {
+    if (answer.outcome == wire::kOutcomeDeny) {
         tell_user(pamh, answer.reason_user.empty() ? "access denied by policy" : answer.reason_user);
         return pi.deny_code;
     }
-    if (answer.outcome == "step_up") {
+    if (answer.outcome == wire::kOutcomeStepUp) {
         tell_user(pamh,
                   "this request needs a second factor; it can only be given where the PAM "
                   "auth phase runs (sudo, or sshd with keyboard-interactive)");
@@ -173,7 +173,7 @@ constexpr size_t kMaxResponse = 512;  // longest reply sent back (a code, a reas
 // with an ordinary answer in x->answer, else the PAM code to return. The
 // typed reply is wiped from every buffer that held it.
 int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool& proven) {
-    for (int round = 0; x->answer.outcome == "challenge"; ++round) {
+    for (int round = 0; x->answer.outcome == wire::kOutcomeChallenge; ++round) {
         if (round == kMaxRounds) return refused(pamh, Phase::Auth, "too many step-up rounds");
         char typed[kMaxResponse];
         if (!ask_user(pamh, x->answer.info, x->answer.prompt, x->answer.echo == "on", typed, sizeof typed)) {

@@ -86,9 +86,7 @@ enum class Tag : uint16_t {
     At = 19,             // BreakGlass: when, in seconds since the epoch
     Group = 20,          // BreakGlass: the break-glass group the user is in
     // answer, from the agent
-    // "allow" | "deny" | "step_up" | "error" | "pass" (kOutcomePass), and
-    // in the auth phase "challenge": show Info, ask Prompt (echoed if Echo
-    // is "on"), and send the reply as a StepUpAnswer with the ChallengeId.
+    // one of the kOutcome words below
     Outcome = 32,
     ReasonUser = 33,  // safe to show the user
     SessionMaxSeconds = 34,
@@ -98,6 +96,16 @@ enum class Tag : uint16_t {
     Info = 38,    // challenge: text to show first (where to approve, a QR code, "wrong code")
 };
 
+// The words of Tag::Outcome; vigild's to_string(Outcome) returns the first
+// three, so the trail, the metrics and the module spell them the same.
+inline constexpr std::string_view kOutcomeAllow = "allow";
+inline constexpr std::string_view kOutcomeDeny = "deny";
+// A second factor or a reason is wanted: sshd's auth phase gets a
+// "challenge" instead, elsewhere the module refuses (nothing to ask through).
+inline constexpr std::string_view kOutcomeStepUp = "step_up";
+// In the auth phase: show Info, ask Prompt (echoed if Echo is "on"), and send
+// the reply as a StepUpAnswer with the ChallengeId.
+inline constexpr std::string_view kOutcomeChallenge = "challenge";
 // The agent decided in report mode ([rollout]): it enforces nothing, so the
 // module says nothing and returns PAM_IGNORE, leaving the verdict to the
 // rest of the stack.

@@ -155,62 +155,14 @@ std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& 
     if (m.allow) {
         if (auto why = unmet(m.allow->require, r); !why.empty()) return posture_deny(why, m.allow->name);
     }
-    if (!pdp_) return demand_step_up(m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request), m.allow, r);
+    if (!pdp_) return m.allow ? allow_by(*m.allow, r.request) : default_deny(r.request);
     return std::nullopt;
 }
 
-Decision Engine::decide_with(DecisionRecord& r) {
-    RuleMatch m;
+Decision Engine::decide_first(DecisionRecord& r, RuleMatch& m) {
     if (auto d = decide_before_pdp(r, m)) return *d;
     RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
-    return demand_step_up(decide_remotely(r, m, remote), m.allow, r);
-}
-
-bool Engine::offers(const std::string& method) const {
-    return (method == "totp" && config_->stepup.totp_configured) ||
-           (method == "device" && config_->stepup.device_configured);
-}
-
-// A local allow rule may want a second factor or a purpose on top of the
-// allow; the PDP asks through its step_up obligation. Either is satisfied
-// by what the request carries: proven in this transaction, or remembered
-// from a recent one (StepUpCoordinator::attach).
-Decision Engine::demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const {
-    if (d.outcome == Outcome::Deny) return d;
-    const Request& q = r.request;
-    bool pdp_asked = d.outcome == Outcome::StepUp;
-    std::string method = pdp_asked ? d.step_up_method : "";
-    bool purpose = pdp_asked && d.needs_purpose;
-    if (allow) {
-        if (method.empty()) method = allow->step_up;
-        purpose = purpose || allow->purpose;
-    }
-    bool method_ok = method.empty() || (q.mfa && q.mfa->method == method);
-    bool purpose_ok = !purpose || !q.purpose.empty();
-    if (method_ok && purpose_ok) {
-        if (!pdp_asked) return d;
-        // The PDP saw the proof in context.mfa and still asks: asking again
-        // would loop, so the request ends here.
-        d.outcome = Outcome::Deny;
-        d.reason_user = "access denied: the policy was not satisfied by the second factor given";
-        d.reason_admin += "; the PDP asked for a step-up again after one was given";
-        return d;
-    }
-    if (!method_ok && !offers(method)) {
-        Decision no;
-        no.rule = d.rule;
-        no.reason_user = "access denied: the policy asks for a second factor this host does not offer";
-        no.reason_admin = fmt::format("step-up method \"{}\" is not configured under [stepup]", method);
-        return no;
-    }
-    d.outcome = Outcome::StepUp;
-    d.step_up_method = method_ok ? "" : method;
-    d.needs_purpose = !purpose_ok;
-    if (d.reason_user.empty()) {
-        d.reason_user = method_ok ? "this request needs a reason" : "this request needs a second factor";
-    }
-    d.reason_admin += fmt::format("; step-up needed:{}{}", method_ok ? "" : " " + method, purpose_ok ? "" : " purpose");
-    return d;
+    return decide_remotely(r, m, remote);
 }
 
 // The certificate a login used names the caller better than the account
@@ -238,27 +190,11 @@ static void read_ssh_certificate(DecisionRecord& r, const TrustedCas& cas) {
     if (!untrusted.empty()) r.ssh_untrusted = {{"certificates", untrusted}};
 }
 
-// sshd checks a certificate only at login: a session it let in must not
-// outlive it. An allow's session_max is capped by the certificate's
-// valid_before (when the account phase saw one: see README, SSH
-// certificates); one already past is a deny.
-static void cap_by_certificate(DecisionRecord& r) {
-    Decision& d = r.decision;
-    const auto& c = r.ssh_certificate;
-    if (r.request.phase != Phase::Account || d.outcome != Outcome::Allow) return;
-    if (!c.is_object() || !c.value("expires", false) || !c.contains("valid_before")) return;
-    if (!c["valid_before"].is_number_unsigned()) return;
-    auto until = std::chrono::system_clock::time_point(std::chrono::seconds(c["valid_before"].get<uint64_t>()));
-    auto left = std::chrono::duration_cast<std::chrono::seconds>(until - r.at);
-    if (left.count() <= 0) {
-        d.outcome = Outcome::Deny;
-        d.reason_user = "access denied: the SSH certificate has expired";
-        d.reason_admin += "; the SSH certificate's valid_before has passed";
-        return;
-    }
-    if (d.session_max && *d.session_max <= left) return;
-    d.session_max = left;
-    d.reason_admin += fmt::format("; session_max {} s: the SSH certificate expires then", left.count());
+// The trusted certificate's valid_before, when it expires (read_ssh_certificate).
+static std::optional<std::chrono::system_clock::time_point> certificate_ends(const nlohmann::ordered_json& c) {
+    if (!c.is_object() || !c.value("expires", false) || !c.contains("valid_before")) return std::nullopt;
+    if (!c["valid_before"].is_number_unsigned()) return std::nullopt;
+    return std::chrono::system_clock::time_point(std::chrono::seconds(c["valid_before"].get<uint64_t>()));
 }
 
 // What every decision starts from: an id, the time, who the user is, the
@@ -276,12 +212,30 @@ DecisionRecord Engine::begin(const Request& req) const {
     return r;
 }
 
-void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point start) {
+CombineFacts Engine::facts_for(const DecisionRecord& r, const Rule* allow) const {
+    CombineFacts f;
+    f.phase = r.request.phase;
+    f.at = r.at;
+    f.allow = allow;
+    if (r.request.mfa) f.proven_method = r.request.mfa->method;
+    f.purpose_given = !r.request.purpose.empty();
+    f.totp_offered = config_->stepup.totp_configured;
+    f.device_offered = config_->stepup.device_configured;
+    f.certificate_ends = certificate_ends(r.ssh_certificate);
+    return f;
+}
+
+void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_clock::time_point start) {
     const Request& req = r.request;
-    cap_by_certificate(r);
     r.latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
-    if (req.phase == Phase::DryRun) return;
-    record(r);
+    bool dry_run = req.phase == Phase::DryRun;
+    TrailWrite write;
+    if (!dry_run) write = [&](const Decision& d) { return write_record(r, d); };
+    Combined c = combine(std::move(r.decision), facts_for(r, allow), config_->agent.audit_failure, write);
+    r.decision = std::move(c.decision);
+    r.audit_error = std::move(c.audit_error);
+    if (dry_run) return;
+    report(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
         recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
@@ -292,8 +246,9 @@ void Engine::finish(DecisionRecord& r, std::chrono::steady_clock::time_point sta
 DecisionRecord Engine::decide(const Request& req) {
     auto start = std::chrono::steady_clock::now();
     DecisionRecord r = begin(req);
-    r.decision = decide_with(r);
-    finish(r, start);
+    RuleMatch m;
+    r.decision = decide_first(r, m);
+    finish(r, m.allow, start);
     return r;
 }
 
@@ -311,17 +266,20 @@ std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs)
         RemoteAsk ask;
     };
     std::vector<Asking> asking;
+    std::vector<const Rule*> allows(reqs.size(), nullptr);
     for (const Request& q : reqs) {
         out.push_back(begin(q));
         DecisionRecord& r = out.back();
         RuleMatch m;
         if (auto d = decide_before_pdp(r, m)) {
             r.decision = *d;
+            allows[out.size() - 1] = m.allow;
             continue;
         }
         RemoteAsk ask = prepare_remote(r, m, remote);
         if (ask.decided) {
-            r.decision = demand_step_up(*ask.decided, m.allow, r);
+            r.decision = *ask.decided;
+            allows[out.size() - 1] = m.allow;
             continue;
         }
         asking.push_back({out.size() - 1, m, std::move(ask)});
@@ -335,10 +293,11 @@ std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs)
         for (size_t k = 0; k < asking.size(); ++k) {
             DecisionRecord& r = out[asking[k].index];
             const RuleMatch& m = asking[k].match;
-            r.decision = demand_step_up(conclude_remote(r, m, remote, asking[k].ask, results[k]), m.allow, r);
+            r.decision = conclude_remote(r, m, remote, asking[k].ask, results[k]);
+            allows[asking[k].index] = m.allow;
         }
     }
-    for (DecisionRecord& r : out) finish(r, start);
+    for (size_t k = 0; k < out.size(); ++k) finish(out[k], allows[k], start);
     return out;
 }
 
@@ -353,7 +312,11 @@ DecisionRecord Engine::conclude(const Request& req, Decision d, std::string path
     r.path = std::move(path);
     r.decision = std::move(d);
     r.report = reported(*config_, req);
-    record(r);
+    Combined c = combine(std::move(r.decision), facts_for(r, nullptr), config_->agent.audit_failure,
+                         [&](const Decision& written) { return write_record(r, written); });
+    r.decision = std::move(c.decision);
+    r.audit_error = std::move(c.audit_error);
+    report(r);
     return r;
 }
 
@@ -369,33 +332,30 @@ bool Engine::append_to_trail(nlohmann::ordered_json record) {
     return true;
 }
 
-// A decision that cannot be written to the trail is not given: an allow
-// becomes a deny, so no access goes unrecorded. With [agent] audit_failure =
-// "continue" it stands, and the journal (always written) holds it; the trail
-// counts it in its next "audit_gap" record.
-void Engine::record(DecisionRecord& r) {
+// Step 4's write (combine.h): the record with the decision as combined so
+// far. A failure is logged and counted here; combine decides what it does
+// to the answer.
+Status Engine::write_record(DecisionRecord& r, const Decision& d) {
+    r.decision = d;
     log_debug("{} {} for {}: {} ({})", to_string(r.request.phase), r.request.service, r.request.user,
               recorded_outcome(r), r.decision.reason_admin);
     if (r.report && r.decision.outcome == Outcome::Deny) vigil_health().would_deny(r.at);
-    Status s = audit_ ? audit_->append(to_json(r)) : Status(Ok{});
+    if (!audit_) return Ok{};
+    Status s = audit_->append(to_json(r));
     if (s) {
-        if (audit_) vigil_health().audit_written();
-        count_decision(r.request.service, to_string(r.request.phase), recorded_outcome(r));
-        journal_decision(r);
-        return;
+        vigil_health().audit_written();
+        return s;
     }
-    r.audit_error = s.error().message;
-    log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), r.audit_error);
-    vigil_health().audit_failed(r.audit_error);
+    log_event(Event::AuditWriteFailed, LogLevel::Error, "{}: {}", audit_->path(), s.error().message);
+    vigil_health().audit_failed(s.error().message);
     count_audit_failure();
-    bool deny = config_->agent.audit_failure == AuditFailure::Deny;
-    if (deny && r.decision.outcome == Outcome::Allow && r.request.phase != Phase::CloseSession) {
-        r.decision.outcome = Outcome::Deny;
-        r.decision.reason_user = "access denied: the audit trail cannot be written";
-        r.decision.reason_admin = "audit write failed: " + r.audit_error;
-    }
+    return s;
+}
+
+// The metrics and the journal get the outcome the user got, with why.
+void Engine::report(const DecisionRecord& r) {
     count_decision(r.request.service, to_string(r.request.phase), recorded_outcome(r));
-    journal_decision(r);  // the outcome the user got, with why
+    journal_decision(r);
 }
 
 }  // namespace vigil

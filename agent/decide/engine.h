@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "audit_log.h"
+#include "combine.h"
 #include "config.h"
 #include "decision.h"
 #include "decision_record.h"
@@ -70,16 +71,20 @@ public:
 
 private:
     DecisionRecord begin(const Request& req) const;
-    void finish(DecisionRecord& r, std::chrono::steady_clock::time_point start);
-    Decision decide_with(DecisionRecord& r);
-    // Everything decide_with does before the PDP: a decision, or empty when
-    // the PDP must be asked (m then holds the rules' match).
+    // The first answer (combine.h, step 1): the local rules' or the PDP's.
+    // m then holds the rules' match, whose allow rule step-up reads.
+    Decision decide_first(DecisionRecord& r, RuleMatch& m);
+    // Everything decide_first does before the PDP: a decision, or empty when
+    // the PDP must be asked.
     std::optional<Decision> decide_before_pdp(DecisionRecord& r, RuleMatch& m) const;
     Decision link_session(DecisionRecord& r) const;
-    Decision demand_step_up(Decision d, const Rule* allow, const DecisionRecord& r) const;
-    bool offers(const std::string& method) const;
     std::string unmet(const std::vector<posture::Requirement>& reqs, const DecisionRecord& r) const;
-    void record(DecisionRecord& r);
+    // r.decision is the first answer: combines it with the rest (combine.h),
+    // records it unless a dry run, and reports it.
+    void finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_clock::time_point start);
+    CombineFacts facts_for(const DecisionRecord& r, const Rule* allow) const;
+    Status write_record(DecisionRecord& r, const Decision& d);
+    void report(const DecisionRecord& r);
 
     std::shared_ptr<const Config> config_;
     AuditLog* audit_;

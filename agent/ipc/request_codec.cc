@@ -160,7 +160,7 @@ Result<StepUpAnswerFrame> decode_step_up_answer(const std::vector<uint8_t>& payl
 
 std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
     std::vector<std::pair<wire::Tag, std::string_view>> fields = {
-        {wire::Tag::Outcome, "challenge"},
+        {wire::Tag::Outcome, wire::kOutcomeChallenge},
         {wire::Tag::ChallengeId, p.challenge_id},
         {wire::Tag::Prompt, p.prompt},
         {wire::Tag::Echo, p.echo ? "on" : "off"},
@@ -172,14 +172,14 @@ std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
 }
 
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
-    return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, "deny"},
+    return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, wire::kOutcomeDeny},
                                                 {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});
 }
 
 std::vector<uint8_t> refusal_to(uint16_t kind, std::string_view why) {
     std::string reason = fmt::format("access denied: vigil cannot check this request ({})", why);
     auto answer = static_cast<wire::Kind>(kind | wire::kAnswerBit);
-    return *build_frame(answer, {{wire::Tag::Outcome, "deny"}, {wire::Tag::ReasonUser, reason}});
+    return *build_frame(answer, {{wire::Tag::Outcome, wire::kOutcomeDeny}, {wire::Tag::ReasonUser, reason}});
 }
 
 }  // namespace vigil

@@ -1,14 +1,16 @@
 #include "decision.h"
 
+#include "protocol.h"
+
 namespace vigil {
 
 const char* to_string(Outcome o) {
     switch (o) {
-        case Outcome::Allow: return "allow";
-        case Outcome::Deny: return "deny";
-        case Outcome::StepUp: return "step_up";
+        case Outcome::Allow: return wire::kOutcomeAllow.data();
+        case Outcome::Deny: return wire::kOutcomeDeny.data();
+        case Outcome::StepUp: return wire::kOutcomeStepUp.data();
     }
-    return "deny";
+    return wire::kOutcomeDeny.data();
 }
 
 }  // namespace vigil
