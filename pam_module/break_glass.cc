@@ -116,13 +116,13 @@ bool spool_break_glass(const char* dir, const RequestFacts& facts, const char* u
     char secs[21], pid[21];
     uint8_t frame[4096];
     wire::Writer w(frame, sizeof frame);
-    w.put(wire::Tag::At, wire::format_u64(static_cast<uint64_t>(now.tv_sec), secs));
+    w.put(wire::Tag::At, wire::format_decimal(static_cast<uint64_t>(now.tv_sec), secs));
     w.put(wire::Tag::Phase, phase);
     w.put(wire::Tag::User, user);
     w.put(wire::Tag::Service, facts.service);
     w.put(wire::Tag::Rhost, facts.rhost);
     w.put(wire::Tag::Tty, facts.tty);
-    w.put(wire::Tag::Pid, wire::format_u64(static_cast<uint64_t>(getpid()), pid));
+    w.put(wire::Tag::Pid, wire::format_decimal(static_cast<uint64_t>(getpid()), pid));
     w.put(wire::Tag::Group, group);
     w.put(wire::Tag::Error, why);
     size_t n = w.finish(wire::Kind::BreakGlass);

@@ -31,7 +31,7 @@ void parse_socket(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
 
 void parse_timeout(pam_handle_t* pamh, const char* value, ModuleArgs& out) {
     uint64_t ms = 0;
-    if (!wire::parse_u64(value, ms) || ms == 0 || ms > kMaxTimeoutMs) {
+    if (!wire::parse_decimal(value, kMaxTimeoutMs, ms) || ms == 0) {
         pam_syslog(pamh, LOG_ERR, "ignoring timeout=%s: want 1..%d milliseconds", value, kMaxTimeoutMs);
         return;
     }

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
+#include "decimal.h"
 
 namespace vigil::posture {
 namespace {
@@ -40,8 +40,9 @@ Result<std::string> json_path_text(const nlohmann::json& doc, std::string_view p
             at = &*it;
         } else if (at->is_array() && all_digits(part)) {
             size_t i = 0;
-            auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), i);
-            if (ec != std::errc() || i >= at->size()) return err(fmt::format("{}: not in the answer", path));
+            if (!wire::parse_decimal_as(part, i) || i >= at->size()) {
+                return err(fmt::format("{}: not in the answer", path));
+            }
             at = &(*at)[i];
         } else {
             return err(fmt::format("{}: not in the answer", path));

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "decimal.h"
+
 namespace vigil::posture {
 namespace {
 
@@ -17,9 +19,8 @@ bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of
 
 // A uid written as digits, if it is one (uid_t(-1) means "no uid" to the kernel).
 std::optional<uid_t> numeric_uid(const std::string& s) {
-    if (!all_digits(s) || s.size() > 10) return std::nullopt;
-    uint64_t v = std::stoull(s);
-    if (v >= UINT32_MAX) return std::nullopt;
+    uint64_t v = 0;
+    if (s.size() > 10 || !wire::parse_decimal(s, UINT32_MAX - 1, v)) return std::nullopt;
     return static_cast<uid_t>(v);
 }
 

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "decimal.h"
+
 namespace vigil::nss {
 namespace {
 
@@ -83,15 +85,7 @@ bool valid_path(std::string_view s) {
 
 // Strict decimal: digits only, no sign, no leading zero, at most max.
 bool parse_decimal(std::string_view s, uint64_t max, uint64_t& out) {
-    if (s.empty() || s.size() > 19 || (s.size() > 1 && s[0] == '0')) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (!is_digit(c)) return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');  // 19 digits cannot overflow 64 bits
-    }
-    if (v > max) return false;
-    out = v;
-    return true;
+    return wire::parse_decimal(s, max, out, wire::LeadingZeros::Refused);
 }
 
 bool parse_id(std::string_view s, uint32_t& out) {

@@ -26,6 +26,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "decimal.h"
+
 namespace vigil::wire {
 
 inline constexpr uint32_t kMagic = 0x56474c31;  // "VGL1"
@@ -111,29 +113,6 @@ inline constexpr std::string_view kOutcomeChallenge = "challenge";
 // rest of the stack.
 inline constexpr std::string_view kOutcomePass = "pass";
 
-// Decimal text <-> unsigned integers, without <charconv> throwing paths.
-inline bool parse_u64(std::string_view s, uint64_t& out) {
-    if (s.empty() || s.size() > 19) return false;
-    uint64_t v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + static_cast<uint64_t>(c - '0');
-    }
-    out = v;
-    return true;
-}
-
-// Writes at most 20 digits into buf; returns the view of them.
-inline std::string_view format_u64(uint64_t v, char (&buf)[21]) {
-    char* end = buf + sizeof buf;
-    char* p = end;
-    do {
-        *--p = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    return std::string_view(p, static_cast<size_t>(end - p));
-}
-
 inline void put_be16(uint8_t* p, uint16_t v) {
     p[0] = static_cast<uint8_t>(v >> 8);
     p[1] = static_cast<uint8_t>(v);
@@ -166,7 +145,7 @@ public:
     }
     void put_u64(Tag tag, uint64_t v) {
         char digits[21];
-        put(tag, format_u64(v, digits));
+        put(tag, format_decimal(v, digits));
     }
     // Returns the frame's total size, or 0 if anything did not fit.
     size_t finish(Kind kind) {

@@ -28,14 +28,14 @@ Status name_field(std::string_view v, size_t max, const char* what, std::string&
 // (docker exec, nsenter) sees getppid() == 0.
 Status pid_field(std::string_view v, const char* what, pid_t& out, bool zero_ok = false) {
     uint64_t n = 0;
-    if (!wire::parse_u64(v, n) || (n == 0 && !zero_ok) || n > 4194304) return err(fmt::format("{} is not a pid", what));
+    if (!wire::parse_decimal(v, 4194304, n) || (n == 0 && !zero_ok)) return err(fmt::format("{} is not a pid", what));
     out = static_cast<pid_t>(n);
     return Ok{};
 }
 
 Status budget_field(std::string_view v, std::chrono::milliseconds& out) {
     uint64_t n = 0;
-    if (!wire::parse_u64(v, n) || n == 0 || n > 600000) return err("budget is not a number of milliseconds");
+    if (!wire::parse_decimal(v, 600000, n) || n == 0) return err("budget is not a number of milliseconds");
     out = std::chrono::milliseconds(n);
     return Ok{};
 }

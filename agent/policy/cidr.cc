@@ -3,7 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
-#include "protocol.h"
+#include "decimal.h"
 
 namespace vigil {
 namespace {
@@ -50,7 +50,7 @@ Result<Cidr> parse_cidr(std::string_view text) {
     Cidr c{*addr, address_bits(*addr)};
     if (slash != std::string_view::npos) {
         uint64_t p = 0;
-        if (!wire::parse_u64(text.substr(slash + 1), p) || p > uint64_t(address_bits(*addr))) {
+        if (!wire::parse_decimal(text.substr(slash + 1), uint64_t(address_bits(*addr)), p)) {
             return err(fmt::format("\"{}\": prefix length must be 0..{}", text, address_bits(*addr)));
         }
         c.prefix = static_cast<int>(p);

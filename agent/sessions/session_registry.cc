@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "decimal.h"
 #include "log.h"
 #include "request_id.h"
 
@@ -48,12 +48,6 @@ Result<size_t> read_some(int fd, char* buf, size_t size) {
     return got;
 }
 
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
 // The fields after "pid (comm) ": comm may hold spaces and ')', so the line
 // is split after the *last* ')'. Field 3 (state) is fields[0].
 std::optional<ProcStat> parse_stat(pid_t pid, std::string_view line) {
@@ -68,9 +62,9 @@ std::optional<ProcStat> parse_stat(pid_t pid, std::string_view line) {
     }
     ProcStat st;
     st.pid = pid;
-    bool ok = fields.size() == 20 && fields[0].size() == 1 && parse_number(fields[1], st.ppid) &&
-              parse_number(fields[3], st.session) && parse_number(fields[4], st.tty_nr) &&
-              parse_number(fields[6], st.flags) && parse_number(fields[19], st.start_time);
+    bool ok = fields.size() == 20 && fields[0].size() == 1 && wire::parse_decimal_as(fields[1], st.ppid) &&
+              wire::parse_decimal_as(fields[3], st.session) && wire::parse_decimal_as(fields[4], st.tty_nr) &&
+              wire::parse_decimal_as(fields[6], st.flags) && wire::parse_decimal_as(fields[19], st.start_time);
     if (!ok) return std::nullopt;
     st.state = fields[0][0];
     return st;

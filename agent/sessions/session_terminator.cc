@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "decimal.h"
 #include "log.h"
 #include "unique_fd.h"
 
@@ -54,9 +55,8 @@ std::vector<ProcStat> all_processes() {
     std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc"), ::closedir);
     if (!dir) return out;
     while (dirent* e = ::readdir(dir.get())) {
-        char* end = nullptr;
-        long pid = std::strtol(e->d_name, &end, 10);
-        if (*end != '\0' || pid <= 0) continue;
+        pid_t pid = 0;
+        if (!wire::parse_decimal_as(e->d_name, pid) || pid <= 0) continue;
         if (auto st = read_proc_stat(static_cast<pid_t>(pid))) out.push_back(*st);
     }
     return out;
@@ -417,13 +417,8 @@ std::optional<std::string> tty_path(int tty_nr) {
 
 // A decimal number without leading zeros, at most max.
 bool small_number(std::string_view digits, unsigned max) {
-    if (digits.empty() || digits.size() > 7 || (digits.size() > 1 && digits[0] == '0')) return false;
-    unsigned n = 0;
-    for (char c : digits) {
-        if (c < '0' || c > '9') return false;
-        n = n * 10 + static_cast<unsigned>(c - '0');
-    }
-    return n <= max;
+    uint64_t n = 0;
+    return wire::parse_decimal(digits, max, n, wire::LeadingZeros::Refused);
 }
 
 // "/dev/pts/N" or "/dev/ttyN" (a virtual console, 1..63).

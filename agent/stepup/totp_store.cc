@@ -9,13 +9,13 @@
 
 #include <atomic>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <functional>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "decimal.h"
 #include "timestamp.h"
 #include "totp_code.h"
 #include "unique_fd.h"
@@ -180,12 +180,6 @@ Result<size_t> read_all(int fd, std::vector<char>& buf) {
 
 // --------------------------------------------------------------- record ----
 
-template <class T>
-bool parse_number(std::string_view text, T& out) {
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && !text.empty();
-}
-
 // One "key=value" line into r. Errors never quote the line: it may be the secret.
 Status parse_line(std::string_view line, Record& r, unsigned& seen) {
     size_t eq = line.find('=');
@@ -205,9 +199,9 @@ Status parse_line(std::string_view line, Record& r, unsigned& seen) {
             if (ok) r.secret = std::move(*raw);
             break;
         }
-        case 1: ok = parse_number(value, r.last_step); break;
-        case 2: ok = parse_number(value, r.failures); break;
-        default: ok = parse_number(value, r.locked_until) && r.locked_until >= 0; break;
+        case 1: ok = wire::parse_decimal_as(value, r.last_step); break;
+        case 2: ok = wire::parse_decimal_as(value, r.failures); break;
+        default: ok = wire::parse_decimal_as(value, r.locked_until) && r.locked_until >= 0; break;
     }
     if (!ok) return err(fmt::format("bad {}", key));
     return Ok{};

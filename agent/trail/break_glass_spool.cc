@@ -87,11 +87,11 @@ Result<BreakGlassUse> parse_break_glass(const std::vector<uint8_t>& bytes) {
             case wire::Tag::At:
                 // The module writes the time of the use: anything past 2100
                 // is garbage, and would not fit the clock's nanoseconds.
-                if (!wire::parse_u64(v, at) || at > kLatestAt) return err("bad time");
+                if (!wire::parse_decimal(v, kLatestAt, at)) return err("bad time");
                 break;
             case wire::Tag::Pid: {
                 uint64_t pid = 0;
-                if (!wire::parse_u64(v, pid) || pid > INT32_MAX) return err("bad pid");
+                if (!wire::parse_decimal(v, INT32_MAX, pid)) return err("bad pid");
                 u.pid = static_cast<int64_t>(pid);
                 break;
             }

@@ -78,10 +78,31 @@ TEST_CASE("protocol reader flags a truncated field instead of reading past the e
 
 TEST_CASE("protocol decimal helpers reject non-digits and overflow") {
     uint64_t n = 0;
-    CHECK(wire::parse_u64("12345", n));
+    CHECK(wire::parse_decimal("12345", UINT64_MAX, n));
     CHECK(n == 12345);
-    for (const char* bad : {"", "-1", "12a", "99999999999999999999", " 1"}) CHECK_FALSE(wire::parse_u64(bad, n));
+    for (const char* bad : {"", "-1", "12a", "99999999999999999999", " 1"})
+        CHECK_FALSE(wire::parse_decimal(bad, UINT64_MAX, n));
     char buf[21];
-    CHECK(wire::format_u64(0, buf) == "0");
-    CHECK(wire::format_u64(18446744073709551615ull, buf) == "18446744073709551615");
+    CHECK(wire::format_decimal(0, buf) == "0");
+    CHECK(wire::format_decimal(18446744073709551615ull, buf) == "18446744073709551615");
+}
+
+TEST_CASE("decimal: bounds, leading zeros and typed targets") {
+    uint64_t n = 0;
+    CHECK(wire::parse_decimal("600000", 600000, n));
+    CHECK_FALSE(wire::parse_decimal("600001", 600000, n));
+    CHECK(n == 600000);  // a refused number leaves out as it was
+    CHECK(wire::parse_decimal("007", 10, n));
+    CHECK(n == 7);
+    CHECK_FALSE(wire::parse_decimal("007", 10, n, wire::LeadingZeros::Refused));
+    CHECK(wire::parse_decimal("0", 10, n, wire::LeadingZeros::Refused));
+    CHECK(n == 0);
+    int pid = 0;
+    CHECK(wire::parse_decimal_as("2147483647", pid));
+    CHECK(pid == 2147483647);
+    CHECK_FALSE(wire::parse_decimal_as("2147483648", pid));
+    CHECK_FALSE(wire::parse_decimal_as("-1", pid));
+    uint8_t small = 0;
+    CHECK(wire::parse_decimal_as("255", small));
+    CHECK_FALSE(wire::parse_decimal_as("256", small));
 }
