@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fd_io.h"
 #include "unique_fd.h"
 
 namespace vigil {
@@ -20,12 +21,7 @@ std::string directory_of(const std::string& path) {
 }
 
 Status write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(strerror(errno));
-        text.remove_prefix(static_cast<size_t>(n));
-    }
+    if (!wire::write_full(fd, text.data(), text.size())) return err(strerror(errno));
     return Ok{};
 }
 

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fd_io.h"
 #include "unique_fd.h"
 
 namespace vigil {
@@ -88,12 +89,8 @@ Result<std::string> read_config_file(const std::string& path) {
         return err(fmt::format("{}: larger than {} bytes", path, kMaxConfigBytes));
     }
     std::string text(static_cast<size_t>(st.st_size), '\0');
-    size_t got = 0;
-    while (got < text.size()) {
-        ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return err(fmt::format("{}: read failed", path));
-        got += static_cast<size_t>(n);
+    if (wire::read_full(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+        return err(fmt::format("{}: read failed", path));
     }
     return text;
 }

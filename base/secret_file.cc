@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "fd_io.h"
 #include "unique_fd.h"
 
 namespace vigil {
@@ -71,19 +72,6 @@ Result<UniqueFd> open_secret(const std::string& path) {
     return fd;
 }
 
-// Reads until EOF or cap bytes. Returns the count, or -1 with errno set.
-ssize_t read_all(int fd, char* buf, size_t cap) {
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t n = ::read(fd, buf + got, cap - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
-    return static_cast<ssize_t>(got);
-}
-
 std::string_view strip_one_newline(std::string_view s) {
     if (s.ends_with("\r\n")) return s.substr(0, s.size() - 2);
     if (s.ends_with('\n')) return s.substr(0, s.size() - 1);
@@ -111,7 +99,7 @@ Result<Secret> validated(const std::string& path, std::string_view raw) {
 
 // buf is one byte larger than allowed, to notice a file that grew after fstat.
 Result<Secret> read_validated(const std::string& path, int fd, std::vector<char>& buf) {
-    ssize_t n = read_all(fd, buf.data(), buf.size());
+    ssize_t n = wire::read_full(fd, buf.data(), buf.size());
     if (n < 0) return err(fmt::format("{}: read failed: {}", path, strerror(errno)));
     if (static_cast<size_t>(n) > kMaxSecretBytes) {
         return err(fmt::format("{}: larger than {} bytes; expected a single token", path, kMaxSecretBytes));

@@ -9,42 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "deadline_io.h"
+#include "unique_fd.h"
+
 namespace vigil::pam {
 namespace {
-
-// Owns the socket for the length of one exchange.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-int64_t now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Waits until fd is ready for `events` or the deadline passes.
-ClientStatus wait_for(int fd, short events, int64_t deadline) {
-    for (;;) {
-        int64_t left = deadline - now_ms();
-        if (left <= 0) return ClientStatus::Timeout;
-        pollfd p{fd, events, 0};
-        int r = poll(&p, 1, static_cast<int>(left));
-        if (r > 0) return ClientStatus::Ok;
-        if (r == 0) return ClientStatus::Timeout;
-        if (errno != EINTR) return ClientStatus::Closed;
-    }
-}
 
 // A unix socket whose backlog is full refuses a non-blocking connect with
 // EAGAIN and offers nothing to poll on: retry every few milliseconds until
@@ -58,23 +27,19 @@ ClientStatus connect_agent(int fd, const char* path, int64_t deadline) {
         if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ClientStatus::Ok;
         if (errno == EINTR) continue;
         if (errno != EAGAIN) return ClientStatus::Unreachable;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - wire::monotonic_ms();
         if (left <= 0) return ClientStatus::Timeout;
         poll(nullptr, 0, static_cast<int>(left < kRetryMs ? left : kRetryMs));
     }
 }
 
-ClientStatus send_all(int fd, const uint8_t* p, size_t n, int64_t deadline) {
-    while (n > 0) {
-        ClientStatus s = wait_for(fd, POLLOUT, deadline);
-        if (s != ClientStatus::Ok) return s;
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (w < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-        if (w <= 0) return ClientStatus::Closed;
-        p += w;
-        n -= static_cast<size_t>(w);
+ClientStatus status_of(wire::IoStatus s) {
+    switch (s) {
+        case wire::IoStatus::Ok: return ClientStatus::Ok;
+        case wire::IoStatus::Timeout: return ClientStatus::Timeout;
+        case wire::IoStatus::Closed: break;
     }
-    return ClientStatus::Ok;
+    return ClientStatus::Closed;
 }
 
 ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answer) {
@@ -110,7 +75,7 @@ ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnsw
     size_t want = wire::kHeaderSize;
     wire::Header h;
     while (have < want) {
-        ClientStatus s = wait_for(fd, POLLIN, deadline);
+        ClientStatus s = status_of(wire::wait_ready(fd, POLLIN, deadline));
         if (s != ClientStatus::Ok) return s;
         ssize_t r = recv(fd, answer.buf + have, sizeof answer.buf - have, MSG_DONTWAIT);
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
@@ -149,11 +114,11 @@ const char* describe(ClientStatus s) {
 
 ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame, size_t frame_len,
                        AgentAnswer& answer) {
-    int64_t deadline = now_ms() + timeout_ms;
-    Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (fd.get() < 0) return ClientStatus::Unreachable;
+    int64_t deadline = wire::monotonic_ms() + timeout_ms;
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) return ClientStatus::Unreachable;
     ClientStatus s = connect_agent(fd.get(), socket_path, deadline);
-    if (s == ClientStatus::Ok) s = send_all(fd.get(), frame, frame_len, deadline);
+    if (s == ClientStatus::Ok) s = status_of(wire::send_all_by(fd.get(), frame, frame_len, deadline));
     if (s == ClientStatus::Ok) s = receive_answer(fd.get(), kind, deadline, answer);
     return s;
 }

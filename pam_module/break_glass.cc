@@ -12,6 +12,9 @@
 #include <cstring>
 #include <ctime>
 
+#include "fd_io.h"
+#include "unique_fd.h"
+
 namespace vigil::pam {
 namespace {
 
@@ -72,13 +75,12 @@ void say(char* err, size_t errlen, const char* what, int e) {
 }
 
 // The spool directory as vigild makes it: root's alone.
-int open_spool(const char* dir, char* err, size_t errlen) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return say(err, errlen, "cannot open the spool directory", errno), -1;
+UniqueFd open_spool(const char* dir, char* err, size_t errlen) {
+    UniqueFd fd(open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return say(err, errlen, "cannot open the spool directory", errno), UniqueFd();
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0) {
-        close(fd);
-        return say(err, errlen, "the spool directory is not root's alone (mode 0700)", 0), -1;
+    if (fstat(fd.get(), &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0) {
+        return say(err, errlen, "the spool directory is not root's alone (mode 0700)", 0), UniqueFd();
     }
     return fd;
 }
@@ -109,8 +111,8 @@ bool in_local_group(const char* user, const char* group) {
 
 bool spool_break_glass(const char* dir, const RequestFacts& facts, const char* user, const char* phase,
                        const char* group, const char* why, char* err, size_t errlen) {
-    int dfd = open_spool(dir, err, errlen);
-    if (dfd < 0) return false;
+    UniqueFd dfd = open_spool(dir, err, errlen);
+    if (!dfd) return false;
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     char secs[21], pid[21];
@@ -126,28 +128,14 @@ bool spool_break_glass(const char* dir, const RequestFacts& facts, const char* u
     w.put(wire::Tag::Group, group);
     w.put(wire::Tag::Error, why);
     size_t n = w.finish(wire::Kind::BreakGlass);
-    if (n == 0) {
-        close(dfd);
-        return say(err, errlen, "the record does not fit one frame", 0), false;
-    }
+    if (n == 0) return say(err, errlen, "the record does not fit one frame", 0), false;
     char name[64];
     std::snprintf(name, sizeof name, "%lld.%09ld.%d", static_cast<long long>(now.tv_sec), now.tv_nsec,
                   static_cast<int>(getpid()));
-    int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    int e = errno;
-    close(dfd);
-    if (fd < 0) return say(err, errlen, "cannot create the spool file", e), false;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t k = write(fd, frame + done, n - done);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) break;
-        done += static_cast<size_t>(k);
-    }
-    e = errno;
-    bool ok = done == n && fsync(fd) == 0;
-    close(fd);
-    if (!ok) say(err, errlen, "cannot write the spool file", e);
+    UniqueFd fd(openat(dfd.get(), name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd) return say(err, errlen, "cannot create the spool file", errno), false;
+    bool ok = wire::write_full(fd.get(), frame, n) && fsync(fd.get()) == 0;
+    if (!ok) say(err, errlen, "cannot write the spool file", errno);
     return ok;
 }
 

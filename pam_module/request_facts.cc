@@ -4,6 +4,9 @@
 #include <security/pam_ext.h>
 #include <unistd.h>
 
+#include "fd_io.h"
+#include "unique_fd.h"
+
 namespace vigil::pam {
 namespace {
 
@@ -24,17 +27,12 @@ bool is_sudo(std::string_view service) { return service == "sudo" || service == 
 // size, and then said so: a command seen in part must not pass for whole.
 std::string_view read_cmdline(char* buf, size_t cap, bool& truncated) {
     truncated = false;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return {};
-    size_t len = 0;
-    while (len < cap) {
-        ssize_t n = read(fd, buf + len, cap - len);
-        if (n <= 0) break;
-        len += static_cast<size_t>(n);
-    }
+    UniqueFd fd(open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC));
+    if (!fd) return {};
+    ssize_t n = wire::read_full(fd.get(), buf, cap);
+    size_t len = n > 0 ? static_cast<size_t>(n) : 0;
     char more;
-    truncated = len == cap && read(fd, &more, 1) == 1;
-    close(fd);
+    truncated = len == cap && wire::read_full(fd.get(), &more, 1) == 1;
     while (len > 0 && buf[len - 1] == '\0') --len;
     return std::string_view(buf, len);
 }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fd_io.h"
 #include "trusted_path.h"
 #include "unique_fd.h"
 
@@ -29,14 +30,13 @@ Result<SmallFile> read_small_file(const std::string& path, size_t max_bytes, con
                     std::chrono::duration_cast<std::chrono::system_clock::duration>(since_epoch))};
     char buf[4096];
     for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
+        ssize_t n = wire::read_full(fd.get(), buf, sizeof buf);
         if (n < 0) return err(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-        if (n == 0) return f;
         if (f.text.size() + static_cast<size_t>(n) > max_bytes) {
             return err(fmt::format("{} is larger than {} bytes", path, max_bytes));
         }
         f.text.append(buf, static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < sizeof buf) return f;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "deadline_io.h"
 #include "unique_fd.h"
 
 namespace vigil::posture {
@@ -20,20 +21,19 @@ using Clock = std::chrono::steady_clock;
 // (not EINPROGRESS); it is retried this often until the deadline.
 constexpr auto kBacklogRetry = std::chrono::milliseconds(10);
 
-int ms_left(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    return left > 0 ? static_cast<int>(left) : 0;
+int64_t deadline_ms(Clock::time_point deadline) {
+    // steady_clock is CLOCK_MONOTONIC, the clock of wire/deadline_io.h.
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
 }
 
 // Waits for `events` on fd until the deadline. false on timeout.
 Result<bool> wait_for(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        pollfd p{fd, events, 0};
-        int n = ::poll(&p, 1, ms_left(deadline));
-        if (n > 0) return true;
-        if (n == 0) return false;
-        if (errno != EINTR) return err(fmt::format("poll: {}", std::strerror(errno)));
+    switch (wire::wait_ready(fd, events, deadline_ms(deadline))) {
+        case wire::IoStatus::Ok: return true;
+        case wire::IoStatus::Timeout: return false;
+        case wire::IoStatus::Closed: break;
     }
+    return err(fmt::format("poll: {}", std::strerror(errno)));
 }
 
 Result<UniqueFd> connect_before(const UnixRequest& r, Clock::time_point deadline) {
@@ -84,20 +84,13 @@ Status check_peer(int fd, const UnixRequest& r) {
 }
 
 Status send_before(int fd, const UnixRequest& r, Clock::time_point deadline) {
-    size_t sent = 0;
-    while (sent < r.request.size()) {
-        ssize_t n = ::send(fd, r.request.data() + sent, r.request.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += static_cast<size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno != EAGAIN) return err(fmt::format("send to {}: {}", r.path, std::strerror(errno)));
-        auto ready = wait_for(fd, POLLOUT, deadline);
-        if (!ready) return ready.error();
-        if (!*ready) return err(fmt::format("send to {}: not accepted within {} ms", r.path, r.timeout.count()));
+    switch (wire::send_all_by(fd, r.request.data(), r.request.size(), deadline_ms(deadline))) {
+        case wire::IoStatus::Ok: return Ok{};
+        case wire::IoStatus::Timeout:
+            return err(fmt::format("send to {}: not accepted within {} ms", r.path, r.timeout.count()));
+        case wire::IoStatus::Closed: break;
     }
-    return Ok{};
+    return err(fmt::format("send to {}: {}", r.path, std::strerror(errno)));
 }
 
 Result<std::string> read_before(int fd, const UnixRequest& r, Clock::time_point deadline, const AnswerEnd& end) {

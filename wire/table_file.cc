@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "fd_io.h"
 #include "grant_format.h"
 
 namespace vigil::nss {
@@ -38,19 +39,6 @@ LoadStatus check_opened(int fd, uid_t owner, struct stat& st) {
     return LoadStatus::Ok;
 }
 
-// Reads until EOF or cap bytes. Returns the count, or -1 with errno set.
-ssize_t read_all(int fd, char* buf, size_t cap) {
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t n = ::read(fd, buf + got, cap - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return -1;
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
-    return static_cast<ssize_t>(got);
-}
-
 }  // namespace
 
 TableText::~TableText() { std::free(bytes_); }
@@ -78,7 +66,7 @@ LoadStatus load_table(const char* path, uid_t owner, TableText& out, struct stat
     size_t cap = static_cast<size_t>(st.st_size) + 1;
     char* bytes = static_cast<char*>(std::malloc(cap));
     if (bytes == nullptr) return LoadStatus::OutOfMemory;
-    ssize_t n = read_all(fd, bytes, cap);
+    ssize_t n = wire::read_full(fd, bytes, cap);
     if (n < 0 || static_cast<size_t>(n) == cap) {
         std::free(bytes);
         return n < 0 ? LoadStatus::ReadError : LoadStatus::TooLarge;

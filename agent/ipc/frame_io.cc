@@ -7,21 +7,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include "deadline_io.h"
+
 namespace vigil {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The deadline as wire/deadline_io.h counts it: steady_clock is CLOCK_MONOTONIC.
+int64_t deadline_ms(std::chrono::milliseconds timeout) { return wire::monotonic_ms() + timeout.count(); }
 
-Status wait_ready(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) return err("timed out");
-        pollfd p{fd, events, 0};
-        int r = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (r > 0) return Ok{};
-        if (r == 0) return err("timed out");
-        if (errno != EINTR) return err(fmt::format("poll: {}", strerror(errno)));
-    }
+Status failed(wire::IoStatus s, const char* what) {
+    if (s == wire::IoStatus::Timeout) return err("timed out");
+    return err(fmt::format("{}: {}", what, strerror(errno)));
 }
 
 }  // namespace
@@ -30,13 +26,15 @@ Status wait_ready(int fd, short events, Clock::time_point deadline) {
 // write, so this is usually a single call. Bytes beyond the one frame a
 // connection may carry are a protocol violation.
 Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
+    int64_t deadline = deadline_ms(timeout);
     std::vector<uint8_t> buf(wire::kMaxFrame);
     size_t have = 0;
     size_t want = wire::kHeaderSize;
     wire::Header h;
     while (have < want) {
-        if (auto s = wait_ready(fd, POLLIN, deadline); !s) return s.error();
+        if (auto s = wire::wait_ready(fd, POLLIN, deadline); s != wire::IoStatus::Ok) {
+            return failed(s, "poll").error();
+        }
         ssize_t r = ::recv(fd, buf.data() + have, buf.size() - have, MSG_DONTWAIT);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (r < 0) return err(fmt::format("recv: {}", strerror(errno)));
@@ -56,16 +54,8 @@ Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeou
 }
 
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    size_t done = 0;
-    while (done < frame.size()) {
-        if (auto s = wait_ready(fd, POLLOUT, deadline); !s) return s;
-        ssize_t n = ::send(fd, frame.data() + done, frame.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (n < 0) return err(fmt::format("send: {}", strerror(errno)));
-        done += static_cast<size_t>(n);
-    }
-    return Ok{};
+    auto s = wire::send_all_by(fd, frame.data(), frame.size(), deadline_ms(timeout));
+    return s == wire::IoStatus::Ok ? Status(Ok{}) : failed(s, "send");
 }
 
 Result<std::vector<uint8_t>> build_frame(wire::Kind kind,

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "decimal.h"
+#include "fd_io.h"
 #include "log.h"
 #include "request_id.h"
 
@@ -37,15 +38,9 @@ std::string errno_text() { return std::strerror(errno); }
 // ------------------------------------------------------------- /proc ----
 
 Result<size_t> read_some(int fd, char* buf, size_t size) {
-    size_t got = 0;
-    while (got < size) {
-        ssize_t n = ::read(fd, buf + got, size - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(errno_text());
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
-    return got;
+    ssize_t n = wire::read_full(fd, buf, size);
+    if (n < 0) return err(errno_text());
+    return static_cast<size_t>(n);
 }
 
 // The fields after "pid (comm) ": comm may hold spaces and ')', so the line
@@ -151,12 +146,7 @@ Result<std::optional<std::string>> read_registry_file(int dirfd, const std::stri
 }
 
 Status write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(errno_text());
-        text.remove_prefix(static_cast<size_t>(n));
-    }
+    if (!wire::write_full(fd, text.data(), text.size())) return err(errno_text());
     return Ok{};
 }
 

@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "decimal.h"
+#include "fd_io.h"
 #include "log.h"
 #include "unique_fd.h"
 
@@ -485,15 +486,8 @@ Status warn_tty(const std::string& tty_path_in, std::string_view text) {
         return err(fmt::format("{}: not a terminal device; not writing to it", path));
     }
     std::string message = warning_text(text);
-    std::string_view left = message;
-    while (!left.empty()) {
-        ssize_t n = ::write(fd.get(), left.data(), left.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            return err(fmt::format("{}: wrote {} of {} bytes: {}", path, message.size() - left.size(), message.size(),
-                                   std::strerror(errno)));
-        }
-        left.remove_prefix(static_cast<size_t>(n));
+    if (!wire::write_full(fd.get(), message.data(), message.size())) {
+        return err(fmt::format("{}: writing {} bytes: {}", path, message.size(), std::strerror(errno)));
     }
     return Ok{};
 }

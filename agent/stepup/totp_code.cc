@@ -2,13 +2,14 @@
 
 #include <liboath/oath.h>
 #include <openssl/crypto.h>
-#include <sys/random.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#include "random_bytes.h"
 
 namespace vigil {
 namespace {
@@ -49,13 +50,7 @@ int constant_time_compare(void* handle, const char* candidate) {
 
 Result<Secret> random_totp_secret() {
     char raw[kTotpSecretBytes];
-    size_t got = 0;
-    while (got < sizeof raw) {
-        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(std::string("getrandom failed: ") + std::strerror(errno));
-        got += static_cast<size_t>(n);
-    }
+    if (!random_bytes(raw, sizeof raw)) return err(std::string("getrandom failed: ") + std::strerror(errno));
     Secret out(std::string_view(raw, sizeof raw));
     OPENSSL_cleanse(raw, sizeof raw);
     return out;

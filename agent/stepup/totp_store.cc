@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "decimal.h"
+#include "fd_io.h"
 #include "timestamp.h"
 #include "totp_code.h"
 #include "unique_fd.h"
@@ -156,26 +157,15 @@ Result<UniqueFd> open_locked(int dirfd, const std::string& user, const std::stri
 }
 
 Status write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(errno_text());
-        text.remove_prefix(static_cast<size_t>(n));
-    }
+    if (!wire::write_full(fd, text.data(), text.size())) return err(errno_text());
     return Ok{};
 }
 
 // Reads at most kMaxRecordBytes + 1 bytes; the caller wipes the buffer.
 Result<size_t> read_all(int fd, std::vector<char>& buf) {
-    size_t got = 0;
-    while (got < buf.size()) {
-        ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(errno_text());
-        if (n == 0) break;
-        got += static_cast<size_t>(n);
-    }
-    return got;
+    ssize_t n = wire::read_full(fd, buf.data(), buf.size());
+    if (n < 0) return err(errno_text());
+    return static_cast<size_t>(n);
 }
 
 // --------------------------------------------------------------- record ----

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <vector>
 
+#include "fd_io.h"
 #include "sha256.h"
 #include "timestamp.h"
 
@@ -57,12 +58,8 @@ Result<std::string> last_line(int fd) {
 }
 
 Status write_all(int fd, const std::string& data) {
-    size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return err(fmt::format("audit write failed: {}", strerror(errno)));
-        done += static_cast<size_t>(n);
+    if (!wire::write_full(fd, data.data(), data.size())) {
+        return err(fmt::format("audit write failed: {}", strerror(errno)));
     }
     return Ok{};
 }

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fd_io.h"
 #include "protocol.h"
 #include "timestamp.h"
 #include "unique_fd.h"
@@ -41,12 +42,9 @@ Result<std::vector<uint8_t>> read_small_file(int dirfd, const char* name) {
     if (!S_ISREG(st.st_mode) || st.st_uid != 0) return err("not a regular file owned by root");
     if (static_cast<size_t>(st.st_size) > wire::kMaxFrame) return err("larger than one frame");
     std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < bytes.size()) {
-        ssize_t n = ::read(fd.get(), bytes.data() + got, bytes.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return err(fmt::format("cannot read: {}", n < 0 ? errno_text() : "short file"));
-        got += static_cast<size_t>(n);
+    ssize_t n = wire::read_full(fd.get(), bytes.data(), bytes.size());
+    if (n != static_cast<ssize_t>(bytes.size())) {
+        return err(fmt::format("cannot read: {}", n < 0 ? errno_text() : "short file"));
     }
     return bytes;
 }

@@ -1,6 +1,7 @@
-// Owns one file descriptor; closes it exactly once.
-#ifndef VIGIL_BASE_UNIQUE_FD_H
-#define VIGIL_BASE_UNIQUE_FD_H
+// Owns one file descriptor; closes it exactly once. Header-only and libc
+// only, so the modules use it too (wire/ is what both sides compile).
+#ifndef VIGIL_WIRE_UNIQUE_FD_H
+#define VIGIL_WIRE_UNIQUE_FD_H
 
 #include <unistd.h>
 
