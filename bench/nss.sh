@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/nss.sh — sourced by bench/run.sh: what libnss_vigil.so.2 adds to a
 # lookup on the host. A name nobody has walks every source on the nsswitch
 # line, so it pays the module's whole cost (open, check and parse the grant

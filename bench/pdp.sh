@@ -542,6 +542,7 @@ pdp_measure() {
     s=$(python3 "$BENCH_DIR/audit_stats.py" "$T/uncached.audit.jsonl" 1 1000000000 "$T/all")
     CONN_DECISIONS=$(field pdp <<<"$s")
 
+    # shellcheck disable=SC2034 # read by bench/run.sh, which sources this file
     PDP_STAGE=""
     "$SRCDIR/tests/pdp/cerbos.sh" stop "$CERBOS_DIR" >/dev/null 2>&1 || true
     CERBOS_DIR=

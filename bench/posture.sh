@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/posture.sh — sourced by bench/run.sh: what posture costs.
 #
 #   - a decision with 10 signals from a warm snapshot (a [[posture.socket]]
@@ -97,9 +98,9 @@ posture_measure() {
 }
 
 posture_report() {
-    local n10 m10 p10 t10 n0 m0 p0 t0 added
-    read -r n0 m0 p0 t0 <<<"$POSTURE_NONE"
-    read -r n10 m10 p10 t10 <<<"$POSTURE_TEN"
+    local n10 m10 p10 n0 m0 p0 added
+    read -r n0 m0 p0 _ <<<"$POSTURE_NONE"
+    read -r n10 m10 p10 _ <<<"$POSTURE_TEN"
     added=$(awk -v a="$m10" -v b="$m0" 'BEGIN {printf "%.1f", a - b}')
     printf '\n## Posture\n\n'
     printf 'Root, local allow rule, PAM service vigil-posture. With signals: a\n'

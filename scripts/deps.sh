@@ -13,7 +13,7 @@ build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
   openssh-client sudo util-linux"
 deb_pkgs="$build_pkgs debhelper dpkg-dev lintian"
 test_pkgs="$deb_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2
-  systemd dbus-user-session clang-format valgrind prometheus clang libclang-rt-dev gnuplot-nox
+  systemd dbus-user-session clang-format shellcheck valgrind prometheus clang libclang-rt-dev gnuplot-nox
   libfaketime debootstrap systemd-container"
 
 case "${1:-build}" in

@@ -53,8 +53,9 @@ if [ "$(readlink /proc/1/ns/mnt)" = "" ] || [ "$$" -ne 1 ]; then
     exit 1
 fi
 
-TAP_N=0
-TAP_FAILED=0
+# shellcheck source=tests/lib/tap.sh
+. "$SRCDIR/tests/lib/tap.sh"
+TAP_KEEP=${VIGIL_DEB_KEEP:-}
 echo "1..$PLAN"
 
 T=$(mktemp -d /tmp/vigil-deb.XXXXXX)
@@ -73,34 +74,6 @@ cleanup() {
     done
 }
 trap cleanup EXIT
-
-# A case calls fail "why" for each thing wrong; it fails when it called fail
-# at least once or returned non-zero.
-FAILS=0
-fail() {
-    printf '%s\n' "$*" >>"$DIAG"
-    FAILS=$((FAILS + 1))
-    return 1
-}
-
-# case_ "description" command...: one TAP case.
-case_() {
-    local desc=$1 rc=0
-    shift
-    : >"$DIAG"
-    FAILS=0
-    TAP_N=$((TAP_N + 1))
-    "$@" || rc=$?
-    if [ "$rc" -eq 0 ] && [ "$FAILS" -eq 0 ]; then
-        echo "ok $TAP_N - $desc"
-        [ -n "${VIGIL_DEB_KEEP:-}" ] && sed -e 's/^/# /' "$DIAG"
-    else
-        echo "not ok $TAP_N - $desc"
-        TAP_FAILED=$((TAP_FAILED + 1))
-        sed -e 's/^/# /' "$DIAG"
-    fi
-    return 0
-}
 
 # Runs a command inside the root with a clean environment; its output goes to
 # $OUT (and into the diagnostics of a failing case).

@@ -121,8 +121,8 @@ print("reopened %d" % reopened, flush=True)' "$grant_sock" >"$T/flood.ready" 2>"
     local flood=$!
     e2e_track "$flood"
     wait_for 5 test -s "$T/flood.ready" || { fail "the flood did not connect"; note "flood" "$T/flood.err"; return 1; }
-    local i denied=0 out
-    for i in $(seq 20); do
+    local denied=0 out
+    for _ in $(seq 20); do
         out=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sudo --user vgl-alice --tty /dev/pts/0 --invoker vgl-alice 2>&1) ||
             { denied=$((denied + 1)); echo "$out" >>"$T/flood.denied"; }
     done

@@ -153,7 +153,6 @@ allows_in_trail() { # from the line after MARK
     tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep -c '"outcome":"allow"' || true
 }
 
-LOAD_CYCLES=0
 LOAD_ALLOWED=0
 full_load() {
     audit_mark
@@ -173,7 +172,7 @@ full_load() {
     peak=$(sort -n "$rss_file" | tail -n 1)
     measured "$CLIENTS clients x ${SECONDS_LOAD}s, no pause between requests: $cycles requests in $(((t1 - t0) / 1000)) s ($((cycles * 1000 / (t1 - t0)))/s); allowed $allowed, told busy $busy, denied by [pdp] fallback (Cerbos too slow) $fallback, unanswered $unanswered"
     measured "latency of allowed requests p50 $p50 ms, p99 $p99 ms; of all requests p99 $p99all ms, max $pmax ms; vigild peak VmRSS $((${peak:-0} / 1024)) MiB"
-    LOAD_CYCLES=$cycles LOAD_ALLOWED=$allowed
+    LOAD_ALLOWED=$allowed
     [ "$cycles" -gt "$CLIENTS" ] || { fail "only $cycles requests were made"; return 1; }
     [ "$CLIENTS_BAD" -eq 0 ] || { fail "$CLIENTS_BAD clients ended with something other than allow or deny"; note "a client's messages" "$T/load.1.err"; return 1; }
     [ "$unanswered" -eq 0 ] || { fail "$unanswered requests went unanswered (the module's failmode)"; note_logs; return 1; }

@@ -28,17 +28,17 @@ write_rollout_config() { # MODE [SERVICES-TABLE]
     } | write_config "$T/vigil.toml"
 }
 
-pam_stacks() { # extra pam_vigil args
+pam_stacks() {
     write_pam sshd <<EOF
 auth required pam_permit.so
-$(vigil_pam account timeout=3000 failmode=secure "$@")
+$(vigil_pam account timeout=3000 failmode=secure)
 account required pam_permit.so
-$(vigil_pam session timeout=3000 failmode=secure "$@")
+$(vigil_pam session timeout=3000 failmode=secure)
 session required pam_permit.so
 EOF
     write_pam sudo <<EOF
 auth required pam_permit.so
-$(vigil_pam account timeout=3000 failmode=secure "$@")
+$(vigil_pam account timeout=3000 failmode=secure)
 account required pam_permit.so
 session required pam_permit.so
 EOF

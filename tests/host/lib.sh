@@ -46,43 +46,14 @@ HOST_BARE_PACKAGES="systemd systemd-sysv dbus"
 
 # ---------------------------------------------------------------- TAP ----
 
+# shellcheck source=tests/lib/tap.sh
+. "$SRCDIR/tests/lib/tap.sh"
 TAP_PLAN=0
-TAP_N=0
-TAP_FAILED=0
+TAP_KEEP=${VIGIL_HOST_KEEP:-}
 DIAG=""
 
 host_plan() { TAP_PLAN=$1; }
 
-# A case calls fail "why" for each thing wrong; it fails when it called fail
-# at least once or returned non-zero.
-FAILS=0
-fail() {
-    printf '%s\n' "$*" >>"$DIAG"
-    FAILS=$((FAILS + 1))
-    return 1
-}
-
-# note LABEL TEXT: attach text to the case's diagnostics.
-note() { { echo "--- $1:"; printf '%s\n' "$2" | tail -n 40; } >>"$DIAG"; }
-
-# case_ "description" command...: one TAP case.
-case_() {
-    local desc=$1 rc=0
-    shift
-    : >"$DIAG"
-    FAILS=0
-    TAP_N=$((TAP_N + 1))
-    "$@" || rc=$?
-    if [ "$rc" -eq 0 ] && [ "$FAILS" -eq 0 ]; then
-        echo "ok $TAP_N - $desc"
-        [ -n "${VIGIL_HOST_KEEP:-}" ] && sed -e 's/^/# /' "$DIAG"
-    else
-        echo "not ok $TAP_N - $desc"
-        TAP_FAILED=$((TAP_FAILED + 1))
-        sed -e 's/^/# /' "$DIAG"
-    fi
-    return 0
-}
 
 # host_abort "why": every case not run yet is "not ok", then exit 1. A step
 # that cannot run here fails the suite; it never skips.

@@ -298,10 +298,10 @@ for mode in unknown-outcome no-outcome bad-magic bad-version oversize short-head
     start_fake "$mode"
     h vigil-fake root
     case $mode in
-        short-header | short-payload | close) why='access check unavailable' ;;
-        *) why='vigil cannot check this request' ;;
+        short-header | short-payload | close) told='access check unavailable' ;;
+        *) told='vigil cannot check this request' ;;
     esac
-    expect "peer answers $mode: denied at once (${MS} ms)" $RC_ACCT_DENY "$why"
+    expect "peer answers $mode: denied at once (${MS} ms)" $RC_ACCT_DENY "$told"
     if [ "$RC" -eq $RC_ACCT_DENY ] && [ "$MS" -ge "$TIMEOUT_MS" ]; then
         not_ok "peer answers $mode: no wait for the deadline" "took $MS ms"
     fi
