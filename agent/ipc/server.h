@@ -1,7 +1,9 @@
-// vigild's two sockets and the closed table of requests they answer.
+// vigild's three sockets and the closed table of requests they answer.
 //
 // Like OpenSSH's monitor, the server answers only the request kinds listed
-// in its route table, each permitted on one socket only; a peer that is not
+// in its route table (routes.cc), each permitted on one socket only, and
+// its handlers only unwrap and wrap: the work is done beside what they
+// serve (the engine, step-up, sessions, grants, the status report); a peer that is not
 // root, or a frame that cannot be read, closes the connection and is logged.
 // A PAM request that was read but cannot be decided (a field too long, an
 // unknown kind) is answered with a deny and recorded, never just closed: the
@@ -19,7 +21,6 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -27,6 +28,7 @@
 
 #include "engine.h"
 #include "frame_io.h"
+#include "grant_admission.h"
 #include "grant_request.h"
 #include "grants.h"
 #include "result.h"
@@ -50,6 +52,7 @@ struct ServerOptions {
 class Server {
 public:
     using EngineSource = std::function<std::shared_ptr<Engine>()>;
+    using Answer = Result<std::vector<uint8_t>>;
 
     Server(ServerOptions options, EngineSource engine);
     ~Server();  // finishes the connections in hand, then joins every thread
@@ -57,15 +60,20 @@ public:
     // Accepts what is pending on a listening socket (non-blocking).
     void accept_from(int listen_fd, Listener which);
 
-    struct Route;
-
 private:
+    struct Route {
+        wire::Kind kind;
+        Listener on;
+        Answer (Server::*answer)(const Frame&, const PeerCredentials&);
+    };
+
     struct Job {
         UniqueFd conn;
         Listener which;
         PeerCredentials peer;
     };
 
+    // routes.cc: the table and its handlers.
     static const Route kRoutes[];
     static const Route* find_route(uint16_t kind, Listener on);
 
@@ -74,27 +82,21 @@ private:
     void worker_loop(std::deque<Job>& queue, bool busy);
     void handle(Job& job, bool busy);
     void deliver(const Job& job, const std::vector<uint8_t>& answer);
-    Result<std::vector<uint8_t>> refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
-    Result<std::vector<uint8_t>> refuse(wire::Kind kind, Request q, const std::string& user_why,
-                                        const std::string& why);
     void note_busy(Listener which, const PeerCredentials& peer);
-    // The grant socket is open to every local user: its connections may hold
-    // only a few workers at once, so that nobody can starve sshd and sudo of
-    // theirs by opening connections and sending nothing.
-    bool admit_grant(const PeerCredentials& peer);
-    void release_grant(const Job& job);
-    void release_grant_locked(const Job& job);  // mu_ held
-    Result<std::vector<uint8_t>> answer_pam_request(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> after_step_up(wire::Kind kind, Engine& engine, StepUpReply reply);
-    Result<std::vector<uint8_t>> answer_admin_decide(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_ping(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_posture(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_grant_request(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_grants(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
-    Result<std::vector<uint8_t>> answer_admin_status(const Frame& f, const PeerCredentials& peer);
+    void release_grant(const Job& job);  // a grant-socket connection is no longer in hand
+
+    Answer refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
+    Answer refuse(wire::Kind kind, Request q, const std::string& user_why, const std::string& why);
+    Answer answer_pam_request(const Frame& f, const PeerCredentials& peer);
+    Answer answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_decide(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_ping(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_posture(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_sessions(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_revoke(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_grants(const Frame& f, const PeerCredentials& peer);
+    Answer answer_admin_status(const Frame& f, const PeerCredentials& peer);
+    Answer answer_grant_request(const Frame& f, const PeerCredentials& peer);
 
     ServerOptions options_;
     EngineSource engine_;
@@ -110,9 +112,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<uint64_t> answered_{0};
     std::atomic<uint64_t> busy_answers_{0};
-    int grant_jobs_ = 0;                  // grant-socket connections in hand
-    std::map<uid_t, int> grant_jobs_of_;  // the same, by peer uid
-    std::atomic<uint64_t> grant_refused_{0};
+    GrantAdmission grant_admission_;
 };
 
 }  // namespace vigil

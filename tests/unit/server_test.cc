@@ -1,0 +1,181 @@
+// The socket layer: what each socket answers (the route table), what it
+// refuses, and the caps on the grant socket. Real unix sockets in a
+// temporary directory; the engine decides by local rules.
+#include "server.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <string>
+
+#include "config.h"
+#include "frame_io.h"
+#include "grant_admission.h"
+#include "unix_listener.h"
+
+namespace {
+
+const char* kRules = R"(
+[[rule]]
+name = "root may ssh"
+services = ["sshd"]
+users = ["root"]
+decision = "allow"
+)";
+
+struct Sockets {
+    std::filesystem::path dir;
+    vigil::UniqueFd pam, admin, grant;
+
+    Sockets() {
+        char tmpl[] = "/tmp/vigil-server-test.XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        dir = tmpl;
+        pam = listen_at("pam.sock", 0600);
+        admin = listen_at("admin.sock", 0600);
+        grant = listen_at("grant.sock", 0666);
+    }
+    ~Sockets() { std::filesystem::remove_all(dir); }
+
+    vigil::UniqueFd listen_at(const char* name, mode_t mode) {
+        auto fd = vigil::listen_unix((dir / name).string(), mode);
+        REQUIRE(fd);
+        // vigild's listeners are non-blocking: accept_from takes what is pending.
+        ::fcntl(fd->get(), F_SETFL, ::fcntl(fd->get(), F_GETFL) | O_NONBLOCK);
+        return std::move(*fd);
+    }
+};
+
+std::shared_ptr<vigil::Engine> local_engine() {
+    auto c = vigil::parse_config(kRules, "test.toml");
+    REQUIRE(c);
+    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
+    REQUIRE(e);
+    return *e;
+}
+
+// Connects, sends one frame, lets the server accept it, and reads what comes
+// back: an answer, or nothing when the server closed the connection.
+std::optional<vigil::Frame> exchange(vigil::Server& server, const Sockets& s, const char* name, vigil::Listener which,
+                                     const std::vector<uint8_t>& frame) {
+    auto conn = vigil::connect_unix((s.dir / name).string());
+    REQUIRE(conn);
+    REQUIRE(vigil::write_frame(conn->get(), frame, std::chrono::milliseconds(2000)));
+    const vigil::UniqueFd& listener = which == vigil::Listener::Pam     ? s.pam
+                                      : which == vigil::Listener::Admin ? s.admin
+                                                                        : s.grant;
+    server.accept_from(listener.get(), which);
+    auto answer = vigil::read_frame(conn->get(), std::chrono::milliseconds(5000));
+    if (!answer) return std::nullopt;  // reset by the server
+    return *answer ? std::optional<vigil::Frame>(std::move(**answer)) : std::nullopt;
+}
+
+std::string field(const vigil::Frame& f, vigil::wire::Tag want) {
+    vigil::wire::Reader r(f.payload.data(), f.payload.size());
+    vigil::wire::Tag tag{};
+    std::string_view v;
+    while (r.next(tag, v)) {
+        if (tag == want) return std::string(v);
+    }
+    return "";
+}
+
+std::vector<uint8_t> account_request(const std::string& user) {
+    auto f = vigil::build_frame(vigil::wire::Kind::Decide, {{vigil::wire::Tag::User, user},
+                                                            {vigil::wire::Tag::Service, "sshd"},
+                                                            {vigil::wire::Tag::Pid, std::to_string(::getpid())}});
+    REQUIRE(f);
+    return *f;
+}
+
+}  // namespace
+
+TEST_CASE("server: the PAM socket answers a PAM request; other sockets do not serve it") {
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    if (::getuid() != 0) {
+        // Only root may connect to the PAM socket: anyone else is closed on.
+        CHECK_FALSE(exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root")));
+        return;
+    }
+    auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+    REQUIRE(answer);
+    CHECK(answer->kind == static_cast<uint16_t>(vigil::wire::answer_to(vigil::wire::Kind::Decide)));
+    CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    CHECK_FALSE(field(*answer, vigil::wire::Tag::RequestId).empty());
+
+    SECTION("the same request on the admin socket is not served: closed, no answer") {
+        CHECK_FALSE(exchange(server, s, "admin.sock", vigil::Listener::Admin, account_request("root")));
+    }
+    SECTION("the same request on the grant socket is not served either") {
+        CHECK_FALSE(exchange(server, s, "grant.sock", vigil::Listener::Grant, account_request("root")));
+    }
+}
+
+TEST_CASE("server: a PAM request it cannot read is answered with a deny, not a closed socket") {
+    if (::getuid() != 0) return;  // the PAM socket takes root only (case above)
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    SECTION("a kind the table does not list") {
+        auto f = vigil::build_frame(static_cast<vigil::wire::Kind>(0x7e), {{vigil::wire::Tag::User, "root"}});
+        REQUIRE(f);
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, *f);
+        REQUIRE(answer);
+        CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+    }
+    SECTION("a request without a service") {
+        auto f = vigil::build_frame(vigil::wire::Kind::Decide, {{vigil::wire::Tag::User, "root"}});
+        REQUIRE(f);
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, *f);
+        REQUIRE(answer);
+        CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+        CHECK(field(*answer, vigil::wire::Tag::ReasonUser).starts_with("access denied"));
+    }
+    SECTION("a user NSS does not know is denied by the engine, answered all the same") {
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("no-such-user-vigil"));
+        REQUIRE(answer);
+        CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+    }
+}
+
+TEST_CASE("server: the admin socket answers a ping as JSON") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
+    REQUIRE(ping);
+    auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
+    REQUIRE(answer);
+    auto j = nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json));
+    CHECK(j["status"] == "ok");
+    SECTION("on the PAM socket, an admin request is a request it cannot serve: a deny, no JSON") {
+        auto pam = exchange(server, s, "pam.sock", vigil::Listener::Pam, *ping);
+        REQUIRE(pam);
+        CHECK(field(*pam, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+        CHECK(field(*pam, vigil::wire::Tag::Json).empty());
+    }
+}
+
+TEST_CASE("grant admission: at most 4 connections in hand, 2 per uid, given back on release") {
+    vigil::GrantAdmission a;
+    CHECK(a.admit(1000, 1));
+    CHECK(a.admit(1000, 2));
+    CHECK_FALSE(a.admit(1000, 3));  // uid 1000 holds its two
+    CHECK(a.admit(1001, 4));
+    CHECK(a.admit(1002, 5));
+    CHECK(a.in_hand() == 4);
+    CHECK_FALSE(a.admit(1003, 6));  // four in hand
+    CHECK(a.refused() == 2);
+    a.release(1000);
+    CHECK(a.in_hand() == 3);
+    CHECK(a.admit(1003, 7));
+    CHECK_FALSE(a.admit(1000, 8));  // four again
+    a.release(1003);
+    CHECK(a.admit(1000, 9));
+    SECTION("a release of a uid never admitted gives nothing back") {
+        a.release(4242);
+        CHECK(a.in_hand() == 4);
+    }
+}
