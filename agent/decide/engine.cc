@@ -161,7 +161,7 @@ std::optional<Decision> Engine::decide_before_pdp(DecisionRecord& r, RuleMatch& 
 
 Decision Engine::decide_first(DecisionRecord& r, RuleMatch& m) {
     if (auto d = decide_before_pdp(r, m)) return *d;
-    RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
+    RemotePdp remote{*config_, asking(*pdp_), allow_cache_, *last_answers_};
     return decide_remotely(r, m, remote);
 }
 
@@ -259,7 +259,7 @@ std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs)
         return out;
     }
     auto start = std::chrono::steady_clock::now();
-    RemotePdp remote{*config_, *pdp_, allow_cache_, *last_answers_};
+    RemotePdp remote{*config_, asking(*pdp_), allow_cache_, *last_answers_};
     struct Asking {
         size_t index;
         RuleMatch match;

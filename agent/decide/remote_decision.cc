@@ -14,6 +14,12 @@ using std::chrono::milliseconds;
 // Leave the module time to hear the answer: its whole budget is not ours.
 constexpr milliseconds kBudgetMargin{150};
 
+PdpAsk asking(PdpClient& client) {
+    return [&client](const PdpQuery& query, const std::string& request_id, milliseconds deadline) {
+        return client.ask(query, request_id, deadline);
+    };
+}
+
 milliseconds pdp_deadline(const Request& q, const PdpSettings& p) {
     if (q.budget.count() == 0) return p.timeout;
     auto spent = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - q.received);
@@ -165,7 +171,7 @@ RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
 Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
     RemoteAsk ask = prepare_remote(r, m, pdp);
     if (ask.decided) return *ask.decided;
-    PdpResult res = pdp.client.ask(ask.query, r.request_id, pdp_deadline(r.request, pdp.config.pdp));
+    PdpResult res = pdp.ask(ask.query, r.request_id, pdp_deadline(r.request, pdp.config.pdp));
     return conclude_remote(r, m, pdp, ask, res);
 }
 

@@ -17,7 +17,9 @@
 #define VIGIL_DECIDE_REMOTE_DECISION_H
 
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "config.h"
 #include "decision.h"
@@ -29,12 +31,20 @@ namespace vigil {
 
 struct DecisionRecord;
 
+// Asks the PDP one question: PdpClient::ask in vigild, a stand-in in the
+// unit tests, so every fallback can be tried against every PDP result.
+using PdpAsk = std::function<PdpResult(const PdpQuery& query, const std::string& request_id,
+                                       std::chrono::milliseconds deadline)>;
+
 struct RemotePdp {
     const Config& config;
-    PdpClient& client;
+    PdpAsk ask;
     PdpCache& allow_cache;   // positive cache, per policy
     PdpCache& last_answers;  // for fallback = "cached", survives reloads
 };
+
+// The PdpAsk of a real client.
+PdpAsk asking(PdpClient& client);
 
 Decision decide_remotely(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp);
 

@@ -182,3 +182,90 @@ TEST_CASE("5xx, 3xx and malformed answers are outages: the fallback decides and 
         CHECK(engine->pdp()->transport().breaker_state(0) == State::Open);
     }
 }
+
+// ------------------------------------------------------------------------
+// Every fallback against every PDP result, with the PDP injected
+// (RemotePdp::ask): no HTTP, just the decision that each pair leads to.
+
+namespace {
+
+enum class Earlier { None, Allow };  // the PDP's last answer to the same question, for "cached"
+
+vigil::PdpResult pdp_result(vigil::PdpStatus status, bool allow = false, bool step_up = false) {
+    vigil::PdpResult r;
+    r.status = status;
+    r.allow = allow;
+    if (step_up) r.obligations.step_up = vigil::StepUp{"totp", ""};
+    if (status != vigil::PdpStatus::Answered) r.error = "test", r.error_kind = "timeout";
+    return r;
+}
+
+struct Row {
+    const char* what;
+    std::string fallback;  // [pdp] fallback
+    bool allow_rule;       // a local allow rule matched (without a fallback of its own)
+    Earlier earlier;
+    vigil::PdpResult result;
+    Outcome outcome;
+    std::string path;
+};
+
+}  // namespace
+
+TEST_CASE("every fallback against every PDP result (injected PDP)") {
+    using vigil::PdpStatus;
+    const auto allow = pdp_result(PdpStatus::Answered, true), deny = pdp_result(PdpStatus::Answered, false),
+               step_up = pdp_result(PdpStatus::Answered, true, true), refused = pdp_result(PdpStatus::Refused),
+               declined = pdp_result(PdpStatus::Declined), down = pdp_result(PdpStatus::Failed);
+    std::vector<Row> rows;
+    for (std::string fb : {"deny", "local", "cached"}) {
+        for (bool rule : {true, false}) {
+            for (Earlier earlier : {Earlier::None, Earlier::Allow}) {
+                // An answer is the answer, whatever the fallback, the rules or the cache say.
+                rows.push_back({"answered allow", fb, rule, earlier, allow, Outcome::Allow, "pdp"});
+                rows.push_back({"answered deny", fb, rule, earlier, deny, Outcome::Deny, "pdp"});
+                rows.push_back({"answered step-up", fb, rule, earlier, step_up, Outcome::StepUp, "pdp"});
+                rows.push_back({"refused (obligation)", fb, rule, earlier, refused, Outcome::Deny, "pdp"});
+                rows.push_back({"declined (4xx)", fb, rule, earlier, declined, Outcome::Deny, "pdp"});
+                // Only an outage falls back.
+                Outcome when_down = Outcome::Deny;
+                if (fb == "local" && rule) when_down = Outcome::Allow;
+                if (fb == "cached" && earlier == Earlier::Allow) when_down = Outcome::Allow;
+                rows.push_back({"down", fb, rule, earlier, down, when_down, "fallback:" + fb});
+            }
+        }
+    }
+    for (const Row& row : rows) {
+        CAPTURE(row.what, row.fallback, row.allow_rule, row.earlier == Earlier::Allow);
+        auto c = vigil::parse_config("[pdp]\nurls = [\"https://pdp.invalid\"]\nfallback = \"" + row.fallback +
+                                         "\"\ncache_max_age = \"1h\"\n" + kLocalFallbackRule,
+                                     "test.toml");
+        REQUIRE(c);
+        vigil::Config config = std::move(*c);
+        config.rules[0].fallback.reset();  // the [pdp] fallback decides
+        vigil::PdpCache allow_cache, last_answers;
+        vigil::PdpResult answer;
+        vigil::RemotePdp remote{config, [&](const vigil::PdpQuery&, const std::string&, auto) { return answer; },
+                                allow_cache, last_answers};
+        vigil::RuleMatch m{nullptr, row.allow_rule ? &config.rules[0] : nullptr};
+        auto record = [] {
+            vigil::DecisionRecord r;
+            r.request_id = "test";
+            r.at = std::chrono::system_clock::now();
+            r.request = sudo({"/usr/bin/id"});
+            r.identity = vigil::Identity{0, 0, {"root"}};
+            return r;
+        };
+        if (row.earlier == Earlier::Allow) {
+            answer = allow;
+            auto r0 = record();
+            REQUIRE(vigil::decide_remotely(r0, m, remote).outcome == Outcome::Allow);
+        }
+        answer = row.result;
+        auto r = record();
+        vigil::Decision d = vigil::decide_remotely(r, m, remote);
+        CHECK(d.outcome == row.outcome);
+        CHECK(r.path == row.path);
+        if (d.outcome == Outcome::Deny) CHECK_FALSE(d.reason_user.empty());
+    }
+}
