@@ -33,8 +33,8 @@ struct DecisionRecord;
 
 // Asks the PDP one question: PdpClient::ask in vigild, a stand-in in the
 // unit tests, so every fallback can be tried against every PDP result.
-using PdpAsk = std::function<PdpResult(const PdpQuery& query, const std::string& request_id,
-                                       std::chrono::milliseconds deadline)>;
+using PdpAsk =
+    std::function<PdpResult(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline)>;
 
 struct RemotePdp {
     const Config& config;
