@@ -140,6 +140,10 @@ alice_sessions() {
     sessions_json | python3 -c 'import json,sys; print(sum(1 for s in json.load(sys.stdin)["sessions"] if s["user"] == "vgl-alice"))' 2>/dev/null || echo 0
 }
 alice_has() { [ "$(alice_sessions)" -eq "$1" ]; }
+# closes_recorded N: the trail holds N session_close records since audit_mark.
+closes_recorded() {
+    [ "$(tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep -c '"event":"session_close"')" -eq "$1" ]
+}
 
 forged_close() {
     timeout 60 ssh -tt -F /dev/null -i "$T/ssh/id" -o IdentitiesOnly=yes -o BatchMode=yes \
@@ -156,11 +160,15 @@ print(s["pid"], s.get("decision_id", s.get("request_id", "")))')
     read -r pid decision <<<"$facts"
     local wire=$T/wire.py out
     install -m 0755 "$E2E_LIB_DIR/wire.py" "$wire"
+    audit_mark
     # Root, from another process: the frame names alice's pid and decision.
     out=$(python3 "$wire" "$PAM_SOCK" --kind session_close phase=close_session user=vgl-alice service=sshd \
         "pid=$pid" "request_id=$decision" 2>&1)
     echo "# root's forged close (pid=$pid request_id=$decision): $out"
-    sleep 1.5
+    # Answered means decided: the close is in the trail, and whatever it did
+    # to the sessions it has done.
+    case $out in reply*) ;; *) fail "root's forged close was not answered: $out"; return 1 ;; esac
+    wait_for 5 closes_recorded 1 || { fail "the forged close is not in the trail"; note "audit log" "$AUDIT_LOG" 4; return 1; }
     alice_has 1 || { fail "a close forged by another process ended alice's session"; note_logs; return 1; }
     # Anyone else cannot even be heard (the socket loosened on purpose).
     chmod 755 "$T" "$(dirname "$PAM_SOCK")" && chmod 666 "$PAM_SOCK"
@@ -169,7 +177,9 @@ print(s["pid"], s.get("decision_id", s.get("request_id", "")))')
     chmod 600 "$PAM_SOCK"
     echo "# uid 65534's forged close: $out"
     case $out in reply*) fail "uid 65534's close was answered: $out"; return 1 ;; esac
-    sleep 1.5
+    wait_for 5 grep -q "pam socket: refused peer pid [0-9]* uid 65534" "$AGENT_LOG" ||
+        { fail "vigild did not log refusing uid 65534"; note_logs; return 1; }
+    closes_recorded 1 || { fail "uid 65534's close reached the trail"; note "audit log" "$AUDIT_LOG" 4; return 1; }
     alice_has 1 || { fail "uid 65534's forged close ended alice's session"; note_logs; return 1; }
     # The real end still counts.
     kill "$ssh_pid"

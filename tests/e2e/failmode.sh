@@ -222,15 +222,19 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
 open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 held = []
 while True:
-    c, _ = s.accept(); held.append(c)' "$T/silent.port" 2>>"$T/silent.err" &
+    c, _ = s.accept(); held.append(c)
+    with open(sys.argv[2], "a") as f: f.write("accepted\n")' "$T/silent.port" "$T/silent.accepts" 2>>"$T/silent.err" &
     SILENT_PID=$!
     e2e_track "$SILENT_PID"
     wait_for 5 test -s "$T/silent.port" || { fail "the silent PDP did not start"; note "silent" "$T/silent.err"; return 1; }
 }
 
+# silent_accepted N: the silent PDP has accepted more than N connections.
+silent_accepted() { [ "$(cat "$T/silent.accepts" 2>/dev/null | wc -l)" -gt "$1" ]; }
+
 # kill_mid_request FAILMODE: sudo reaches vigild, which waits on the silent
-# PDP; vigild is SIGKILLed 700 ms in. Sets SUDO_RC, SUDO_OUT and MS (the
-# time from the kill to sudo's end).
+# PDP; vigild is SIGKILLed once the PDP has its question. Sets SUDO_RC,
+# SUDO_OUT and MS (the time from the kill to sudo's end).
 kill_mid_request() {
     write_agent_config "$T/vigil-silent.toml" <<EOF
 [pdp]
@@ -243,10 +247,11 @@ $(standard_rules)
 EOF
     agent_start "$T/vigil-silent.toml" vigild-silent || return 1
     if [ "$1" = safe ]; then pam_sudo_safe timeout=8000; else pam_sudo_vigil timeout=8000 failmode=secure; fi
-    local out=$T/mid.$1 t_kill
+    local out=$T/mid.$1 t_kill asked
+    asked=$(cat "$T/silent.accepts" 2>/dev/null | wc -l)
     (sudo_as vgl-alice id -u; printf '%s\n' "$SUDO_RC" >"$out.rc"; printf '%s\n' "$SUDO_OUT" >"$out.out"; now_ms >"$out.end") &
     local bg=$!
-    sleep 0.7
+    wait_for 5 silent_accepted "$asked" || { fail "vigild never asked the silent PDP"; note_logs; return 1; }
     [ ! -e "$out.end" ] || { fail "sudo ended before vigild was killed: the PDP answered?"; cat "$out.out" | tap_diag; return 1; }
     t_kill=$(now_ms)
     kill -KILL "$AGENT_PID"

@@ -173,8 +173,10 @@ session_revoked() {
         'vigil_sessions_live 0' 'vigil_decisions_total{service="sshd",phase="account",outcome="allow"} 1'; do
         wait_for 10 prom_has "$line" || { fail "no $line"; note "metrics" "$PROM" 80; note_logs; return 1; }
     done
-    # sshd's pam_close_session for the revoked session is no second ending.
-    sleep 1.5
+    # sshd's pam_close_session for the revoked session is no second ending:
+    # once the close is counted, the file written with it says no "closed".
+    wait_for 10 prom_has 'vigil_decisions_total{service="sshd",phase="close_session",outcome="allow"} 1' ||
+        { fail "sshd's close of the revoked session was never counted"; note "metrics" "$PROM" 80; note_logs; return 1; }
     ! grep -q 'vigil_sessions_ended_total{reason="closed"}' "$PROM" ||
         { fail "the revoked session was counted as closed too"; note "metrics" "$PROM" 80; return 1; }
 }
