@@ -157,6 +157,32 @@ toml_urls() {
     echo "[$out]"
 }
 
+# pdp_table PROTOCOL [KEY=VALUE...] -- URL...: the [pdp] table every case
+# here starts from: timeout "800ms" unless given, authzen_profile "cerbos"
+# with authzen (the PDP is Cerbos either way). Numbers are written bare,
+# everything else quoted.
+pdp_table() {
+    local protocol=$1 kv timeout=800ms
+    shift
+    local extra=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        case $1 in timeout=*) timeout=${1#timeout=} ;; *) extra+=("$1") ;; esac
+        shift
+    done
+    shift
+    echo "[pdp]"
+    echo "protocol = \"$protocol\""
+    [ "$protocol" = authzen ] && echo 'authzen_profile = "cerbos"'
+    echo "urls = $(toml_urls "$@")"
+    echo "timeout = \"$timeout\""
+    for kv in "${extra[@]}"; do
+        case ${kv#*=} in
+            *[!0-9]* | '') echo "${kv%%=*} = \"${kv#*=}\"" ;;
+            *) echo "${kv%%=*} = ${kv#*=}" ;;
+        esac
+    done
+}
+
 # Login / sudo expectations (exit code, output, the command ran or not).
 ssh_ok() { # USER
     ssh_login "$1" id -un
@@ -242,11 +268,7 @@ $EDR_POSTURE"
 # The agent most cases use: the main Cerbos, fallback deny, the EDR unit followed.
 main_agent() {
     agent_with cerbos <<EOF
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
-fallback = "deny"
+$(pdp_table cerbos fallback=deny -- "$URL_MAIN")
 
 $HOST_LOW
 EOF
@@ -383,10 +405,7 @@ tap_case "shipped policy: the EDR unit stopped -> sudo and ssh denied ($EDR_SIGN
 # sudo and ssh must be denied.
 edr_missing_with() {
     agent_with "$1" <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$URL_MAIN")
 
 $HOST_LOW_BARE
 
@@ -438,10 +457,7 @@ tap_case "obligations: Cerbos allows vgl-weird with launch_missiles; vigild deni
 step_up() {
     # Without [stepup.totp] the host cannot give what the PDP asks for.
     agent_with cerbos-high-no-totp <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$URL_MAIN")
 
 $HOST_HIGH
 EOF
@@ -450,10 +466,7 @@ EOF
         return 1
     audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin~not configured under [stepup]" || return 1
     agent_with cerbos-high <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$URL_MAIN")
 
 [stepup.totp]
 store_dir = "$T/totp"
@@ -479,10 +492,7 @@ tap_case "obligations: high-sensitivity host -> sudo denied with the reason from
 
 local_first() {
     agent_with local-first <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$URL_MAIN")
 
 $HOST_LOW
 
@@ -516,11 +526,7 @@ tap_case "local rules: a deny beats Cerbos' allow, ask_pdp=false beats Cerbos' d
 
 authzen() {
     agent_with authzen <<EOF || return 1
-[pdp]
-protocol = "authzen"
-authzen_profile = "cerbos"
-urls = $(toml_urls "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table authzen -- "$URL_MAIN")
 
 $HOST_LOW
 EOF
@@ -557,14 +563,7 @@ stopped_setup() {
     cerbos_start cerbos-doomed || return 1
     URL_DOOMED=$CERBOS_URL
     agent_with doomed <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_DOOMED")
-timeout = "800ms"
-fallback = "deny"
-cache_max_age = "5m"
-breaker_failures = 3
-breaker_cooldown = "60s"
+$(pdp_table cerbos fallback=deny cache_max_age=5m breaker_failures=3 breaker_cooldown=60s -- "$URL_DOOMED")
 
 $HOST_LOW
 
@@ -638,12 +637,7 @@ cached_setup() {
     cerbos_start cerbos-cached || return 1
     URL_CACHED=$CERBOS_URL
     agent_with cached <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_CACHED")
-timeout = "800ms"
-fallback = "cached"
-cache_max_age = "5m"
+$(pdp_table cerbos fallback=cached cache_max_age=5m -- "$URL_CACHED")
 
 $HOST_LOW
 EOF
@@ -704,12 +698,7 @@ refusal() {
     # A base URL under which Cerbos serves nothing: every request is a 404.
     local url=$URL_MAIN/no-such-prefix
     agent_with refusal <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$url" "$URL_MAIN")
-timeout = "800ms"
-fallback = "cached"
-breaker_failures = 1
+$(pdp_table cerbos fallback=cached breaker_failures=1 -- "$url" "$URL_MAIN")
 
 $HOST_LOW
 
@@ -732,12 +721,7 @@ EOF
     json_expect "vigilctl status --json" "$T/status-refusal.json" "pdp.endpoints.0.url=$url" \
         pdp.endpoints.0.circuit=closed pdp.endpoints.1.circuit=closed || return 1
     agent_with refusal-authzen <<EOF || return 1
-[pdp]
-protocol = "authzen"
-authzen_profile = "cerbos"
-urls = $(toml_urls "$url")
-timeout = "800ms"
-fallback = "local"
+$(pdp_table authzen fallback=local -- "$url")
 
 $HOST_LOW
 
@@ -761,11 +745,7 @@ hang() {
     fake_pdp hang || return 1
     URL_HANG=$FAKE_URL
     agent_with hang <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_HANG")
-timeout = "800ms"
-fallback = "deny"
+$(pdp_table cerbos fallback=deny -- "$URL_HANG")
 
 $HOST_LOW
 EOF
@@ -789,11 +769,7 @@ budget() {
     # fallback can allow.
     pam_sudo_vigil timeout=1500
     agent_with hang-budget <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_HANG")
-timeout = "10s"
-fallback = "deny"
+$(pdp_table cerbos timeout=10s fallback=deny -- "$URL_HANG")
 
 $HOST_LOW
 
@@ -821,11 +797,7 @@ tap_case "faults: [pdp] timeout=10s is capped by the module's timeout=1500 budge
 # fault_agent NAME URL: fallback deny, alice's sudo rule falls back locally.
 fault_agent() {
     agent_with "$1" <<EOF
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$2")
-timeout = "800ms"
-fallback = "deny"
+$(pdp_table cerbos fallback=deny -- "$2")
 
 $HOST_LOW
 
@@ -866,12 +838,7 @@ tap_case "faults: 200 with truncated JSON -> fallback (local / deny), error_kind
 
 tls_agent() { # NAME CA_FILE
     agent_with "$1" <<EOF
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$URL_TLS")
-timeout = "800ms"
-fallback = "deny"
-ca_file = "$2"
+$(pdp_table cerbos fallback=deny ca_file="$2" -- "$URL_TLS")
 
 $HOST_LOW
 EOF
@@ -908,13 +875,7 @@ mtls() {
     cerbos_start cerbos-mtls --mtls || return 1
     local url=$CERBOS_URL cert=$CERBOS_CLIENT_CERT key=$CERBOS_CLIENT_KEY ca=$CERBOS_CA
     agent_with mtls <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$url")
-timeout = "800ms"
-ca_file = "$ca"
-client_cert = "$cert"
-client_key = "$key"
+$(pdp_table cerbos ca_file="$ca" client_cert="$cert" client_key="$key" -- "$url")
 
 $HOST_LOW
 EOF
@@ -923,11 +884,7 @@ EOF
     audit_expect vgl-alice sudo outcome=allow path=pdp "pdp.url=$url" || return 1
     # The same proxy refuses vigild without its certificate.
     agent_with mtls-nocert <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$url")
-timeout = "800ms"
-ca_file = "$ca"
+$(pdp_table cerbos ca_file="$ca" -- "$url")
 
 $HOST_LOW
 EOF
@@ -943,10 +900,7 @@ failover() {
     local dead
     dead=http://127.0.0.1:$(free_port)
     agent_with failover <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$dead" "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$dead" "$URL_MAIN")
 
 $HOST_LOW
 EOF
@@ -962,10 +916,7 @@ failover_garbage() {
     fake_pdp garbage || return 1
     local garbage=$FAKE_URL
     agent_with failover-garbage <<EOF || return 1
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$garbage" "$URL_MAIN")
-timeout = "800ms"
+$(pdp_table cerbos -- "$garbage" "$URL_MAIN")
 
 $HOST_LOW
 EOF
@@ -980,11 +931,7 @@ tap_case "failover: urls = [garbage, Cerbos] -> the malformed answer fails over;
 
 token_config() {
     write_agent_config "$T/token.toml" <<EOF
-[pdp]
-protocol = "cerbos"
-urls = $(toml_urls "$@")
-timeout = "800ms"
-bearer_token_file = "$T/pdp.token"
+$(pdp_table cerbos bearer_token_file="$T/pdp.token" -- "$@")
 
 $HOST_LOW
 EOF
