@@ -5,11 +5,15 @@
 #   2. fuzzing from that corpus for SECONDS finds none either.
 # The corpus is copied first: a run never rewrites tests/fuzz/. A crash
 # prints the input (hex) and where libFuzzer saved it; copy that file into
-# the corpus directory once fixed, so it stays a regression test.
+# the corpus directory once fixed (created then, if the target had none),
+# so it stays a regression test. SEED_DIRs are read too: samples kept
+# elsewhere (tests/posture/) seed a target without a second copy.
 #
-# usage: run.sh FUZZER CORPUS_DIR SECONDS
+# usage: run.sh FUZZER CORPUS_DIR SECONDS [SEED_DIR...]
 set -uo pipefail
 fuzzer=$1 corpus=$2 seconds=$3
+shift 3
+sources=("$corpus" "$@")
 name=$(basename "$fuzzer")
 work=$(mktemp -d "/tmp/vigil-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -33,11 +37,16 @@ diagnose() {
     fi
 }
 
-seeds=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+seeds=0
+for dir in "${sources[@]}"; do
+    [ -d "$dir" ] || continue
+    n=$(find "$dir" -maxdepth 1 -type f | wc -l)
+    [ "$n" -gt 0 ] && cp "$dir"/* "$work/corpus/"
+    seeds=$((seeds + n))
+done
 if [ "$seeds" -eq 0 ]; then
-    echo "not ok 1 - $name: the corpus $corpus holds no inputs"
+    echo "not ok 1 - $name: no inputs in ${sources[*]}"
 else
-    cp "$corpus"/* "$work/corpus/"
     if "$fuzzer" -runs=0 -artifact_prefix="$artifacts/" "$work/corpus" >"$work/replay.log" 2>&1; then
         echo "ok 1 - $name: all $seeds corpus inputs replay cleanly"
     else
