@@ -133,7 +133,7 @@ EOF
 wait_edr() {
     local _
     for _ in $(seq 100); do
-        "$BUILD/agent/vigilctl" --socket "$T/$1.admin.sock" posture 2>/dev/null |
+        "$BUILD/agent/ctl/vigilctl" --socket "$T/$1.admin.sock" posture 2>/dev/null |
             grep -q "systemd.unit.$EDR_UNIT  *active" && return 0
         sleep 0.05
     done

@@ -12,8 +12,11 @@ tap_plan 3
 DEMO_OUT=$T/demo.out
 DEMO_RC=0
 run_demo() {
-    # As `make demo` starts it: from the host's namespace, not from this one.
-    env -u VIGIL_E2E_HOST_MNTNS timeout 280 bash "$SRCDIR/scripts/demo.sh" "$BUILD_DIR" \
+    # As `make demo` starts it: from the host's namespace, not from this one,
+    # finding the binaries in the build directory by itself (as the README's
+    # first command does), not through the paths meson gives the tests.
+    env -u VIGIL_E2E_HOST_MNTNS -u VIGILD -u VIGILCTL -u PAM_VIGIL -u PAM_HARNESS -u NSS_VIGIL \
+        timeout 280 bash "$SRCDIR/scripts/demo.sh" "$BUILD_DIR" \
         >"$DEMO_OUT" 2>&1 </dev/null
     DEMO_RC=$?
     tap_diag <"$DEMO_OUT"
