@@ -15,6 +15,7 @@
 #include "duration.h"
 #include "grant_table.h"
 #include "provider_url.h"
+#include "regex_setting.h"
 #include "sha256.h"
 #include "trusted_ids.h"
 #include "unique_fd.h"
@@ -682,11 +683,7 @@ private:
         if (auto* n = t.get("hint")) s.hint = string(*n, "stepup.purpose.hint");
         if (auto* n = t.get("pattern")) {
             s.pattern = string(*n, "stepup.purpose.pattern");
-            try {
-                std::regex re(s.pattern, std::regex::ECMAScript);
-            } catch (const std::regex_error& e) {
-                fail(n->source(), fmt::format("stepup.purpose.pattern: not a regular expression: {}", e.what()));
-            }
+            if (auto why = regex_setting_problem(s.pattern)) fail(n->source(), "stepup.purpose.pattern: " + *why);
         }
     }
 
@@ -707,10 +704,8 @@ private:
         only_keys(t, {"workload_key_id"}, "[subject]");
         if (auto* n = t.get("workload_key_id")) {
             s.workload_key_id = string(*n, "subject.workload_key_id");
-            try {
-                std::regex check(s.workload_key_id);
-            } catch (const std::regex_error& e) {
-                fail(n->source(), fmt::format("subject.workload_key_id is not a valid regex: {}", e.what()));
+            if (auto why = regex_setting_problem(s.workload_key_id)) {
+                fail(n->source(), "subject.workload_key_id: " + *why);
             }
         }
     }

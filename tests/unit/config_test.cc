@@ -300,7 +300,7 @@ TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings
     CHECK_THAT(error_of("[pdp]\nopa_path = \"../x\"\n"), Catch::Contains("opa_path"));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\nfallback = \"local\"\n"),
                Catch::StartsWith("vigil.toml:4:") && Catch::Contains("only for allow rules"));
-    CHECK_THAT(error_of("[subject]\nworkload_key_id = \"(\"\n"), Catch::Contains("not a valid regex"));
+    CHECK_THAT(error_of("[subject]\nworkload_key_id = \"(\"\n"), Catch::Contains("not a regular expression"));
     CHECK_THAT(error_of("[agent]\nmax_concurrent = 0\n"), Catch::Contains("from 1 to 4096"));
     CHECK_THAT(error_of("[agent]\naudit_failure = \"ignore\"\n"), Catch::Contains("\"deny\" or \"continue\""));
     CHECK(parse_config("", "v")->agent.audit_failure == vigil::AuditFailure::Deny);
