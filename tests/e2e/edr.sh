@@ -137,6 +137,30 @@ expect_signals() {
     note_logs
 }
 
+# signal_age_ms NAME: how long ago vigild last observed that signal (-1 when
+# it holds none).
+signal_age_ms() {
+    posture_json | python3 -c '
+import json, sys
+ages = {s["name"]: s["age_ms"] for s in json.load(sys.stdin)["signals"]}
+print(ages.get(sys.argv[1], -1))' "$1" 2>/dev/null || echo -1
+}
+
+# collected_again NAME N: wait until the collector publishing NAME has
+# observed it N more times (its age drops back at each collection); gives
+# up after N intervals of 1 s plus 5 s.
+collected_again() {
+    local name=$1 want=$2 seen=0 last=-1 age deadline
+    deadline=$(($(now_ms) + want * 1000 + 5000))
+    while [ "$seen" -lt "$want" ]; do
+        [ "$(now_ms)" -lt "$deadline" ] || { fail "$name was not collected $want more times"; return 1; }
+        age=$(signal_age_ms "$name")
+        [ "$last" -ge 0 ] && [ "$age" -ge 0 ] && [ "$age" -lt "$last" ] && seen=$((seen + 1))
+        last=$age
+        sleep 0.1
+    done
+}
+
 FAILED_SIGNALS="edr.state=missing edr.score=missing edr.reachable=false"
 GOOD_SIGNALS="edr.state=running edr.score=87 edr.reachable=true"
 
@@ -331,7 +355,7 @@ tap_case "the agent goes away and its socket with it: fields missing, reachable 
 
 logged_once() {
     local n
-    sleep 3  # three more intervals with the socket absent
+    collected_again edr.reachable 3 || return 1 # three more collections with the socket absent
     n=$(grep -c "no socket at $EDR_SOCK" "$AGENT_LOG")
     [ "$n" -eq 1 ] || { fail "the absent socket was logged $n times, expected once"; note_logs; return 1; }
     expect_match "vigild log" "$(cat "$AGENT_LOG")" "no complete answer from $EDR_SOCK within 500 ms" || return 1
@@ -374,11 +398,12 @@ sudo_allowed() {
     expect_rc "$1: sudo -n id -u" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
 }
 
-# logged_once TEXT: vigild's log has exactly one line containing TEXT, after
-# three more intervals.
+# logged_once TEXT SIGNAL: vigild's log has exactly one line containing
+# TEXT, after three more collections of SIGNAL (its own collector's where it
+# publishes one while failing, else another collector's on the same 1 s).
 logged_once_text() {
     local n
-    sleep 3
+    collected_again "$2" 3 || return 1
     n=$(grep -cF -- "$1" "$AGENT_LOG")
     [ "$n" -eq 1 ] || { fail "'$1' was logged $n times, expected once"; note_logs; return 1; }
 }
@@ -386,7 +411,8 @@ logged_once_text() {
 rogue_refused() {
     expect_signals 5 "a socket served by uid 65534" rogue.state=missing rogue.reachable=false || return 1
     sudo_denied vgl-bob "posture signal rogue.state is missing" || return 1
-    logged_once_text "$T/nobody/rogue.sock: refused: the peer runs as uid 65534 (pid $ROGUE_PID), not root"
+    logged_once_text "$T/nobody/rogue.sock: refused: the peer runs as uid 65534 (pid $ROGUE_PID), not root" \
+        rogue.reachable
 }
 tap_case "a status socket served by uid 65534: rogue.* missing, bob's sudo denied, the refusal logged once" \
     rogue_refused
@@ -415,7 +441,8 @@ wazuh_foreign_owner() {
     chown 65534:65534 "$WAZUH_STATE"
     expect_signals 5 "the state file owned by uid 65534" wazuh.status=missing || return 1
     sudo_denied vgl-dave "posture signal wazuh.status is missing" || return 1
-    logged_once_text "$WAZUH_STATE: refused: it is owned by uid 65534, not root (no user wazuh on this host)"
+    logged_once_text "$WAZUH_STATE: refused: it is owned by uid 65534, not root (no user wazuh on this host)" \
+        vendor.reachable
 }
 tap_case "the state file chowned to uid 65534: wazuh.* missing, dave's sudo denied, the reason logged once" \
     wazuh_foreign_owner
@@ -450,7 +477,7 @@ zta_tampered() {
     expect_signals 5 "a raised score under the old signature" falcon.zta.overall=missing \
         falcon.zta.verified=missing || return 1
     sudo_denied vgl-erin "posture signal falcon.zta.overall is missing" || return 1
-    logged_once_text "data.zta refused: the RS256 signature does not verify with the public key"
+    logged_once_text "data.zta refused: the RS256 signature does not verify with the public key" vendor.reachable
 }
 tap_case "data.zta with a raised score and the old signature: falcon.zta.* missing, erin's sudo denied, logged" \
     zta_tampered

@@ -223,6 +223,30 @@ twenty_end() {
 tap_case "the $TWENTY restored sessions still end at their session_max" twenty_end
 
 # A host policy that lets ops ssh and asks for a re-decision every 2 s.
+# next_reevaluation USER: when vigild next re-decides USER's first session.
+next_reevaluation() {
+    sessions_json | python3 -c '
+import json, sys
+print(next((s.get("next_reevaluation", "") for s in json.load(sys.stdin)["sessions"] if s["user"] == sys.argv[1]), ""))' \
+        "$1" 2>/dev/null
+}
+
+# reevaluated_again USER N: wait until USER's session has been re-decided N
+# more times (each re-decision moves next_reevaluation on); gives up after
+# 15 s.
+reevaluated_again() {
+    local user=$1 want=$2 seen=0 last next deadline
+    deadline=$(($(now_ms) + 15000))
+    last=$(next_reevaluation "$user")
+    while [ "$seen" -lt "$want" ]; do
+        [ "$(now_ms)" -lt "$deadline" ] || { fail "$user's session was not re-decided $want more times"; return 1; }
+        sleep 0.1
+        next=$(next_reevaluation "$user")
+        [ -n "$next" ] && [ "$next" != "$last" ] && seen=$((seen + 1))
+        last=$next
+    done
+}
+
 write_policy() { # EFFECT
     cat >"$T/policies/host.yaml" <<EOF
 apiVersion: api.cerbos.dev/v1
@@ -259,7 +283,7 @@ cerbos_flip() {
     ssh_bg vgl-mallory flip
     wait_for 5 count_is vgl-mallory 1 || { fail "mallory's session was not registered"; note_logs; return 1; }
     sessions_json | grep -q '"reevaluate_seconds": 2' || { fail "the session has no 2 s re-evaluation"; return 1; }
-    sleep 3 # two re-decisions that still allow
+    reevaluated_again vgl-mallory 2 || return 1 # two re-decisions that still allow
     kill -0 "$(cat "$T/flip.pid")" 2>/dev/null || { fail "the session ended while Cerbos still allowed it"; return 1; }
     local t0
     t0=$(now_ms)

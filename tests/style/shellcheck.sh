@@ -19,7 +19,9 @@ if [ ${#scripts[@]} -eq 0 ]; then
     echo "not ok 1 - no shell scripts found (is this a git checkout?)"
     exit 0
 fi
-out=$(shellcheck --external-sources --source-path=SCRIPTDIR --severity=warning --format=gcc "${scripts[@]}" 2>&1)
+# In batches over every CPU: one shellcheck over them all takes ~25 s here.
+out=$(printf '%s\0' "${scripts[@]}" |
+    xargs -0 -n 16 -P "$(nproc)" shellcheck --external-sources --source-path=SCRIPTDIR --severity=warning --format=gcc 2>&1)
 if [ -z "$out" ]; then
     echo "ok 1 - ${#scripts[@]} shell scripts pass shellcheck (warning level)"
 else
