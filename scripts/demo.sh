@@ -56,8 +56,8 @@ unexpected() {
     TAP_FAILED=$((TAP_FAILED + 1))
     [ "$STEP_BAD" -eq 0 ] && STEPS_BAD=$((STEPS_BAD + 1))
     STEP_BAD=1
-    [ -s "$E2E_DIAG" ] && sed 's/^/      # /' "$E2E_DIAG"
-    : >"$E2E_DIAG"
+    [ -s "$DIAG" ] && sed 's/^/      # /' "$DIAG"
+    : >"$DIAG"
 }
 # why USER SERVICE [RHOST]: vigilctl's explanation of the decision.
 why() {

@@ -56,10 +56,11 @@ fi
 # shellcheck source=tests/lib/tap.sh
 . "$SRCDIR/tests/lib/tap.sh"
 TAP_KEEP=${VIGIL_DEB_KEEP:-}
-echo "1..$PLAN"
+tap_plan "$PLAN"
 
 T=$(mktemp -d /tmp/vigil-deb.XXXXXX)
-DIAG=$T.diag
+TAP_DIAG_DIR=$(mktemp -d /tmp/vigil-deb-diag.XXXXXX)
+DIAG=$TAP_DIAG_DIR/setup
 OUT=$T.out
 VIGILD_PID=""
 cleanup() {
@@ -67,11 +68,8 @@ cleanup() {
     # Mounts die with the namespace; the mount point on the host must not stay.
     umount -R -l "$T" 2>/dev/null || true
     rmdir "$T" 2>/dev/null || true
-    rm -f "$DIAG" "$OUT"
-    while [ "$TAP_N" -lt "$PLAN" ]; do
-        TAP_N=$((TAP_N + 1))
-        echo "not ok $TAP_N - not run (the script ended early)"
-    done
+    rm -rf "$TAP_DIAG_DIR" "$OUT"
+    tap_unrun "the script ended early"
 }
 trap cleanup EXIT
 

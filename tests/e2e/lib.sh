@@ -43,71 +43,12 @@ E2E_OPS_GID=20100
 
 # ---------------------------------------------------------------- TAP ----
 
-TAP_PLAN=0
-TAP_N=0
-TAP_FAILED=0
-TAP_CURRENT=""
+# tap_plan, tap_case, fail, note, note_text, tap_skip: tests/lib/tap.sh.
+# shellcheck source=../lib/tap.sh
+. "$SRCDIR/tests/lib/tap.sh"
 TAP_ABORTED=
-
-tap_plan() {
-    TAP_PLAN=$1
-    # A sanitized build adds one last case: no sanitizer reports.
-    [ -n "${E2E_SANITIZED:-}" ] && TAP_PLAN=$((TAP_PLAN + 1))
-    echo "1..$TAP_PLAN"
-}
-
-# Prints text from stdin as TAP diagnostics.
-tap_diag() { sed -e 's/^/# /'; }
-
-# The diagnostics a failing case collected; reset before each case.
-E2E_DIAG=
-
-# Cases call fail "why" (and return 1); it records why for the TAP output.
-fail() {
-    printf '%s\n' "$*" >>"$E2E_DIAG"
-    return 1
-}
-
-# note LABEL FILE [LINES]: attach the tail of a file to the diagnostics.
-note() {
-    local label=$1 file=$2 lines=${3:-15}
-    {
-        echo "--- $label ($file, last $lines lines):"
-        if [ -f "$file" ]; then tail -n "$lines" "$file"; else echo "(missing)"; fi
-    } >>"$E2E_DIAG"
-}
-
-# note_text LABEL TEXT
-note_text() {
-    { echo "--- $1:"; printf '%s\n' "$2"; } >>"$E2E_DIAG"
-}
-
-# tap_case "description" command args...: runs one case, prints its result.
-# A case passes only when the command returns 0.
-tap_case() {
-    local desc=$1
-    shift
-    E2E_DIAG=$T/diag.$((TAP_N + 1))
-    : >"$E2E_DIAG"
-    TAP_N=$((TAP_N + 1))
-    TAP_CURRENT=$desc
-    if "$@"; then
-        TAP_CURRENT=""
-        echo "ok $TAP_N - $desc"
-    else
-        TAP_CURRENT=""
-        echo "not ok $TAP_N - $desc"
-        TAP_FAILED=$((TAP_FAILED + 1))
-        tap_diag <"$E2E_DIAG"
-        return 1
-    fi
-}
-
-# A skip is reported as a skip, never as a pass.
-tap_skip() {
-    TAP_N=$((TAP_N + 1))
-    echo "ok $TAP_N - $1 # SKIP $2"
-}
+# A sanitized build adds one last case: no sanitizer reports.
+if [ -n "${E2E_SANITIZED:-}" ]; then TAP_EXTRA=1; fi
 
 # Setup failed: every case not run yet is reported "not ok", then exit.
 e2e_abort() {
@@ -115,12 +56,12 @@ e2e_abort() {
     TAP_ABORTED=$why
     if [ -n "${E2E_NO_TAP:-}" ]; then
         echo "setup failed: $why" >&2
-        [ -n "${E2E_DIAG:-}" ] && [ -s "$E2E_DIAG" ] && cat "$E2E_DIAG" >&2
+        [ -s "$DIAG" ] && cat "$DIAG" >&2
         exit 1
     fi
     echo "# setup failed: $why"
     # A failed case has printed its diagnostics already.
-    [ "${E2E_DIAG:-}" = "$T/diag.setup" ] && [ -s "$E2E_DIAG" ] && tap_diag <"$E2E_DIAG"
+    [ "${DIAG:-}" = "$T/diag.setup" ] && [ -s "$DIAG" ] && tap_diag <"$DIAG"
     exit 1
 }
 
@@ -131,11 +72,7 @@ _tap_finish() {
         echo "not ok 1 - setup # ${TAP_ABORTED}"
         return
     fi
-    while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
-        TAP_N=$((TAP_N + 1))
-        echo "not ok $TAP_N - not run (${TAP_ABORTED:-script ended early})"
-        TAP_FAILED=$((TAP_FAILED + 1))
-    done
+    tap_unrun "${TAP_ABORTED:-script ended early}"
 }
 
 # -------------------------------------------------------- namespaces ----
@@ -205,12 +142,7 @@ E2E_PIDS=""
 _e2e_cleanup() {
     local rc=$? pid m
     trap - EXIT INT TERM
-    if [ -n "$TAP_CURRENT" ] && [ -z "${E2E_NO_TAP:-}" ]; then
-        echo "not ok $TAP_N - $TAP_CURRENT # interrupted"
-        TAP_FAILED=$((TAP_FAILED + 1))
-        [ -s "$E2E_DIAG" ] && tap_diag <"$E2E_DIAG"
-        TAP_CURRENT=""
-    fi
+    [ -z "${E2E_NO_TAP:-}" ] && tap_interrupted
     # A systemd --user manager (systemd_user.sh) goes first: its cgroups
     # live outside the mount namespace and must not be left behind.
     if declare -F sdu_stop >/dev/null; then sdu_stop >/dev/null 2>&1; fi
@@ -276,8 +208,9 @@ _e2e_in_ns_init() {
     # /usr/bin.
     mkdir -p "$T/bin" && install -m 0755 "$VIGILCTL" "$T/bin/vigilctl" && VIGILCTL=$T/bin/vigilctl
     _e2e_sanitizer_env
-    E2E_DIAG=$T/diag.setup
-    : >"$E2E_DIAG"
+    TAP_DIAG_DIR=$T
+    DIAG=$T/diag.setup
+    : >"$DIAG"
     trap _e2e_cleanup EXIT
     trap 'exit 130' INT TERM
     export T

@@ -36,28 +36,13 @@ if [ -z "${VIGIL_E2E_HOST_MNTNS:-}" ] ||
 fi
 
 # ------------------------------------------------------------------ TAP --
-N=0
-FAILED=0
 START=$SECONDS
 T=$(mktemp -d /tmp/vigil-sdu.XXXXXX) || { echo "Bail out! mktemp"; exit 1; }
-DIAG=$T/diag
-
-ok() {
-    local desc=$1
-    shift
-    N=$((N + 1))
-    : >"$DIAG"
-    if "$@" 2>>"$DIAG"; then
-        echo "ok $N - $desc"
-    else
-        echo "not ok $N - $desc"
-        FAILED=$((FAILED + 1))
-        sed -e 's/^/# /' "$DIAG"
-        return 1
-    fi
-}
-
-fail() { printf '%s\n' "$*" >&2; return 1; }
+# shellcheck source=../lib/tap.sh
+. "$(dirname "$SELF")/../lib/tap.sh"
+TAP_DIAG_DIR=$T
+# What the sdu_* helpers say on stderr explains a failing case.
+TAP_STDERR_TO_DIAG=1
 
 # wait_comm PID NAME: the unit's sh execs sleep; wait for that.
 wait_comm() {
@@ -77,14 +62,10 @@ cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     sdu_stop 2>/dev/null
-    while [ "$N" -lt "$PLAN" ]; do
-        N=$((N + 1))
-        echo "not ok $N - not run (${ABORTED:-script ended early})"
-        FAILED=$((FAILED + 1))
-    done
+    tap_unrun "${ABORTED:-script ended early}"
     echo "# took $((SECONDS - START))s"
     if [ -n "${VIGIL_E2E_KEEP:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
-    [ "$FAILED" -gt 0 ] && rc=1
+    [ "$TAP_FAILED" -gt 0 ] && rc=1
     exit "$rc"
 }
 trap cleanup EXIT
@@ -96,7 +77,7 @@ abort() {
     exit 1
 }
 
-echo "1..$PLAN"
+tap_plan "$PLAN"
 
 # ---------------------------------------------------------------- cases --
 EDR=fake-edr.service
@@ -112,7 +93,7 @@ case_start() {
         fail "the manager is not in a vigil-sdu cgroup: $(cat "/proc/$SDU_PID/cgroup")" || rc=1
     return "$rc"
 }
-ok "sdu_start: systemd --user with its bus and private socket, in a cgroup of its own" case_start ||
+tap_case "sdu_start: systemd --user with its bus and private socket, in a cgroup of its own" case_start ||
     abort "the manager did not start"
 
 case_booted() {
@@ -124,7 +105,7 @@ case_booted() {
     findmnt -n -o FSTYPE /run/systemd | grep -qx tmpfs || fail "/run/systemd is not our tmpfs" || rc=1
     return "$rc"
 }
-ok "sd_booted() is true in the namespace, with no system bus" case_booted
+tap_case "sd_booted() is true in the namespace, with no system bus" case_booted
 
 case_bus() {
     local st
@@ -134,7 +115,7 @@ case_bus() {
         org.freedesktop.systemd1.Manager GetUnit s dbus.service >/dev/null ||
         fail "GetUnit(dbus.service) over the bus failed"
 }
-ok "org.freedesktop.systemd1 answers on \$DBUS_SESSION_BUS_ADDRESS (SystemState running)" case_bus
+tap_case "org.freedesktop.systemd1 answers on \$DBUS_SESSION_BUS_ADDRESS (SystemState running)" case_bus
 
 case_unit() {
     sdu_unit "$EDR" 'ExecStart=/bin/sh -c "echo sensor-ready; exec sleep infinity"' || return 1
@@ -142,7 +123,7 @@ case_unit() {
     expect_eq "LoadState" loaded "$(sdu_systemctl show -p LoadState --value "$EDR")" || return 1
     expect_eq "ActiveState before start" inactive "$(sdu_active_state "$EDR")"
 }
-ok "sdu_unit writes $EDR and the manager loads it (inactive)" case_unit
+tap_case "sdu_unit writes $EDR and the manager loads it (inactive)" case_unit
 
 MAIN_PID=
 case_start_unit() {
@@ -155,7 +136,7 @@ case_start_unit() {
     grep -q "/vigil-sdu\.[^/]*/app\.slice/$EDR\$" "/proc/$MAIN_PID/cgroup" ||
         fail "the unit is not in the manager's cgroup: $(cat "/proc/$MAIN_PID/cgroup")"
 }
-ok "sdu_start_unit: $EDR becomes active, its sleep runs in the manager's cgroup" case_start_unit
+tap_case "sdu_start_unit: $EDR becomes active, its sleep runs in the manager's cgroup" case_start_unit
 
 case_stop_unit() {
     sdu_stop_unit "$EDR" || return 1
@@ -165,7 +146,7 @@ case_stop_unit() {
     fi
     return 0
 }
-ok "sdu_stop_unit: $EDR becomes inactive and its process is gone" case_stop_unit
+tap_case "sdu_stop_unit: $EDR becomes inactive and its process is gone" case_stop_unit
 
 case_crash() {
     sdu_start_unit "$EDR" && sdu_wait_state "$EDR" active 5 || return 1
@@ -176,7 +157,7 @@ case_crash() {
     expect_eq "ActiveState after reset-failed" inactive "$(sdu_active_state "$EDR")" || return 1
     expect_eq "SystemState after reset-failed" running "$(sdu_system_state)"
 }
-ok "a crashed sensor (SIGKILL) is failed and the manager degraded; reset-failed clears it" case_crash
+tap_case "a crashed sensor (SIGKILL) is failed and the manager degraded; reset-failed clears it" case_crash
 
 case_mismatch() {
     # The helpers must be able to say no: a wrong expectation fails, in time.
@@ -192,7 +173,7 @@ case_mismatch() {
     fi
     return 0
 }
-ok "sdu_wait_state and sdu_start_unit report failure (wrong state, no such unit)" case_mismatch
+tap_case "sdu_wait_state and sdu_start_unit report failure (wrong state, no such unit)" case_mismatch
 
 case_second_start() {
     if sdu_start "$T/sdu2" 2>/dev/null; then
@@ -201,7 +182,7 @@ case_second_start() {
     fi
     return 0
 }
-ok "sdu_start refuses to start a second manager while one runs" case_second_start
+tap_case "sdu_start refuses to start a second manager while one runs" case_second_start
 
 CGS=
 case_stop() {
@@ -218,7 +199,7 @@ case_stop() {
     [ -z "$SDU_PID" ] || fail "SDU_PID still set" || rc=1
     return "$rc"
 }
-ok "sdu_stop: the manager, the unit, the bus and the log's socat are gone" case_stop
+tap_case "sdu_stop: the manager, the unit, the bus and the log's socat are gone" case_stop
 
 case_log() {
     local log=$T/sdu/manager.log
@@ -227,7 +208,7 @@ case_log() {
     grep -q "$EDR: Main process exited, code=killed, status=9/KILL" "$log" ||
         fail "the crash is not in the manager's log"
 }
-ok "the manager's log (and the unit's output) is in DIR/manager.log" case_log
+tap_case "the manager's log (and the unit's output) is in DIR/manager.log" case_log
 
 case_undone() {
     local cg rc=0 host_booted=no
@@ -242,7 +223,7 @@ case_undone() {
     expect_eq "/run/systemd/system as the host has it" "${VIGIL_SDU_HOST_BOOTED:-?}" "$host_booted" || rc=1
     return "$rc"
 }
-ok "sdu_stop removed its cgroups and mounts; the host's /run/systemd shows again" case_undone
+tap_case "sdu_stop removed its cgroups and mounts; the host's /run/systemd shows again" case_undone
 
 case_restart() {
     local t0=$SECONDS
@@ -252,4 +233,4 @@ case_restart() {
     sdu_stop || return 1
     [ $((SECONDS - t0)) -le 10 ] || fail "start+stop took $((SECONDS - t0))s"
 }
-ok "a second manager starts and stops cleanly in the same namespace" case_restart
+tap_case "a second manager starts and stops cleanly in the same namespace" case_restart

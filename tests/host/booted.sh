@@ -53,7 +53,7 @@ print(n)
 EOF
 }
 trail_has() { [ "$(trail_count "$@")" -ge 1 ]; }
-trail_note() { note "the trail's last records" "$(tail -n 4 "$M_ROOT$TRAIL")"; }
+trail_note() { note_text "the trail's last records" "$(tail -n 4 "$M_ROOT$TRAIL")"; }
 
 # ------------------------------------------------------------- cases ----
 
@@ -174,7 +174,7 @@ case_ "the admin's drop-in (metrics, grants, limits) passes vigild --check; vigi
 metrics_written() {
     wait_for 10 test -s "$M_ROOT$TEXTFILE" || {
         fail "no $TEXTFILE after 10 s"
-        note "vigild on metrics" "$(m journalctl -u vigild --no-pager | grep -i metrics | tail -n 5)"
+        note_text "vigild on metrics" "$(m journalctl -u vigild --no-pager | grep -i metrics | tail -n 5)"
         return 1
     }
     grep -q '^vigil_up 1$' "$M_ROOT$TEXTFILE" || fail "$TEXTFILE has no 'vigil_up 1'"
@@ -198,7 +198,7 @@ limit_sessions_start() {
     ssh_session dave dave sleep 600
     wait_for 20 has_session carol || fail "carol's session is not registered"
     wait_for 20 has_session dave || fail "dave's session is not registered"
-    [ "$FAILS" -eq 0 ] || { note "carol's terminal" "$(cat "$M_ROOT/root/carol.out")"; trail_note; }
+    [ "$FAILS" -eq 0 ] || { note_text "carol's terminal" "$(cat "$M_ROOT/root/carol.out")"; trail_note; }
 }
 scope_of() { # USER: the systemd scope of USER's logind session
     local id
@@ -208,7 +208,7 @@ scope_of() { # USER: the systemd scope of USER's logind session
 runtime_max() {
     limit_sessions_start || return 1
     local scope value
-    scope=$(scope_of carol) || { fail "carol has no logind session"; note "loginctl" "$(m loginctl list-sessions)"; return 1; }
+    scope=$(scope_of carol) || { fail "carol has no logind session"; note_text "loginctl" "$(m loginctl list-sessions)"; return 1; }
     value=$(m systemctl show -P RuntimeMaxUSec "$scope")
     [ "$value" = 30s ] || fail "$scope has RuntimeMaxUSec=$value, want 30s (pam_vigil's session_max through pam_systemd)"
     return 0
@@ -227,7 +227,7 @@ warned_then_ended() {
     if ssh_alive carol; then fail "carol's session outlived its 30 s limit by 30 s"; fi
     local out
     out=$(tr -d '\r' <"$M_ROOT/root/carol.out")
-    note "carol's terminal" "$out"
+    note_text "carol's terminal" "$out"
     clean_warning "$out" 'this session ends in .* \(session limit\)\.' || vigild_log
     # logind (RuntimeMaxSec) or vigild, whichever comes first, ends it.
     trail_has event=session_end user=carol || trail_has event=session_close user=carol ||
@@ -241,7 +241,7 @@ idle_ended() {
     if ssh_alive dave; then fail "dave's idle session still runs 60 s after it began"; fi
     local out
     out=$(tr -d '\r' <"$M_ROOT/root/dave.out")
-    note "dave's terminal" "$out"
+    note_text "dave's terminal" "$out"
     clean_warning "$out" 'this session ends in .* without input \(idle limit\)\.' 
     trail_has phase=session_end user=dave "reason_admin~=logind TerminateSession" ||
         { fail "dave's session was not ended through logind's TerminateSession"; trail_note; }
@@ -327,7 +327,7 @@ bad_dropin_reload() {
     if run systemctl reload vigild; then fail "systemctl reload accepted a drop-in that fails vigild --check"; fi
     m journalctl -u vigild --no-pager -n 30 >"$RUN/reload.log" 2>&1
     grep -q "60-bad.toml:2: rollout.mode must be" "$RUN/reload.log" ||
-        { fail "the journal does not name the drop-in's file and line"; note "journalctl -u vigild" "$(cat "$RUN/reload.log")"; }
+        { fail "the journal does not name the drop-in's file and line"; note_text "journalctl -u vigild" "$(cat "$RUN/reload.log")"; }
     [ "$(main_pid)" = "$before" ] || fail "vigild was replaced ($before -> $(main_pid))"
     [ "$(m systemctl is-active vigild)" = active ] || fail "vigild is not active"
     ssh_as alice id -un || fail "alice cannot log in under the running policy"
@@ -376,7 +376,7 @@ breakglass_when_down() {
         fail "the journal has no alert from the module for bob's ssh"
     grep -q "BREAK-GLASS: mallory (group $BG_GROUP) let through for sudo" "$RUN/bg.log" ||
         fail "the journal has no alert from the module for mallory's sudo"
-    [ "$FAILS" -eq 0 ] || note "journalctl -p alert --grep BREAK-GLASS" "$(cat "$RUN/bg.log")"
+    [ "$FAILS" -eq 0 ] || note_text "journalctl -p alert --grep BREAK-GLASS" "$(cat "$RUN/bg.log")"
     return 0
 }
 case_ "vigild cannot start: the break-glass group gets in by ssh and sudo, others do not; alerts in the journal" breakglass_when_down

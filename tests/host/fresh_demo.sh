@@ -76,7 +76,7 @@ make_demo() {
     m systemd-run --quiet --wait --pipe --collect -p Delegate=yes -p WorkingDirectory=/root/vigil \
         -p Environment=HOME=/root make demo >"$DEMO_LOG" 2>&1 </dev/null || rc=$?
     t1=$(date +%s)
-    note "make demo (exit $rc)" "$(cat "$DEMO_LOG")"
+    note_text "make demo (exit $rc)" "$(cat "$DEMO_LOG")"
     echo "# measured: make demo on the bare root took $((t1 - t0)) s (exit $rc)"
     [ "$rc" -eq 0 ] || fail "make demo exited $rc"
     grep -qE '^All [0-9]+ steps behaved as narrated\.' "$DEMO_LOG" || fail "the demo did not say every step behaved"

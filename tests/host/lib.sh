@@ -48,9 +48,7 @@ HOST_BARE_PACKAGES="systemd systemd-sysv dbus"
 
 # shellcheck source=tests/lib/tap.sh
 . "$SRCDIR/tests/lib/tap.sh"
-TAP_PLAN=0
 TAP_KEEP=${VIGIL_HOST_KEEP:-}
-DIAG=""
 
 host_plan() { TAP_PLAN=$1; }
 
@@ -59,10 +57,7 @@ host_plan() { TAP_PLAN=$1; }
 # that cannot run here fails the suite; it never skips.
 host_abort() {
     echo "# cannot go on: $*"
-    while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
-        TAP_N=$((TAP_N + 1))
-        echo "not ok $TAP_N - not run: $*"
-    done
+    tap_unrun "$*"
     exit 1
 }
 
@@ -136,6 +131,7 @@ _host_reexec() {
 # exit unless VIGIL_HOST_KEEP is set.
 host_run_dir() {
     RUN=$(mktemp -d "$HOST_CACHE/run.XXXXXX")
+    TAP_DIAG_DIR=$RUN
     DIAG=$RUN/diag
     : >"$DIAG"
     trap host_cleanup EXIT
@@ -148,10 +144,7 @@ host_cleanup() {
     else
         rm -rf "$RUN"
     fi
-    while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
-        TAP_N=$((TAP_N + 1))
-        echo "not ok $TAP_N - not run (the script ended early)"
-    done
+    tap_unrun "the script ended early"
 }
 
 # run CMD...: m, with the command and its output (tail) in the diagnostics;
@@ -268,4 +261,4 @@ session_users() {
 has_session() { session_users | grep -qx "$1"; }
 
 # The tail of vigild's journal, into the diagnostics.
-vigild_log() { note "journalctl -u vigild" "$(m journalctl -u vigild --no-pager -n 25 2>&1)"; }
+vigild_log() { note_text "journalctl -u vigild" "$(m journalctl -u vigild --no-pager -n 25 2>&1)"; }

@@ -30,8 +30,6 @@ while [ $# -gt 0 ]; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-oidc.XXXXXX")
-pass=0
-fail=0
 
 cleanup() {
     local d
@@ -40,15 +38,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-note() { sed 's/^/# /'; }
+# shellcheck source=../lib/tap.sh
+. "$root/tests/lib/tap.sh"
 
 # check NAME CMD...: passes when CMD exits 0.
 check() {
     local name=$1; shift
-    if "$@" >"$work/out" 2>&1; then ok "$name"; else bad "$name"; note < "$work/out"; fi
+    if "$@" >"$work/out" 2>&1; then tap_ok "$name"; else tap_not_ok "$name"; tap_diag < "$work/out"; fi
 }
 
 # flow ISSUER CLIENT USER [PROBE_OPTS...] [-- APPROVER_ARGS...]: runs the probe
@@ -80,30 +76,30 @@ flow() {
 
 # expect NAME REGEX: the last flow's state line matches REGEX.
 expect() {
-    if grep -Eq "$2" "$work/state"; then ok "$1"; note < "$work/state"; else bad "$1"; note < "$work/flow.log"; fi
+    if grep -Eq "$2" "$work/state"; then tap_ok "$1"; tap_diag < "$work/state"; else tap_not_ok "$1"; tap_diag < "$work/flow.log"; fi
 }
 
 # start_provider NAME [OPTS...]: sets $issuer.
 start_provider() {
     local name=$1; shift
     if "$here/provider.sh" start "$work/$name" "$@" >"$work/$name.env" 2>"$work/out"; then
-        ok "provider.sh start${*:+ $*}"
+        tap_ok "provider.sh start${*:+ $*}"
         issuer=$(sed -n 's/^OIDC_ISSUER=//p' "$work/$name.env")
     else
-        bad "provider.sh start${*:+ $*}"
-        note < "$work/out"
+        tap_not_ok "provider.sh start${*:+ $*}"
+        tap_diag < "$work/out"
         return 1
     fi
 }
 
 if ! "$here/install.sh" >"$work/out" 2>&1; then
-    bad "install.sh"; note < "$work/out"; echo "1..$n"; exit 1
+    tap_not_ok "install.sh"; tap_diag < "$work/out"; echo "1..$TAP_N"; exit 1
 fi
 want=$(sed -n 's/.*"oidc-provider": *"\([0-9.]*\)".*/\1/p' "$here/package.json")
 check "install.sh installs the pinned oidc-provider $want" \
     bash -c '[ "$(node -p "require(\"$1/package.json\").version")" = "$2" ]' _ "$here/node_modules/oidc-provider" "$want"
 check "install.sh is a fast no-op when installed" bash -c '[ "$("$1")" = "$2/provider.mjs" ]' _ "$here/install.sh" "$here"
-[ -x "$probe" ] || { bad "device_flow_probe is built at $probe"; echo "1..$n"; exit 1; }
+[ -x "$probe" ] || { tap_not_ok "device_flow_probe is built at $probe"; echo "1..$TAP_N"; exit 1; }
 
 # --- an honest provider ---------------------------------------------------------
 if start_provider main; then
@@ -206,6 +202,6 @@ if start_provider wrongkey --jwks wrong-key; then
     "$here/provider.sh" stop "$work/wrongkey"
 fi
 
-echo "1..$n"
-[ "$tap_only" = 1 ] || echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+echo "1..$TAP_N"
+[ "$tap_only" = 1 ] || echo "$((TAP_N - TAP_FAILED)) passed, $TAP_FAILED failed"
+[ "$TAP_FAILED" -eq 0 ]

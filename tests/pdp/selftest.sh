@@ -16,8 +16,6 @@ tap_only=0
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 root=$(cd "$here/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vigil-pdp.XXXXXX")
-pass=0
-fail=0
 
 cleanup() {
     local d
@@ -28,20 +26,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-n=0
-ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n - $1"; }
-bad() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n - $1"; }
-note() { sed 's/^/# /'; }
+# shellcheck source=../lib/tap.sh
+. "$root/tests/lib/tap.sh"
 
 # check NAME CMD...: passes when CMD exits 0.
 check() {
     local name=$1; shift
-    if "$@" >"$work/out" 2>&1; then ok "$name"; else bad "$name"; note < "$work/out"; fi
+    if "$@" >"$work/out" 2>&1; then tap_ok "$name"; else tap_not_ok "$name"; tap_diag < "$work/out"; fi
 }
 # refuse NAME CMD...: passes when CMD fails.
 refuse() {
     local name=$1; shift
-    if "$@" >"$work/out" 2>&1; then bad "$name (it succeeded)"; note < "$work/out"; else ok "$name"; fi
+    if "$@" >"$work/out" 2>&1; then tap_not_ok "$name (it succeeded)"; tap_diag < "$work/out"; else tap_ok "$name"; fi
 }
 
 # Count examples.js's own PASS/FAIL lines.
@@ -49,14 +45,14 @@ replay() {
     local line
     while IFS= read -r line; do
         case "$line" in
-            "PASS "*) ok "example ${line#PASS }" ;;
-            "FAIL "*) bad "example ${line#FAIL }" ;;
+            "PASS "*) tap_ok "example ${line#PASS }" ;;
+            "FAIL "*) tap_not_ok "example ${line#FAIL }" ;;
             *) echo "# $line" ;;
         esac
     done < <(node "$here/examples.js" "$@" 2>&1)
 }
 
-bin=$("$here/install.sh" 2> >(note)) || { bad "install.sh"; echo "1..$n"; exit 1; }
+bin=$("$here/install.sh" 2> >(tap_diag)) || { tap_not_ok "install.sh"; echo "1..$TAP_N"; exit 1; }
 check "install.sh gives an executable Cerbos 0.55.0" \
     bash -c '[ -x "$1" ] && "$1" --version | head -n1 | grep -qx 0.55.0' _ "$bin"
 check "install.sh is a fast no-op when installed" \
@@ -71,7 +67,7 @@ check "tests/pdp/policies/host.yaml is conf/cerbos/host.yaml" \
 
 # --- plain HTTP: every example, and SHAPES.md shows each ---------------------
 if "$here/cerbos.sh" start "$work/plain" >"$work/plain.env"; then
-    ok "cerbos.sh start (plain HTTP)"
+    tap_ok "cerbos.sh start (plain HTTP)"
     # shellcheck disable=SC1091
     . "$work/plain.env"
     replay --url "$CERBOS_URL" --doc "$here/SHAPES.md" "$here"/examples/*.json
@@ -81,12 +77,12 @@ if "$here/cerbos.sh" start "$work/plain" >"$work/plain.env"; then
     check "cerbos.sh stop ends the PDP and frees its port" \
         bash -c '[ -z "$(ps -o stat= -p "$1" | grep -v Z)" ] && [ -z "$(ss -Htln "sport = :$2")" ]' _ "$pid" "$port"
 else
-    bad "cerbos.sh start (plain HTTP)"
+    tap_not_ok "cerbos.sh start (plain HTTP)"
 fi
 
 # --- TLS ----------------------------------------------------------------------
 if "$here/cerbos.sh" start "$work/tls" --tls >"$work/tls.env"; then
-    ok "cerbos.sh start --tls"
+    tap_ok "cerbos.sh start --tls"
     # shellcheck disable=SC1091
     . "$work/tls.env"
     check "--tls URL is https" test "${CERBOS_URL#https://127.0.0.1:}" != "$CERBOS_URL"
@@ -97,12 +93,12 @@ if "$here/cerbos.sh" start "$work/tls" --tls >"$work/tls.env"; then
         curl -sS --max-time 5 "$CERBOS_URL/_cerbos/health"
     "$here/cerbos.sh" stop "$work/tls"
 else
-    bad "cerbos.sh start --tls"
+    tap_not_ok "cerbos.sh start --tls"
 fi
 
 # --- mTLS ---------------------------------------------------------------------
 if "$here/cerbos.sh" start "$work/mtls" --mtls >"$work/mtls.env"; then
-    ok "cerbos.sh start --mtls"
+    tap_ok "cerbos.sh start --mtls"
     # shellcheck disable=SC1091
     . "$work/mtls.env"
     replay --url "$CERBOS_URL" --ca "$CERBOS_CA" \
@@ -115,9 +111,9 @@ if "$here/cerbos.sh" start "$work/mtls" --mtls >"$work/mtls.env"; then
         --cert "$work/tls/server.pem" --key "$work/tls/server.key" "$CERBOS_URL/_cerbos/health"
     "$here/cerbos.sh" stop "$work/mtls"
 else
-    bad "cerbos.sh start --mtls"
+    tap_not_ok "cerbos.sh start --mtls"
 fi
 
-echo "1..$n"
-[ "$tap_only" = 1 ] || echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+echo "1..$TAP_N"
+[ "$tap_only" = 1 ] || echo "$((TAP_N - TAP_FAILED)) passed, $TAP_FAILED failed"
+[ "$TAP_FAILED" -eq 0 ]

@@ -34,35 +34,20 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_sta
 
 # ---------------------------------------------------------------- TAP ----
 
-N=0
-FAILED=0
-ok() {
-    N=$((N + 1))
-    echo "ok $N - $1"
-}
-not_ok() {
-    N=$((N + 1))
-    FAILED=$((FAILED + 1))
-    echo "not ok $N - $1"
-    shift
-    printf '%s\n' "$@" | sed -e 's/^/# /'
-}
-bail() {
-    echo "Bail out! $*"
-    exit 1
-}
+# shellcheck source=../lib/tap.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/tap.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "1..0 # SKIP needs root: vigild accepts only a root-owned config"
     exit 0
 fi
-for f in "$HARNESS" "$VIGILD" "$FAKE"; do [ -x "$f" ] || bail "$f is not executable"; done
-for f in "$MOD" "$PROBE"; do [ -f "$f" ] || bail "$f is missing"; done
+for f in "$HARNESS" "$VIGILD" "$FAKE"; do [ -x "$f" ] || tap_bail "$f is not executable"; done
+for f in "$MOD" "$PROBE"; do [ -f "$f" ] || tap_bail "$f is missing"; done
 
 # ------------------------------------------------------------ fixtures ----
 
 umask 077
-T=$(mktemp -d /tmp/vigil-harness.XXXXXX) || bail "mktemp failed"
+T=$(mktemp -d /tmp/vigil-harness.XXXXXX) || tap_bail "mktemp failed"
 AGENT_PID=
 FAKE_PID=
 cleanup() {
@@ -154,9 +139,9 @@ expect() {
     [ "$RC" -eq "$want" ] || why+=("exit status $RC, want $want")
     if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$OUT"; then why+=("output lacks /$pat/"); fi
     if [ ${#why[@]} -eq 0 ]; then
-        ok "$desc"
+        tap_ok "$desc"
     else
-        not_ok "$desc" "${why[@]}" "--- harness output (${MS} ms):" "$OUT"
+        tap_not_ok "$desc" "${why[@]}" "--- harness output (${MS} ms):" "$OUT"
     fi
 }
 
@@ -174,7 +159,7 @@ start_fake() {
     rm -f "$FAKE_SOCK"
     "$FAKE" --socket "$FAKE_SOCK" --mode "$1" --hold-ms 4000 2>>"$T/fake.log" &
     FAKE_PID=$!
-    wait_for_socket "$FAKE_SOCK" "$FAKE_PID" || bail "fake_agent ($1) did not start"
+    wait_for_socket "$FAKE_SOCK" "$FAKE_PID" || tap_bail "fake_agent ($1) did not start"
 }
 
 stop_fake() {
@@ -190,10 +175,10 @@ audit_lines() { if [ -f "$T/audit.jsonl" ]; then wc -l <"$T/audit.jsonl"; else e
 "$VIGILD" --config "$T/vigil.toml" 2>"$T/vigild.log" &
 AGENT_PID=$!
 if wait_for_socket "$SOCK" "$AGENT_PID"; then
-    ok "vigild starts on the temp config and listens"
+    tap_ok "vigild starts on the temp config and listens"
 else
-    not_ok "vigild starts on the temp config and listens" "$(tail -n 20 "$T/vigild.log")"
-    bail "no agent to test against"
+    tap_not_ok "vigild starts on the temp config and listens" "$(tail -n 20 "$T/vigild.log")"
+    tap_bail "no agent to test against"
 fi
 
 h vigil-test root --rhost 192.0.2.10 --tty ssh
@@ -247,9 +232,9 @@ h vigil-test root --count 300 --check-fds --tty ssh
 expect "300 full cycles: all allowed, no descriptor left open" 0
 after=$(audit_lines)
 if [ "$after" -ge $((before + 300)) ]; then
-    ok "every decision is in the audit trail ($before -> $after records)"
+    tap_ok "every decision is in the audit trail ($before -> $after records)"
 else
-    not_ok "every decision is in the audit trail" "audit.jsonl went from $before to $after lines after 300 decisions"
+    tap_not_ok "every decision is in the audit trail" "audit.jsonl went from $before to $after lines after 300 decisions"
 fi
 
 pids=()
@@ -262,8 +247,8 @@ bad=()
 for i in 1 2 3 4; do
     wait "${pids[$((i - 1))]}" || bad+=("client $i: exit $?: $(tail -n 3 "$T/par.$i")")
 done
-if [ ${#bad[@]} -eq 0 ]; then ok "4 concurrent clients x 100 requests are all allowed"; else
-    not_ok "4 concurrent clients x 100 requests are all allowed" "${bad[@]}"; fi
+if [ ${#bad[@]} -eq 0 ]; then tap_ok "4 concurrent clients x 100 requests are all allowed"; else
+    tap_not_ok "4 concurrent clients x 100 requests are all allowed" "${bad[@]}"; fi
 
 # ------------------------------------------------------ agent is down ----
 
@@ -284,9 +269,9 @@ start_fake deny
 h vigil-fake root
 expect "a deny reason is shown to the user" $RC_ACCT_DENY 'vigil: fake says no'
 if grep -q $'\x1b' <<<"$OUT"; then
-    not_ok "terminal escapes in a deny reason never reach the user" "$(cat -v <<<"$OUT")"
+    tap_not_ok "terminal escapes in a deny reason never reach the user" "$(cat -v <<<"$OUT")"
 else
-    ok "terminal escapes in a deny reason never reach the user"
+    tap_ok "terminal escapes in a deny reason never reach the user"
 fi
 stop_fake
 
@@ -303,7 +288,7 @@ for mode in unknown-outcome no-outcome bad-magic bad-version oversize short-head
     esac
     expect "peer answers $mode: denied at once (${MS} ms)" $RC_ACCT_DENY "$told"
     if [ "$RC" -eq $RC_ACCT_DENY ] && [ "$MS" -ge "$TIMEOUT_MS" ]; then
-        not_ok "peer answers $mode: no wait for the deadline" "took $MS ms"
+        tap_not_ok "peer answers $mode: no wait for the deadline" "took $MS ms"
     fi
     stop_fake
 done
@@ -313,10 +298,10 @@ for mode in hang drip no-accept; do
     h vigil-fake root
     expect "peer does $mode: denied at the ${TIMEOUT_MS} ms deadline" $RC_ACCT_DENY
     if [ "$MS" -lt $((TIMEOUT_MS * 9 / 10)) ] || [ "$MS" -gt $((TIMEOUT_MS + 1500)) ]; then
-        not_ok "peer does $mode: the deadline holds (took $MS ms)" \
+        tap_not_ok "peer does $mode: the deadline holds (took $MS ms)" \
             "want ${TIMEOUT_MS} ms give or take; a per-read deadline lets drip run ~4 s"
     else
-        ok "peer does $mode: the deadline holds (took $MS ms)"
+        tap_ok "peer does $mode: the deadline holds (took $MS ms)"
     fi
     stop_fake
 done
@@ -354,9 +339,9 @@ done
 wait "${blockers[@]}" 2>/dev/null
 h vigil-fake root
 if [ "$RC" -eq $RC_ACCT_DENY ] && [ "$MS" -ge $((TIMEOUT_MS * 9 / 10)) ]; then
-    ok "full agent backlog: the module retries up to its deadline, then denies (took $MS ms)"
+    tap_ok "full agent backlog: the module retries up to its deadline, then denies (took $MS ms)"
 else
-    not_ok "full agent backlog: the module retries up to its deadline, then denies (took $MS ms, rc $RC)"
+    tap_not_ok "full agent backlog: the module retries up to its deadline, then denies (took $MS ms, rc $RC)"
 fi
 stop_fake
 
@@ -367,14 +352,14 @@ wait "$AGENT_PID"
 status=$?
 AGENT_PID=
 if [ $status -eq 0 ] && ! grep -qE 'Sanitizer|runtime error:' "$T/vigild.log"; then
-    ok "vigild stops cleanly on SIGTERM"
+    tap_ok "vigild stops cleanly on SIGTERM"
 else
-    not_ok "vigild stops cleanly on SIGTERM" "exit status $status" "$(tail -n 30 "$T/vigild.log")"
+    tap_not_ok "vigild stops cleanly on SIGTERM" "exit status $status" "$(tail -n 30 "$T/vigild.log")"
 fi
 
 h vigil-test root --tty ssh
 expect "agent gone (socket stale or removed), failmode=secure: denied" $RC_ACCT_DENY \
     'access check unavailable'
 
-echo "1..$N"
-[ "$FAILED" -eq 0 ]
+echo "1..$TAP_N"
+[ "$TAP_FAILED" -eq 0 ]
