@@ -31,12 +31,12 @@ struct PhaseInfo {
 
 PhaseInfo info(Phase phase) {
     switch (phase) {
-        case Phase::Account: return {"account", wire::Kind::Decide, PAM_PERM_DENIED};
-        case Phase::Auth: return {"auth", wire::Kind::Authenticate, PAM_AUTH_ERR};
-        case Phase::OpenSession: return {"open_session", wire::Kind::SessionOpen, PAM_SESSION_ERR};
-        case Phase::CloseSession: return {"close_session", wire::Kind::SessionClose, PAM_SUCCESS};
+        case Phase::Account: return {wire::kPhaseAccount, wire::Kind::Account, PAM_PERM_DENIED};
+        case Phase::Auth: return {wire::kPhaseAuth, wire::Kind::Auth, PAM_AUTH_ERR};
+        case Phase::OpenSession: return {wire::kPhaseOpenSession, wire::Kind::OpenSession, PAM_SESSION_ERR};
+        case Phase::CloseSession: return {wire::kPhaseCloseSession, wire::Kind::CloseSession, PAM_SUCCESS};
     }
-    return {"unknown", wire::Kind::Decide, PAM_PERM_DENIED};
+    return {"unknown", wire::Kind::Account, PAM_PERM_DENIED};
 }
 
 void free_data(pam_handle_t*, void* data, int) { std::free(data); }

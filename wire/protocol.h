@@ -17,7 +17,7 @@
 //   uint8_t buf[vigil::wire::kMaxFrame];
 //   vigil::wire::Writer w(buf, sizeof buf);
 //   w.put(vigil::wire::Tag::User, "alice");
-//   size_t n = w.finish(vigil::wire::Kind::Decide);   // 0 if it did not fit
+//   size_t n = w.finish(vigil::wire::Kind::Account);   // 0 if it did not fit
 #ifndef VIGIL_WIRE_PROTOCOL_H
 #define VIGIL_WIRE_PROTOCOL_H
 
@@ -47,10 +47,11 @@ inline constexpr const char* kDefaultAdminSocket = "/run/vigil/admin.sock";
 // Every request kind the agent answers. Anything else closes the connection.
 // Requests are < 0x80; the agent's answer to request k is k | 0x80.
 enum class Kind : uint16_t {
-    Decide = 0x01,         // account phase: the decision for this request
-    Authenticate = 0x02,   // auth phase: decide, and say whether a step-up is due
-    SessionOpen = 0x03,    // a session starts under a decision
-    SessionClose = 0x04,   // that session ended
+    // One kind per PAM phase, named as the phase (kPhase* below).
+    Account = 0x01,        // account phase: the decision for this request
+    Auth = 0x02,           // auth phase: decide, and say whether a step-up is due
+    OpenSession = 0x03,    // open_session: a session starts under a decision
+    CloseSession = 0x04,   // close_session: that session ended
     StepUpAnswer = 0x05,   // auth phase: what the person typed at a challenge
     GrantRequest = 0x06,   // vigilctl grant request, from any local user (grant socket only)
     BreakGlass = 0x07,     // never sent: a break-glass use the module spooled to a file (break_glass.h)
@@ -67,7 +68,7 @@ constexpr Kind answer_to(Kind k) { return static_cast<Kind>(static_cast<uint16_t
 
 enum class Tag : uint16_t {
     // request facts, from the module
-    Phase = 1,           // "account" | "auth" | "open_session" | "close_session"
+    Phase = 1,           // one of the kPhase words below
     User = 2,            // PAM_USER
     Service = 3,         // PAM_SERVICE
     Rhost = 4,           // PAM_RHOST
@@ -97,6 +98,15 @@ enum class Tag : uint16_t {
     Echo = 37,    // challenge: "on" to show what is typed (a reason), else hidden (a code)
     Info = 38,    // challenge: text to show first (where to approve, a QR code, "wrong code")
 };
+
+// The words of Tag::Phase, PAM's names for its phases; vigild's
+// to_string(Phase) returns them, so the trail, the metrics, the PDP request
+// and the module spell them the same. The frame's Kind is authoritative.
+// (C strings: the module also hands them to pam_syslog.)
+inline constexpr char kPhaseAccount[] = "account";
+inline constexpr char kPhaseAuth[] = "auth";
+inline constexpr char kPhaseOpenSession[] = "open_session";
+inline constexpr char kPhaseCloseSession[] = "close_session";
 
 // The words of Tag::Outcome; vigild's to_string(Outcome) returns the first
 // three, so the trail, the metrics and the module spell them the same.

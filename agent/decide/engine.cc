@@ -197,19 +197,28 @@ static std::optional<std::chrono::system_clock::time_point> certificate_ends(con
     return std::chrono::system_clock::time_point(std::chrono::seconds(c["valid_before"].get<uint64_t>()));
 }
 
-// What every decision starts from: an id, the time, who the user is, the
-// posture, the certificate the login used.
-DecisionRecord Engine::begin(const Request& req) const {
+DecisionRecord Engine::stamp(const Request& req) const {
     DecisionRecord r;
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
     r.request = req;
     r.identity = lookup_identity(req.user);
     if (posture_) r.signals = posture_->snapshot();
-    read_ssh_certificate(r, cas_);
     r.policy_version = config_->version;
     r.report = reported(*config_, req);
     return r;
+}
+
+DecisionRecord Engine::begin(const Request& req) const {
+    DecisionRecord r = stamp(req);
+    read_ssh_certificate(r, cas_);
+    return r;
+}
+
+void Engine::settle(DecisionRecord& r, const Rule* allow, TrailWrite write) {
+    Combined c = combine(std::move(r.decision), facts_for(r, allow), config_->agent.audit_failure, std::move(write));
+    r.decision = std::move(c.decision);
+    r.audit_error = std::move(c.audit_error);
 }
 
 CombineFacts Engine::facts_for(const DecisionRecord& r, const Rule* allow) const {
@@ -231,9 +240,7 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
     bool dry_run = req.phase == Phase::DryRun;
     TrailWrite write;
     if (!dry_run) write = [&](const Decision& d) { return write_record(r, d); };
-    Combined c = combine(std::move(r.decision), facts_for(r, allow), config_->agent.audit_failure, write);
-    r.decision = std::move(c.decision);
-    r.audit_error = std::move(c.audit_error);
+    settle(r, allow, std::move(write));
     if (dry_run) return;
     report(r);
     if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
@@ -302,20 +309,10 @@ std::vector<DecisionRecord> Engine::decide_all(const std::vector<Request>& reqs)
 }
 
 DecisionRecord Engine::conclude(const Request& req, Decision d, std::string path) {
-    DecisionRecord r;
-    r.request_id = new_request_id();
-    r.at = std::chrono::system_clock::now();
-    r.request = req;
-    r.identity = lookup_identity(req.user);
-    if (posture_) r.signals = posture_->snapshot();
-    r.policy_version = config_->version;
+    DecisionRecord r = stamp(req);
     r.path = std::move(path);
     r.decision = std::move(d);
-    r.report = reported(*config_, req);
-    Combined c = combine(std::move(r.decision), facts_for(r, nullptr), config_->agent.audit_failure,
-                         [&](const Decision& written) { return write_record(r, written); });
-    r.decision = std::move(c.decision);
-    r.audit_error = std::move(c.audit_error);
+    settle(r, nullptr, [&](const Decision& written) { return write_record(r, written); });
     report(r);
     return r;
 }

@@ -70,6 +70,10 @@ public:
     const PdpClient* pdp() const { return pdp_.get(); }  // null with protocol = "local"
 
 private:
+    // What every record holds: an id, the time, the request, who the user
+    // is, the posture, the policy version, whether it is only reported.
+    DecisionRecord stamp(const Request& req) const;
+    // stamp, and the certificate the login used: where a decision starts.
     DecisionRecord begin(const Request& req) const;
     // The first answer (combine.h, step 1): the local rules' or the PDP's.
     // m then holds the rules' match, whose allow rule step-up reads.
@@ -82,6 +86,9 @@ private:
     // r.decision is the first answer: combines it with the rest (combine.h),
     // records it unless a dry run, and reports it.
     void finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_clock::time_point start);
+    // r.decision combined with the rest (combine.h, steps 2-4), written
+    // through write (empty for a dry run); r keeps the combined decision.
+    void settle(DecisionRecord& r, const Rule* allow, TrailWrite write);
     CombineFacts facts_for(const DecisionRecord& r, const Rule* allow) const;
     Status write_record(DecisionRecord& r, const Decision& d);
     void report(const DecisionRecord& r);

@@ -82,10 +82,10 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
 
 Phase phase_of(wire::Kind kind) {
     switch (kind) {
-        case wire::Kind::Authenticate:
+        case wire::Kind::Auth:
         case wire::Kind::StepUpAnswer: return Phase::Auth;
-        case wire::Kind::SessionOpen: return Phase::OpenSession;
-        case wire::Kind::SessionClose: return Phase::CloseSession;
+        case wire::Kind::OpenSession: return Phase::OpenSession;
+        case wire::Kind::CloseSession: return Phase::CloseSession;
         default: return Phase::Account;
     }
 }

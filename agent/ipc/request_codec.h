@@ -19,7 +19,7 @@ namespace vigil {
 // The phase a PAM request kind asks about (StepUpAnswer: Auth).
 Phase phase_of(wire::Kind kind);
 
-// kind must be one of Decide, Authenticate, SessionOpen, SessionClose.
+// kind must be one of Account, Auth, OpenSession, CloseSession.
 Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& payload);
 
 std::vector<uint8_t> encode_pam_answer(wire::Kind kind, const DecisionRecord& r);

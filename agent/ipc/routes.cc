@@ -20,10 +20,10 @@ namespace vigil {
 using Answer = Server::Answer;
 
 const Server::Route Server::kRoutes[] = {
-    {wire::Kind::Decide, Listener::Pam, &Server::answer_pam_request},
-    {wire::Kind::Authenticate, Listener::Pam, &Server::answer_pam_request},
-    {wire::Kind::SessionOpen, Listener::Pam, &Server::answer_pam_request},
-    {wire::Kind::SessionClose, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::Account, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::Auth, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::OpenSession, Listener::Pam, &Server::answer_pam_request},
+    {wire::Kind::CloseSession, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::StepUpAnswer, Listener::Pam, &Server::answer_step_up_answer},
     {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
     {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
@@ -113,7 +113,7 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
         if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow && !r.report) w->opened(r);
         if (req->phase == Phase::CloseSession) w->closed(peer.pid);
     }
-    if (kind == wire::Kind::Authenticate && r.decision.outcome == Outcome::StepUp && stepup && !r.report) {
+    if (kind == wire::Kind::Auth && r.decision.outcome == Outcome::StepUp && stepup && !r.report) {
         return encode_step_up(kind, continue_step_up(*engine, *stepup, stepup->open(r.request, r.decision)));
     }
     return encode_pam_answer(kind, r);
@@ -127,7 +127,7 @@ Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer
     StepUpReply reply =
         options_.stepup->answer(a->challenge_id, a->response, peer, std::chrono::steady_clock::now() + a->budget);
     // The decision that follows is bounded by this exchange's budget, not
-    // by the Authenticate request's, which ran out while the person typed.
+    // by the Auth request's, which ran out while the person typed.
     reply.request.received = std::chrono::steady_clock::now();
     reply.request.budget = a->budget;
     return encode_step_up(wire::Kind::StepUpAnswer, continue_step_up(*engine, *options_.stepup, std::move(reply)));

@@ -1,13 +1,15 @@
 #include "request.h"
 
+#include "protocol.h"
+
 namespace vigil {
 
 const char* to_string(Phase p) {
     switch (p) {
-        case Phase::Account: return "account";
-        case Phase::Auth: return "auth";
-        case Phase::OpenSession: return "open_session";
-        case Phase::CloseSession: return "close_session";
+        case Phase::Account: return wire::kPhaseAccount;
+        case Phase::Auth: return wire::kPhaseAuth;
+        case Phase::OpenSession: return wire::kPhaseOpenSession;
+        case Phase::CloseSession: return wire::kPhaseCloseSession;
         case Phase::DryRun: return "dry_run";
         case Phase::Reevaluate: return "reevaluate";
         case Phase::SessionEnd: return "session_end";

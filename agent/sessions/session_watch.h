@@ -4,7 +4,7 @@
 // them (on their re-evaluation interval, and at once when posture changes).
 //
 //   SessionWatch watch(registry, terminator, engines, settings);
-//   watch.opened(record);            // an audited SessionOpen that was allowed
+//   watch.opened(record);            // an audited OpenSession that was allowed
 //   watch.closed(peer_pid);          // pam_close_session
 //   watch.posture_changed();         // re-decide every session now
 //   watch.revoke(id, "by admin");    // vigilctl revoke
@@ -60,7 +60,7 @@ public:
     SessionWatch& operator=(const SessionWatch&) = delete;
 
     void start();
-    // r: an allowed SessionOpen, already audited and linked to its account
+    // r: an allowed OpenSession, already audited and linked to its account
     // decision (account: that decision's user and service, for re-decisions).
     void opened(const DecisionRecord& r);
     void closed(pid_t pid);

@@ -2,7 +2,7 @@
 // justification (purpose) that a rule or the PDP asks for before it allows,
 // proven through the PAM conversation in the auth phase.
 //
-//   Authenticate ─ engine: step_up ─▶ open()    ─▶ "challenge" (prompt) ─▶ module asks the person
+//   Auth ───────── engine: step_up ─▶ open()    ─▶ "challenge" (prompt) ─▶ module asks the person
 //   StepUpAnswer ─────────────────▶ answer()  ─▶ Ask again | Fail | Done(request with mfa/purpose)
 //   Done ─ engine: allow ─▶ remember()          so the account phase (and, for `remember`,
 //                                               later requests) see the proof through attach()

@@ -162,7 +162,7 @@ print(s["pid"], s.get("decision_id", s.get("request_id", "")))')
     install -m 0755 "$E2E_LIB_DIR/wire.py" "$wire"
     audit_mark
     # Root, from another process: the frame names alice's pid and decision.
-    out=$(python3 "$wire" "$PAM_SOCK" --kind session_close phase=close_session user=vgl-alice service=sshd \
+    out=$(python3 "$wire" "$PAM_SOCK" --kind close_session phase=close_session user=vgl-alice service=sshd \
         "pid=$pid" "request_id=$decision" 2>&1)
     echo "# root's forged close (pid=$pid request_id=$decision): $out"
     # Answered means decided: the close is in the trail, and whatever it did
@@ -172,7 +172,7 @@ print(s["pid"], s.get("decision_id", s.get("request_id", "")))')
     alice_has 1 || { fail "a close forged by another process ended alice's session"; note_logs; return 1; }
     # Anyone else cannot even be heard (the socket loosened on purpose).
     chmod 755 "$T" "$(dirname "$PAM_SOCK")" && chmod 666 "$PAM_SOCK"
-    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$wire" "$PAM_SOCK" --kind session_close \
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$wire" "$PAM_SOCK" --kind close_session \
         phase=close_session user=vgl-alice service=sshd "pid=$pid" "request_id=$decision" 2>&1)
     chmod 600 "$PAM_SOCK"
     echo "# uid 65534's forged close: $out"

@@ -4,7 +4,7 @@
 The e2e tests use it to speak to the agent as an arbitrary process (for
 example as uid 65534) without going through PAM:
 
-    wire.py SOCKET user=vgl-alice service=sshd rhost=127.0.0.1 [--kind decide]
+    wire.py SOCKET user=vgl-alice service=sshd rhost=127.0.0.1 [--kind account]
 
 Prints one line and exits with:
     0  "reply outcome=<o> reason=<r> error=<e>" (the agent answered)
@@ -23,8 +23,8 @@ import sys
 MAGIC = 0x56474C31
 VERSION = 1
 HEADER = struct.Struct(">IHHI")
-KINDS = {"decide": 0x01, "authenticate": 0x02, "session_open": 0x03,
-         "session_close": 0x04, "admin_decide": 0x41, "admin_ping": 0x42}
+KINDS = {"account": 0x01, "auth": 0x02, "open_session": 0x03,
+         "close_session": 0x04, "admin_decide": 0x41, "admin_ping": 0x42}
 TAGS = {"phase": 1, "user": 2, "service": 3, "rhost": 4, "tty": 5, "ruser": 6,
         "pid": 7, "ppid": 8, "ssh_auth_info": 9, "command": 10,
         "xdg_session_id": 11, "request_id": 12, "json": 13, "argv_truncated": 17}
@@ -50,7 +50,7 @@ def recv_exact(sock, n):
 
 
 def main(argv):
-    kind, timeout, fields, sock_path = "decide", 5.0, [], None
+    kind, timeout, fields, sock_path = "account", 5.0, [], None
     args = iter(argv)
     for a in args:
         if a == "--kind":

@@ -12,7 +12,7 @@ std::vector<uint8_t> frame_with(std::initializer_list<std::pair<wire::Tag, std::
     std::vector<uint8_t> buf(wire::kMaxFrame);
     wire::Writer w(buf.data(), buf.size());
     for (auto& [t, v] : fields) w.put(t, v);
-    buf.resize(w.finish(wire::Kind::Decide));
+    buf.resize(w.finish(wire::Kind::Account));
     return buf;
 }
 
@@ -22,7 +22,7 @@ TEST_CASE("protocol round-trips fields through a frame") {
     auto f = frame_with({{wire::Tag::User, "alice"}, {wire::Tag::Service, "sshd"}, {wire::Tag::Rhost, ""}});
     wire::Header h;
     REQUIRE(wire::parse_header(f.data(), h) == wire::HeaderStatus::Ok);
-    CHECK(h.kind == static_cast<uint16_t>(wire::Kind::Decide));
+    CHECK(h.kind == static_cast<uint16_t>(wire::Kind::Account));
     REQUIRE(h.length == f.size() - wire::kHeaderSize);
     wire::Reader r(f.data() + wire::kHeaderSize, h.length);
     wire::Tag t{};
@@ -42,11 +42,11 @@ TEST_CASE("protocol writer refuses a frame that does not fit") {
     wire::Writer w(buf.data(), buf.size());
     w.put(wire::Tag::User, std::string(100, 'x'));
     CHECK(w.failed());
-    CHECK(w.finish(wire::Kind::Decide) == 0);
+    CHECK(w.finish(wire::Kind::Account) == 0);
     std::vector<uint8_t> big(wire::kMaxFrame * 2);
     wire::Writer w2(big.data(), big.size());
     w2.put(wire::Tag::Command, std::string(0x10000, 'x'));  // over a field's u16 length
-    CHECK(w2.finish(wire::Kind::Decide) == 0);
+    CHECK(w2.finish(wire::Kind::Account) == 0);
 }
 
 TEST_CASE("protocol header rejects bad magic, version and oversized lengths") {

@@ -10,7 +10,7 @@ std::vector<uint8_t> payload(std::initializer_list<std::pair<wire::Tag, std::str
     std::vector<uint8_t> buf(wire::kMaxFrame);
     wire::Writer w(buf.data(), buf.size());
     for (auto& [t, v] : fields) w.put(t, v);
-    size_t n = w.finish(wire::Kind::Decide);
+    size_t n = w.finish(wire::Kind::Account);
     REQUIRE(n > 0);
     return {buf.begin() + wire::kHeaderSize, buf.begin() + n};
 }
@@ -26,7 +26,7 @@ TEST_CASE("request codec decodes every fact the module sends") {
                       {wire::Tag::Pid, "4242"},
                       {wire::Tag::Command, std::string("sudo\0-u\0postgres\0psql", 21)},
                       {static_cast<wire::Tag>(999), "from a newer module"}});
-    auto q = vigil::decode_pam_request(wire::Kind::Decide, p);
+    auto q = vigil::decode_pam_request(wire::Kind::Account, p);
     REQUIRE(q);
     CHECK(q->phase == vigil::Phase::Account);
     CHECK(q->user == "alice");
@@ -37,46 +37,46 @@ TEST_CASE("request codec decodes every fact the module sends") {
 
 TEST_CASE("request codec carries the module's word that argv was cut short") {
     auto whole = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "sudo"}, {wire::Tag::Command, "sudo"}});
-    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, whole)->argv_truncated);
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, whole)->argv_truncated);
     auto cut = payload({{wire::Tag::User, "a"},
                         {wire::Tag::Service, "sudo"},
                         {wire::Tag::Command, "sudo"},
                         {wire::Tag::ArgvTruncated, "1"}});
-    CHECK(vigil::decode_pam_request(wire::Kind::Decide, cut)->argv_truncated);
+    CHECK(vigil::decode_pam_request(wire::Kind::Account, cut)->argv_truncated);
     auto odd = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "sudo"}, {wire::Tag::ArgvTruncated, "yes"}});
-    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, odd));
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, odd));
 }
 
 TEST_CASE("request codec takes the phase from the frame kind, not a field") {
     auto p = payload({{wire::Tag::Phase, "account"}, {wire::Tag::User, "a"}, {wire::Tag::Service, "s"}});
-    CHECK(vigil::decode_pam_request(wire::Kind::SessionClose, p)->phase == vigil::Phase::CloseSession);
+    CHECK(vigil::decode_pam_request(wire::Kind::CloseSession, p)->phase == vigil::Phase::CloseSession);
 }
 
 TEST_CASE("request codec refuses missing, duplicate and malformed fields") {
-    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, payload({{wire::Tag::Service, "sshd"}})));
-    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, payload({{wire::Tag::User, "a"}})));
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, payload({{wire::Tag::Service, "sshd"}})));
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, payload({{wire::Tag::User, "a"}})));
     auto dup = payload({{wire::Tag::User, "a"}, {wire::Tag::User, "root"}, {wire::Tag::Service, "s"}});
-    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Decide, dup).error().message, Catch::Contains("twice"));
+    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Account, dup).error().message, Catch::Contains("twice"));
     auto ctl = payload({{wire::Tag::User, "a\nb"}, {wire::Tag::Service, "s"}});
-    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Decide, ctl).error().message, Catch::Contains("control"));
+    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Account, ctl).error().message, Catch::Contains("control"));
     auto pid = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "s"}, {wire::Tag::Pid, "12x"}});
-    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Decide, pid));
+    CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, pid));
     auto ok = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "s"}});
     ok.pop_back();
-    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Decide, ok).error().message, Catch::Contains("truncated"));
+    CHECK_THAT(vigil::decode_pam_request(wire::Kind::Account, ok).error().message, Catch::Contains("truncated"));
 }
 
 TEST_CASE("request codec survives every truncation and byte flip of a valid frame") {
     auto p = payload({{wire::Tag::User, "alice"}, {wire::Tag::Service, "sshd"}, {wire::Tag::Rhost, "10.0.0.1"}});
     for (size_t cut = 0; cut < p.size(); ++cut) {
         std::vector<uint8_t> t(p.begin(), p.begin() + cut);
-        (void)vigil::decode_pam_request(wire::Kind::Decide, t);
+        (void)vigil::decode_pam_request(wire::Kind::Account, t);
     }
     for (size_t i = 0; i < p.size(); ++i) {
         for (uint8_t x : {0x01, 0x80, 0xff}) {
             auto f = p;
             f[i] ^= x;
-            (void)vigil::decode_pam_request(wire::Kind::Decide, f);
+            (void)vigil::decode_pam_request(wire::Kind::Account, f);
         }
     }
     SUCCEED("no crash, no exception");
@@ -87,10 +87,10 @@ TEST_CASE("request codec answers carry outcome, id, reason and session limit") {
     r.request_id = "abc";
     r.decision.outcome = vigil::Outcome::Allow;
     r.decision.session_max = std::chrono::seconds(28800);
-    auto f = vigil::encode_pam_answer(wire::Kind::Decide, r);
+    auto f = vigil::encode_pam_answer(wire::Kind::Account, r);
     wire::Header h;
     REQUIRE(wire::parse_header(f.data(), h) == wire::HeaderStatus::Ok);
-    CHECK(h.kind == (static_cast<uint16_t>(wire::Kind::Decide) | wire::kAnswerBit));
+    CHECK(h.kind == (static_cast<uint16_t>(wire::Kind::Account) | wire::kAnswerBit));
     wire::Reader rd(f.data() + wire::kHeaderSize, h.length);
     wire::Tag t{};
     std::string_view v;

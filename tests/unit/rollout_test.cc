@@ -86,8 +86,8 @@ TEST_CASE("report mode decides as enforce mode would, records would_deny, and an
         CHECK(a.decision.reason_admin == b.decision.reason_admin);
         CHECK_FALSE(a.report);
         CHECK(b.report);
-        CHECK(answered_outcome(vigil::encode_pam_answer(vigil::wire::Kind::Decide, b)) == "pass");
-        CHECK(answered_outcome(vigil::encode_pam_answer(vigil::wire::Kind::Decide, a)) ==
+        CHECK(answered_outcome(vigil::encode_pam_answer(vigil::wire::Kind::Account, b)) == "pass");
+        CHECK(answered_outcome(vigil::encode_pam_answer(vigil::wire::Kind::Account, a)) ==
               vigil::to_string(a.decision.outcome));
     }
     auto denied = report->decide(request(Phase::Account, "sudo"));
@@ -131,7 +131,7 @@ TEST_CASE("a spooled break-glass frame reads back; anything else is refused", "[
     cut.pop_back();
     CHECK_FALSE(vigil::parse_break_glass(cut));
     auto other = bytes;
-    other[7] = static_cast<uint8_t>(vigil::wire::Kind::Decide);
+    other[7] = static_cast<uint8_t>(vigil::wire::Kind::Account);
     CHECK_FALSE(vigil::parse_break_glass(other));
     CHECK_FALSE(vigil::parse_break_glass({}));
 }

@@ -83,9 +83,9 @@ std::string field(const vigil::Frame& f, vigil::wire::Tag want) {
 }
 
 std::vector<uint8_t> account_request(const std::string& user) {
-    auto f = vigil::build_frame(vigil::wire::Kind::Decide, {{vigil::wire::Tag::User, user},
-                                                            {vigil::wire::Tag::Service, "sshd"},
-                                                            {vigil::wire::Tag::Pid, std::to_string(::getpid())}});
+    auto f = vigil::build_frame(vigil::wire::Kind::Account, {{vigil::wire::Tag::User, user},
+                                                             {vigil::wire::Tag::Service, "sshd"},
+                                                             {vigil::wire::Tag::Pid, std::to_string(::getpid())}});
     REQUIRE(f);
     return *f;
 }
@@ -102,7 +102,7 @@ TEST_CASE("server: the PAM socket answers a PAM request; other sockets do not se
     }
     auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
     REQUIRE(answer);
-    CHECK(answer->kind == static_cast<uint16_t>(vigil::wire::answer_to(vigil::wire::Kind::Decide)));
+    CHECK(answer->kind == static_cast<uint16_t>(vigil::wire::answer_to(vigil::wire::Kind::Account)));
     CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
     CHECK_FALSE(field(*answer, vigil::wire::Tag::RequestId).empty());
 
@@ -126,7 +126,7 @@ TEST_CASE("server: a PAM request it cannot read is answered with a deny, not a c
         CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
     }
     SECTION("a request without a service") {
-        auto f = vigil::build_frame(vigil::wire::Kind::Decide, {{vigil::wire::Tag::User, "root"}});
+        auto f = vigil::build_frame(vigil::wire::Kind::Account, {{vigil::wire::Tag::User, "root"}});
         REQUIRE(f);
         auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, *f);
         REQUIRE(answer);

@@ -15,7 +15,7 @@ vigil::pam::AgentAnswer answer;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size > sizeof answer.buf) return 0;  // the module reads at most one frame
     std::memcpy(answer.buf, data, size);
-    for (auto kind : {vigil::wire::Kind::Decide, vigil::wire::Kind::Authenticate, vigil::wire::Kind::SessionOpen,
+    for (auto kind : {vigil::wire::Kind::Account, vigil::wire::Kind::Auth, vigil::wire::Kind::OpenSession,
                       vigil::wire::Kind::StepUpAnswer}) {
         if (vigil::pam::parse_answer(size, kind, answer) != vigil::pam::ClientStatus::Ok) continue;
         // Every view the module may print must lie inside the buffer.

@@ -17,10 +17,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> payload(data + vigil::wire::kHeaderSize, data + size);
     auto kind = static_cast<vigil::wire::Kind>(h.kind);
     switch (kind) {
-        case vigil::wire::Kind::Decide:
-        case vigil::wire::Kind::Authenticate:
-        case vigil::wire::Kind::SessionOpen:
-        case vigil::wire::Kind::SessionClose: (void)vigil::decode_pam_request(kind, payload); break;
+        case vigil::wire::Kind::Account:
+        case vigil::wire::Kind::Auth:
+        case vigil::wire::Kind::OpenSession:
+        case vigil::wire::Kind::CloseSession: (void)vigil::decode_pam_request(kind, payload); break;
         case vigil::wire::Kind::StepUpAnswer: (void)vigil::decode_step_up_answer(payload); break;
         default: break;
     }
