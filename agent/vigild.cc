@@ -107,8 +107,14 @@ private:
     std::shared_ptr<Engine> engine_;
 };
 
+// What the configuration says that should change (config.h: warnings),
+// where an admin running vigild looks: its log, at every load.
+void log_config_warnings(const Config& c) {
+    for (const std::string& w : c.warnings) log_warn("configuration: {}", w);
+}
+
 void reload(const std::string& path, const Config& running, AuditLog* audit, RecentDecisions* recent,
-            PdpCache* last_answers, posture::SignalStore* posture, StepUpCoordinator& stepup, EngineSlot& slot) {
+            PdpCache* last_answers, posture::SignalStore* posture, StepUpCoordinator& step_up, EngineSlot& slot) {
     auto next = load_config(path);
     if (!next) {
         log_event(Event::ReloadRefused, LogLevel::Error, "reload refused, keeping the running policy: {}",
@@ -125,9 +131,10 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         log_warn("reload: [metrics] settings changed; they take effect at the next restart");
     }
     log_info("reload: [posture] collectors keep running as started; changes to them take effect at the next restart");
+    log_config_warnings(*next);
     std::string version = next->version;
     size_t rules = next->rules.size();
-    StepUpSettings stepup_settings = next->stepup;
+    StepUpSettings step_up_settings = next->step_up;
     RolloutSettings rollout = next->rollout;
     auto engine =
         Engine::create(std::make_shared<const Config>(std::move(*next)), audit, recent, last_answers, posture);
@@ -138,7 +145,7 @@ void reload(const std::string& path, const Config& running, AuditLog* audit, Rec
         return;
     }
     slot.set(std::move(*engine));
-    stepup.configure(stepup_settings);
+    step_up.configure(step_up_settings);
     publish_rollout(rollout);
     log_event(Event::ReloadOk, LogLevel::Info, "reloaded {}: {} rules, policy {}", path, rules, version);
     count_config_reload(true);
@@ -234,6 +241,7 @@ void raise_descriptor_limit() {
 int serve(const Options& opt, Config config) {
     UniqueFd signals = block_signals_into_fd();  // before any thread exists
     raise_descriptor_limit();
+    log_config_warnings(config);
     if (auto made = make_state_dir(config.agent.state_dir); !made) {
         log_error("cannot create state_dir: {}", made.error().message);
         return 1;
@@ -251,8 +259,8 @@ int serve(const Options& opt, Config config) {
     EngineSlot slot;
     slot.set(std::move(*engine));
     publish_rollout(running->rollout);
-    StepUpCoordinator stepup;
-    stepup.configure(running->stepup);
+    StepUpCoordinator step_up;
+    step_up.configure(running->step_up);
     // Sessions that were live when vigild stopped are enforced again; those
     // that ended meanwhile are written to the trail.
     auto registry = SessionRegistry::open(running->agent.state_dir);
@@ -269,10 +277,10 @@ int serve(const Options& opt, Config config) {
         [&] { return slot.get(); }, {running->sessions.warn_before, running->sessions.deny_grace}, &grants);
     audit_load_report((*registry)->load_report(), *slot.get());
     for (const LiveSession& s : (*registry)->load_report().ended_while_down) watch.session_over(s);
-    posture.on_change([&slot, &stepup, &watch](const posture::Signal& s, const std::string& before) {
+    posture.on_change([&slot, &step_up, &watch](const posture::Signal& s, const std::string& before) {
         log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         if (auto e = slot.get()) e->forget_cached_answers();
-        stepup.forget_all();
+        step_up.forget_all();
         watch.posture_changed();
     });
     watch.start();
@@ -300,7 +308,7 @@ int serve(const Options& opt, Config config) {
     // Before the server: destroyed after it, so the last write counts the
     // requests it finished on the way out.
     auto metrics = start_metrics(running->metrics, slot, watch, grants);
-    Server server({running->agent.max_concurrent, running->agent.read_timeout, &stepup, &watch, &grants},
+    Server server({running->agent.max_concurrent, running->agent.read_timeout, &step_up, &watch, &grants},
                   [&] { return slot.get(); });
 
     log_event(Event::AgentStarted, LogLevel::Info, "listening on {} (pam) and {} (admin); {} rules, policy {}",
@@ -329,7 +337,7 @@ int serve(const Options& opt, Config config) {
         while (::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
-                reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, stepup, slot);
+                reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, step_up, slot);
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;
@@ -365,7 +373,9 @@ int run(int argc, char** argv) {
                     config->version.c_str());
         // The drop-ins read, in the order they were merged.
         for (size_t i = 1; i < config->files.size(); ++i) std::printf("  + %s\n", config->files[i].c_str());
-        if (std::string w = user_claim_warning(config->stepup.device); config->stepup.device_configured && !w.empty()) {
+        for (const std::string& w : config->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+        if (std::string w = user_claim_warning(config->step_up.device);
+            config->step_up.device_configured && !w.empty()) {
             std::fprintf(stderr, "warning: %s\n", w.c_str());
         }
         return 0;

@@ -5,7 +5,7 @@
 // Checked by config.cc when the file loads and by the device flow
 // (device_flow.h) for what discovery returns.
 //
-//   if (Status st = check_provider_url(issuer, "stepup.device.issuer"); !st) fail(...);
+//   if (Status st = check_provider_url(issuer, "step_up.device.issuer"); !st) fail(...);
 #ifndef VIGIL_BASE_PROVIDER_URL_H
 #define VIGIL_BASE_PROVIDER_URL_H
 

@@ -38,7 +38,7 @@ public:
         Config c;
         c.path = path_;
         only_keys(root,
-                  {"agent", "pdp", "host", "subject", "ssh", "posture", "stepup", "sessions", "grants", "metrics",
+                  {"agent", "pdp", "host", "subject", "ssh", "posture", "step_up", "sessions", "grants", "metrics",
                    "rollout", "rule"},
                   "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
@@ -47,7 +47,7 @@ public:
         if (auto* t = root.get("subject")) parse_subject(table(*t, "[subject]"), c.subject);
         if (auto* t = root.get("ssh")) parse_ssh(table(*t, "[ssh]"), c.ssh);
         if (auto* t = root.get("posture")) parse_posture(table(*t, "[posture]"), c.posture);
-        if (auto* t = root.get("stepup")) parse_stepup(table(*t, "[stepup]"), c.stepup);
+        if (auto* t = root.get("step_up")) parse_step_up(table(*t, "[step_up]"), c.step_up);
         if (auto* t = root.get("sessions")) parse_sessions(table(*t, "[sessions]"), c.sessions);
         if (auto* t = root.get("grants")) parse_grants(table(*t, "[grants]"), c.grants);
         if (auto* t = root.get("metrics")) parse_metrics(table(*t, "[metrics]"), c.metrics);
@@ -603,19 +603,19 @@ private:
         if (auto* n = t.get("revoke_grace")) s.revoke_grace = duration(*n, "sessions.revoke_grace");
     }
 
-    // [stepup], [stepup.totp], [stepup.device], [stepup.purpose].
-    void parse_stepup(const toml::table& t, StepUpSettings& s) const {
-        only_keys(t, {"remember", "totp", "device", "purpose"}, "[stepup]");
-        if (auto* n = t.get("remember")) s.remember = duration_or_zero(*n, "stepup.remember");
+    // [step_up], [step_up.totp], [step_up.device], [step_up.purpose].
+    void parse_step_up(const toml::table& t, StepUpSettings& s) const {
+        only_keys(t, {"remember", "totp", "device", "purpose"}, "[step_up]");
+        if (auto* n = t.get("remember")) s.remember = duration_or_zero(*n, "step_up.remember");
         if (auto* n = t.get("totp")) {
-            parse_totp(table(*n, "[stepup.totp]"), s.totp);
+            parse_totp(table(*n, "[step_up.totp]"), s.totp);
             s.totp_configured = true;
         }
         if (auto* n = t.get("device")) {
-            parse_device(table(*n, "[stepup.device]"), s.device);
+            parse_device(table(*n, "[step_up.device]"), s.device);
             s.device_configured = true;
         }
-        if (auto* n = t.get("purpose")) parse_purpose(table(*n, "[stepup.purpose]"), s.purpose);
+        if (auto* n = t.get("purpose")) parse_purpose(table(*n, "[step_up.purpose]"), s.purpose);
     }
 
     std::chrono::seconds duration_or_zero(const toml::node& n, const std::string& what) const {
@@ -626,64 +626,64 @@ private:
 
     void parse_totp(const toml::table& t, TotpSettings& s) const {
         only_keys(t, {"store_dir", "issuer", "digits", "period", "skew_steps", "lockout_after", "lockout_for"},
-                  "[stepup.totp]");
-        if (auto* n = t.get("store_dir")) s.store_dir = absolute_path(*n, "stepup.totp.store_dir");
-        if (auto* n = t.get("issuer")) s.issuer = string(*n, "stepup.totp.issuer");
+                  "[step_up.totp]");
+        if (auto* n = t.get("store_dir")) s.store_dir = absolute_path(*n, "step_up.totp.store_dir");
+        if (auto* n = t.get("issuer")) s.issuer = string(*n, "step_up.totp.issuer");
         if (s.issuer.empty() || s.issuer.find(':') != std::string::npos) {
-            fail(t.source(), "stepup.totp.issuer must be non-empty and without ':'");
+            fail(t.source(), "step_up.totp.issuer must be non-empty and without ':'");
         }
-        if (auto* n = t.get("digits")) s.digits = static_cast<unsigned>(integer(*n, "stepup.totp.digits", 6, 8));
-        if (auto* n = t.get("period")) s.period = duration(*n, "stepup.totp.period");
+        if (auto* n = t.get("digits")) s.digits = static_cast<unsigned>(integer(*n, "step_up.totp.digits", 6, 8));
+        if (auto* n = t.get("period")) s.period = duration(*n, "step_up.totp.period");
         if (auto* n = t.get("skew_steps")) {
-            s.skew_steps = static_cast<unsigned>(integer(*n, "stepup.totp.skew_steps", 0, 10));
+            s.skew_steps = static_cast<unsigned>(integer(*n, "step_up.totp.skew_steps", 0, 10));
         }
         if (auto* n = t.get("lockout_after")) {
-            s.lockout_after = static_cast<unsigned>(integer(*n, "stepup.totp.lockout_after", 1, 100));
+            s.lockout_after = static_cast<unsigned>(integer(*n, "step_up.totp.lockout_after", 1, 100));
         }
-        if (auto* n = t.get("lockout_for")) s.lockout_for = duration(*n, "stepup.totp.lockout_for");
+        if (auto* n = t.get("lockout_for")) s.lockout_for = duration(*n, "step_up.totp.lockout_for");
     }
 
     void parse_device(const toml::table& t, DeviceFlowSettings& s) const {
         only_keys(t,
                   {"issuer", "client_id", "client_secret_file", "scope", "user_claim", "accept_amr", "accept_acr",
                    "max_auth_age", "ca_file", "http_timeout"},
-                  "[stepup.device]");
+                  "[step_up.device]");
         auto* issuer = t.get("issuer");
         auto* client = t.get("client_id");
-        if (!issuer || !client) fail(t.source(), "[stepup.device] needs issuer and client_id");
-        s.issuer = string(*issuer, "stepup.device.issuer");
-        if (auto ok = check_provider_url(s.issuer, "stepup.device.issuer"); !ok) {
+        if (!issuer || !client) fail(t.source(), "[step_up.device] needs issuer and client_id");
+        s.issuer = string(*issuer, "step_up.device.issuer");
+        if (auto ok = check_provider_url(s.issuer, "step_up.device.issuer"); !ok) {
             fail(issuer->source(), ok.error().message);
         }
-        s.client_id = string(*client, "stepup.device.client_id");
+        s.client_id = string(*client, "step_up.device.client_id");
         if (auto* n = t.get("client_secret_file")) {
-            s.client_secret_file = absolute_path(*n, "stepup.device.client_secret_file");
+            s.client_secret_file = absolute_path(*n, "step_up.device.client_secret_file");
         }
-        if (auto* n = t.get("scope")) s.scope = string(*n, "stepup.device.scope");
+        if (auto* n = t.get("scope")) s.scope = string(*n, "step_up.device.scope");
         if (auto* n = t.get("user_claim")) {
-            s.user_claim = string(*n, "stepup.device.user_claim");
+            s.user_claim = string(*n, "step_up.device.user_claim");
             if (s.user_claim.empty()) {
-                fail(n->source(), "stepup.device.user_claim is empty: no claim would name the user");
+                fail(n->source(), "step_up.device.user_claim is empty: no claim would name the user");
             }
         }
         if (auto* n = t.get("accept_amr")) s.accept_amr = string_list(*n, "accept_amr");
         if (auto* n = t.get("accept_acr")) s.accept_acr = string_list(*n, "accept_acr");
         if (s.accept_amr.empty() && s.accept_acr.empty()) {
-            fail(t.source(), "[stepup.device]: accept_amr and accept_acr are both empty: nothing would show MFA");
+            fail(t.source(), "[step_up.device]: accept_amr and accept_acr are both empty: nothing would show MFA");
         }
-        if (auto* n = t.get("max_auth_age")) s.max_auth_age = duration(*n, "stepup.device.max_auth_age");
-        if (auto* n = t.get("ca_file")) s.ca_file = absolute_path(*n, "stepup.device.ca_file");
-        if (auto* n = t.get("http_timeout")) s.http_timeout = millis(*n, "stepup.device.http_timeout");
+        if (auto* n = t.get("max_auth_age")) s.max_auth_age = duration(*n, "step_up.device.max_auth_age");
+        if (auto* n = t.get("ca_file")) s.ca_file = absolute_path(*n, "step_up.device.ca_file");
+        if (auto* n = t.get("http_timeout")) s.http_timeout = millis(*n, "step_up.device.http_timeout");
     }
 
     void parse_purpose(const toml::table& t, PurposeSettings& s) const {
-        only_keys(t, {"prompt", "pattern", "hint"}, "[stepup.purpose]");
-        if (auto* n = t.get("prompt")) s.prompt = string(*n, "stepup.purpose.prompt");
-        if (s.prompt.empty()) fail(t.source(), "stepup.purpose.prompt is empty");
-        if (auto* n = t.get("hint")) s.hint = string(*n, "stepup.purpose.hint");
+        only_keys(t, {"prompt", "pattern", "hint"}, "[step_up.purpose]");
+        if (auto* n = t.get("prompt")) s.prompt = string(*n, "step_up.purpose.prompt");
+        if (s.prompt.empty()) fail(t.source(), "step_up.purpose.prompt is empty");
+        if (auto* n = t.get("hint")) s.hint = string(*n, "step_up.purpose.hint");
         if (auto* n = t.get("pattern")) {
-            s.pattern = string(*n, "stepup.purpose.pattern");
-            if (auto why = regex_setting_problem(s.pattern)) fail(n->source(), "stepup.purpose.pattern: " + *why);
+            s.pattern = string(*n, "step_up.purpose.pattern");
+            if (auto why = regex_setting_problem(s.pattern)) fail(n->source(), "step_up.purpose.pattern: " + *why);
         }
     }
 
@@ -691,10 +691,10 @@ private:
     // it matches, at the worst moment: refuse the file instead.
     void check_step_up_methods(const toml::table& root, const Config& c) const {
         for (const Rule& r : c.rules) {
-            bool ok = r.step_up.empty() || (r.step_up == "totp" && c.stepup.totp_configured) ||
-                      (r.step_up == "device" && c.stepup.device_configured);
+            bool ok = r.step_up.empty() || (r.step_up == "totp" && c.step_up.totp_configured) ||
+                      (r.step_up == "device" && c.step_up.device_configured);
             if (!ok) {
-                fail(root.source(), fmt::format("rule \"{}\" (line {}): step_up = \"{}\" needs a [stepup.{}] table",
+                fail(root.source(), fmt::format("rule \"{}\" (line {}): step_up = \"{}\" needs a [step_up.{}] table",
                                                 r.name, r.line, r.step_up, r.step_up));
             }
         }
@@ -813,13 +813,13 @@ private:
             r.ask_pdp = *b;
         }
         if (auto* n = t.get("fallback")) r.fallback = fallback(*n);
-        parse_step_up(t, where, r);
+        parse_rule_step_up(t, where, r);
     }
 
     // decision = "step_up" is an allow that first wants a second factor:
     // step_up names the method ("totp" when left out); purpose = true wants
     // a justification. Both also work on decision = "allow".
-    void parse_step_up(const toml::table& t, const std::string& where, Rule& r) const {
+    void parse_rule_step_up(const toml::table& t, const std::string& where, Rule& r) const {
         bool is_step_up = t.get("decision")->value<std::string>() == "step_up";
         for (const char* key : {"step_up", "purpose"}) {
             if (auto* n = t.get(key); n && r.effect != Effect::Allow) {
@@ -876,18 +876,47 @@ std::string config_version(const std::vector<ConfigFile>& files) {
     return "sha256:" + sha256_hex(all);
 }
 
+namespace {
+
+// [stepup] is how 0.1.0 spelled [step_up] (every other place, rules'
+// step_up = and decision = "step_up" among them, has the underscore): a
+// file that still uses it is read as if it said [step_up], with a warning.
+Status rename_old_tables(toml::table& t, const std::string& path, std::vector<std::string>& warnings) {
+    toml::node* old = t.get("stepup");
+    if (!old) return Ok{};
+    auto line = old->source().begin.line;
+    if (t.contains("step_up")) {
+        return err(
+            fmt::format("{}:{}: both [stepup] and [step_up]: [stepup] is the old name of [step_up]; "
+                        "keep one",
+                        path, line));
+    }
+    toml::table* old_table = old->as_table();
+    if (!old_table) return err(fmt::format("{}:{}: [stepup] must be a table", path, line));
+    t.insert("step_up", std::move(*old_table));
+    t.erase("stepup");
+    warnings.push_back(
+        fmt::format("{}:{}: [stepup] is the old name of [step_up]; it is read as [step_up]: rename it", path, line));
+    return Ok{};
+}
+
+}  // namespace
+
 Result<Config> parse_config_files(const std::vector<ConfigFile>& files) {
     if (files.empty()) return err("no configuration file");
     const std::string& path = files[0].path;
     std::string current = path;
     try {
         toml::table root;
+        std::vector<std::string> warnings;
         for (const ConfigFile& f : files) {
             current = f.path;
             toml::table t = toml::parse(f.text, f.path);
+            if (auto s = rename_old_tables(t, f.path, warnings); !s) return s.error();
             if (auto s = merge_config_table(root, std::move(t)); !s) return s.error();
         }
         Config c = Parser(path).parse(root);
+        c.warnings = std::move(warnings);
         if (c.host.id.empty()) c.host.id = host_name();
         c.version = config_version(files);
         c.files.clear();

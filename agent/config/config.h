@@ -23,7 +23,7 @@
 #include "rollout.h"
 #include "rule.h"
 #include "socket_collector.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 #include "systemd_collector.h"
 #include "wazuh_collector.h"
 
@@ -146,7 +146,7 @@ struct Config {
     HostSettings host;
     SubjectSettings subject;
     SshSettings ssh;
-    StepUpSettings stepup;
+    StepUpSettings step_up;
     SessionSettings sessions;
     GrantSettings grants;
     MetricsSettings metrics;
@@ -154,6 +154,9 @@ struct Config {
     std::vector<Rule> rules;
     std::string version;             // "sha256:<hex>" of the file's bytes: the local policy version
     std::vector<std::string> files;  // what it was read from: the main file, then the drop-ins
+    // "file:line: ..." for what was read but should change (an old name);
+    // vigild logs them at every load, vigild --check prints them.
+    std::vector<std::string> warnings;
 };
 
 // Parses text as if read from path (path only labels errors).

@@ -1,4 +1,4 @@
-// The admin's regular expressions (stepup.purpose.pattern,
+// The admin's regular expressions (step_up.purpose.pattern,
 // subject.workload_key_id) checked before std::regex ever compiles them.
 //
 // libstdc++'s regex compiler reads a repeat count or a back-reference

@@ -357,7 +357,7 @@ int cmd_totp(const Args& a) {
     auto it = a.values.find("config");
     auto config = load_config(it == a.values.end() ? kDefaultConfig : it->second);
     if (!config) return std::fprintf(stderr, "%s\n", config.error().message.c_str()), 1;
-    const TotpSettings& s = config->stepup.totp;
+    const TotpSettings& s = config->step_up.totp;
     TotpStore store(s);
     if (verb == "enroll") return totp_enroll(store, s, user, a.force);
     if (verb == "status") return totp_status(store, user, s.period);

@@ -37,7 +37,7 @@ Decision demand_step_up(Decision d, const CombineFacts& f) {
         Decision no;
         no.rule = d.rule;
         no.reason_user = "access denied: the policy asks for a second factor this host does not offer";
-        no.reason_admin = fmt::format("step-up method \"{}\" is not configured under [stepup]", method);
+        no.reason_admin = fmt::format("step-up method \"{}\" is not configured under [step_up]", method);
         return no;
     }
     d.outcome = Outcome::StepUp;

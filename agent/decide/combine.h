@@ -42,8 +42,8 @@ struct CombineFacts {
     const Rule* allow = nullptr;               // the local allow rule that matched, if any
     std::string proven_method;                 // the second factor this request proved ("totp", "device"), or empty
     bool purpose_given = false;                // the request carries a justification
-    bool totp_offered = false;                 // [stepup.totp] is configured
-    bool device_offered = false;               // [stepup.device] is configured
+    bool totp_offered = false;                 // [step_up.totp] is configured
+    bool device_offered = false;               // [step_up.device] is configured
     // valid_before of the trusted certificate the login used, when it expires.
     std::optional<std::chrono::system_clock::time_point> certificate_ends;
 };

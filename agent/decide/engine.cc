@@ -228,8 +228,8 @@ CombineFacts Engine::facts_for(const DecisionRecord& r, const Rule* allow) const
     f.allow = allow;
     if (r.request.mfa) f.proven_method = r.request.mfa->method;
     f.purpose_given = !r.request.purpose.empty();
-    f.totp_offered = config_->stepup.totp_configured;
-    f.device_offered = config_->stepup.device_configured;
+    f.totp_offered = config_->step_up.totp_configured;
+    f.device_offered = config_->step_up.device_configured;
     f.certificate_ends = certificate_ends(r.ssh_certificate);
     return f;
 }

@@ -52,8 +52,8 @@ public:
     // record per request, in order, each audited.
     std::vector<DecisionRecord> decide_all(const std::vector<Request>& reqs);
     // Records (audits) a decision reached outside the rules and the PDP: a
-    // step-up that failed (path "stepup"), a request refused unread ("refused").
-    DecisionRecord conclude(const Request& req, Decision d, std::string path = "stepup");
+    // step-up that failed (path "step_up"), a request refused unread ("refused").
+    DecisionRecord conclude(const Request& req, Decision d, std::string path = "step_up");
     // Writes a record that is not a decision (refused grant requests,
     // counted: grant_refusals.h) to the trail; a failure is logged and
     // returns false.

@@ -35,7 +35,7 @@ enum class GrantRefusal {
     RateLimited,         // over [grants] requests_burst / requests_every
     Malformed,           // not {group|account, seconds, reason[, bind]}
     NotOffered,          // the group or account is not under [[grants.group]] / [[grants.account]]
-    BadReason,           // empty, too long, not printable, or not matching [stepup.purpose] pattern
+    BadReason,           // empty, too long, not printable, or not matching [step_up.purpose] pattern
     BindWithoutSession,  // --bind from a process in no session vigild watches
 };
 

@@ -57,7 +57,7 @@ Result<std::string> name_field(const nlohmann::json& q, const char* key) {
 }
 
 // {group | account, seconds, reason[, bind]} and nothing else, each of its
-// type; the reason itself is checked later, against [stepup.purpose].
+// type; the reason itself is checked later, against [step_up.purpose].
 Result<GrantRequests::Ask> read_ask(const nlohmann::json& q) {
     static const char* const kKeys[] = {"group", "account", "seconds", "reason", "bind"};
     if (!q.is_object()) return err("not a JSON object");
@@ -159,11 +159,11 @@ std::string GrantRequests::not_offered(const Ask& ask) const {
     return listed ? "" : "that account is not one this host grants ([[grants.account]])";
 }
 
-// Empty when the reason passes what [stepup.purpose] asks of a purpose
+// Empty when the reason passes what [step_up.purpose] asks of a purpose
 // typed at a prompt: the same words, wherever they were typed.
 std::string GrantRequests::unacceptable_reason(const std::string& reason, const Engine& engine) {
     if (reason.empty()) return "a grant needs a reason (--reason)";
-    const PurposeSettings& p = engine.config().stepup.purpose;
+    const PurposeSettings& p = engine.config().step_up.purpose;
     PurposeVerdict v;
     {
         std::lock_guard lock(pattern_mu_);

@@ -6,7 +6,7 @@
 // kernel's SO_PEERCRED uid and its user name, never a name in the request)
 // → that uid's rate limit ([grants] requests_burst, requests_every) → the
 // request's shape → the group or account is one [grants] offers → the
-// reason passes the [stepup.purpose] check. Only then do the rules or the
+// reason passes the [step_up.purpose] check. Only then do the rules or the
 // PDP decide, and that decision is the one full trail record the request
 // writes. A request refused before it is counted (grant_refusals.h), so a
 // user looping requests costs the trail a record a minute, not one each.
@@ -64,7 +64,7 @@ private:
     EngineSource engine_;
     RateLimiter limiter_;
     std::mutex pattern_mu_;
-    std::string pattern_text_;  // [stepup.purpose] pattern, compiled in pattern_
+    std::string pattern_text_;  // [step_up.purpose] pattern, compiled in pattern_
     std::regex pattern_;
     GrantRefusals refusals_;  // last: its final record goes through engine_
 };

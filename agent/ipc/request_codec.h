@@ -12,7 +12,7 @@
 #include "protocol.h"
 #include "request.h"
 #include "result.h"
-#include "stepup.h"
+#include "step_up.h"
 
 namespace vigil {
 

@@ -105,16 +105,16 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
         }
     }
     auto engine = engine_();
-    StepUpCoordinator* stepup = options_.stepup;
-    if (stepup && (req->phase == Phase::Account || req->phase == Phase::Auth)) stepup->attach(*req);
+    StepUpCoordinator* step_up = options_.step_up;
+    if (step_up && (req->phase == Phase::Account || req->phase == Phase::Auth)) step_up->attach(*req);
     DecisionRecord r = engine->decide(*req);
     if (SessionWatch* w = options_.sessions) {
         // Report mode enforces no limit: its sessions are not watched.
         if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow && !r.report) w->opened(r);
         if (req->phase == Phase::CloseSession) w->closed(peer.pid);
     }
-    if (kind == wire::Kind::Auth && r.decision.outcome == Outcome::StepUp && stepup && !r.report) {
-        return encode_step_up(kind, continue_step_up(*engine, *stepup, stepup->open(r.request, r.decision)));
+    if (kind == wire::Kind::Auth && r.decision.outcome == Outcome::StepUp && step_up && !r.report) {
+        return encode_step_up(kind, continue_step_up(*engine, *step_up, step_up->open(r.request, r.decision)));
     }
     return encode_pam_answer(kind, r);
 }
@@ -122,15 +122,15 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
 Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer) {
     auto a = decode_step_up_answer(f.payload);
     if (!a) return a.error();
-    if (!options_.stepup) return err("step-up answer, but step-up is not running");
+    if (!options_.step_up) return err("step-up answer, but step-up is not running");
     auto engine = engine_();
     StepUpReply reply =
-        options_.stepup->answer(a->challenge_id, a->response, peer, std::chrono::steady_clock::now() + a->budget);
+        options_.step_up->answer(a->challenge_id, a->response, peer, std::chrono::steady_clock::now() + a->budget);
     // The decision that follows is bounded by this exchange's budget, not
     // by the Auth request's, which ran out while the person typed.
     reply.request.received = std::chrono::steady_clock::now();
     reply.request.budget = a->budget;
-    return encode_step_up(wire::Kind::StepUpAnswer, continue_step_up(*engine, *options_.stepup, std::move(reply)));
+    return encode_step_up(wire::Kind::StepUpAnswer, continue_step_up(*engine, *options_.step_up, std::move(reply)));
 }
 
 // --------------------------------------------------------------- admin ----

@@ -33,7 +33,7 @@
 #include "grants.h"
 #include "result.h"
 #include "session_watch.h"
-#include "stepup.h"
+#include "step_up.h"
 #include "unique_fd.h"
 
 namespace vigil {
@@ -44,9 +44,9 @@ enum class Listener { Pam, Admin, Grant };
 struct ServerOptions {
     int max_concurrent = 64;
     std::chrono::milliseconds read_timeout{2000};
-    StepUpCoordinator* stepup = nullptr;  // owned by vigild; null: step-ups are denied
-    SessionWatch* sessions = nullptr;     // owned by vigild; null: sessions are not watched
-    Grants* grants = nullptr;             // owned by vigild; null: grants are refused
+    StepUpCoordinator* step_up = nullptr;  // owned by vigild; null: step-ups are denied
+    SessionWatch* sessions = nullptr;      // owned by vigild; null: sessions are not watched
+    Grants* grants = nullptr;              // owned by vigild; null: grants are refused
 };
 
 class Server {

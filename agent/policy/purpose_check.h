@@ -1,9 +1,9 @@
 // What vigil accepts as a justification a person gives for access: the
-// answer to the [stepup.purpose] prompt, and a grant request's reason. One
+// answer to the [step_up.purpose] prompt, and a grant request's reason. One
 // check for both, so a reason the trail and `vigilctl grant list` show has
 // passed the same rules wherever it was typed.
 //
-//   std::regex pattern(config.stepup.purpose.pattern, std::regex::ECMAScript);
+//   std::regex pattern(config.step_up.purpose.pattern, std::regex::ECMAScript);
 //   PurposeVerdict v = check_purpose("INC-42 disk full", pattern);   // Ok
 //   check_purpose("x\x1b[2J", pattern);                              // NotPrintable
 #ifndef VIGIL_POLICY_PURPOSE_CHECK_H

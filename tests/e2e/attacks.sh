@@ -9,7 +9,7 @@
 # take the workers sshd and sudo need. A session close forged for someone
 # else's live session, by root or anyone, ends nothing: sessions are keyed
 # by the pid the kernel names (SO_PEERCRED), not by what a frame says.
-# (Other attacks have their own scripts: e2e-peercred, e2e-stepup,
+# (Other attacks have their own scripts: e2e-peercred, e2e-step_up,
 # e2e-grants, e2e-nss.)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"

@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 19
+tap_plan 20
 
 # vigilctl decide explains; its exit status says whether it could, not
 # what the outcome was.
@@ -56,6 +56,17 @@ tap_case "vigild --check accepts the demo policy (tests/e2e/demo.toml)" demo_con
 
 test_conf() { check_ok "$T/vigil.toml"; }
 tap_case "vigild --check accepts this test's own config" test_conf
+
+old_step_up_name() {
+    local f=$T/old-name.toml out rc line
+    { standard_rules; printf '\n[stepup]\nremember = "5m"\n'; } | write_config "$f"
+    line=$(grep -n '^\[stepup\]' "$f" | cut -d: -f1)
+    out=$("$VIGILD" --check --config "$f" 2>&1)
+    rc=$?
+    expect_rc "vigild --check --config $f" 0 "$rc" "$out" || return 1
+    expect_contains "vigild --check output" "$out" "warning: $f:$line: [stepup] is the old name of [step_up]"
+}
+tap_case "vigild --check reads 0.1.0's [stepup] as [step_up] and warns with its file:line" old_step_up_name
 
 bad_syntax() {
     local f=$T/bad-syntax.toml line

@@ -83,15 +83,15 @@ EOF
 }
 
 # device_config ISSUER [LINE...]: vigild's config, asking vgl-alice's sudo
-# for a device sign-in; each LINE is added to [stepup.device].
+# for a device sign-in; each LINE is added to [step_up.device].
 device_config() {
     local issuer=$1
     shift
     write_agent_config "$T/vigil.toml" <<EOF
-[stepup]
+[step_up]
 remember = "0"
 
-[stepup.device]
+[step_up.device]
 issuer = "$issuer"
 client_id = "vigil-rs"
 accept_amr = ["otp", "mfa"]
@@ -105,7 +105,7 @@ decision = "step_up"
 step_up = "device"
 EOF
 }
-tap_case "setup: the test OpenID provider and vigild with [stepup.device]" setup || e2e_abort "setup failed"
+tap_case "setup: the test OpenID provider and vigild with [step_up.device]" setup || e2e_abort "setup failed"
 
 # sudo_device APPROVER_ARGS...: vgl-alice runs sudo id -un; sets RC, OUT.
 sudo_device() {
@@ -176,7 +176,7 @@ reconfigure() {
 
 # with_provider NAME ARGS... [-- LINE...]: a second provider (short-lived
 # codes, a wrong JWKS, slow answers); vigild is pointed at it by a reload,
-# with LINEs added to [stepup.device].
+# with LINEs added to [step_up.device].
 with_provider() {
     local name=$1 args=()
     shift
@@ -196,7 +196,7 @@ explicit_preferred_username() {
     local check
     check=$("$VIGILD" --check --config "$T/vigil.toml" 2>&1) || { fail "vigild --check refused"; note_text check "$check"; return 1; }
     expect_contains "vigild --check warns about the mutable claim" "$check" \
-        'warning: [stepup.device] user_claim = "preferred_username": the provider does not promise' || return 1
+        'warning: [step_up.device] user_claim = "preferred_username": the provider does not promise' || return 1
     sudo_device --as vgl-alice
     expect_rc "sudo approved by preferred_username vgl-alice" 0 "$RC" "$OUT" || { note_logs; return 1; }
     expect_contains "sudo ran id -un as root" "$OUT" "root" || return 1

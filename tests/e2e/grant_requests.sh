@@ -4,7 +4,7 @@
 # local user; on it vigild checks who asks (SO_PEERCRED), that user's rate
 # ([grants] requests_burst / requests_every, here at their defaults: 5 at
 # once, then one each 15 s), the request's shape, that the group or account
-# is one [grants] lists, and the reason (the [stepup.purpose] check). Only
+# is one [grants] lists, and the reason (the [step_up.purpose] check). Only
 # then do the rules decide, and that decision is the request's one record in
 # the trail; earlier refusals are counted and summed up in
 # grant_requests_refused records, at most one a minute.

@@ -455,7 +455,7 @@ tap_case "obligations: Cerbos allows vgl-weird with launch_missiles; vigild deni
     unknown_obligation
 
 step_up() {
-    # Without [stepup.totp] the host cannot give what the PDP asks for.
+    # Without [step_up.totp] the host cannot give what the PDP asks for.
     agent_with cerbos-high-no-totp <<EOF || return 1
 $(pdp_table cerbos -- "$URL_MAIN")
 
@@ -464,11 +464,11 @@ EOF
     audit_mark
     ssh_denied vgl-alice "vigil: access denied: the policy asks for a second factor this host does not offer" ||
         return 1
-    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin~not configured under [stepup]" || return 1
+    audit_expect vgl-alice sshd outcome=deny path=pdp "reason_admin~not configured under [step_up]" || return 1
     agent_with cerbos-high <<EOF || return 1
 $(pdp_table cerbos -- "$URL_MAIN")
 
-[stepup.totp]
+[step_up.totp]
 store_dir = "$T/totp"
 
 $HOST_HIGH

@@ -14,14 +14,14 @@ setup() {
     e2e_setup_system
     STORE=$T/totp
     write_config "$T/vigil.toml" <<EOF
-[stepup.totp]
+[step_up.totp]
 store_dir = "$STORE"
 issuer = "vigil e2e"
 digits = 6
 period = "30s"
 EOF
 }
-tap_case "setup: test users and a config with [stepup.totp] in the test's temp dir" setup ||
+tap_case "setup: test users and a config with [step_up.totp] in the test's temp dir" setup ||
     e2e_abort "setup failed"
 
 # totp ARGS...: runs vigilctl totp with this test's config; sets C_RC and C_OUT.

@@ -1,4 +1,4 @@
-// Runs one device flow (agent/stepup/device_flow.h) from the command line, for
+// Runs one device flow (agent/step_up/device_flow.h) from the command line, for
 // tests/oidc/selftest.sh and by hand against a real provider:
 //
 //   device_flow_probe --issuer URL --client-id ID --user NAME [--deadline-ms N]

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "config_files.h"
+
 using vigil::parse_config;
 
 namespace {
@@ -349,15 +351,15 @@ TEST_CASE("config names a missing file") {
     CHECK_THAT(r.error().message, Catch::StartsWith("/nonexistent/vigil.toml: cannot open"));
 }
 
-TEST_CASE("config reads [stepup] and step-up rules", "[stepup]") {
-    auto c = parse_config(R"([stepup]
+TEST_CASE("config reads [step_up] and step-up rules", "[step_up]") {
+    auto c = parse_config(R"([step_up]
 remember = "0"
-[stepup.totp]
+[step_up.totp]
 store_dir = "/var/lib/vigil/totp"
 digits = 8
 lockout_after = 3
 lockout_for = "1h"
-[stepup.purpose]
+[step_up.purpose]
 pattern = "^[A-Z]+-[0-9]+"
 [[rule]]
 name = "sudo with totp"
@@ -371,43 +373,73 @@ purpose = true
 )",
                           "vigil.toml");
     REQUIRE(c);
-    CHECK(c->stepup.remember.count() == 0);
-    CHECK(c->stepup.totp_configured);
-    CHECK_FALSE(c->stepup.device_configured);
-    CHECK(c->stepup.totp.digits == 8);
-    CHECK(c->stepup.totp.lockout_after == 3);
-    CHECK(c->stepup.totp.lockout_for == std::chrono::hours(1));
+    CHECK(c->step_up.remember.count() == 0);
+    CHECK(c->step_up.totp_configured);
+    CHECK_FALSE(c->step_up.device_configured);
+    CHECK(c->step_up.totp.digits == 8);
+    CHECK(c->step_up.totp.lockout_after == 3);
+    CHECK(c->step_up.totp.lockout_for == std::chrono::hours(1));
     CHECK(c->rules[0].effect == vigil::Effect::Allow);
     CHECK(c->rules[0].step_up == "totp");
     CHECK(c->rules[1].step_up.empty());
     CHECK(c->rules[1].purpose);
 }
 
-TEST_CASE("config refuses step-up settings that cannot work", "[stepup]") {
+TEST_CASE("config reads the old [stepup] tables as [step_up], with a warning naming the line", "[step_up]") {
+    auto c = parse_config("# 0.1.0's name:\n\n\n[stepup]\nremember = \"5m\"\n[stepup.totp]\ndigits = 8\n",
+                          "/etc/vigil/vigil.toml");
+    REQUIRE(c);
+    CHECK(c->step_up.remember == std::chrono::minutes(5));
+    CHECK(c->step_up.totp_configured);
+    CHECK(c->step_up.totp.digits == 8);
+    REQUIRE(c->warnings.size() == 1);
+    CHECK(c->warnings[0] ==
+          "/etc/vigil/vigil.toml:4: [stepup] is the old name of [step_up]; it is read as [step_up]: rename it");
+    auto today = parse_config("[step_up.totp]\n", "v");
+    REQUIRE(today);
+    CHECK(today->warnings.empty());
+}
+
+TEST_CASE("config refuses [stepup] beside [step_up] in one file; a drop-in's [stepup] merges as [step_up]",
+          "[step_up]") {
+    CHECK_THAT(error_of("[stepup.totp]\n[step_up]\nremember = \"1m\"\n"),
+               Catch::Contains("both [stepup] and [step_up]"));
+    CHECK_THAT(error_of("stepup = 1\n"), Catch::Contains("[stepup] must be a table"));
+    std::vector<vigil::ConfigFile> files = {{"/etc/vigil/vigil.toml", "[step_up.totp]\ndigits = 8\n"},
+                                            {"/etc/vigil/vigil.toml.d/old.toml", "[stepup]\nremember = \"1m\"\n"}};
+    auto merged = vigil::parse_config_files(files);
+    REQUIRE(merged);
+    CHECK(merged->step_up.totp.digits == 8);
+    CHECK(merged->step_up.remember == std::chrono::minutes(1));
+    REQUIRE(merged->warnings.size() == 1);
+    CHECK_THAT(merged->warnings[0], Catch::StartsWith("/etc/vigil/vigil.toml.d/old.toml:1: [stepup] is the old name"));
+}
+
+TEST_CASE("config refuses step-up settings that cannot work", "[step_up]") {
     // A method nobody configured would deny everyone the rule matches.
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"step_up\"\nstep_up = \"device\"\n"),
-               Catch::Contains("needs a [stepup.device] table"));
-    CHECK_THAT(error_of("[stepup.totp]\n[[rule]]\nname = \"x\"\ndecision = \"allow\"\nstep_up = \"sms\"\n"),
+               Catch::Contains("needs a [step_up.device] table"));
+    CHECK_THAT(error_of("[step_up.totp]\n[[rule]]\nname = \"x\"\ndecision = \"allow\"\nstep_up = \"sms\"\n"),
                Catch::Contains("\"totp\" or \"device\""));
     CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\npurpose = true\n"),
                Catch::Contains("only for allow and step_up rules"));
-    CHECK_THAT(error_of("[stepup.purpose]\npattern = \"([\"\n"), Catch::Contains("not a regular expression"));
-    CHECK_THAT(error_of("[stepup.totp]\ndigits = 4\n"), Catch::Contains("stepup.totp.digits"));
-    CHECK_THAT(error_of("[stepup.device]\nissuer = \"http://idp.example.com\"\nclient_id = \"vigil\"\n"),
+    CHECK_THAT(error_of("[step_up.purpose]\npattern = \"([\"\n"), Catch::Contains("not a regular expression"));
+    CHECK_THAT(error_of("[step_up.totp]\ndigits = 4\n"), Catch::Contains("step_up.totp.digits"));
+    CHECK_THAT(error_of("[step_up.device]\nissuer = \"http://idp.example.com\"\nclient_id = \"vigil\"\n"),
                Catch::Contains("https://"));
-    CHECK(parse_config("[stepup.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n", "v"));
-    CHECK_THAT(error_of("[stepup.device]\nissuer = \"https://idp\"\n"), Catch::Contains("needs issuer and client_id"));
+    CHECK(parse_config("[step_up.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n", "v"));
+    CHECK_THAT(error_of("[step_up.device]\nissuer = \"https://idp\"\n"), Catch::Contains("needs issuer and client_id"));
 }
 
-TEST_CASE("config: [stepup.device] user_claim is sub unless the admin names another, never empty", "[stepup]") {
-    const std::string device = "[stepup.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n";
+TEST_CASE("config: [step_up.device] user_claim is sub unless the admin names another, never empty", "[step_up]") {
+    const std::string device = "[step_up.device]\nissuer = \"http://127.0.0.1:9000\"\nclient_id = \"vigil\"\n";
     auto c = parse_config(device, "v");
     REQUIRE(c);
-    CHECK(c->stepup.device.user_claim == "sub");
+    CHECK(c->step_up.device.user_claim == "sub");
     c = parse_config(device + "user_claim = \"preferred_username\"\n", "v");
     REQUIRE(c);
-    CHECK(c->stepup.device.user_claim == "preferred_username");
-    CHECK_THAT(error_of(device + "user_claim = \"\"\n"), Catch::Contains("stepup.device.user_claim is empty"));
+    CHECK(c->step_up.device.user_claim == "preferred_username");
+    CHECK_THAT(error_of(device + "user_claim = \"\"\n"), Catch::Contains("step_up.device.user_claim is empty"));
 }
 
 TEST_CASE("config reads [sessions]", "[sessions]") {

@@ -28,7 +28,7 @@ vigil::Request reevaluation(const std::string& user) {
 }  // namespace
 
 TEST_CASE("a session's re-decision carries the login's factor: still allowed with it, step-up without", "[sessions]") {
-    auto engine = engine_on(R"([stepup.totp]
+    auto engine = engine_on(R"([step_up.totp]
 issuer = "test"
 
 [[rule]]

@@ -36,7 +36,7 @@ struct Desk {
         dir = mkdtemp(tmpl);
         std::string text = "[grants]\ntable = \"" + (dir / "grants").string() + "\"\nmax = \"1h\"\n" + grants_extra +
                            "\n[[grants.group]]\nname = \"vigil-sudo\"\ngid = 64201\n"
-                           "\n[stepup.purpose]\npattern = \"^[A-Z]+-[0-9]+ .+$\"\nhint = \"a ticket, then words\"\n"
+                           "\n[step_up.purpose]\npattern = \"^[A-Z]+-[0-9]+ .+$\"\nhint = \"a ticket, then words\"\n"
                            "\n[[rule]]\nname = \"may elevate\"\nservices = [\"elevate\"]\nusers = [\"" +
                            me() + "\"]\ndecision = \"allow\"\nsession_max = \"30m\"\n";
         auto c = vigil::parse_config(text, "test.toml");
@@ -105,7 +105,7 @@ TEST_CASE("a grant request for a group [grants] does not offer is refused withou
     CHECK(d.count("grant_requests_refused") == 1);  // the first refusal, counted at once
 }
 
-TEST_CASE("a grant request whose reason [stepup.purpose] refuses is refused without a decision", "[grants]") {
+TEST_CASE("a grant request whose reason [step_up.purpose] refuses is refused without a decision", "[grants]") {
     Desk d("requests_burst = 10");
     for (std::string bad : {std::string("INC-1 \x1b[2J\x1b[Hfake"), std::string("INC-1 ok\nforged line"),
                             std::string("INC-1 ") + std::string(300, 'x'), std::string("no ticket"), std::string()}) {

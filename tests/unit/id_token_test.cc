@@ -1,4 +1,4 @@
-// ID token verification (agent/stepup/id_token.h) and JWKS parsing (agent/stepup/jwks.h)
+// ID token verification (agent/step_up/id_token.h) and JWKS parsing (agent/step_up/jwks.h)
 // with tokens made and signed here, with real OpenSSL RSA and P-256 keys.
 #include "id_token.h"
 
@@ -533,6 +533,6 @@ TEST_CASE("device flow: provider URLs are https, or plain http on loopback only"
     CHECK_FALSE(ok("ftp://id.example.com"));
     CHECK_FALSE(ok("https://"));
     CHECK_FALSE(ok("https://id.example.com/\r\nX: 1"));
-    CHECK(vigil::check_provider_url("http://idp.corp", "stepup.device.issuer").error().message ==
-          "stepup.device.issuer http://idp.corp: plain http is allowed only on loopback; use https://");
+    CHECK(vigil::check_provider_url("http://idp.corp", "step_up.device.issuer").error().message ==
+          "step_up.device.issuer http://idp.corp: plain http is allowed only on loopback; use https://");
 }

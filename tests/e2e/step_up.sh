@@ -14,8 +14,8 @@ e2e_enter_ns "$@"
 tap_plan 15
 
 CERBOS_STARTED=
-_stepup_rc=0
-trap '_stepup_rc=$?; [ -n "$CERBOS_STARTED" ] && "$SRCDIR/tests/pdp/cerbos.sh" stop "$T/cerbos" >/dev/null 2>&1; (exit $_stepup_rc); _e2e_cleanup' EXIT
+_step_up_rc=0
+trap '_step_up_rc=$?; [ -n "$CERBOS_STARTED" ] && "$SRCDIR/tests/pdp/cerbos.sh" stop "$T/cerbos" >/dev/null 2>&1; (exit $_step_up_rc); _e2e_cleanup' EXIT
 
 # carol: ssh with a second factor and two keys; dave: ssh with certificates.
 E2E_USERS="$E2E_USERS vgl-carol:20041 vgl-dave:20042"
@@ -31,12 +31,12 @@ next_step() {
     python3 -c "import time; p=$PERIOD; t=time.time(); time.sleep(p - t % p + 1)"
 }
 
-write_stepup_config() {
+write_step_up_config() {
     write_config "$T/vigil.toml" <<EOF
-[stepup]
+[step_up]
 remember = "${1:-0}"
 
-[stepup.totp]
+[step_up.totp]
 store_dir = "$T/totp"
 issuer = "vigil-e2e"
 period = "${PERIOD}s"
@@ -44,7 +44,7 @@ skew_steps = 1
 lockout_after = 7
 lockout_for = "10m"
 
-[stepup.purpose]
+[step_up.purpose]
 prompt = "Reason or ticket: "
 pattern = "^[A-Z]+-[0-9]+ .{4,}$"
 hint = "a ticket (ABC-123) and a few words"
@@ -81,7 +81,7 @@ purpose = true
 EOF
 }
 
-stepup_pam() {
+step_up_pam() {
     write_pam "$1" <<EOF
 auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
 auth required pam_permit.so
@@ -111,9 +111,9 @@ vgl-mallory ALL=(ALL:ALL) ALL
 vgl-bob ALL=(ALL:ALL) ALL
 EOF
     ssh-keygen -q -t ed25519 -N '' -C "the fleet's user CA" -f "$T/ssh/admin_ca" || return 1
-    write_stepup_config 0
+    write_step_up_config 0
     pam_from_example sshd "$SRCDIR/conf/pam.d/sshd-stepup.example"
-    stepup_pam sudo
+    step_up_pam sudo
     totp_enroll vgl-alice "$T/vigil.toml" && ALICE=$TOTP_SECRET || return 1
     totp_enroll vgl-mallory "$T/vigil.toml" && MALLORY=$TOTP_SECRET || return 1
     totp_enroll vgl-carol "$T/vigil.toml" && CAROL=$TOTP_SECRET || return 1
@@ -222,7 +222,7 @@ account_only() {
 tap_case "vigilctl decide shows the step-up a rule asks for" account_only
 
 remember_window() {
-    write_stepup_config 1m
+    write_step_up_config 1m
     kill -HUP "$AGENT_PID"
     wait_for 5 grep -q "reloaded" "$AGENT_LOG" || { fail "no reload"; note_logs; return 1; }
     next_step
@@ -234,7 +234,7 @@ remember_window() {
     expect_rc "two sudos, one code" 0 "$RC" "$OUT" || { note_logs; return 1; }
     [ "$(printf '%s\n' "$OUT" | grep -c '^root')" -eq 2 ] || fail "expected two commands run as root: $OUT"
 }
-tap_case "[stepup] remember: a second sudo within the window is not asked again" remember_window
+tap_case "[step_up] remember: a second sudo within the window is not asked again" remember_window
 
 # ssh_key_answers USER KEY ANSWER...: logs in as USER with KEY (and its
 # certificate, if KEY-cert.pub exists), answering prompts; sets RC, OUT.
@@ -248,7 +248,7 @@ ssh_key_answers() {
     RC=$?
 }
 
-# Within [stepup] remember (1m, from the case before), carol logs in with
+# Within [step_up] remember (1m, from the case before), carol logs in with
 # her key and a code; the same key again is not asked; a second key of hers
 # from the same address (a jump host's, say) is.
 remember_by_key() {
@@ -263,7 +263,7 @@ remember_by_key() {
     [ "$RC" -eq 101 ] || { fail "carol's second key from the same address was not asked for a code (exit $RC)"; note_text "ssh" "$OUT"; note_logs; return 1; }
     no_line vgl-carol "$(printf '%s\n' "$OUT" | tr -d '\r')" "the second key logged in on the first key's proof"
 }
-tap_case "[stepup] remember (sshd): the same key is not asked again; another key from the same address is" \
+tap_case "[step_up] remember (sshd): the same key is not asked again; another key from the same address is" \
     remember_by_key
 
 # sshd's Match block lets bob log in with keyboard-interactive alone, and
@@ -347,10 +347,10 @@ labels = { sensitivity = "low", purpose_required = "yes" }
 bus = "$SDU_BUS"
 units = ["falcon-sensor.service"]
 
-[stepup]
+[step_up]
 remember = "0"
 
-[stepup.purpose]
+[step_up.purpose]
 pattern = "^[A-Z]+-[0-9]+ .{4,}$"
 EOF
     chmod 600 "$T/vigil.toml"

@@ -12,8 +12,8 @@
 // the agent, under the answering process and its parent — never in PAM data.
 // Challenges are single-use, bound to the process that opened them, and
 // expire; everything is forgotten when the posture changes.
-#ifndef VIGIL_STEPUP_STEPUP_H
-#define VIGIL_STEPUP_STEPUP_H
+#ifndef VIGIL_STEP_UP_STEP_UP_H
+#define VIGIL_STEP_UP_STEP_UP_H
 
 #include <chrono>
 #include <map>
@@ -25,7 +25,7 @@
 
 #include "decision.h"
 #include "request.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 
 namespace vigil {
 
@@ -61,7 +61,7 @@ public:
 
     // Sets q.mfa and q.purpose from a proof given in this PAM transaction
     // (by q's process or, for sshd, the child it forked for auth; the
-    // account phase uses it up) or, within [stepup] remember, for the same
+    // account phase uses it up) or, within [step_up] remember, for the same
     // user, service, tty and rhost and the same binding: the SSH key of the
     // login, or the terminal session of the sudo (none: not remembered).
     void attach(Request& q);

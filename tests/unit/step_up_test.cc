@@ -1,4 +1,4 @@
-#include "stepup.h"
+#include "step_up.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -23,7 +23,7 @@ namespace {
 struct TempDir {
     std::string path;
     TempDir() {
-        char tmpl[] = "/tmp/vigil-stepup-XXXXXX";
+        char tmpl[] = "/tmp/vigil-step_up-XXXXXX";
         path = mkdtemp(tmpl);
     }
     ~TempDir() { std::filesystem::remove_all(path); }
@@ -76,7 +76,7 @@ const auto kSoon = [] { return std::chrono::steady_clock::now() + std::chrono::s
 
 }  // namespace
 
-TEST_CASE("step-up asks for a purpose, refuses a bad one with the hint, and finishes with it", "[stepup]") {
+TEST_CASE("step-up asks for a purpose, refuses a bad one with the hint, and finishes with it", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -99,7 +99,7 @@ TEST_CASE("step-up asks for a purpose, refuses a bad one with the hint, and fini
     CHECK(c.answer(id, "OPS-12 again", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Fail);
 }
 
-TEST_CASE("step-up refuses control characters in a purpose and gives up after three tries", "[stepup]") {
+TEST_CASE("step-up refuses control characters in a purpose and gives up after three tries", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -111,7 +111,7 @@ TEST_CASE("step-up refuses control characters in a purpose and gives up after th
     CHECK(r.request.user == "alice");
 }
 
-TEST_CASE("a challenge can only be answered by the process that opened it", "[stepup]") {
+TEST_CASE("a challenge can only be answered by the process that opened it", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -122,7 +122,7 @@ TEST_CASE("a challenge can only be answered by the process that opened it", "[st
     CHECK(c.answer("00000000000000000000000000000000", "x", PeerCredentials{4242, 0, 0}, kSoon()).kind == Kind::Fail);
 }
 
-TEST_CASE("a TOTP step-up accepts the right code once and then the proof carries the method", "[stepup]") {
+TEST_CASE("a TOTP step-up accepts the right code once and then the proof carries the method", "[step_up]") {
     TempDir dir;
     auto s = settings(dir.path);
     std::string secret = enroll(s, "alice");
@@ -148,7 +148,7 @@ TEST_CASE("a TOTP step-up accepts the right code once and then the proof carries
     CHECK_THAT(r.next.info, Catch::Contains("used already"));
 }
 
-TEST_CASE("a TOTP step-up for a user without a secret fails and says how to enrol", "[stepup]") {
+TEST_CASE("a TOTP step-up for a user without a secret fails and says how to enrol", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -157,7 +157,7 @@ TEST_CASE("a TOTP step-up for a user without a secret fails and says how to enro
     CHECK_THAT(r.reason_user, Catch::Contains("vigilctl totp enroll bob"));
 }
 
-TEST_CASE("a sudo proof serves its own transaction once, never the shell that started it", "[stepup]") {
+TEST_CASE("a sudo proof serves its own transaction once, never the shell that started it", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -209,7 +209,7 @@ Request ssh_request(const std::string& user, pid_t pid, const std::string& auth_
 
 }  // namespace
 
-TEST_CASE("sshd: the auth child's proof serves its monitor's account phase", "[stepup]") {
+TEST_CASE("sshd: the auth child's proof serves its monitor's account phase", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path));
@@ -222,7 +222,7 @@ TEST_CASE("sshd: the auth child's proof serves its monitor's account phase", "[s
     CHECK(monitor.mfa);
 }
 
-TEST_CASE("the remember window binds a proof to the SSH key, not to the address", "[stepup]") {
+TEST_CASE("the remember window binds a proof to the SSH key, not to the address", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path, std::chrono::seconds(60)));
@@ -256,7 +256,7 @@ TEST_CASE("the remember window binds a proof to the SSH key, not to the address"
     CHECK_FALSE(after.mfa);
 }
 
-TEST_CASE("a sudo without a terminal remembers nothing past its transaction", "[stepup]") {
+TEST_CASE("a sudo without a terminal remembers nothing past its transaction", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path, std::chrono::seconds(60)));
@@ -270,7 +270,7 @@ TEST_CASE("a sudo without a terminal remembers nothing past its transaction", "[
     CHECK_FALSE(later.mfa);
 }
 
-TEST_CASE("without a remember window only the transaction keeps the proof", "[stepup]") {
+TEST_CASE("without a remember window only the transaction keeps the proof", "[step_up]") {
     TempDir dir;
     StepUpCoordinator c;
     c.configure(settings(dir.path, std::chrono::seconds(0)));
@@ -284,7 +284,7 @@ TEST_CASE("without a remember window only the transaction keeps the proof", "[st
 
 namespace {
 
-// Step-up settings whose [stepup.device] provider is server (loopback http),
+// Step-up settings whose [step_up.device] provider is server (loopback http),
 // with an http_timeout far longer than any PAM module waits.
 vigil::StepUpSettings device_settings(const TempDir& dir, const vigil::testing::TestHttpServer& server) {
     vigil::StepUpSettings s = settings(dir.path);
@@ -297,7 +297,7 @@ vigil::StepUpSettings device_settings(const TempDir& dir, const vigil::testing::
 
 }  // namespace
 
-TEST_CASE("a device step-up with no time left in the module's budget asks the provider nothing", "[stepup]") {
+TEST_CASE("a device step-up with no time left in the module's budget asks the provider nothing", "[step_up]") {
     TempDir dir;
     auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
     StepUpCoordinator c;
@@ -313,7 +313,7 @@ TEST_CASE("a device step-up with no time left in the module's budget asks the pr
 }
 
 TEST_CASE("a device step-up whose provider does not answer fails by the module's deadline, not http_timeout",
-          "[stepup]") {
+          "[step_up]") {
     TempDir dir;
     auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
     StepUpCoordinator c;
@@ -327,7 +327,7 @@ TEST_CASE("a device step-up whose provider does not answer fails by the module's
     CHECK(vigil::testing::requests_to(*provider) == 1);
 }
 
-TEST_CASE("a device sign-in that starts after a reason is bounded by that answer's deadline", "[stepup]") {
+TEST_CASE("a device sign-in that starts after a reason is bounded by that answer's deadline", "[step_up]") {
     TempDir dir;
     auto provider = vigil::testing::start_test_server(200, /*silent=*/true);
     StepUpCoordinator c;

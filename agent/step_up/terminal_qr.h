@@ -9,8 +9,8 @@
 // Two modules per character row, like `qrencode -t UTF8`: a full block is a
 // light module, a space a dark one, so the code reads right on the usual
 // dark-background terminal. A 2-module light quiet zone surrounds it.
-#ifndef VIGIL_STEPUP_TERMINAL_QR_H
-#define VIGIL_STEPUP_TERMINAL_QR_H
+#ifndef VIGIL_STEP_UP_TERMINAL_QR_H
+#define VIGIL_STEP_UP_TERMINAL_QR_H
 
 #include <string>
 #include <string_view>

@@ -9,8 +9,8 @@
 // EC P-256 keys (ES256) meant for signatures. Other key types, curves and
 // algorithms, encryption keys and malformed entries are skipped, not fatal:
 // providers publish keys for other uses side by side with ours.
-#ifndef VIGIL_STEPUP_JWKS_H
-#define VIGIL_STEPUP_JWKS_H
+#ifndef VIGIL_STEP_UP_JWKS_H
+#define VIGIL_STEP_UP_JWKS_H
 
 #include <openssl/types.h>
 

@@ -6,8 +6,8 @@
 //   Result<Secret> b32 = base32_encode(*raw);          // for the otpauth:// URI
 //   std::optional<uint64_t> step = matching_step(*raw, "123456", now, settings);
 //   if (step && *step > last_accepted_step) accept();   // the caller refuses replays
-#ifndef VIGIL_STEPUP_TOTP_CODE_H
-#define VIGIL_STEPUP_TOTP_CODE_H
+#ifndef VIGIL_STEP_UP_TOTP_CODE_H
+#define VIGIL_STEP_UP_TOTP_CODE_H
 
 #include <chrono>
 #include <cstdint>
@@ -17,7 +17,7 @@
 
 #include "result.h"
 #include "secret_file.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 
 namespace vigil {
 

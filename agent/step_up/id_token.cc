@@ -280,7 +280,7 @@ bool is_mutable_claim(std::string_view claim) {
 std::string user_claim_warning(const DeviceFlowSettings& s) {
     if (!is_mutable_claim(s.user_claim)) return "";
     return fmt::format(
-        "[stepup.device] user_claim = \"{}\": the provider does not promise that this claim is stable or unique; "
+        "[step_up.device] user_claim = \"{}\": the provider does not promise that this claim is stable or unique; "
         "whoever gets that value there (a rename, a reused name) signs in as the local user of that name. Prefer "
         "\"sub\" or a claim the provider fills from an attribute users cannot change",
         s.user_claim);

@@ -7,13 +7,13 @@
 //
 //   StepUpNext next = continue_step_up(engine, coordinator, coordinator.answer(id, typed, peer, deadline));
 //   return next.prompt ? encode_challenge(kind, *next.prompt) : encode_pam_answer(kind, next.record);
-#ifndef VIGIL_STEPUP_STEP_UP_FLOW_H
-#define VIGIL_STEPUP_STEP_UP_FLOW_H
+#ifndef VIGIL_STEP_UP_STEP_UP_FLOW_H
+#define VIGIL_STEP_UP_STEP_UP_FLOW_H
 
 #include <optional>
 
 #include "engine.h"
-#include "stepup.h"
+#include "step_up.h"
 
 namespace vigil {
 
@@ -22,7 +22,7 @@ struct StepUpNext {
     DecisionRecord record;               // else: the answer, recorded
 };
 
-StepUpNext continue_step_up(Engine& engine, StepUpCoordinator& stepup, StepUpReply reply);
+StepUpNext continue_step_up(Engine& engine, StepUpCoordinator& step_up, StepUpReply reply);
 
 }  // namespace vigil
 

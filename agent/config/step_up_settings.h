@@ -1,8 +1,8 @@
-// [stepup] in vigil.toml: how a person proves a fresh second factor when a
+// [step_up] in vigil.toml: how a person proves a fresh second factor when a
 // rule or the PDP answers "step_up". Parsed by config.cc; read by the TOTP
 // store, the device flow and the step-up coordinator.
-#ifndef VIGIL_CONFIG_STEPUP_SETTINGS_H
-#define VIGIL_CONFIG_STEPUP_SETTINGS_H
+#ifndef VIGIL_CONFIG_STEP_UP_SETTINGS_H
+#define VIGIL_CONFIG_STEP_UP_SETTINGS_H
 
 #include <chrono>
 #include <string>
@@ -10,7 +10,7 @@
 
 namespace vigil {
 
-// [stepup.totp]: RFC 6238 codes checked against a root-only secret store.
+// [step_up.totp]: RFC 6238 codes checked against a root-only secret store.
 struct TotpSettings {
     std::string store_dir = "/var/lib/vigil/totp";  // one file per user, 0600 root, dir 0700 root
     std::string issuer = "vigil";                   // shown by authenticator apps (otpauth:// issuer)
@@ -21,7 +21,7 @@ struct TotpSettings {
     std::chrono::seconds lockout_for{900};          // how long a lockout lasts
 };
 
-// [stepup.device]: OAuth 2.0 Device Authorization Grant (RFC 8628) against
+// [step_up.device]: OAuth 2.0 Device Authorization Grant (RFC 8628) against
 // the organisation's OpenID provider, proving MFA through the ID token.
 struct DeviceFlowSettings {
     std::string issuer;  // https://id.example.com (discovery: issuer + /.well-known/openid-configuration)
@@ -40,7 +40,7 @@ struct DeviceFlowSettings {
     std::chrono::milliseconds http_timeout{5000};  // each HTTP call; also cut to the PAM module's time left
 };
 
-// [stepup.purpose]: the justification prompt.
+// [step_up.purpose]: the justification prompt.
 struct PurposeSettings {
     std::string prompt = "Reason or ticket: ";
     std::string pattern = ".{8,}";               // ECMAScript regex the whole answer must match
@@ -52,9 +52,9 @@ struct StepUpSettings {
     // rhost) and forgotten when a posture signal changes. 0 = every request.
     std::chrono::seconds remember{300};
     TotpSettings totp;
-    bool totp_configured = false;  // [stepup.totp] present (or any rule asks for totp)
+    bool totp_configured = false;  // [step_up.totp] present (or any rule asks for totp)
     DeviceFlowSettings device;
-    bool device_configured = false;  // [stepup.device] present
+    bool device_configured = false;  // [step_up.device] present
     PurposeSettings purpose;
 };
 

@@ -4,7 +4,7 @@
 // second factor and approves; vigild then receives an ID token that says who
 // signed in and how (id_token.h checks it).
 //
-//   auto flow = DeviceFlow::begin(config.stepup.device, "alice", module_deadline);
+//   auto flow = DeviceFlow::begin(config.step_up.device, "alice", module_deadline);
 //   if (!flow) return deny(flow.error().message);
 //   show((*flow)->code().verification_uri_complete, (*flow)->code().user_code);
 //   DeviceOutcome o = (*flow)->wait(steady_clock::now() + 60s);   // after the user presses Enter
@@ -25,8 +25,8 @@
 // PAM module waits (discovery, the device authorization request) also end
 // by the deadline begin() is given: a slow provider costs the person a deny
 // with a reason, never a module that gave up waiting for vigild.
-#ifndef VIGIL_STEPUP_DEVICE_FLOW_H
-#define VIGIL_STEPUP_DEVICE_FLOW_H
+#ifndef VIGIL_STEP_UP_DEVICE_FLOW_H
+#define VIGIL_STEP_UP_DEVICE_FLOW_H
 
 #include <chrono>
 #include <memory>
@@ -36,7 +36,7 @@
 #include "id_token.h"
 #include "provider_url.h"
 #include "result.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 
 namespace vigil {
 

@@ -1,7 +1,7 @@
 // The root-only store of per-user TOTP secrets, and the one place a TOTP
 // code is checked: replays, consecutive failures and lockouts live here.
 //
-//   TotpStore store(config.stepup.totp);
+//   TotpStore store(config.step_up.totp);
 //   TotpCheck c = store.verify("alice", answer, std::chrono::system_clock::now());
 //   if (c.verdict != TotpVerdict::Accepted) deny(c.detail);   // detail is safe to log
 //
@@ -14,8 +14,8 @@
 // mutex) and across processes (flock on the user's file), so two concurrent
 // checks of one valid code admit exactly one. vigild and `vigilctl totp`
 // may use the same store at the same time.
-#ifndef VIGIL_STEPUP_TOTP_STORE_H
-#define VIGIL_STEPUP_TOTP_STORE_H
+#ifndef VIGIL_STEP_UP_TOTP_STORE_H
+#define VIGIL_STEP_UP_TOTP_STORE_H
 
 #include <array>
 #include <chrono>
@@ -26,7 +26,7 @@
 
 #include "result.h"
 #include "secret_file.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 
 namespace vigil {
 

@@ -2,7 +2,7 @@
 
 namespace vigil {
 
-StepUpNext continue_step_up(Engine& engine, StepUpCoordinator& stepup, StepUpReply reply) {
+StepUpNext continue_step_up(Engine& engine, StepUpCoordinator& step_up, StepUpReply reply) {
     for (;;) {
         switch (reply.kind) {
             case StepUpReply::Kind::Ask: return {reply.next, {}};
@@ -15,9 +15,9 @@ StepUpNext continue_step_up(Engine& engine, StepUpCoordinator& stepup, StepUpRep
             case StepUpReply::Kind::Done: break;
         }
         DecisionRecord r = engine.decide(reply.request);
-        if (r.decision.outcome == Outcome::Allow) stepup.remember(reply.request);
+        if (r.decision.outcome == Outcome::Allow) step_up.remember(reply.request);
         if (r.decision.outcome != Outcome::StepUp) return {std::nullopt, std::move(r)};
-        reply = stepup.open(r.request, r.decision);
+        reply = step_up.open(r.request, r.decision);
     }
 }
 

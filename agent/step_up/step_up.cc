@@ -1,4 +1,4 @@
-#include "stepup.h"
+#include "step_up.h"
 
 #include <fmt/format.h>
 #include <sys/random.h>
@@ -241,7 +241,7 @@ StepUpReply StepUpCoordinator::next_stage(const std::string& id, Challenge& c) {
             r.next.echo = true;
             return r;
         case Stage::Totp:
-            if (!totp_) return fail(id, "access denied: TOTP is not set up on this host", "[stepup.totp] missing");
+            if (!totp_) return fail(id, "access denied: TOTP is not set up on this host", "[step_up.totp] missing");
             if (!totp_->enrolled(c.request.user)) {
                 return fail(id,
                             fmt::format("access denied: no authenticator is enrolled for {} on this host (an admin "
@@ -276,7 +276,7 @@ StepUpReply StepUpCoordinator::finish_stage(std::unique_lock<std::mutex>& lock, 
     if (r.kind != StepUpReply::Kind::Ask || !r.next.prompt.empty()) return r;
     if (!settings_.device_configured) {
         return fail(id, "access denied: sign-in with the identity provider is not set up on this host",
-                    "[stepup.device] missing");
+                    "[step_up.device] missing");
     }
     DeviceFlowSettings s = settings_.device;
     std::string user = challenges_.at(id)->request.user;

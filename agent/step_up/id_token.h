@@ -1,7 +1,7 @@
 // Verifies an OpenID Connect ID token (a compact JWS, RFC 7515) that the
 // device flow received, and says in one line why one is refused.
 //
-//   auto claims = verify_id_token(token, jwks, settings.stepup.device, "alice", system_clock::now());
+//   auto claims = verify_id_token(token, jwks, settings.step_up.device, "alice", system_clock::now());
 //   if (!claims) deny(claims.error().message);   // "ID token: amr [pwd] shows no second factor ..."
 //   else log_info("{} proved MFA ({})", claims->user, join(claims->amr));
 //
@@ -18,8 +18,8 @@
 // prefix match.
 // The nonce is not checked: the device flow has no authorization request
 // that could carry one (RFC 8628 §3.4).
-#ifndef VIGIL_STEPUP_ID_TOKEN_H
-#define VIGIL_STEPUP_ID_TOKEN_H
+#ifndef VIGIL_STEP_UP_ID_TOKEN_H
+#define VIGIL_STEP_UP_ID_TOKEN_H
 
 #include <chrono>
 #include <cstddef>
@@ -29,7 +29,7 @@
 
 #include "jwks.h"
 #include "result.h"
-#include "stepup_settings.h"
+#include "step_up_settings.h"
 
 namespace vigil {
 
