@@ -54,11 +54,11 @@ clock_steps() {
     wait_for 5 count_is vgl-alice 1 || { fail "alice's session was not registered"; note_logs; return 1; }
     local t0
     t0=$(now_ms)
-    sleep 2
+    sleep 2 # the scenario's time: the clock steps 2 s into the session
     echo "+1h" >"$T/faketime"
     # The step is measured between two clocks read a moment apart: allow a second.
     wait_for 5 logged "stepped by +360[01] s\|stepped by +3599 s" || { fail "vigild did not notice its clock going forward an hour"; note_logs; return 1; }
-    sleep 1.5
+    sleep 1.5 # time that must pass: a session ended by the step would be gone by now
     alive steps || { fail "the session ended when the clock jumped forward (at $(($(now_ms) - t0)) ms)"; note_logs; return 1; }
     echo "-1h" >"$T/faketime"
     wait_for 5 logged "stepped by -720[01] s\|stepped by -7199 s" || { fail "vigild did not notice its clock going back two hours"; note_logs; return 1; }

@@ -547,6 +547,7 @@ tap_case "racing the table: 30 rewrites under 4 looping readers, every lookup se
 # truncate): the module serves nothing from it, vigild says so once (not at
 # every sweep), and its next grant writes the whole table back, the earlier
 # grants with it.
+bad_table_logged() { grep -q "truncated?); the module serves nothing" "$AGENT_LOG"; }
 truncated_table() {
     request vgl-alice 10m "before the cut" || true
     [ -n "$(member_expiry vgl-alice)" ] || { fail "alice's grant is not in the table"; note "table" "$GRANTS" 5; return 1; }
@@ -557,7 +558,8 @@ truncated_table() {
     out=$(host getent group "$GROUP")
     rc=$?
     [ "$rc" -eq 2 ] || { fail "getent group $GROUP served a truncated table (exit $rc): $out"; return 1; }
-    sleep 2.5 # two sweeps
+    wait_for 5 bad_table_logged || { fail "vigild did not log the truncated table"; note_logs; return 1; }
+    sleep 2.5 # two more sweeps, which must not log it again: time that must pass, not a wait
     local said
     said=$(grep -c "truncated?); the module serves nothing" "$AGENT_LOG")
     [ "$said" -eq 1 ] || { fail "vigild logged the bad table $said times, want once"; note_logs; return 1; }

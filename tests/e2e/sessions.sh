@@ -157,7 +157,8 @@ idle_limit() {
     wait_for 30 gone bob_idle || { fail "the idle session outlived session_idle"; note_logs; return 1; }
     measured "idle session gone after (ms; session_idle 10 s, terminal stamps every 8 s): $(($(now_ms) - t0))"
     tty_says bob_idle "this session ends in a minute without input (idle limit)." || return 1
-    # The typing session must outlive the limit by a margin: 25 s in all.
+    # The typing session must outlive the limit by a margin: 25 s in all
+    # (time that must pass, not a wait).
     local left=$((25000 - ($(now_ms) - t0)))
     [ "$left" -gt 0 ] && sleep "$((left / 1000)).$((left % 1000 / 100))"
     kill -0 "$(cat "$T/bob_typing.pid")" 2>/dev/null ||

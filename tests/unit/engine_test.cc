@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "engine_testing.h"
+
 using vigil::Outcome;
 using vigil::Phase;
 
@@ -9,13 +11,7 @@ namespace {
 
 // A dry-run engine (no trail) on config text; root is the user, as NSS
 // knows it on every machine.
-std::shared_ptr<vigil::Engine> engine_on(const std::string& text) {
-    auto c = vigil::parse_config(text, "test.toml");
-    REQUIRE(c);
-    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-    REQUIRE(e);
-    return *e;
-}
+std::shared_ptr<vigil::Engine> engine_on(const std::string& text) { return vigil::testing::engine_on(text); }
 
 vigil::Request reevaluation(const std::string& user) {
     vigil::Request q;

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine.h"
+#include "engine_testing.h"
 #include "http_testing.h"
 
 using vigil::Outcome;
@@ -27,12 +28,7 @@ std::shared_ptr<vigil::Engine> engine_asking(const std::vector<std::string>& url
                                              const std::string& rules = "") {
     std::string list;
     for (const auto& u : urls) list += (list.empty() ? "\"" : ", \"") + u + "\"";
-    std::string text = "[pdp]\nurls = [" + list + "]\ntimeout = \"2s\"\n" + pdp + "\n" + rules;
-    auto c = vigil::parse_config(text, "test.toml");
-    REQUIRE(c);
-    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-    REQUIRE(e);
-    return *e;
+    return vigil::testing::engine_on("[pdp]\nurls = [" + list + "]\ntimeout = \"2s\"\n" + pdp + "\n" + rules);
 }
 
 // root (known to NSS everywhere) runs sudo COMMAND...

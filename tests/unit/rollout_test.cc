@@ -4,6 +4,7 @@
 #include "break_glass_spool.h"
 #include "config.h"
 #include "engine.h"
+#include "engine_testing.h"
 #include "health.h"
 #include "protocol.h"
 #include "request_codec.h"
@@ -30,11 +31,7 @@ decision = "deny"
 )";
 
 std::shared_ptr<vigil::Engine> engine_on(const std::string& rollout) {
-    auto c = vigil::parse_config(std::string(kRules) + rollout, "test.toml");
-    REQUIRE(c);
-    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-    REQUIRE(e);
-    return *e;
+    return vigil::testing::engine_on(kRules + rollout);
 }
 
 vigil::Request request(Phase phase, const std::string& service) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "config.h"
+#include "engine_testing.h"
 #include "frame_io.h"
 #include "grant_admission.h"
 #include "unix_listener.h"
@@ -48,13 +49,7 @@ struct Sockets {
     }
 };
 
-std::shared_ptr<vigil::Engine> local_engine() {
-    auto c = vigil::parse_config(kRules, "test.toml");
-    REQUIRE(c);
-    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-    REQUIRE(e);
-    return *e;
-}
+std::shared_ptr<vigil::Engine> local_engine() { return vigil::testing::engine_on(kRules); }
 
 // Connects, sends one frame, lets the server accept it, and reads what comes
 // back: an answer, or nothing when the server closed the connection.

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "config.h"
+#include "engine_testing.h"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -30,11 +31,7 @@ struct Watched {
         auto reg = vigil::SessionRegistry::open((root / "state").string());
         REQUIRE(reg);
         registry = std::move(*reg);
-        auto c = vigil::parse_config("", "test.toml");
-        REQUIRE(c);
-        auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-        REQUIRE(e);
-        engine = *e;
+        engine = vigil::testing::engine_on("");
         vigil::TerminatorSettings t;
         t.grace = 100ms;
         t.kill_wait = 100ms;

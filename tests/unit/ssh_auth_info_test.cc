@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "engine_testing.h"
 
 using vigil::parse_ssh_auth_info;
 using vigil::SshAuthInfo;
@@ -777,20 +778,16 @@ std::string ssh_table(std::string_view auth_info, bool trust_ca) {
 
 vigil::DecisionRecord account_decision(std::string_view auth_info, const std::string& rule_extra = "",
                                        bool trust_ca = true) {
-    auto c = vigil::parse_config(ssh_table(auth_info, trust_ca) +
-                                     "[[rule]]\nname = \"root may\"\nservices = [\"sshd\"]\nusers = [\"root\"]\n"
-                                     "decision = \"allow\"\n" +
-                                     rule_extra,
-                                 "t.toml");
-    REQUIRE(c);
-    auto e = vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, nullptr, nullptr);
-    REQUIRE(e);
+    auto engine = vigil::testing::engine_on(ssh_table(auth_info, trust_ca) +
+                                            "[[rule]]\nname = \"root may\"\nservices = [\"sshd\"]\nusers = [\"root\"]\n"
+                                            "decision = \"allow\"\n" +
+                                            rule_extra);
     vigil::Request q;
     q.phase = vigil::Phase::Account;
     q.user = "root";
     q.service = "sshd";
     q.ssh_auth_info = std::string(auth_info);
-    return (*e)->decide(q);
+    return engine->decide(q);
 }
 
 }  // namespace
