@@ -93,12 +93,23 @@ EOF
         read -r F_N F_MED F_P99 F_MEAN <<<"$(stats "$T/noop.ns")"
         stop_pid "$FAKE_PID"
     fi
-    LOCAL_ELAPSED=$((SECONDS - start))
     stop_pid "$AGENT_PID"
+
+    # The same, with NSS asked on every request ([agent] identity_cache = "0"):
+    # what the identity cache saves.
+    sed 's/^state_dir = .*/&\nidentity_cache = "0"/' "$T/vigil.toml" >"$T/vigil-nocache.toml"
+    rm -f "$T/pam.sock"
+    start_vigild "$T/vigil-nocache.toml" "$T/vigild-nocache.log" "$T/pam.sock" || exit 1
+    local_harness vigil-bench "$CALLS" "$WARMUP" "$T/vigil-nocache.ns"
+    stop_pid "$VIGILD_PID"
+    tail -n +"$((AUDIT_RECORDS + 1))" "$T/audit.jsonl" | grep -o '"latency_us":[0-9]*' | cut -d: -f2 >"$T/engine-nocache.us" || true
+    read -r EN_N EN_MED EN_P99 EN_MEAN <<<"$(stats "$T/engine-nocache.us" -d 1)"
+    LOCAL_ELAPSED=$((SECONDS - start))
 
     read -r P_N P_MED P_P99 P_MEAN <<<"$(stats "$T/permit.ns")"
     read -r U_N U_MED U_P99 U_MEAN <<<"$(stats "$T/unix.ns")"
     read -r V_N V_MED V_P99 V_MEAN <<<"$(stats "$T/vigil.ns")"
+    read -r N_N N_MED N_P99 N_MEAN <<<"$(stats "$T/vigil-nocache.ns")"
 }
 
 local_report() {
@@ -123,18 +134,22 @@ netlink message), which the pam_permit row shows.
 | pam_permit | $P_N | $P_MED | $P_P99 | $P_MEAN | 1.00 |
 | pam_unix (account) | $U_N | $U_MED | $U_P99 | $U_MEAN | $(ratio "$U_MED" "$P_MED") |
 | pam_vigil (local rules, vigild) | $V_N | $V_MED | $V_P99 | $V_MEAN | $(ratio "$V_MED" "$P_MED") |
+| pam_vigil, identity_cache = "0" (NSS asked every request) | $N_N | $N_MED | $N_P99 | $N_MEAN | $(ratio "$N_MED" "$P_MED") |
 
 - vigil / permit (median): **$(ratio "$V_MED" "$P_MED")×**; p99: $(ratio "$V_P99" "$P_P99")×;
   added per call (median): $(awk -v a="$V_MED" -v b="$P_MED" 'BEGIN {printf "%.1f", a - b}') µs
 - pam_vigil median **$V_MED µs** — target ≤ $TARGET_MEDIAN_US µs: $(within "$V_MED" $TARGET_MEDIAN_US)
 - pam_vigil / pam_unix (median): $(ratio "$V_MED" "$U_MED")×
+- identity cache: pam_vigil median $V_MED µs with it, $N_MED µs with NSS asked every request
+  ($(ratio "$V_MED" "$N_MED")×)
 
 Where pam_vigil's time goes (breakdown only, not a vigild measurement):
 
 | part | calls | median µs | p99 µs | mean µs |
 |---|---:|---:|---:|---:|
 | pam_vigil → fake_agent canned allow (module + socket, no agent work) | $F_N | $F_MED | $F_P99 | $F_MEAN |
-| vigild engine per decision (audit \`latency_us\`: NSS lookup + rules) | $E_N | $E_MED | $E_P99 | $E_MEAN |
+| vigild engine per decision (audit \`latency_us\`: identity + rules) | $E_N | $E_MED | $E_P99 | $E_MEAN |
+| the same, identity_cache = "0" (an NSS lookup each) | $EN_N | $EN_MED | $EN_P99 | $EN_MEAN |
 
 | vigild memory | VmRSS MiB | target |
 |---|---:|---|

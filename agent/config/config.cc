@@ -149,9 +149,10 @@ private:
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {
-        only_keys(
-            t, {"socket", "admin_socket", "grant_socket", "audit_log", "audit_failure", "state_dir", "max_concurrent"},
-            "[agent]");
+        only_keys(t,
+                  {"socket", "admin_socket", "grant_socket", "audit_log", "audit_failure", "state_dir",
+                   "max_concurrent", "identity_cache"},
+                  "[agent]");
         if (auto* n = t.get("grant_socket")) a.grant_socket = socket_path(*n, "agent.grant_socket");
         if (auto* n = t.get("socket")) a.socket = socket_path(*n, "agent.socket");
         if (auto* n = t.get("admin_socket")) a.admin_socket = socket_path(*n, "agent.admin_socket");
@@ -160,6 +161,10 @@ private:
         if (auto* n = t.get("audit_failure")) a.audit_failure = audit_failure(*n);
         if (auto* n = t.get("max_concurrent")) {
             a.max_concurrent = static_cast<int>(integer(*n, "agent.max_concurrent", 1, 4096));
+        }
+        if (auto* n = t.get("identity_cache")) {
+            a.identity_cache = duration_or_zero(*n, "agent.identity_cache");
+            if (a.identity_cache > std::chrono::hours(1)) fail(n->source(), "agent.identity_cache: at most 1h");
         }
         // Sockets not named sit beside the PAM socket: a second vigild (a
         // canary, a test) that moves `socket` cannot collide on the others.

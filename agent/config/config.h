@@ -49,6 +49,11 @@ struct AgentSettings {
     // Requests decided at once; more are answered "busy" (a deny) at once
     // rather than queued behind a slow one.
     int max_concurrent = 64;
+    // How long a user's groups may be served from memory when they come
+    // from NSS sources other than the local files (SSSD, LDAP, userdb);
+    // local files are watched and a change is seen on the next request.
+    // 0: NSS is asked on every request. (identity_cache.h)
+    std::chrono::seconds identity_cache{5};
     // How long a peer may take to send its request frame.
     std::chrono::milliseconds read_timeout{2000};
 };

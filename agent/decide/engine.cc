@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "grant_table.h"
 #include "health.h"
 #include "journal.h"
 #include "local_policy.h"
@@ -84,6 +85,26 @@ static bool reported(const Config& c, const Request& q) {
     }
 }
 
+namespace {
+
+// Local files and the grant table are watched; a grant's row is served by
+// NSS only until its expiry, so no answer is kept past the table's first.
+// A table vigild cannot read keeps nothing.
+IdentityCacheSettings identity_cache_settings(const Config& c) {
+    IdentityCacheSettings s;
+    s.watched = identity_sources(c.grants.table);
+    s.max_age = std::chrono::duration_cast<std::chrono::milliseconds>(c.agent.identity_cache);
+    s.next_change = [path = c.grants.table]() -> std::optional<std::chrono::system_clock::time_point> {
+        auto table = read_grant_table(path);
+        if (!table) return std::chrono::system_clock::time_point{};
+        if (auto at = next_expiry(*table)) return std::chrono::system_clock::time_point(std::chrono::seconds(*at));
+        return std::nullopt;
+    };
+    return s;
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Engine>> Engine::create(std::shared_ptr<const Config> config, AuditLog* audit,
                                                RecentDecisions* recent, PdpCache* last_answers,
                                                posture::SignalStore* posture) {
@@ -107,7 +128,8 @@ Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDeci
       last_answers_(last_answers ? last_answers : &own_last_answers_),
       posture_(posture),
       pdp_(std::move(pdp)),
-      cas_(std::move(cas)) {}
+      cas_(std::move(cas)),
+      identities_(std::make_unique<IdentityCache>(identity_cache_settings(*config_))) {}
 
 void Engine::forget_cached_answers() {
     allow_cache_.clear();
@@ -202,7 +224,9 @@ DecisionRecord Engine::stamp(const Request& req) const {
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
     r.request = req;
-    r.identity = lookup_identity(req.user);
+    CachedIdentity who = identities_->lookup(req.user);
+    r.identity = std::move(who.identity);
+    r.identity_age = who.age;
     if (posture_) r.signals = posture_->snapshot();
     r.policy_version = config_->version;
     r.report = reported(*config_, req);

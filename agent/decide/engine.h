@@ -22,6 +22,7 @@
 #include "decision.h"
 #include "decision_record.h"
 #include "identity.h"
+#include "identity_cache.h"
 #include "local_policy.h"
 #include "pdp_cache.h"
 #include "pdp_client.h"
@@ -100,6 +101,7 @@ private:
     posture::SignalStore* posture_;
     std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
     TrustedCas cas_;
+    std::unique_ptr<IdentityCache> identities_;
     PdpCache allow_cache_;
     PdpCache own_last_answers_;  // when the caller keeps none
 };

@@ -137,6 +137,17 @@ void put_account(GrantTable& table, GrantAccount account) {
         [](const GrantAccount& a, const GrantAccount& b) { return a.name == b.name; });
 }
 
+std::optional<int64_t> next_expiry(const GrantTable& table) {
+    std::optional<int64_t> first;
+    auto see = [&](int64_t expires) {
+        if (expires != 0 && (!first || expires < *first)) first = expires;
+    };
+    for (const GrantGroup& g : table.groups) see(g.expires);
+    for (const GrantMember& m : table.members) see(m.expires);
+    for (const GrantAccount& a : table.accounts) see(a.expires);
+    return first;
+}
+
 GrantTable take_expired(GrantTable& table, int64_t now) {
     GrantTable ended;
     move_if(table.groups, ended.groups, [now](const GrantGroup& g) { return !live(g.expires, now); });

@@ -15,6 +15,7 @@
 #define VIGIL_GRANTS_GRANT_TABLE_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -86,6 +87,11 @@ Status write_grant_table(const std::string& path, const GrantTable& table);
 void put_member(GrantTable& table, GrantMember member);
 // Adds the account, or replaces the row with the same name.
 void put_account(GrantTable& table, GrantAccount account);
+
+// The first time a row of table stops being live (the smallest expires
+// that is not 0), or nullopt when none ever does: until then, what NSS
+// serves from the table can change only with the file.
+std::optional<int64_t> next_expiry(const GrantTable& table);
 
 // Moves every row no longer live at now out of table and returns them: the
 // expired groups, accounts and memberships, and the memberships of expired

@@ -1,28 +1,18 @@
 #include "grant_table_file.h"
 
-#include <sys/stat.h>
-
 #include <utility>
 
 #include "log.h"
 
 namespace vigil {
-namespace {
-
-int64_t nanoseconds(const timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; }
-
-}  // namespace
 
 GrantTableFile::GrantTableFile(std::string path) : path_(std::move(path)) {}
 
-GrantTableFile::Version GrantTableFile::version_now() const {
-    struct stat st {};
-    if (::lstat(path_.c_str(), &st) != 0) return {};
-    return {true, st.st_dev, st.st_ino, st.st_size, nanoseconds(st.st_mtim), nanoseconds(st.st_ctim)};
-}
+// Not through a symlink: the module refuses one, and so does the reader.
+FileStamp GrantTableFile::version_now() const { return file_stamp(path_, Symlinks::NoFollow); }
 
 Result<GrantTable> GrantTableFile::load() {
-    Version now = version_now();
+    FileStamp now = version_now();
     if (!seen_ || !(*seen_ == now)) {
         seen_ = now;
         Result<GrantTable> read = read_grant_table(path_);

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 
+#include "file_stamp.h"
 #include "grant_table.h"
 #include "result.h"
 
@@ -39,19 +40,10 @@ public:
     const std::string& path() const { return path_; }
 
 private:
-    struct Version {
-        bool exists = false;
-        dev_t dev = 0;
-        ino_t ino = 0;
-        off_t size = 0;
-        int64_t mtime_ns = 0;
-        int64_t ctime_ns = 0;
-        bool operator==(const Version&) const = default;
-    };
-    Version version_now() const;
+    FileStamp version_now() const;
 
     std::string path_;
-    std::optional<Version> seen_;     // the version last read (or written)
+    std::optional<FileStamp> seen_;   // the version last read (or written)
     std::optional<GrantTable> good_;  // the last table that read or wrote well
     std::string problem_;             // why the version seen is refused; empty when it is fine
 };

@@ -75,6 +75,7 @@ nlohmann::ordered_json to_json(const DecisionRecord& r) {
     nlohmann::ordered_json facts = request_json(r.request);
     for (auto& [k, v] : facts.items()) j[k] = v;
     if (r.identity) j["uid"] = r.identity->uid, j["groups"] = r.identity->groups;
+    j["identity_age_ms"] = r.identity_age.count();
     if (!r.ssh_certificate.is_null()) j["ssh_certificate"] = r.ssh_certificate;
     if (!r.ssh_untrusted.is_null()) j["ssh_certificate_untrusted"] = r.ssh_untrusted;
     j["signals"] = signals_json(r);

@@ -26,6 +26,7 @@ struct DecisionRecord {
     std::chrono::system_clock::time_point at;
     Request request;
     std::optional<Identity> identity;
+    std::chrono::milliseconds identity_age{0};  // how old the NSS answer was (identity_cache.h)
     // Parsed from SSH_AUTH_INFO_0: the first certificate a CA in [ssh]
     // trusts (null if none), and, for the trail only, what could not be
     // believed (other certificates, or why the text did not parse).

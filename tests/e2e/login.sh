@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 setup() {
     e2e_setup_system
@@ -107,6 +107,50 @@ sudo_truncated_command() {
     audit_expect vgl-alice sudo outcome=deny argv_truncated=true "reason_admin~argv_truncated"
 }
 tap_case "sudo: a 70 KB command line, cut short, is denied; the trail flags argv_truncated" sudo_truncated_command
+
+# identity_age_of USER: identity_age_ms of USER's latest sshd account decision.
+identity_age_of() {
+    python3 - "$AUDIT_LOG" "$1" <<'PY'
+import json, sys
+age = ""
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if (r.get("event"), r.get("phase"), r.get("user"), r.get("service")) == ("decision", "account", sys.argv[2], "sshd"):
+        age = r.get("identity_age_ms", "")
+print(age)
+PY
+}
+# The group file is older than the second in which vigild would not trust
+# its stat (identity_cache.h).
+group_file_settled() { [ $(($(date +%s) - $(stat -c %Y "$T/etc/group"))) -ge 2 ]; }
+alice_in_ops() { getent group "$E2E_OPS_GROUP" | grep -q "vgl-alice"; }
+
+group_change_seen() {
+    wait_for 5 group_file_settled || { fail "the group file was not left alone for 2 s"; return 1; }
+    local i
+    for i in 1 2; do
+        ssh_login vgl-alice true
+        expect_rc "ssh vgl-alice ($i)" 0 "$SSH_RC" "$SSH_OUT" || { note_logs; return 1; }
+    done
+    local age
+    age=$(identity_age_of vgl-alice)
+    [ "${age:-0}" -gt 0 ] || { fail "the second login asked NSS again (identity_age_ms '$age'): nothing was cached"; return 1; }
+    # Written in place: the bind mount over /etc/group holds this inode.
+    local before
+    before=$(cat "$T/etc/group")
+    sed "s/^\($E2E_OPS_GROUP:x:$E2E_OPS_GID:\)vgl-alice,/\1/" <<<"$before" >"$T/etc/group"
+    ! alice_in_ops || { fail "alice is still in $E2E_OPS_GROUP after the edit"; return 1; }
+    ssh_login vgl-alice true
+    printf '%s\n' "$before" >"$T/etc/group"
+    expect_nonzero "ssh vgl-alice right after leaving $E2E_OPS_GROUP" "$SSH_RC" "$SSH_OUT" || { note_logs; return 1; }
+    age=$(identity_age_of vgl-alice)
+    [ "$age" = 0 ] || fail "the denied login used a remembered identity (identity_age_ms '$age')"
+    alice_in_ops || { fail "alice is not back in $E2E_OPS_GROUP"; return 1; }
+    ssh_login vgl-alice true
+    expect_rc "ssh vgl-alice back in $E2E_OPS_GROUP" 0 "$SSH_RC" "$SSH_OUT" || note_logs
+}
+tap_case "identity cache: alice's groups are remembered, and her next login after leaving vgl-ops is denied" \
+    group_change_seen
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died during the test"; note_logs; return 1; }
