@@ -219,12 +219,11 @@ static std::optional<std::chrono::system_clock::time_point> certificate_ends(con
     return std::chrono::system_clock::time_point(std::chrono::seconds(c["valid_before"].get<uint64_t>()));
 }
 
-DecisionRecord Engine::stamp(const Request& req) const {
+DecisionRecord Engine::stamp(const Request& req, CachedIdentity who) const {
     DecisionRecord r;
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
     r.request = req;
-    CachedIdentity who = identities_->lookup(req.user);
     r.identity = std::move(who.identity);
     r.identity_age = who.age;
     if (posture_) r.signals = posture_->snapshot();
@@ -233,8 +232,12 @@ DecisionRecord Engine::stamp(const Request& req) const {
     return r;
 }
 
-DecisionRecord Engine::begin(const Request& req) const {
-    DecisionRecord r = stamp(req);
+DecisionRecord Engine::stamp(const Request& req) const { return stamp(req, identities_->lookup(req.user)); }
+
+DecisionRecord Engine::begin(const Request& req) const { return begin(req, identities_->lookup(req.user)); }
+
+DecisionRecord Engine::begin(const Request& req, CachedIdentity who) const {
+    DecisionRecord r = stamp(req, std::move(who));
     read_ssh_certificate(r, cas_);
     return r;
 }
@@ -276,7 +279,20 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
 
 DecisionRecord Engine::decide(const Request& req) {
     auto start = std::chrono::steady_clock::now();
-    DecisionRecord r = begin(req);
+    return decided(begin(req), start);
+}
+
+std::optional<CachedIdentity> Engine::identity_without_waiting(const Request& req) const {
+    if (req.phase != Phase::Account || pdp_) return std::nullopt;
+    return identities_->cached(req.user);
+}
+
+DecisionRecord Engine::decide(const Request& req, CachedIdentity who) {
+    auto start = std::chrono::steady_clock::now();
+    return decided(begin(req, std::move(who)), start);
+}
+
+DecisionRecord Engine::decided(DecisionRecord r, std::chrono::steady_clock::time_point start) {
     RuleMatch m;
     r.decision = decide_first(r, m);
     finish(r, m.allow, start);

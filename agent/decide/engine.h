@@ -47,6 +47,13 @@ public:
                                                   posture::SignalStore* posture = nullptr);
 
     DecisionRecord decide(const Request& req);
+    // For vigild's event loop, which must not wait: who the user is, when
+    // this engine can decide req without waiting on anything outside
+    // vigild (an account request, local rules only, the identity cached).
+    // nullopt: decide() it on a worker. Nothing is recorded either way.
+    std::optional<CachedIdentity> identity_without_waiting(const Request& req) const;
+    // decide(), with who from identity_without_waiting.
+    DecisionRecord decide(const Request& req, CachedIdentity who);
     // Many requests at once (the re-evaluation of live sessions): those the
     // PDP must answer go in one AuthZEN batch request when the PDP speaks
     // AuthZEN; otherwise, and for every other path, as decide() would. One
@@ -74,8 +81,12 @@ private:
     // What every record holds: an id, the time, the request, who the user
     // is, the posture, the policy version, whether it is only reported.
     DecisionRecord stamp(const Request& req) const;
+    DecisionRecord stamp(const Request& req, CachedIdentity who) const;
     // stamp, and the certificate the login used: where a decision starts.
     DecisionRecord begin(const Request& req) const;
+    DecisionRecord begin(const Request& req, CachedIdentity who) const;
+    // A begun record decided, finished and recorded; latency counts from start.
+    DecisionRecord decided(DecisionRecord r, std::chrono::steady_clock::time_point start);
     // The first answer (combine.h, step 1): the local rules' or the PDP's.
     // m then holds the rules' match, whose allow rule step-up reads.
     Decision decide_first(DecisionRecord& r, RuleMatch& m);

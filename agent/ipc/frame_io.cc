@@ -53,6 +53,24 @@ Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeou
     return std::optional<Frame>(std::move(f));
 }
 
+std::optional<Frame> peek_frame(int fd) {
+    // One byte more than a frame may hold, so that bytes after it show.
+    uint8_t buf[wire::kMaxFrame + 1];
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    wire::Header h;
+    if (n < static_cast<ssize_t>(wire::kHeaderSize) || wire::parse_header(buf, h) != wire::HeaderStatus::Ok) {
+        return std::nullopt;
+    }
+    if (static_cast<size_t>(n) != wire::kHeaderSize + h.length) return std::nullopt;
+    return Frame{h.kind, std::vector<uint8_t>(buf + wire::kHeaderSize, buf + n)};
+}
+
+void take_frame(int fd, const Frame& peeked) {
+    uint8_t buf[wire::kMaxFrame];
+    // All of it is in the socket already (peek_frame): one call, no wait.
+    (void)::recv(fd, buf, std::min(sizeof buf, wire::kHeaderSize + peeked.payload.size()), MSG_DONTWAIT);
+}
+
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout) {
     auto s = wire::send_all_by(fd, frame.data(), frame.size(), deadline_ms(timeout));
     return s == wire::IoStatus::Ok ? Status(Ok{}) : failed(s, "send");

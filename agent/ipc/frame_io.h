@@ -26,6 +26,14 @@ struct Frame {
 // std::nullopt: the peer closed cleanly before sending a byte (a liveness
 // probe, such as a second vigild checking whether the socket is in use).
 Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeout);
+// The one frame a connection carries, if all of it has already arrived,
+// without taking it from the socket (MSG_PEEK): the event loop looks before
+// it decides whether to answer at once or hand the connection to a worker,
+// which then reads it with read_frame. nullopt for anything else (not all
+// there yet, closed, a bad header, bytes after the frame): the worker reads
+// and reports it. take_frame then removes the frame that was peeked.
+std::optional<Frame> peek_frame(int fd);
+void take_frame(int fd, const Frame& peeked);
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout);
 
 // Builds a frame from (tag, value) pairs; an error if it exceeds kMaxFrame.

@@ -119,6 +119,21 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     return encode_pam_answer(kind, r);
 }
 
+std::optional<Answer> Server::answer_without_waiting(const Frame& f, const PeerCredentials& peer) {
+    auto kind = static_cast<wire::Kind>(f.kind);
+    if (kind != wire::Kind::Account) return std::nullopt;
+    auto req = decode_pam_request(kind, f.payload);
+    if (!req) return std::nullopt;  // a worker refuses it, and says why
+    req->peer = peer;
+    if (!resolve_invoker(*req)) return std::nullopt;
+    auto engine = engine_();
+    std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);
+    if (!who) return std::nullopt;
+    // Only now: attach uses up a step-up proof kept for this process.
+    if (options_.step_up) options_.step_up->attach(*req);
+    return encode_pam_answer(kind, engine->decide(*req, std::move(*who)));
+}
+
 Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer) {
     auto a = decode_step_up_answer(f.payload);
     if (!a) return a.error();
@@ -151,6 +166,7 @@ Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {
         {"policy_version", engine_()->policy_version()},
         {"uptime_seconds", uptime.count()},
         {"answered", answered_.load()},
+        {"answered_at_once", answered_at_once_.load()},
     };
     return json_answer(wire::Kind::AdminPing, j);
 }

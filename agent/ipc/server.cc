@@ -41,6 +41,7 @@ Server::~Server() {
         stopping_ = true;
     }
     work_.notify_all();
+    busy_work_.notify_all();
     for (auto& t : workers_) t.join();
     if (busy_responder_.joinable()) busy_responder_.join();
 }
@@ -60,7 +61,9 @@ void Server::accept_from(int listen_fd, Listener which) {
             continue;
         }
         if (which == Listener::Grant && !grant_admission_.admit(peer->uid, peer->pid)) continue;
-        dispatch(Job{std::move(conn), which, *peer});
+        Job job{std::move(conn), which, *peer};
+        if (answered_at_once(job)) continue;
+        dispatch(std::move(job));
     }
 }
 
@@ -71,11 +74,13 @@ void Server::accept_from(int listen_fd, Listener which) {
 void Server::dispatch(Job job) {
     std::unique_lock lock(mu_);
     size_t line = std::max<size_t>(8, static_cast<size_t>(options_.max_concurrent) / 4);
+    std::condition_variable* wake = &work_;
     if (idle_workers_ > static_cast<int>(jobs_.size()) ||
         (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker()) || jobs_.size() < line) {
         jobs_.push_back(std::move(job));
     } else if (busy_jobs_.size() < kBusyAllowance) {
         busy_jobs_.push_back(std::move(job));
+        wake = &busy_work_;
     } else {
         log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}", listener_name(job.which),
                  busy_jobs_.size(), job.peer.pid);
@@ -83,14 +88,18 @@ void Server::dispatch(Job job) {
         return;
     }
     lock.unlock();
-    work_.notify_all();
+    // One job, one thread woken: each queue has its own condition, so the
+    // one woken is always one that serves it.
+    wake->notify_one();
 }
 
 bool Server::add_worker() {
     try {
-        workers_.emplace_back([this] { worker_loop(jobs_, false); });
+        workers_.emplace_back([this] { worker_loop(jobs_, work_, false); });
         ++idle_workers_;
-        if (!busy_responder_.joinable()) busy_responder_ = std::thread([this] { worker_loop(busy_jobs_, true); });
+        if (!busy_responder_.joinable()) {
+            busy_responder_ = std::thread([this] { worker_loop(busy_jobs_, busy_work_, true); });
+        }
         return true;
     } catch (const std::system_error& e) {
         // Out of threads (RLIMIT_NPROC, TasksMax): serve with the workers we have.
@@ -114,10 +123,10 @@ void Server::note_busy(Listener which, const PeerCredentials& peer) {
     }
 }
 
-void Server::worker_loop(std::deque<Job>& queue, bool busy) {
+void Server::worker_loop(std::deque<Job>& queue, std::condition_variable& work, bool busy) {
     std::unique_lock lock(mu_);
     for (;;) {
-        work_.wait(lock, [&] { return stopping_ || !queue.empty(); });
+        work.wait(lock, [&] { return stopping_ || !queue.empty(); });
         if (queue.empty()) return;  // stopping, and nothing left in hand
         Job job = std::move(queue.front());
         queue.pop_front();
@@ -131,47 +140,82 @@ void Server::worker_loop(std::deque<Job>& queue, bool busy) {
     }
 }
 
-// The one place where a connection's failures are caught and logged.
+// A worker's connection: the frame read (bounded by read_timeout), then
+// answered. The one place, with answered_at_once, where a connection's
+// failures are caught and logged.
 void Server::handle(Job& job, bool busy) {
-    const UniqueFd& conn = job.conn;
-    Listener which = job.which;
     const PeerCredentials& peer = job.peer;
-    const Frame* frame = nullptr;
+    std::optional<Frame> frame;
     try {
-        auto read = read_frame(conn.get(), options_.read_timeout);
+        auto read = read_frame(job.conn.get(), options_.read_timeout);
         if (!read) {
-            log_warn("{} socket: peer pid {}: {}; closing", listener_name(which), peer.pid, read.error().message);
+            log_warn("{} socket: peer pid {}: {}; closing", listener_name(job.which), peer.pid, read.error().message);
             return;
         }
         if (!*read) {
-            log_debug("{} socket: peer pid {} closed without a request", listener_name(which), peer.pid);
+            log_debug("{} socket: peer pid {} closed without a request", listener_name(job.which), peer.pid);
             return;
         }
-        frame = &**read;
-        const Route* route = find_route(frame->kind, which);
+        frame = std::move(*read);
+        const Route* route = find_route(frame->kind, job.which);
         if (route == nullptr) {
-            log_warn("{} socket: peer pid {}: request kind {:#x} is not served here", listener_name(which), peer.pid,
-                     frame->kind);
-            if (which == Listener::Pam && frame->kind < wire::kAnswerBit) {
-                deliver(job, *refuse(*frame, peer, fmt::format("request kind {:#x} not served", frame->kind)));
-            }
+            unrouted(job, *frame);
             return;
         }
-        if (busy) note_busy(which, peer);
-        Answer answer = busy && which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
-                                                       : (this->*route->answer)(*frame, peer);
-        if (!answer) {
-            log_warn("{} socket: peer pid {}: bad request: {}{}", listener_name(which), peer.pid,
-                     answer.error().message, which == Listener::Pam ? "; denied" : "; closing");
-            if (which != Listener::Pam) return;
-            answer = refuse(*frame, peer, answer.error().message);
-        }
-        deliver(job, *answer);
+        if (busy) note_busy(job.which, peer);
+        send_answer(job, *frame,
+                    busy && job.which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
+                                                       : (this->*route->answer)(*frame, peer));
     } catch (const std::exception& e) {
-        log_error("{} socket: peer pid {}: {}{}", listener_name(which), peer.pid, e.what(),
-                  which == Listener::Pam && frame ? "; denied" : "");
-        if (which == Listener::Pam && frame) deliver(job, refusal_to(frame->kind, "internal error"));
+        failed(job, frame ? &*frame : nullptr, e);
     }
+}
+
+// On the loop thread, before any worker: a PAM request whose frame has all
+// arrived and that can be decided without waiting (Engine::
+// identity_without_waiting) is answered here, saving two thread wake-ups
+// and a handoff. Anything else is left untouched for a worker.
+bool Server::answered_at_once(Job& job) {
+    if (job.which != Listener::Pam) return false;
+    std::optional<Frame> frame = peek_frame(job.conn.get());
+    if (!frame) return false;
+    try {
+        std::optional<Answer> answer = answer_without_waiting(*frame, job.peer);
+        if (!answer) return false;
+        take_frame(job.conn.get(), *frame);
+        send_answer(job, *frame, std::move(*answer));
+        ++answered_at_once_;
+    } catch (const std::exception& e) {
+        take_frame(job.conn.get(), *frame);
+        failed(job, &*frame, e);
+    }
+    return true;
+}
+
+void Server::unrouted(const Job& job, const Frame& frame) {
+    log_warn("{} socket: peer pid {}: request kind {:#x} is not served here", listener_name(job.which), job.peer.pid,
+             frame.kind);
+    if (job.which == Listener::Pam && frame.kind < wire::kAnswerBit) {
+        deliver(job, *refuse(frame, job.peer, fmt::format("request kind {:#x} not served", frame.kind)));
+    }
+}
+
+// A request that was read but not understood: a PAM request is denied and
+// recorded (refuse), anything else is closed.
+void Server::send_answer(const Job& job, const Frame& frame, Answer answer) {
+    if (!answer) {
+        log_warn("{} socket: peer pid {}: bad request: {}{}", listener_name(job.which), job.peer.pid,
+                 answer.error().message, job.which == Listener::Pam ? "; denied" : "; closing");
+        if (job.which != Listener::Pam) return;
+        answer = refuse(frame, job.peer, answer.error().message);
+    }
+    deliver(job, *answer);
+}
+
+void Server::failed(const Job& job, const Frame* frame, const std::exception& e) {
+    bool deny = job.which == Listener::Pam && frame;
+    log_error("{} socket: peer pid {}: {}{}", listener_name(job.which), job.peer.pid, e.what(), deny ? "; denied" : "");
+    if (deny) deliver(job, refusal_to(frame->kind, "internal error"));
 }
 
 void Server::deliver(const Job& job, const std::vector<uint8_t>& answer) {

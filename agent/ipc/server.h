@@ -9,10 +9,16 @@
 // unknown kind) is answered with a deny and recorded, never just closed: the
 // module's failmode is only for an agent that does not answer. (A failure
 // while deciding is answered with a deny too, and logged; the trail may be
-// what failed.) Connections are served by a pool of worker threads that
-// grows on demand up to max_concurrent, so one slow decision (a PDP call)
-// never holds up the others; beyond that a request is answered "busy" (a
-// deny) at once by a separate thread instead of queueing.
+// what failed.)
+//
+// vigild's main loop accepts. A PAM account request whose frame has already
+// arrived and that needs nothing outside vigild (local rules, the user's
+// identity cached: Engine::identity_without_waiting) is answered right
+// there, without a thread handoff. Every other connection goes to a pool of
+// worker threads that grows on demand up to max_concurrent, so one slow
+// decision (a PDP call, an NSS lookup) never holds up the others; beyond
+// that a request is answered "busy" (a deny) at once by a separate thread
+// instead of queueing.
 #ifndef VIGIL_IPC_SERVER_H
 #define VIGIL_IPC_SERVER_H
 
@@ -79,8 +85,12 @@ private:
 
     void dispatch(Job job);
     bool add_worker();  // false when no thread could be started
-    void worker_loop(std::deque<Job>& queue, bool busy);
+    void worker_loop(std::deque<Job>& queue, std::condition_variable& work, bool busy);
     void handle(Job& job, bool busy);
+    bool answered_at_once(Job& job);  // true: answered (or refused) on the loop thread
+    void unrouted(const Job& job, const Frame& frame);
+    void send_answer(const Job& job, const Frame& frame, Answer answer);
+    void failed(const Job& job, const Frame* frame, const std::exception& e);
     void deliver(const Job& job, const std::vector<uint8_t>& answer);
     void note_busy(Listener which, const PeerCredentials& peer);
     void release_grant(const Job& job);  // a grant-socket connection is no longer in hand
@@ -88,6 +98,9 @@ private:
     Answer refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
     Answer refuse(wire::Kind kind, Request q, const std::string& user_why, const std::string& why);
     Answer answer_pam_request(const Frame& f, const PeerCredentials& peer);
+    // answer_pam_request for what can be decided without waiting; nullopt,
+    // with nothing done, for the rest.
+    std::optional<Answer> answer_without_waiting(const Frame& f, const PeerCredentials& peer);
     Answer answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
     Answer answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Answer answer_admin_ping(const Frame& f, const PeerCredentials& peer);
@@ -102,9 +115,10 @@ private:
     EngineSource engine_;
     GrantRequests grant_requests_;
     std::mutex mu_;
-    std::condition_variable work_;
-    std::deque<Job> jobs_;       // for the workers
-    std::deque<Job> busy_jobs_;  // for the busy responder
+    std::condition_variable work_;       // a job for the workers
+    std::condition_variable busy_work_;  // a job for the busy responder
+    std::deque<Job> jobs_;               // for the workers
+    std::deque<Job> busy_jobs_;          // for the busy responder
     std::vector<std::thread> workers_;
     std::thread busy_responder_;
     int idle_workers_ = 0;
@@ -112,6 +126,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<uint64_t> answered_{0};
     std::atomic<uint64_t> busy_answers_{0};
+    std::atomic<uint64_t> answered_at_once_{0};
     GrantAdmission grant_admission_;
 };
 

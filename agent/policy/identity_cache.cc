@@ -80,4 +80,9 @@ CachedIdentity IdentityCache::lookup(const std::string& user) {
     return {std::move(identity), {}};
 }
 
+std::optional<CachedIdentity> IdentityCache::cached(const std::string& user) {
+    if (settings_.max_age.count() <= 0) return std::nullopt;
+    return fresh(user, stamps_now(), now_());
+}
+
 }  // namespace vigil

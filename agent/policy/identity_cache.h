@@ -72,6 +72,9 @@ public:
 
     // Thread-safe; NSS is asked outside the lock.
     CachedIdentity lookup(const std::string& user);
+    // The kept answer, if it may still be served; never asks NSS (vigild's
+    // event loop decides with it, and must not wait on SSSD or LDAP).
+    std::optional<CachedIdentity> cached(const std::string& user);
 
 private:
     using Stamp = FileStamp;

@@ -108,3 +108,42 @@ session_max = "30m"
     CHECK(j["grant"]["account"] == "breakglass");
     CHECK_FALSE(j["grant"].contains("granted_seconds"));
 }
+
+TEST_CASE("what may be decided without waiting: an account request, local rules, the user already known") {
+    const char* rules = R"(
+[[rule]]
+name = "root in"
+users = ["root"]
+decision = "allow"
+)";
+    auto engine = engine_on(rules);
+    vigil::Request q;
+    q.phase = Phase::Account;
+    q.user = "root";
+    q.service = "sshd";
+    CHECK_FALSE(engine->identity_without_waiting(q));  // not asked yet: NSS, on a worker
+    CHECK(engine->decide(q).decision.outcome == Outcome::Allow);
+    auto who = engine->identity_without_waiting(q);
+    REQUIRE(who);
+    REQUIRE(who->identity);
+    CHECK(who->identity->uid == 0);
+    vigil::DecisionRecord r = engine->decide(q, *who);
+    CHECK(r.decision.outcome == Outcome::Allow);
+    CHECK(r.decision.rule == "root in");
+
+    SECTION("other phases wait for a worker: sessions, step-up") {
+        for (Phase p : {Phase::Auth, Phase::OpenSession, Phase::CloseSession, Phase::Reevaluate}) {
+            q.phase = p;
+            CHECK_FALSE(engine->identity_without_waiting(q));
+        }
+    }
+    SECTION("an engine with a PDP never decides without waiting") {
+        auto remote = engine_on(std::string(R"(
+[pdp]
+protocol = "authzen"
+urls = ["https://127.0.0.1:1"]
+)") + rules);
+        (void)remote->decide(q);  // the PDP cannot be reached: the fallback decides
+        CHECK_FALSE(remote->identity_without_waiting(q));
+    }
+}

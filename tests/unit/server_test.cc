@@ -153,6 +153,37 @@ TEST_CASE("server: the admin socket answers a ping as JSON") {
     }
 }
 
+TEST_CASE("server: an account request for a user already known is answered on the loop thread, the same answer") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    auto at_once = [&] {
+        auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
+        REQUIRE(ping);
+        auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
+        REQUIRE(answer);
+        return nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json))["answered_at_once"].get<int>();
+    };
+    // The first asks NSS: a worker's job. The second finds root cached.
+    auto first = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+    REQUIRE(first);
+    CHECK(at_once() == 0);
+    auto second = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+    REQUIRE(second);
+    CHECK(at_once() == 1);
+    CHECK(field(*second, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    CHECK(field(*second, vigil::wire::Tag::Outcome) == field(*first, vigil::wire::Tag::Outcome));
+    CHECK(field(*second, vigil::wire::Tag::RequestId) != field(*first, vigil::wire::Tag::RequestId));
+    SECTION("a request that cannot be read still goes to a worker, which denies it") {
+        auto f = vigil::build_frame(vigil::wire::Kind::Account, {{vigil::wire::Tag::User, "root"}});
+        REQUIRE(f);
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, *f);
+        REQUIRE(answer);
+        CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+        CHECK(at_once() == 1);
+    }
+}
+
 TEST_CASE("grant admission: at most 4 connections in hand, 2 per uid, given back on release") {
     vigil::GrantAdmission a;
     CHECK(a.admit(1000, 1));
