@@ -9,7 +9,7 @@
 set -eu
 
 build_pkgs="g++ meson ninja-build pkg-config libpam0g-dev libsystemd-dev
-  libtomlplusplus-dev nlohmann-json3-dev libssl-dev libfmt-dev libcurl4-openssl-dev liboath-dev libqrencode-dev openssh-server
+  libtomlplusplus-dev nlohmann-json3-dev libssl-dev nettle-dev libfmt-dev libcurl4-openssl-dev liboath-dev libqrencode-dev openssh-server
   openssh-client sudo util-linux"
 deb_pkgs="$build_pkgs debhelper dpkg-dev lintian"
 test_pkgs="$deb_pkgs catch2 expect socat pamtester procps python3 curl openssl iproute2

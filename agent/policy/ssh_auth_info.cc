@@ -6,6 +6,8 @@
 #include <ctime>
 #include <limits>
 
+#include "sha256.h"
+
 namespace vigil {
 namespace {
 
@@ -221,14 +223,10 @@ std::string ssh_string(std::string_view s) {
 }
 
 // "SHA256:" + unpadded base64 of the digest, as ssh-keygen -l prints it.
-std::optional<std::string> fingerprint(std::string_view blob) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
-        return std::nullopt;
-    }
+std::string fingerprint(std::string_view blob) {
+    Sha256Digest digest = sha256(blob);
     unsigned char b64[4 * ((32 + 2) / 3) + 1];
-    int n = EVP_EncodeBlock(b64, digest, static_cast<int>(len));
+    int n = EVP_EncodeBlock(b64, digest.data(), static_cast<int>(digest.size()));
     std::string out = "SHA256:";
     out.append(reinterpret_cast<const char*>(b64), static_cast<size_t>(n));
     while (out.back() == '=') out.pop_back();
@@ -350,9 +348,7 @@ Result<SshCertificate> parse_certificate(WireReader& r, const KeyKind& kind, std
         return err("signature key: invalid key type");
     }
     c.ca_key_type = ca_type;
-    auto fp = fingerprint(ca_key);
-    if (!fp) return err("SHA-256 failed");
-    c.ca_fingerprint = std::move(*fp);
+    c.ca_fingerprint = fingerprint(ca_key);
     return c;
 }
 
@@ -388,9 +384,7 @@ Status parse_key(SshAuthMethod& m, std::string_view key_type, std::string_view b
         }
         plain_blob = std::move(*blob);
     }
-    auto fp = fingerprint(plain_blob);
-    if (!fp) return err("SHA-256 failed");
-    m.fingerprint = std::move(*fp);
+    m.fingerprint = fingerprint(plain_blob);
     return Ok{};
 }
 
@@ -437,9 +431,7 @@ Result<SshAuthMethod> parse_line(std::string_view line) {
 Result<std::string> ssh_key_fingerprint(std::string_view base64_blob) {
     auto blob = base64_decode(base64_blob);
     if (!blob) return blob.error();
-    auto fp = fingerprint(*blob);
-    if (!fp) return err("cannot hash the key");
-    return *fp;
+    return fingerprint(*blob);
 }
 
 const SshCertificate* SshAuthInfo::first_certificate() const {
