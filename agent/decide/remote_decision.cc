@@ -11,9 +11,6 @@ namespace vigil {
 
 using std::chrono::milliseconds;
 
-// Leave the module time to hear the answer: its whole budget is not ours.
-constexpr milliseconds kBudgetMargin{150};
-
 PdpAsk asking(PdpClient& client) {
     return [&client](const PdpQuery& query, const std::string& request_id, milliseconds deadline) {
         return client.ask(query, request_id, deadline);

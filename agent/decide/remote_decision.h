@@ -59,6 +59,11 @@ struct RemoteAsk {
 RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp);
 Decision conclude_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp, const RemoteAsk& ask,
                          const PdpResult& res);
+// What vigild leaves of a module's budget for the answer to reach it: the
+// PDP call ends this long before, and a request still waiting for a worker
+// then is told "busy" (server.cc).
+inline constexpr std::chrono::milliseconds kBudgetMargin{150};
+
 // How long the PDP may take for r's request.
 std::chrono::milliseconds pdp_deadline(const Request& q, const PdpSettings& p);
 

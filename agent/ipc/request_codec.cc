@@ -171,6 +171,17 @@ std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
     return *frame;
 }
 
+std::optional<std::chrono::milliseconds> budget_of(const Frame& f) {
+    wire::Reader r(f.payload.data(), f.payload.size());
+    wire::Tag tag{};
+    std::string_view v;
+    while (r.next(tag, v)) {
+        std::chrono::milliseconds budget{};
+        if (tag == wire::Tag::BudgetMs) return budget_field(v, budget) ? std::optional(budget) : std::nullopt;
+    }
+    return std::nullopt;
+}
+
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {
     return *build_frame(wire::answer_to(kind), {{wire::Tag::Outcome, wire::kOutcomeDeny},
                                                 {wire::Tag::ReasonUser, "access check busy, try again in a moment"}});

@@ -35,8 +35,13 @@ Result<StepUpAnswerFrame> decode_step_up_answer(const std::vector<uint8_t>& payl
 // Outcome "challenge": what the module asks the person next.
 std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p);
 
-// The answer when the agent is at its concurrency bound: an explicit deny,
-// never a silent queue.
+// The module's budget for a PAM request frame (BudgetMs), if it gave a
+// valid one: the server queues the request no longer than that allows.
+std::optional<std::chrono::milliseconds> budget_of(const Frame& f);
+
+// The answer to a request that waited for a worker until its module would
+// have stopped listening: an explicit deny, never a silent timeout (which
+// failmode=open would turn into an allow).
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind);
 
 // A deny for a request that cannot be decided at all (vigild failed while

@@ -97,6 +97,7 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     auto req = decode_pam_request(kind, f.payload);
     if (!req) return req.error();
     req->peer = peer;
+    req->received = f.arrived;  // time spent waiting for a worker is the module's budget too
     if (auto s = resolve_invoker(*req); !s) {
         log_warn("pam socket: peer pid {}: {} for {}: {}", peer.pid, req->service, req->user, s.error().message);
         // The session is over either way: file its end under PAM_USER.
@@ -125,6 +126,7 @@ std::optional<Answer> Server::answer_without_waiting(const Frame& f, const PeerC
     auto req = decode_pam_request(kind, f.payload);
     if (!req) return std::nullopt;  // a worker refuses it, and says why
     req->peer = peer;
+    req->received = f.arrived;
     if (!resolve_invoker(*req)) return std::nullopt;
     auto engine = engine_();
     std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);

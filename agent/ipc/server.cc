@@ -8,19 +8,19 @@
 #include <thread>
 
 #include "log.h"
+#include "remote_decision.h"
 #include "request_codec.h"
 #include "unix_listener.h"
 
 namespace vigil {
 namespace {
 
-// Connections allowed past max_concurrent only to be told "busy". Each costs
-// a descriptor, and the busy answer takes microseconds; one dropped here goes
-// unanswered (the module waits out its deadline), so the allowance is wide:
-// 200 clients at once against 64 workers must all hear back (e2e-load).
-constexpr size_t kBusyAllowance = 1024;
+// Connections in hand waiting for a worker. Each costs a descriptor; one
+// refused here goes unanswered (the module waits out its deadline), so the
+// bound is wide: 200 clients at once against 64 workers all wait their turn
+// (e2e-load).
+constexpr size_t kMaxWaiting = 1024;
 constexpr std::chrono::milliseconds kWriteTimeout{2000};
-
 const char* listener_name(Listener l) {
     switch (l) {
         case Listener::Pam: return "pam";
@@ -28,6 +28,19 @@ const char* listener_name(Listener l) {
         case Listener::Grant: return "grant";
     }
     return "?";
+}
+
+// When a request still waiting for a worker must be answered "busy" instead:
+// kBudgetMargin before its module stops listening, so the deny arrives in
+// time (the module's own timeout would be its failmode, which may be open),
+// and no later than a PDP could still be asked (pdp_deadline). A frame not
+// in yet counts with the module's default budget.
+std::chrono::steady_clock::time_point answer_by(std::chrono::steady_clock::time_point accepted,
+                                                const std::optional<Frame>& frame) {
+    std::optional<std::chrono::milliseconds> budget;
+    if (frame) budget = budget_of(*frame);
+    auto b = budget.value_or(std::chrono::milliseconds(wire::kDefaultClientTimeoutMs));
+    return accepted + std::max(b - kBudgetMargin, std::chrono::milliseconds(0));
 }
 
 }  // namespace
@@ -50,6 +63,7 @@ void Server::accept_from(int listen_fd, Listener which) {
     for (;;) {
         UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
         if (!conn) return;  // EAGAIN: nothing more pending
+        auto accepted = std::chrono::steady_clock::now();
         auto peer = peer_credentials(conn.get());
         if (!peer) {
             log_warn("{} socket: {}; closing", listener_name(which), peer.error().message);
@@ -61,50 +75,47 @@ void Server::accept_from(int listen_fd, Listener which) {
             continue;
         }
         if (which == Listener::Grant && !grant_admission_.admit(peer->uid, peer->pid)) continue;
-        Job job{std::move(conn), which, *peer};
-        if (answered_at_once(job)) continue;
+        std::optional<Frame> frame;
+        if (which == Listener::Pam) frame = peek_frame(conn.get());
+        Job job{std::move(conn), which, *peer, accepted, answer_by(accepted, frame)};
+        if (frame && answered_at_once(job, *frame)) continue;
         dispatch(std::move(job));
     }
 }
 
-// An idle worker takes the job; else a new worker is started, up to
-// max_concurrent; else it waits in a short line (a worker is usually about
-// to finish: a client that just had its answer may reconnect before its
-// worker counts itself idle again); else the busy responder answers "busy".
+// Every job waits its turn; a worker is started for it when none is idle,
+// up to max_concurrent. A job that would wait past its answer_by is the
+// busy responder's (responder_loop).
 void Server::dispatch(Job job) {
     std::unique_lock lock(mu_);
-    size_t line = std::max<size_t>(8, static_cast<size_t>(options_.max_concurrent) / 4);
-    std::condition_variable* wake = &work_;
-    if (idle_workers_ > static_cast<int>(jobs_.size()) ||
-        (static_cast<int>(workers_.size()) < options_.max_concurrent && add_worker()) || jobs_.size() < line) {
-        jobs_.push_back(std::move(job));
-    } else if (busy_jobs_.size() < kBusyAllowance) {
-        busy_jobs_.push_back(std::move(job));
-        wake = &busy_work_;
-    } else {
-        log_warn("{} socket: {} requests waiting to be told busy; dropping peer pid {}", listener_name(job.which),
-                 busy_jobs_.size(), job.peer.pid);
+    if (jobs_.size() + busy_jobs_.size() >= kMaxWaiting) {
+        log_warn("{} socket: {} requests waiting already; dropping peer pid {}", listener_name(job.which),
+                 jobs_.size() + busy_jobs_.size(), job.peer.pid);
         release_grant(job);
         return;
     }
+    if (idle_workers_ <= static_cast<int>(jobs_.size()) &&
+        static_cast<int>(workers_.size()) < options_.max_concurrent) {
+        add_worker();
+    }
+    bool sooner = job.answer_by < responder_wakes_;
+    jobs_.push_back(std::move(job));
     lock.unlock();
-    // One job, one thread woken: each queue has its own condition, so the
-    // one woken is always one that serves it.
-    wake->notify_one();
+    // One job, one worker woken; the responder only when this job must be
+    // answered before the time it planned to look again.
+    work_.notify_one();
+    if (sooner) busy_work_.notify_one();
 }
 
-bool Server::add_worker() {
+void Server::add_worker() {
     try {
-        workers_.emplace_back([this] { worker_loop(jobs_, work_, false); });
+        workers_.emplace_back([this] { worker_loop(); });
         ++idle_workers_;
-        if (!busy_responder_.joinable()) {
-            busy_responder_ = std::thread([this] { worker_loop(busy_jobs_, busy_work_, true); });
-        }
-        return true;
+        if (!busy_responder_.joinable()) busy_responder_ = std::thread([this] { responder_loop(); });
     } catch (const std::system_error& e) {
-        // Out of threads (RLIMIT_NPROC, TasksMax): serve with the workers we have.
+        // Out of threads (RLIMIT_NPROC, TasksMax): serve with the workers we
+        // have; with none, the responder (if any) answers busy in time.
         log_error("cannot start a worker thread: {}", e.what());
-        return !workers_.empty();
     }
 }
 
@@ -113,31 +124,70 @@ void Server::release_grant(const Job& job) {
 }
 
 // Logged at the 1st, 2nd, 4th, 8th... busy answer: visible, never a flood.
-void Server::note_busy(Listener which, const PeerCredentials& peer) {
+void Server::note_busy(const Job& job) {
     uint64_t n = ++busy_answers_;
     if ((n & (n - 1)) == 0) {
+        auto waited =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - job.accepted);
         log_warn(
-            "{} socket: all {} workers busy; answered peer pid {} \"busy\" ({} busy answers so "
-            "far)",
-            listener_name(which), options_.max_concurrent, peer.pid, n);
+            "{} socket: no worker free for {} ms (max_concurrent {}); answered peer pid {} \"busy\" ({} busy "
+            "answers so far)",
+            listener_name(job.which), waited.count(), options_.max_concurrent, job.peer.pid, n);
     }
 }
 
-void Server::worker_loop(std::deque<Job>& queue, std::condition_variable& work, bool busy) {
+void Server::worker_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
-        work.wait(lock, [&] { return stopping_ || !queue.empty(); });
-        if (queue.empty()) return;  // stopping, and nothing left in hand
-        Job job = std::move(queue.front());
-        queue.pop_front();
-        if (!busy) --idle_workers_;
+        work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) return;  // stopping, and nothing left in hand
+        Job job = std::move(jobs_.front());
+        jobs_.pop_front();
+        --idle_workers_;
         lock.unlock();
-        handle(job, busy);
-        job.conn.reset();
-        release_grant(job);
+        serve(job, std::chrono::steady_clock::now() >= job.answer_by);
         lock.lock();
-        if (!busy) ++idle_workers_;
+        ++idle_workers_;
     }
+}
+
+// Moves each job still waiting at its answer_by to busy_jobs_ and answers
+// it, then sleeps until the next one's.
+void Server::responder_loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+        auto now = std::chrono::steady_clock::now();
+        responder_wakes_ = std::chrono::steady_clock::time_point::max();
+        for (auto it = jobs_.begin(); it != jobs_.end();) {
+            if (it->answer_by <= now) {
+                busy_jobs_.push_back(std::move(*it));
+                it = jobs_.erase(it);
+            } else {
+                responder_wakes_ = std::min(responder_wakes_, it->answer_by);
+                ++it;
+            }
+        }
+        if (busy_jobs_.empty()) {
+            if (stopping_) return;  // the workers finish what waits
+            if (jobs_.empty()) {
+                busy_work_.wait(lock);
+            } else {
+                busy_work_.wait_until(lock, responder_wakes_);
+            }
+            continue;
+        }
+        Job job = std::move(busy_jobs_.front());
+        busy_jobs_.pop_front();
+        lock.unlock();
+        serve(job, true);
+        lock.lock();
+    }
+}
+
+void Server::serve(Job& job, bool busy) {
+    handle(job, busy);
+    job.conn.reset();
+    release_grant(job);
 }
 
 // A worker's connection: the frame read (bounded by read_timeout), then
@@ -157,12 +207,13 @@ void Server::handle(Job& job, bool busy) {
             return;
         }
         frame = std::move(*read);
+        frame->arrived = job.accepted;
         const Route* route = find_route(frame->kind, job.which);
         if (route == nullptr) {
             unrouted(job, *frame);
             return;
         }
-        if (busy) note_busy(job.which, peer);
+        if (busy) note_busy(job);
         send_answer(job, *frame,
                     busy && job.which == Listener::Pam ? Answer(encode_busy_answer(route->kind))
                                                        : (this->*route->answer)(*frame, peer));
@@ -175,19 +226,17 @@ void Server::handle(Job& job, bool busy) {
 // arrived and that can be decided without waiting (Engine::
 // identity_without_waiting) is answered here, saving two thread wake-ups
 // and a handoff. Anything else is left untouched for a worker.
-bool Server::answered_at_once(Job& job) {
-    if (job.which != Listener::Pam) return false;
-    std::optional<Frame> frame = peek_frame(job.conn.get());
-    if (!frame) return false;
+bool Server::answered_at_once(const Job& job, Frame& frame) {
+    frame.arrived = job.accepted;
     try {
-        std::optional<Answer> answer = answer_without_waiting(*frame, job.peer);
+        std::optional<Answer> answer = answer_without_waiting(frame, job.peer);
         if (!answer) return false;
-        take_frame(job.conn.get(), *frame);
-        send_answer(job, *frame, std::move(*answer));
+        take_frame(job.conn.get(), frame);
+        send_answer(job, frame, std::move(*answer));
         ++answered_at_once_;
     } catch (const std::exception& e) {
-        take_frame(job.conn.get(), *frame);
-        failed(job, &*frame, e);
+        take_frame(job.conn.get(), frame);
+        failed(job, &frame, e);
     }
     return true;
 }

@@ -16,9 +16,10 @@
 // identity cached: Engine::identity_without_waiting) is answered right
 // there, without a thread handoff. Every other connection goes to a pool of
 // worker threads that grows on demand up to max_concurrent, so one slow
-// decision (a PDP call, an NSS lookup) never holds up the others; beyond
-// that a request is answered "busy" (a deny) at once by a separate thread
-// instead of queueing.
+// decision (a PDP call, an NSS lookup) never holds up the others. With
+// every worker taken, a request waits its turn while it can still be
+// answered within the budget its module sent; one that cannot is answered
+// "busy" (a deny) by a separate thread before the module gives up.
 #ifndef VIGIL_IPC_SERVER_H
 #define VIGIL_IPC_SERVER_H
 
@@ -77,6 +78,9 @@ private:
         UniqueFd conn;
         Listener which;
         PeerCredentials peer;
+        std::chrono::steady_clock::time_point accepted;
+        // Still waiting for a worker then: told "busy" (responder_loop).
+        std::chrono::steady_clock::time_point answer_by;
     };
 
     // routes.cc: the table and its handlers.
@@ -84,15 +88,19 @@ private:
     static const Route* find_route(uint16_t kind, Listener on);
 
     void dispatch(Job job);
-    bool add_worker();  // false when no thread could be started
-    void worker_loop(std::deque<Job>& queue, std::condition_variable& work, bool busy);
+    void add_worker();
+    void worker_loop();
+    void responder_loop();
+    void serve(Job& job, bool busy);  // handles the job, then lets go of its connection
     void handle(Job& job, bool busy);
-    bool answered_at_once(Job& job);  // true: answered (or refused) on the loop thread
+    // The peeked frame answered (or refused) on the loop thread: true; false:
+    // nothing done, a worker's job.
+    bool answered_at_once(const Job& job, Frame& frame);
     void unrouted(const Job& job, const Frame& frame);
     void send_answer(const Job& job, const Frame& frame, Answer answer);
     void failed(const Job& job, const Frame* frame, const std::exception& e);
     void deliver(const Job& job, const std::vector<uint8_t>& answer);
-    void note_busy(Listener which, const PeerCredentials& peer);
+    void note_busy(const Job& job);
     void release_grant(const Job& job);  // a grant-socket connection is no longer in hand
 
     Answer refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
@@ -116,9 +124,10 @@ private:
     GrantRequests grant_requests_;
     std::mutex mu_;
     std::condition_variable work_;       // a job for the workers
-    std::condition_variable busy_work_;  // a job for the busy responder
-    std::deque<Job> jobs_;               // for the workers
-    std::deque<Job> busy_jobs_;          // for the busy responder
+    std::condition_variable busy_work_;  // a job due sooner than the busy responder planned to look
+    std::deque<Job> jobs_;               // waiting for a worker
+    std::deque<Job> busy_jobs_;          // past their answer_by: for the busy responder
+    std::chrono::steady_clock::time_point responder_wakes_ = std::chrono::steady_clock::time_point::max();
     std::vector<std::thread> workers_;
     std::thread busy_responder_;
     int idle_workers_ = 0;

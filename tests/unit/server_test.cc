@@ -77,10 +77,13 @@ std::string field(const vigil::Frame& f, vigil::wire::Tag want) {
     return "";
 }
 
-std::vector<uint8_t> account_request(const std::string& user) {
-    auto f = vigil::build_frame(vigil::wire::Kind::Account, {{vigil::wire::Tag::User, user},
-                                                             {vigil::wire::Tag::Service, "sshd"},
-                                                             {vigil::wire::Tag::Pid, std::to_string(::getpid())}});
+// budget_ms: the module's timeout= as it sends it (none: not sent).
+std::vector<uint8_t> account_request(const std::string& user, const std::string& budget_ms = "") {
+    std::string pid = std::to_string(::getpid());
+    std::vector<std::pair<vigil::wire::Tag, std::string_view>> fields = {
+        {vigil::wire::Tag::User, user}, {vigil::wire::Tag::Service, "sshd"}, {vigil::wire::Tag::Pid, pid}};
+    if (!budget_ms.empty()) fields.emplace_back(vigil::wire::Tag::BudgetMs, budget_ms);
+    auto f = vigil::build_frame(vigil::wire::Kind::Account, fields);
     REQUIRE(f);
     return *f;
 }
@@ -181,6 +184,48 @@ TEST_CASE("server: an account request for a user already known is answered on th
         REQUIRE(answer);
         CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
         CHECK(at_once() == 1);
+    }
+}
+
+TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only before its budget runs out") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::ServerOptions options;
+    options.max_concurrent = 1;
+    options.read_timeout = std::chrono::milliseconds(5000);
+    vigil::Server server(options, [engine = local_engine()] { return engine; });
+    // The only worker waits for a frame that does not come.
+    auto silent = vigil::connect_unix((s.dir / "pam.sock").string());
+    REQUIRE(silent);
+    server.accept_from(s.pam.get(), vigil::Listener::Pam);
+
+    auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
+    REQUIRE(conn);
+    auto f = account_request("root", "600");
+    REQUIRE(vigil::write_frame(conn->get(), f, std::chrono::milliseconds(2000)));
+    auto sent = std::chrono::steady_clock::now();
+    server.accept_from(s.pam.get(), vigil::Listener::Pam);
+    auto answer = vigil::read_frame(conn->get(), std::chrono::milliseconds(5000));
+    auto waited = std::chrono::steady_clock::now() - sent;
+    REQUIRE(answer);
+    REQUIRE(*answer);
+    CHECK(field(**answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+    CHECK(field(**answer, vigil::wire::Tag::ReasonUser).starts_with("access check busy"));
+    // Told in time: before the module's 600 ms are up, not at once.
+    CHECK(waited < std::chrono::milliseconds(600));
+    CHECK(waited >= std::chrono::milliseconds(300));
+
+    SECTION("once the worker is free, a waiting request is decided, not refused") {
+        auto next = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(next);
+        auto g = account_request("root", "3000");
+        REQUIRE(vigil::write_frame(next->get(), g, std::chrono::milliseconds(2000)));
+        server.accept_from(s.pam.get(), vigil::Listener::Pam);
+        silent->reset();  // the worker's read ends: it takes the next job
+        auto decided = vigil::read_frame(next->get(), std::chrono::milliseconds(5000));
+        REQUIRE(decided);
+        REQUIRE(*decided);
+        CHECK(field(**decided, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
     }
 }
 
