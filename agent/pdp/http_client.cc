@@ -13,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "curl_library.h"
+
 namespace vigil {
 
 std::string_view to_string(HttpErrorKind kind) {
@@ -34,15 +36,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// curl_global_init is not safe to race with other curl calls; a function-local
-// static runs it exactly once. It is never undone: the client lives as long
-// as vigild.
-Status init_curl_once() {
-    static const CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) return err(fmt::format("curl_global_init: {}", curl_easy_strerror(rc)));
-    return Ok{};
-}
 
 // The DNS cache and TLS sessions shared by all pooled handles. libcurl calls
 // lock/unlock around each use; one mutex per kind of data, as it asks.
@@ -375,7 +368,7 @@ HttpResult HttpClient::Impl::perform(Handle* h, const std::string& url, const On
 }
 
 Result<std::unique_ptr<HttpClient>> HttpClient::create(HttpClientSettings settings) {
-    if (Status st = init_curl_once(); !st) return st.error();
+    if (Status st = load_curl(); !st) return st.error();
     if (Status st = check_settings(settings); !st) return st.error();
     auto impl = std::make_unique<Impl>(std::move(settings));
     if (!impl->share.get()) return err("curl_share_init failed");

@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "curl_library.h"
 #include "log.h"
 #include "secret_file.h"
 
@@ -40,6 +41,7 @@ bool is_loopback(std::string host) {
 }
 
 Status check_url(const std::string& url, bool sends_token) {
+    if (Status s = load_curl(); !s) return s;
     std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), &curl_url_cleanup);
     if (!u) return err("out of memory");
     if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
