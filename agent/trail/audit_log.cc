@@ -64,6 +64,30 @@ Status write_all(int fd, const std::string& data) {
     return Ok{};
 }
 
+// Appends data whole, or cuts back off the part of it that reached the file
+// (the disk filled mid-line), so the chain never holds a torn record. The
+// file's size is read only then, so a write that succeeds costs one
+// syscall; vigild is the trail's only writer, so what it cuts is its own.
+Status append_whole(int fd, std::string_view data) {
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n > 0) {
+            done += static_cast<size_t>(n);
+            continue;
+        }
+        std::string why = n < 0 ? strerror(errno) : "no byte written";
+        struct stat st {};
+        if (done > 0 && (::fstat(fd, &st) != 0 || ::ftruncate(fd, st.st_size - static_cast<off_t>(done)) != 0)) {
+            return err(
+                fmt::format("audit write failed: {}; and cutting the torn line off failed: {}", why, strerror(errno)));
+        }
+        return err(fmt::format("audit write failed: {}", why));
+    }
+    return Ok{};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
@@ -117,21 +141,14 @@ uint64_t AuditLog::lost() const {
     return lost_;
 }
 
-// One record as one line, or nothing: a write cut short (the disk filled
-// mid-line) is cut back off, so the chain never holds a torn record.
+// One record as one line, or nothing (append_whole).
 Status AuditLog::write_line(nlohmann::ordered_json& record) {
     record["prev"] = last_hash_;
     // Invalid UTF-8 from a request (a sudo argv, say) is replaced, not thrown.
     std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    struct stat before {};
-    bool sized = ::fstat(fd_.get(), &before) == 0;
-    if (auto s = write_all(fd_.get(), line + "\n"); !s) {
-        if (sized && ::ftruncate(fd_.get(), before.st_size) != 0) {
-            return err(fmt::format("{}; and cutting the torn line off failed: {}", s.error().message, strerror(errno)));
-        }
-        return s;
-    }
-    last_hash_ = sha256_hex(line);
+    line.push_back('\n');
+    if (auto s = append_whole(fd_.get(), line); !s) return s;
+    last_hash_ = sha256_hex(std::string_view(line).substr(0, line.size() - 1));
     return Ok{};
 }
 

@@ -1,8 +1,10 @@
 #include "audit_log.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -105,4 +107,33 @@ TEST_CASE("audit log ends a torn last record before appending") {
     REQUIRE(lines.size() == 3);
     CHECK(nlohmann::json::parse(lines[2])["prev"] == vigil::sha256_hex("{\"torn\":"));
     CHECK(vigil::verify_audit_file(path).bad_line == 2);
+}
+
+TEST_CASE("audit log: a record the file cannot take whole leaves no torn line, and the gap is recorded") {
+    TempDir dir;
+    std::string path = dir.path + "/audit.jsonl";
+    auto log = vigil::AuditLog::open(path);
+    REQUIRE(log);
+    REQUIRE((*log)->append({{"event", "decision"}, {"n", 0}}));
+    auto whole = std::filesystem::file_size(path);
+    // The file may grow 20 bytes more: the next record's write is cut short
+    // (a short write, then EFBIG), as on a disk that fills mid-line.
+    struct rlimit old {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit tight = old;
+    tight.rlim_cur = whole + 20;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &tight) == 0);
+    vigil::Status cut = (*log)->append({{"event", "decision"}, {"n", 1}, {"pad", std::string(200, 'x')}});
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, old_handler);
+    CHECK_FALSE(cut);
+    CHECK(std::filesystem::file_size(path) == whole);  // the 20 bytes that made it were cut off
+    CHECK((*log)->lost() == 1);
+    REQUIRE((*log)->append({{"event", "decision"}, {"n", 2}}));
+    auto lines = lines_of(path);
+    REQUIRE(lines.size() == 3);
+    CHECK(nlohmann::json::parse(lines[1])["event"] == "audit_gap");
+    CHECK(nlohmann::json::parse(lines[1])["lost"] == 1);
+    CHECK(vigil::verify_audit_file(path).ok);
 }
