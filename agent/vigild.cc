@@ -316,17 +316,29 @@ int serve(const Options& opt, Config config) {
     sd_notify(0, "READY=1");
     int watchdog_ms = watchdog_interval_ms();
     StaleSignals stale;
+    auto fed = std::chrono::steady_clock::time_point{};
+    auto stale_checked = std::chrono::steady_clock::time_point{};
     for (bool stop = false; !stop;) {
         // The watchdog is fed from the loop that accepts requests: if it
         // wedges, systemd restarts vigild instead of PAM timing out forever.
-        if (watchdog_ms > 0) sd_notify(0, "WATCHDOG=1");
+        // Twice per interval, not once per request: each feed wakes PID 1.
+        auto now = std::chrono::steady_clock::now();
+        if (watchdog_ms > 0 && now - fed >= std::chrono::milliseconds(watchdog_ms / 2)) {
+            sd_notify(0, "WATCHDOG=1");
+            fed = now;
+        }
         pollfd fds[4] = {{pam->get(), POLLIN, 0},
                          {admin->get(), POLLIN, 0},
                          {grant_sock->get(), POLLIN, 0},
                          {signals.get(), POLLIN, 0}};
-        if (::poll(fds, 4, std::min(watchdog_ms > 0 ? watchdog_ms : kStaleCheckMs, kStaleCheckMs)) < 0) continue;
-        note_stale_signals(stale, posture, *slot.get());
-        if (auto now = std::chrono::steady_clock::now(); now - break_glass_checked >= kBreakGlassCheck) {
+        int wait_ms = std::min(watchdog_ms > 0 ? std::max(watchdog_ms / 2, 1) : kStaleCheckMs, kStaleCheckMs);
+        if (::poll(fds, 4, wait_ms) < 0) continue;
+        now = std::chrono::steady_clock::now();
+        if (now - stale_checked >= std::chrono::milliseconds(kStaleCheckMs)) {
+            note_stale_signals(stale, posture, *slot.get());
+            stale_checked = now;
+        }
+        if (now - break_glass_checked >= kBreakGlassCheck) {
             take_break_glass(break_glass_dir, *slot.get());
             break_glass_checked = now;
         }
@@ -334,7 +346,7 @@ int serve(const Options& opt, Config config) {
         if (fds[1].revents & POLLIN) server.accept_from(admin->get(), Listener::Admin);
         if (fds[2].revents & POLLIN) server.accept_from(grant_sock->get(), Listener::Grant);
         signalfd_siginfo si{};
-        while (::read(signals.get(), &si, sizeof si) == sizeof si) {
+        while ((fds[3].revents & POLLIN) && ::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
                 reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, step_up, slot);

@@ -19,6 +19,7 @@
 DECISIONS_FOR_RSS=10000
 TARGET_MEDIAN_US=100
 TARGET_RSS_MIB=10
+TARGET_FLOOR_RATIO=1.15
 
 # local_harness SERVICE COUNT WARMUP [latency file]: full account cycles as root.
 local_harness() {
@@ -62,14 +63,42 @@ EOF
     sleep 0.5
     RSS_IDLE=$(rss_kib "$AGENT_PID")
 
+    # The IPC floor: the module against a peer that does no work at all
+    # (fake_agent, a canned allow), interleaved with vigild round by round
+    # so that both see the same machine.
+    local have_fake=
+    if [ -x "$FAKE" ]; then
+        "$FAKE" --socket "$T/fake.sock" --mode allow 2>/dev/null &
+        FAKE_PID=$!
+        BENCH_PIDS="$BENCH_PIDS $FAKE_PID"
+        for _ in $(seq 100); do [ -S "$T/fake.sock" ] && break; sleep 0.05; done
+        have_fake=1
+    fi
+
     echo "bench: local rows: $CALLS calls per stack after $WARMUP warm-up calls ..." >&2
     local start=$SECONDS
     local_harness bench-permit "$CALLS" "$WARMUP" "$T/permit.ns"
     local_harness bench-unix "$CALLS" "$WARMUP" "$T/unix.ns"
-    local_harness vigil-bench "$CALLS" "$WARMUP" "$T/vigil.ns"
+    local rounds=${VIGIL_BENCH_ROUNDS:-4} r per warm
+    per=$((CALLS / rounds))
+    VIGILD_TICKS=0 FAKE_TICKS=0
+    for r in $(seq "$rounds"); do
+        warm=$([ "$r" -eq 1 ] && echo "$WARMUP" || echo 50)
+        local t0
+        t0=$(cpu_ticks "$AGENT_PID")
+        local_harness vigil-bench "$per" "$warm" "$T/vigil.ns.$r"
+        VIGILD_TICKS=$((VIGILD_TICKS + $(cpu_ticks "$AGENT_PID") - t0))
+        if [ -n "$have_fake" ]; then
+            t0=$(cpu_ticks "$FAKE_PID")
+            local_harness vigil-noop-peer "$per" "$warm" "$T/noop.ns.$r"
+            FAKE_TICKS=$((FAKE_TICKS + $(cpu_ticks "$FAKE_PID") - t0))
+        fi
+    done
+    MEASURED_PER_STACK=$((per * rounds))
+    [ -n "$have_fake" ] && stop_pid "$FAKE_PID"
 
     # Top vigild up to 10,000 decisions since it started, then read its memory.
-    DECIDED=$((CALLS + WARMUP))
+    DECIDED=$((MEASURED_PER_STACK + WARMUP + 50 * (rounds - 1)))
     if [ "$DECIDED" -lt "$DECISIONS_FOR_RSS" ]; then
         local_harness vigil-bench $((DECISIONS_FOR_RSS - DECIDED)) 0
         DECIDED=$DECISIONS_FOR_RSS
@@ -81,18 +110,9 @@ EOF
     # The engine's own time per decision, as vigild records it in the trail.
     grep -o '"latency_us":[0-9]*' "$T/audit.jsonl" 2>/dev/null | cut -d: -f2 >"$T/engine.us" || true
     read -r E_N E_MED E_P99 E_MEAN <<<"$(stats "$T/engine.us" -d 1)"
-
-    # Breakdown: the module against a peer that does no work at all.
     F_N=0 F_MED=n/a F_P99=n/a F_MEAN=n/a
-    if [ -x "$FAKE" ]; then
-        "$FAKE" --socket "$T/fake.sock" --mode allow 2>/dev/null &
-        FAKE_PID=$!
-        BENCH_PIDS="$BENCH_PIDS $FAKE_PID"
-        for _ in $(seq 100); do [ -S "$T/fake.sock" ] && break; sleep 0.05; done
-        local_harness vigil-noop-peer "$CALLS" "$WARMUP" "$T/noop.ns"
-        read -r F_N F_MED F_P99 F_MEAN <<<"$(stats "$T/noop.ns")"
-        stop_pid "$FAKE_PID"
-    fi
+    # shellcheck disable=SC2046 # one file per round
+    [ -n "$have_fake" ] && read -r F_N F_MED F_P99 F_MEAN <<<"$(stats $(ls "$T"/noop.ns.*))"
     stop_pid "$AGENT_PID"
 
     # The same, with NSS asked on every request ([agent] identity_cache = "0"):
@@ -108,7 +128,8 @@ EOF
 
     read -r P_N P_MED P_P99 P_MEAN <<<"$(stats "$T/permit.ns")"
     read -r U_N U_MED U_P99 U_MEAN <<<"$(stats "$T/unix.ns")"
-    read -r V_N V_MED V_P99 V_MEAN <<<"$(stats "$T/vigil.ns")"
+    # shellcheck disable=SC2046 # one file per round
+    read -r V_N V_MED V_P99 V_MEAN <<<"$(stats $(ls "$T"/vigil.ns.*))"
     read -r N_N N_MED N_P99 N_MEAN <<<"$(stats "$T/vigil-nocache.ns")"
 }
 
@@ -142,6 +163,13 @@ netlink message), which the pam_permit row shows.
 - pam_vigil / pam_unix (median): $(ratio "$V_MED" "$U_MED")×
 - identity cache: pam_vigil median $V_MED µs with it, $N_MED µs with NSS asked every request
   ($(ratio "$V_MED" "$N_MED")×)
+
+Against the IPC floor (pam_vigil talking to fake_agent, which answers a
+canned allow at once: module, socket and wake-ups, no agent work),
+interleaved round by round with the vigild row:
+
+- pam_vigil with vigild / with fake_agent (median): **$(ratio "$V_MED" "$F_MED")×** — target ≤ $TARGET_FLOOR_RATIO: $(within "$(ratio "$V_MED" "$F_MED")" $TARGET_FLOOR_RATIO)
+- CPU per request: vigild $(us_per_call "$VIGILD_TICKS" "$MEASURED_PER_STACK") µs, fake_agent $(us_per_call "$FAKE_TICKS" "$MEASURED_PER_STACK") µs (user + system, from /proc/PID/stat)
 
 Where pam_vigil's time goes (breakdown only, not a vigild measurement):
 
