@@ -99,6 +99,7 @@ nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool
     nlohmann::ordered_json j = {{"protocol", to_string(p.protocol)}, {"url", res.url}};
     if (res.latency.count()) j["latency_us"] = res.latency.count();
     if (!res.batch_id.empty()) j["batch"] = {{"id", res.batch_id}, {"size", res.batch_size}};
+    if (!res.shared_with.empty()) j["shared_with"] = res.shared_with;
     if (!res.obligations.policy_version.empty()) j["policy_version"] = res.obligations.policy_version;
     if (!res.error.empty()) j["error"] = res.error, j["error_kind"] = res.error_kind;
     if (!res.failed.empty()) {

@@ -99,6 +99,15 @@ Status load_curl() {
 // is passed on with its type.
 #define VIGIL_CURL_FORWARDER extern "C" __attribute__((visibility("hidden")))
 
+// libcurl declares the last named parameter of its setters as an enum, which
+// C++ promotes to int: clang calls va_start on it undefined by the letter of
+// the standard. GCC's and clang's va_start use that parameter only to check
+// it is the last one (C23 drops it altogether); the arguments are read from
+// the ABI's save area either way, which is what libcurl's C does too.
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wvarargs"
+#endif
+
 using vigil::curl;
 
 VIGIL_CURL_FORWARDER const char* curl_easy_strerror(CURLcode code) {

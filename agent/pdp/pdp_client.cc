@@ -84,7 +84,10 @@ Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& quer
 // after answers (and the first answer after failures) is logged.
 PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline) {
     auto start = std::chrono::steady_clock::now();
-    PdpResult r = ask_once(query, request_id, deadline);
+    PdpResult r = shared_.ask(question_key(query), request_id, deadline,
+                              [&](std::chrono::milliseconds left) { return ask_once(query, request_id, left); });
+    // Counted, and the PDP's health noted, by the call that was made.
+    if (!r.shared_with.empty()) return r;
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     bool failed = r.status == PdpStatus::Failed;
     // A refusal (Declined) is counted as an error too: it usually means our

@@ -1,5 +1,6 @@
 // Asks the configured remote PDP about one request and says exactly what
 // happened: the answer and its obligations, or why there is none.
+// Identical questions asked at once share one call (shared_calls.h).
 //
 //   auto pdp = PdpClient::create(config.pdp);        // Result<unique_ptr<PdpClient>>
 //   PdpResult r = (*pdp)->ask(query, request_id, 800ms);
@@ -17,33 +18,12 @@
 #include "obligations.h"
 #include "pdp_protocols.h"
 #include "pdp_query.h"
+#include "pdp_result.h"
 #include "pdp_transport.h"
 #include "result.h"
+#include "shared_calls.h"
 
 namespace vigil {
-
-enum class PdpStatus {
-    Answered,  // a well-formed answer with obligations this agent can carry out
-    Refused,   // a well-formed answer asking for something we cannot do: deny
-    Declined,  // the PDP refused to decide (a 4xx): its answer is no, never a fallback
-    Failed,    // no usable answer (down, slow, 5xx, TLS, garbage): fallback
-};
-
-struct PdpResult {
-    PdpStatus status = PdpStatus::Failed;
-    bool allow = false;
-    Obligations obligations;
-    std::string error;       // Refused / Declined / Failed: why, for the admin
-    std::string error_kind;  // "timeout", "connect", "tls", "http_status", "malformed", "obligation", ...
-    std::string url;         // the endpoint that answered
-    std::vector<PdpAttempt> failed;
-    std::chrono::microseconds latency{0};
-    nlohmann::ordered_json request;  // the body sent, for vigilctl decide --json
-    std::string response;            // the raw body received
-    // Asked in an AuthZEN batch: its id and how many evaluations it held.
-    std::string batch_id;
-    size_t batch_size = 0;
-};
 
 class PdpClient {
 public:
@@ -78,6 +58,7 @@ private:
 
     PdpSettings settings_;
     std::unique_ptr<PdpTransport> transport_;
+    SharedCalls shared_;
 };
 
 }  // namespace vigil

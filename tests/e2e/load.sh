@@ -189,6 +189,9 @@ trail_holds() {
     "$VIGILCTL" audit verify "$AUDIT_LOG" >"$T/verify.out" 2>&1 || { note "vigilctl audit verify" "$T/verify.out"; fail "the trail does not verify after the load"; return 1; }
     "$VIGILCTL" --socket "$ADMIN_SOCK" ping >/dev/null 2>&1 || { fail "vigild does not answer after the load"; note_logs; return 1; }
     measured "trail: $n allow records for $LOAD_ALLOWED allowed requests; chain verified"
+    local shared
+    shared=$(tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep -c '"shared_with"' || true)
+    measured "PDP calls shared by identical questions asked at once: $shared of $n requests answered by another's call"
 }
 tap_case "every allowed request is in the trail, the chain verifies, vigild still answers" trail_holds
 

@@ -1,0 +1,77 @@
+#include "shared_calls.h"
+
+#include <fmt/format.h>
+
+namespace vigil {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// A follower left with less than this asks no more: it could hardly succeed.
+constexpr milliseconds kMinOwnAsk{10};
+
+}  // namespace
+
+PdpResult SharedCalls::ask(const std::string& key, const std::string& request_id, milliseconds deadline,
+                           const Ask& ask) {
+    auto until = Clock::now() + deadline;
+    std::unique_lock lock(mu_);
+    if (auto it = in_flight_.find(key); it != in_flight_.end()) return follow(lock, it->second, until, ask);
+    auto call = std::make_shared<Call>();
+    call->leader = request_id;
+    in_flight_.emplace(key, call);
+    lock.unlock();
+    return lead(key, call, deadline, ask);
+}
+
+PdpResult SharedCalls::lead(const std::string& key, const std::shared_ptr<Call>& call, milliseconds deadline,
+                            const Ask& ask) {
+    // Whatever happens, the question is out of flight and its followers
+    // have a result, or they would wait out their deadlines for nothing.
+    PdpResult failed;
+    failed.error_kind = "other";
+    failed.error = "the PDP call for an identical question failed inside vigild";
+    struct Finish {
+        SharedCalls& calls;
+        const std::string& key;
+        const std::shared_ptr<Call>& call;
+        const PdpResult* result;
+        ~Finish() {
+            std::lock_guard lock(calls.mu_);
+            call->result = *result;
+            calls.in_flight_.erase(key);
+            call->done.notify_all();
+        }
+    } finish{*this, key, call, &failed};
+    PdpResult r = ask(deadline);
+    finish.result = &r;
+    return r;
+}
+
+PdpResult SharedCalls::follow(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Call>& call,
+                              Clock::time_point until, const Ask& ask) {
+    ++waiting_;
+    bool answered = call->done.wait_until(lock, until, [&] { return call->result.has_value(); });
+    --waiting_;
+    if (!answered) {
+        PdpResult r;
+        r.error_kind = "timeout";
+        r.error = fmt::format("the identical question asked for request {} did not come back in time", call->leader);
+        r.shared_with = call->leader;
+        return r;
+    }
+    PdpResult r = *call->result;
+    lock.unlock();
+    auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now());
+    if (r.status == PdpStatus::Failed && r.error_kind == "timeout" && left >= kMinOwnAsk) return ask(left);
+    r.shared_with = call->leader;
+    return r;
+}
+
+size_t SharedCalls::waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+}
+
+}  // namespace vigil
