@@ -17,6 +17,7 @@ PdpResult SharedCalls::ask(const std::string& key, const std::string& request_id
                            const Ask& ask) {
     auto until = Clock::now() + deadline;
     std::unique_lock lock(mu_);
+    // A follower holds its own reference: the leader drops the map's when done.
     if (auto it = in_flight_.find(key); it != in_flight_.end()) return follow(lock, it->second, until, ask);
     auto call = std::make_shared<Call>();
     call->leader = request_id;
@@ -25,8 +26,7 @@ PdpResult SharedCalls::ask(const std::string& key, const std::string& request_id
     return lead(key, call, deadline, ask);
 }
 
-PdpResult SharedCalls::lead(const std::string& key, const std::shared_ptr<Call>& call, milliseconds deadline,
-                            const Ask& ask) {
+PdpResult SharedCalls::lead(const std::string& key, std::shared_ptr<Call> call, milliseconds deadline, const Ask& ask) {
     // Whatever happens, the question is out of flight and its followers
     // have a result, or they would wait out their deadlines for nothing.
     PdpResult failed;
@@ -35,7 +35,7 @@ PdpResult SharedCalls::lead(const std::string& key, const std::shared_ptr<Call>&
     struct Finish {
         SharedCalls& calls;
         const std::string& key;
-        const std::shared_ptr<Call>& call;
+        std::shared_ptr<Call> call;
         const PdpResult* result;
         ~Finish() {
             std::lock_guard lock(calls.mu_);
@@ -49,8 +49,8 @@ PdpResult SharedCalls::lead(const std::string& key, const std::shared_ptr<Call>&
     return r;
 }
 
-PdpResult SharedCalls::follow(std::unique_lock<std::mutex>& lock, const std::shared_ptr<Call>& call,
-                              Clock::time_point until, const Ask& ask) {
+PdpResult SharedCalls::follow(std::unique_lock<std::mutex>& lock, std::shared_ptr<Call> call, Clock::time_point until,
+                              const Ask& ask) {
     ++waiting_;
     bool answered = call->done.wait_until(lock, until, [&] { return call->result.has_value(); });
     --waiting_;
