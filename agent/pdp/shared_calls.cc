@@ -26,27 +26,31 @@ PdpResult SharedCalls::ask(const std::string& key, const std::string& request_id
     return lead(key, call, deadline, ask);
 }
 
-PdpResult SharedCalls::lead(const std::string& key, std::shared_ptr<Call> call, milliseconds deadline, const Ask& ask) {
-    // Whatever happens, the question is out of flight and its followers
-    // have a result, or they would wait out their deadlines for nothing.
-    PdpResult failed;
-    failed.error_kind = "other";
-    failed.error = "the PDP call for an identical question failed inside vigild";
-    struct Finish {
-        SharedCalls& calls;
-        const std::string& key;
-        std::shared_ptr<Call> call;
-        const PdpResult* result;
-        ~Finish() {
-            std::lock_guard lock(calls.mu_);
-            call->result = *result;
-            calls.in_flight_.erase(key);
-            call->done.notify_all();
-        }
-    } finish{*this, key, call, &failed};
-    PdpResult r = ask(deadline);
-    finish.result = &r;
+PdpResult SharedCalls::lead(const std::string& key, const std::shared_ptr<Call>& call, milliseconds deadline,
+                            const Ask& ask) {
+    PdpResult r;
+    try {
+        r = ask(deadline);
+    } catch (...) {
+        // The followers still get a result, or they would wait out their
+        // deadlines for nothing.
+        PdpResult failed;
+        failed.error_kind = "other";
+        failed.error = "the PDP call for an identical question failed inside vigild";
+        publish(key, call, failed);
+        throw;
+    }
+    publish(key, call, r);
     return r;
+}
+
+// The call is over: its followers get its result, and the question is out
+// of flight (the next one asks again).
+void SharedCalls::publish(const std::string& key, const std::shared_ptr<Call>& call, const PdpResult& result) {
+    std::lock_guard lock(mu_);
+    call->result = result;
+    in_flight_.erase(key);
+    call->done.notify_all();
 }
 
 PdpResult SharedCalls::follow(std::unique_lock<std::mutex>& lock, std::shared_ptr<Call> call, Clock::time_point until,

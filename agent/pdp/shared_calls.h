@@ -45,8 +45,9 @@ private:
         std::condition_variable done;
     };
 
-    PdpResult lead(const std::string& key, std::shared_ptr<Call> call, std::chrono::milliseconds deadline,
+    PdpResult lead(const std::string& key, const std::shared_ptr<Call>& call, std::chrono::milliseconds deadline,
                    const Ask& ask);
+    void publish(const std::string& key, const std::shared_ptr<Call>& call, const PdpResult& result);
     PdpResult follow(std::unique_lock<std::mutex>& lock, std::shared_ptr<Call> call,
                      std::chrono::steady_clock::time_point until, const Ask& ask);
 
