@@ -198,17 +198,22 @@ tap_case "every allowed request is in the trail, the chain verifies, vigild stil
 # A request waits for a worker while it can still be answered in time; one
 # worker serves ~800 requests/s against Cerbos here, so of 200 clients with
 # 200 ms each (told busy after 50 ms waiting) many must be, none left to
-# time out.
+# time out. The sanitized build runs several times slower: at 200 ms its
+# main loop falls behind accepting 200 clients on two CPUs by more than the
+# 150 ms vigild keeps for the busy answer (42 of 25,759 late in CI), and the
+# budget counts only from the accept; it gets 600 ms, still overloaded.
 overload() {
+    local budget=200
+    [ -n "${E2E_SANITIZED:-}" ] && budget=600
     agent_stop || return 1
     load_config 1
-    pam_sudo_vigil timeout=200
+    pam_sudo_vigil timeout=$budget
     agent_start "$T/vigil.toml" || return 1
     audit_mark
     run_clients over "$OVERLOAD_SECONDS"
     local cycles allowed busy fallback unanswered other p50 p99 p99all pmax
     read -r cycles allowed busy fallback unanswered other p50 p99 p99all pmax <<<"$(tally over)"
-    measured "max_concurrent 1, timeout=200, $CLIENTS clients x ${OVERLOAD_SECONDS}s: $cycles requests; allowed $allowed, told busy $busy, denied by fallback $fallback, unanswered $unanswered; p99 allowed $p99 ms, all $p99all ms"
+    measured "max_concurrent 1, timeout=$budget, $CLIENTS clients x ${OVERLOAD_SECONDS}s: $cycles requests; allowed $allowed, told busy $busy, denied by fallback $fallback, unanswered $unanswered; p99 allowed $p99 ms, all $p99all ms"
     [ "$busy" -gt 0 ] || { fail "no request was told busy with 1 worker for $CLIENTS clients"; return 1; }
     [ "$unanswered" -eq 0 ] || { fail "$unanswered requests went unanswered (the module's failmode)"; note_logs; return 1; }
     [ "$other" -eq 0 ] || { fail "$other denials were neither busy answers nor PDP fallbacks"; return 1; }
@@ -218,4 +223,4 @@ overload() {
     [ "$n" -eq "$allowed" ] || { fail "$allowed allowed but $n allow records"; return 1; }
     grep -q 'answered peer pid .* "busy"' "$AGENT_LOG" || { fail "vigild did not log its busy answers"; note_logs; return 1; }
 }
-tap_case "overload (max_concurrent 1, 200 ms budget): explicit busy denials in time, logged; none unanswered; allows audited" overload
+tap_case "overload (max_concurrent 1, a 200 ms budget, 600 ms sanitized): explicit busy denials in time, logged; none unanswered; allows audited" overload
