@@ -60,7 +60,7 @@ Server::~Server() {
 }
 
 void Server::accept_from(int listen_fd, Listener which) {
-    for (;;) {
+    for (int i = 0; i < kAcceptsPerCall; ++i) {
         UniqueFd conn(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
         if (!conn) return;  // EAGAIN: nothing more pending
         auto accepted = std::chrono::steady_clock::now();

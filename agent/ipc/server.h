@@ -64,7 +64,12 @@ public:
     Server(ServerOptions options, EngineSource engine);
     ~Server();  // finishes the connections in hand, then joins every thread
 
-    // Accepts what is pending on a listening socket (non-blocking).
+    // Accepts what is pending on a listening socket (non-blocking), at most
+    // kAcceptsPerCall connections: clients that ask again as soon as they
+    // are answered keep a backlog full for good, and the loop calling this
+    // must still get back to its signals and watchdog. The rest wait in the
+    // backlog for the next call (poll is level-triggered).
+    static constexpr int kAcceptsPerCall = 32;
     void accept_from(int listen_fd, Listener which);
 
 private:

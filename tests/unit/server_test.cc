@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -227,6 +228,33 @@ TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only 
         REQUIRE(*decided);
         CHECK(field(**decided, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
     }
+}
+
+TEST_CASE("server: one accept_from takes at most kAcceptsPerCall connections; the rest wait in the backlog") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    // Clients that never stop asking keep the backlog full: the loop must
+    // still come back to its signals (a restart under load, e2e-restart).
+    constexpr int kExtra = 5;
+    auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
+    REQUIRE(ping);
+    std::vector<vigil::UniqueFd> clients;
+    for (int i = 0; i < vigil::Server::kAcceptsPerCall + kExtra; ++i) {
+        auto conn = vigil::connect_unix((s.dir / "admin.sock").string());
+        REQUIRE(conn);
+        REQUIRE(vigil::write_frame(conn->get(), *ping, std::chrono::milliseconds(2000)));
+        clients.push_back(std::move(*conn));
+    }
+    server.accept_from(s.admin.get(), vigil::Listener::Admin);
+    for (int i = 0; i < vigil::Server::kAcceptsPerCall; ++i) {
+        auto answer = vigil::read_frame(clients[i].get(), std::chrono::milliseconds(5000));
+        REQUIRE(answer);
+        CHECK(*answer);
+    }
+    int left = 0;
+    while (vigil::UniqueFd(::accept4(s.admin.get(), nullptr, nullptr, SOCK_CLOEXEC))) ++left;
+    CHECK(left == kExtra);
 }
 
 TEST_CASE("grant admission: at most 4 connections in hand, 2 per uid, given back on release") {
