@@ -96,6 +96,10 @@ def run_one(build, test):
         passed, failed, skipped, names = count_junit(out)
     else:
         passed, failed, skipped, names = count_tap(out)
+    # A script cut short says only that its plan was not met: add how it
+    # ended (the flaky summary shows names, not the output).
+    ended = "timed out" if rc is None else f"exit {rc}"
+    names = [f"{n} ({ended}, {elapsed:.0f}s)" if n.startswith("TAP plan") else n for n in names]
     if rc != 0 and failed == 0:
         failed, names = failed + 1, names + [f"{test['name']} exited with {rc}"]
     if passed + failed + skipped == 0:
