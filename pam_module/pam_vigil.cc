@@ -14,6 +14,7 @@
 #include "agent_client.h"
 #include "break_glass.h"
 #include "conversation.h"
+#include "deadline_io.h"
 #include "module_args.h"
 #include "protocol.h"
 #include "request_facts.h"
@@ -209,6 +210,9 @@ int vigil_pam(Phase phase, pam_handle_t* pamh, int argc, const char** argv) {
     wire::Writer w(x->frame, sizeof x->frame);
     w.put(wire::Tag::Phase, pi.name);
     w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
+    // vigild counts the budget from here, not from its accept: a full
+    // backlog must not make it promise time the module will not wait.
+    w.put_u64(wire::Tag::AskedAtMs, static_cast<uint64_t>(wire::monotonic_ms()));
     if (phase == Phase::Auth && args.after_auth) w.put(wire::Tag::AfterAuth, "1");
     put_facts(x->facts, w);
     size_t n = w.finish(pi.kind);

@@ -88,6 +88,7 @@ enum class Tag : uint16_t {
     AfterAuth = 18,      // "1": auth phase, the PAM line says modules before it authenticated the user
     At = 19,             // BreakGlass: when, in seconds since the epoch
     Group = 20,          // BreakGlass: the break-glass group the user is in
+    AskedAtMs = 21,      // the module's CLOCK_MONOTONIC (ms) as it began to ask: its budget runs from there
     // answer, from the agent
     // one of the kOutcome words below
     Outcome = 32,

@@ -21,8 +21,9 @@ namespace vigil {
 struct Frame {
     uint16_t kind = 0;
     std::vector<uint8_t> payload;
-    // When its connection was accepted (the server sets it): a request's
-    // budget counts from there, time waiting for a worker included.
+    // When the module began to ask (timing_of; else when its connection was
+    // accepted): the server sets it, and a request's budget counts from
+    // there, time in the backlog and waiting for a worker included.
     std::chrono::steady_clock::time_point arrived = std::chrono::steady_clock::now();
 };
 

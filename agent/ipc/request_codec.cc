@@ -40,6 +40,16 @@ Status budget_field(std::string_view v, std::chrono::milliseconds& out) {
     return Ok{};
 }
 
+// A monotonic clock reading in ms; the bound keeps it convertible to
+// steady_clock's nanoseconds (285 years of uptime). timing_of decides
+// whether it is usable.
+constexpr uint64_t kMaxStampMs = 9'000'000'000'000;
+Status stamp_field(std::string_view v) {
+    uint64_t n = 0;
+    if (!wire::parse_decimal(v, kMaxStampMs, n)) return err("asked_at is not a number of milliseconds");
+    return Ok{};
+}
+
 std::vector<std::string> split_argv(std::string_view v) {
     std::vector<std::string> out;
     size_t start = 0;
@@ -74,7 +84,8 @@ Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
             q.argv_truncated = true;
             return Ok{};
         case wire::Tag::BudgetMs: return budget_field(v, q.budget);
-        default: return Ok{};  // optional fields from a newer module
+        case wire::Tag::AskedAtMs: return stamp_field(v);  // used as the frame's arrival (timing_of)
+        default: return Ok{};                              // optional fields from a newer module
     }
 }
 
@@ -171,15 +182,24 @@ std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p) {
     return *frame;
 }
 
-std::optional<std::chrono::milliseconds> budget_of(const Frame& f) {
+ModuleTiming timing_of(const Frame& f, std::chrono::steady_clock::time_point accepted) {
+    ModuleTiming t{accepted, std::chrono::milliseconds(wire::kDefaultClientTimeoutMs)};
+    std::optional<uint64_t> stamp;
     wire::Reader r(f.payload.data(), f.payload.size());
     wire::Tag tag{};
     std::string_view v;
     while (r.next(tag, v)) {
-        std::chrono::milliseconds budget{};
-        if (tag == wire::Tag::BudgetMs) return budget_field(v, budget) ? std::optional(budget) : std::nullopt;
+        uint64_t n = 0;
+        if (tag == wire::Tag::BudgetMs) (void)budget_field(v, t.budget);
+        if (tag == wire::Tag::AskedAtMs && wire::parse_decimal(v, kMaxStampMs, n)) stamp = n;
     }
-    return std::nullopt;
+    if (!stamp) return t;
+    // steady_clock reads CLOCK_MONOTONIC. A stamp after the accept, or
+    // further back than the whole budget, is not this boot's clock as vigild
+    // sees it (another time namespace): the accept time stands in.
+    auto asked = std::chrono::steady_clock::time_point(std::chrono::milliseconds(static_cast<int64_t>(*stamp)));
+    if (asked <= accepted && accepted - asked <= t.budget) t.asked = asked;
+    return t;
 }
 
 std::vector<uint8_t> encode_busy_answer(wire::Kind kind) {

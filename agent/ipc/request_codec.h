@@ -35,9 +35,16 @@ Result<StepUpAnswerFrame> decode_step_up_answer(const std::vector<uint8_t>& payl
 // Outcome "challenge": what the module asks the person next.
 std::vector<uint8_t> encode_challenge(wire::Kind kind, const StepUpPrompt& p);
 
-// The module's budget for a PAM request frame (BudgetMs), if it gave a
-// valid one: the server queues the request no longer than that allows.
-std::optional<std::chrono::milliseconds> budget_of(const Frame& f);
+// When a PAM request's module began to ask and how long it listens: its
+// AskedAtMs stamp when that lies within its budget before `accepted` (else
+// `accepted`: an older module, or a clock from another time namespace), and
+// its BudgetMs (else the module's default). Time spent in the listen
+// backlog and in vigild's queue both count against the budget.
+struct ModuleTiming {
+    std::chrono::steady_clock::time_point asked;
+    std::chrono::milliseconds budget;
+};
+ModuleTiming timing_of(const Frame& f, std::chrono::steady_clock::time_point accepted);
 
 // The answer to a request that waited for a worker until its module would
 // have stopped listening: an explicit deny, never a silent timeout (which

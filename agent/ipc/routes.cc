@@ -68,6 +68,15 @@ Answer encode_step_up(wire::Kind kind, const StepUpNext& next) {
     return next.prompt ? encode_challenge(kind, *next.prompt) : encode_pam_answer(kind, next.record);
 }
 
+// The request a PAM frame carries, sent by the peer the kernel names.
+Result<Request> request_in(const Frame& f, const PeerCredentials& peer) {
+    auto req = decode_pam_request(static_cast<wire::Kind>(f.kind), f.payload);
+    if (!req) return req;
+    req->peer = peer;
+    req->received = f.arrived;  // time spent waiting in the backlog and for a worker is the module's budget too
+    return req;
+}
+
 }  // namespace
 
 // ----------------------------------------------------------------- PAM ----
@@ -94,10 +103,8 @@ Answer Server::refuse(wire::Kind kind, Request q, const std::string& user_why, c
 
 Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     auto kind = static_cast<wire::Kind>(f.kind);
-    auto req = decode_pam_request(kind, f.payload);
+    auto req = request_in(f, peer);
     if (!req) return req.error();
-    req->peer = peer;
-    req->received = f.arrived;  // time spent waiting for a worker is the module's budget too
     if (auto s = resolve_invoker(*req); !s) {
         log_warn("pam socket: peer pid {}: {} for {}: {}", peer.pid, req->service, req->user, s.error().message);
         // The session is over either way: file its end under PAM_USER.
@@ -123,11 +130,8 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
 std::optional<Answer> Server::answer_without_waiting(const Frame& f, const PeerCredentials& peer) {
     auto kind = static_cast<wire::Kind>(f.kind);
     if (kind != wire::Kind::Account) return std::nullopt;
-    auto req = decode_pam_request(kind, f.payload);
-    if (!req) return std::nullopt;  // a worker refuses it, and says why
-    req->peer = peer;
-    req->received = f.arrived;
-    if (!resolve_invoker(*req)) return std::nullopt;
+    auto req = request_in(f, peer);
+    if (!req || !resolve_invoker(*req)) return std::nullopt;  // a worker refuses it, and says why
     auto engine = engine_();
     std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);
     if (!who) return std::nullopt;

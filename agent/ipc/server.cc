@@ -31,16 +31,16 @@ const char* listener_name(Listener l) {
 }
 
 // When a request still waiting for a worker must be answered "busy" instead:
-// kBudgetMargin before its module stops listening, so the deny arrives in
-// time (the module's own timeout would be its failmode, which may be open),
-// and no later than a PDP could still be asked (pdp_deadline). A frame not
-// in yet counts with the module's default budget.
+// kBudgetMargin before its module stops listening (timing_of), so the deny
+// arrives in time (the module's own timeout would be its failmode, which
+// may be open), and no later than a PDP could still be asked
+// (pdp_deadline). A frame not in yet counts from its accept, with the
+// module's default budget.
 std::chrono::steady_clock::time_point answer_by(std::chrono::steady_clock::time_point accepted,
                                                 const std::optional<Frame>& frame) {
-    std::optional<std::chrono::milliseconds> budget;
-    if (frame) budget = budget_of(*frame);
-    auto b = budget.value_or(std::chrono::milliseconds(wire::kDefaultClientTimeoutMs));
-    return accepted + std::max(b - kBudgetMargin, std::chrono::milliseconds(0));
+    ModuleTiming t = frame ? timing_of(*frame, accepted)
+                           : ModuleTiming{accepted, std::chrono::milliseconds(wire::kDefaultClientTimeoutMs)};
+    return t.asked + std::max(t.budget - kBudgetMargin, std::chrono::milliseconds(0));
 }
 
 }  // namespace
@@ -207,7 +207,7 @@ void Server::handle(Job& job, bool busy) {
             return;
         }
         frame = std::move(*read);
-        frame->arrived = job.accepted;
+        frame->arrived = timing_of(*frame, job.accepted).asked;
         const Route* route = find_route(frame->kind, job.which);
         if (route == nullptr) {
             unrouted(job, *frame);
@@ -227,7 +227,7 @@ void Server::handle(Job& job, bool busy) {
 // identity_without_waiting) is answered here, saving two thread wake-ups
 // and a handoff. Anything else is left untouched for a worker.
 bool Server::answered_at_once(const Job& job, Frame& frame) {
-    frame.arrived = job.accepted;
+    frame.arrived = timing_of(frame, job.accepted).asked;
     try {
         std::optional<Answer> answer = answer_without_waiting(frame, job.peer);
         if (!answer) return false;

@@ -66,6 +66,45 @@ TEST_CASE("request codec refuses missing, duplicate and malformed fields") {
     CHECK_THAT(vigil::decode_pam_request(wire::Kind::Account, ok).error().message, Catch::Contains("truncated"));
 }
 
+TEST_CASE("request codec: the budget runs from the module's stamp when it is this clock's, else from the accept") {
+    using std::chrono::milliseconds;
+    auto accepted = std::chrono::steady_clock::now();
+    auto ms_at = [](std::chrono::steady_clock::time_point t) {
+        return std::to_string(std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count());
+    };
+    auto frame = [](std::initializer_list<std::pair<wire::Tag, std::string>> fields) {
+        return vigil::Frame{static_cast<uint16_t>(wire::Kind::Account), payload(fields)};
+    };
+    auto near = [](std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+        return a - b < milliseconds(2) && b - a < milliseconds(2);
+    };
+    SECTION("a stamp 500 ms before the accept, within a 600 ms budget: the budget started then") {
+        auto t = vigil::timing_of(
+            frame({{wire::Tag::BudgetMs, "600"}, {wire::Tag::AskedAtMs, ms_at(accepted - milliseconds(500))}}),
+            accepted);
+        CHECK(t.budget == milliseconds(600));
+        CHECK(near(t.asked, accepted - milliseconds(500)));
+    }
+    SECTION("no stamp (an older module): the accept, and the default budget without BudgetMs") {
+        auto t = vigil::timing_of(frame({}), accepted);
+        CHECK(t.asked == accepted);
+        CHECK(t.budget == milliseconds(wire::kDefaultClientTimeoutMs));
+    }
+    SECTION("a stamp from another clock: after the accept, or before the whole budget, is not used") {
+        CHECK(vigil::timing_of(frame({{wire::Tag::AskedAtMs, ms_at(accepted + milliseconds(50))}}), accepted).asked ==
+              accepted);
+        CHECK(vigil::timing_of(
+                  frame({{wire::Tag::BudgetMs, "600"}, {wire::Tag::AskedAtMs, ms_at(accepted - milliseconds(700))}}),
+                  accepted)
+                  .asked == accepted);
+        CHECK(vigil::timing_of(frame({{wire::Tag::AskedAtMs, "99999999999999999999"}}), accepted).asked == accepted);
+    }
+    SECTION("the decoder refuses a stamp that is not a number") {
+        auto bad = payload({{wire::Tag::User, "a"}, {wire::Tag::Service, "s"}, {wire::Tag::AskedAtMs, "soon"}});
+        CHECK_FALSE(vigil::decode_pam_request(wire::Kind::Account, bad));
+    }
+}
+
 TEST_CASE("request codec survives every truncation and byte flip of a valid frame") {
     auto p = payload({{wire::Tag::User, "alice"}, {wire::Tag::Service, "sshd"}, {wire::Tag::Rhost, "10.0.0.1"}});
     for (size_t cut = 0; cut < p.size(); ++cut) {

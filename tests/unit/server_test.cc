@@ -78,12 +78,15 @@ std::string field(const vigil::Frame& f, vigil::wire::Tag want) {
     return "";
 }
 
-// budget_ms: the module's timeout= as it sends it (none: not sent).
-std::vector<uint8_t> account_request(const std::string& user, const std::string& budget_ms = "") {
+// budget_ms: the module's timeout= as it sends it; asked_at_ms: its
+// monotonic clock as it began (none: not sent).
+std::vector<uint8_t> account_request(const std::string& user, const std::string& budget_ms = "",
+                                     const std::string& asked_at_ms = "") {
     std::string pid = std::to_string(::getpid());
     std::vector<std::pair<vigil::wire::Tag, std::string_view>> fields = {
         {vigil::wire::Tag::User, user}, {vigil::wire::Tag::Service, "sshd"}, {vigil::wire::Tag::Pid, pid}};
     if (!budget_ms.empty()) fields.emplace_back(vigil::wire::Tag::BudgetMs, budget_ms);
+    if (!asked_at_ms.empty()) fields.emplace_back(vigil::wire::Tag::AskedAtMs, asked_at_ms);
     auto f = vigil::build_frame(vigil::wire::Kind::Account, fields);
     REQUIRE(f);
     return *f;
@@ -216,6 +219,22 @@ TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only 
     CHECK(waited < std::chrono::milliseconds(600));
     CHECK(waited >= std::chrono::milliseconds(300));
 
+    SECTION("a request whose module began 400 ms ago (the backlog) is told busy 400 ms sooner") {
+        auto late = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(late);
+        auto began = std::chrono::steady_clock::now() - std::chrono::milliseconds(400);
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(began.time_since_epoch()).count();
+        auto g = account_request("root", "600", std::to_string(ms));
+        REQUIRE(vigil::write_frame(late->get(), g, std::chrono::milliseconds(2000)));
+        auto at = std::chrono::steady_clock::now();
+        server.accept_from(s.pam.get(), vigil::Listener::Pam);
+        auto told = vigil::read_frame(late->get(), std::chrono::milliseconds(5000));
+        REQUIRE(told);
+        REQUIRE(*told);
+        CHECK(field(**told, vigil::wire::Tag::ReasonUser).starts_with("access check busy"));
+        // Its answer_by (600 - 150 ms after it began) was 50 ms away, not 450.
+        CHECK(std::chrono::steady_clock::now() - at < std::chrono::milliseconds(300));
+    }
     SECTION("once the worker is free, a waiting request is decided, not refused") {
         auto next = vigil::connect_unix((s.dir / "pam.sock").string());
         REQUIRE(next);

@@ -1,6 +1,7 @@
 // What vigild reads from a client of its PAM socket: one frame, header and
-// fields. Anyone who can connect may send these bytes (the socket is 0666 and
-// the peer's credentials are checked only after the frame is read).
+// fields. Only root connects, but the fields carry what users chose (names,
+// argv, certificates), and the frame is peeked and timed (timing_of) before
+// a worker decodes it.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -16,6 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // the header claims, so a lying length reaches the decoders too.
     std::vector<uint8_t> payload(data + vigil::wire::kHeaderSize, data + size);
     auto kind = static_cast<vigil::wire::Kind>(h.kind);
+    (void)vigil::timing_of(vigil::Frame{h.kind, payload}, std::chrono::steady_clock::now());
     switch (kind) {
         case vigil::wire::Kind::Account:
         case vigil::wire::Kind::Auth:
