@@ -84,6 +84,8 @@ void write_stderr(LogLevel level, const SourceLocation& where, std::string_view 
 
 void set_log_level(LogLevel min) { g_min_level = min; }
 
+bool log_wanted(LogLevel level) { return level >= LogLevel::Warning || level >= g_min_level.load(); }
+
 void write_log(LogLevel level, const SourceLocation& where, std::string_view text) {
     remember_problem(level, text);
     if (level < g_min_level.load()) return;

@@ -26,6 +26,9 @@ namespace vigil {
 enum class LogLevel { Debug, Info, Warning, Error };
 
 void set_log_level(LogLevel min);
+// Whether a line at this level goes anywhere (stderr, or the problems kept
+// for `vigilctl status`): below it, not even its text is formatted.
+bool log_wanted(LogLevel level);
 void write_log(LogLevel level, const SourceLocation& where, std::string_view text);
 void write_event(Event event, LogLevel level, const SourceLocation& where, std::string_view text);
 
@@ -42,7 +45,7 @@ template <class... Args>
 struct log_at {
     log_at(LogLevel level, fmt::format_string<Args...> f, Args&&... args,
            const SourceLocation& where = SourceLocation::current()) {
-        write_log(level, where, fmt::format(f, std::forward<Args>(args)...));
+        if (log_wanted(level)) write_log(level, where, fmt::format(f, std::forward<Args>(args)...));
     }
 };
 
