@@ -194,7 +194,7 @@ int cmd_decide(const std::string& socket, const Args& a) {
         auto engine = Engine::create(std::make_shared<const Config>(std::move(*config)), nullptr, nullptr, nullptr);
         if (!engine) return std::fprintf(stderr, "%s\n", engine.error().message.c_str()), 1;
         Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
-        result = nlohmann::json::parse(to_json((*engine)->decide(q)).dump());
+        result = nlohmann::json::parse(json_text((*engine)->decide(q)));
     } else {
         auto r = ask_admin(
             socket, wire::Kind::AdminDecide,

@@ -378,7 +378,12 @@ Status Engine::write_record(DecisionRecord& r, const Decision& d) {
               recorded_outcome(r), r.decision.reason_admin);
     if (r.report && r.decision.outcome == Outcome::Deny) vigil_health().would_deny(r.at);
     if (!audit_) return Ok{};
-    Status s = audit_->append(to_json(r));
+    // One buffer per thread: no allocation per record once it has grown.
+    thread_local std::string text;
+    text.clear();
+    JsonWriter w(text);
+    write_json(w, r);
+    Status s = audit_->append_object(text);
     if (s) {
         vigil_health().audit_written();
         return s;

@@ -162,7 +162,8 @@ Answer Server::answer_admin_decide(const Frame& f, const PeerCredentials&) {
     Request req = dry_run_request(optional_string(q, "user"), optional_string(q, "service"),
                                   optional_string(q, "rhost"), optional_string(q, "tty"));
     if (req.user.empty() || req.service.empty()) return err("admin decide: user and service are required");
-    return json_answer(wire::Kind::AdminDecide, to_json(engine_()->decide(req)));
+    return build_frame(wire::answer_to(wire::Kind::AdminDecide),
+                       {{wire::Tag::Json, json_text(engine_()->decide(req))}});
 }
 
 Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {

@@ -1,10 +1,10 @@
 // One decision as the trail, the journal, the PDP query and live sessions
 // see it: the request, who the kernel and NSS say asked, the signals read,
 // what decided (local rules, the PDP, a cache, a fallback) and the answer.
-// The engine fills it (engine.h); to_json is the trail's line for it.
+// The engine fills it (engine.h); write_json is the trail's line for it.
 //
 //   DecisionRecord r = engine.decide(request);
-//   audit.append(to_json(r));   // {"time": ..., "event": "decision", "outcome": "allow", ...}
+//   audit.append_object(json_text(r));   // {"time":...,"event":"decision","outcome":"allow",...}
 #ifndef VIGIL_POLICY_DECISION_RECORD_H
 #define VIGIL_POLICY_DECISION_RECORD_H
 
@@ -15,6 +15,7 @@
 
 #include "decision.h"
 #include "identity.h"
+#include "json_writer.h"
 #include "recent_decisions.h"
 #include "request.h"
 #include "signal.h"
@@ -47,7 +48,10 @@ struct DecisionRecord {
     bool report = false;
 };
 
-nlohmann::ordered_json to_json(const DecisionRecord& r);
+// The record as one JSON object (the keys vigild(8) lists), written with
+// JsonWriter: no DOM, since every decision writes one.
+void write_json(JsonWriter& w, const DecisionRecord& r);
+std::string json_text(const DecisionRecord& r);
 
 // The outcome as the trail, the journal and the metrics name it: the
 // decision's, or in report mode what it would have been ("would_deny",

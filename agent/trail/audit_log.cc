@@ -114,7 +114,15 @@ Result<std::unique_ptr<AuditLog>> AuditLog::open(const std::string& path) {
 AuditLog::AuditLog(std::string path, UniqueFd fd, std::string last_hash)
     : path_(std::move(path)), fd_(std::move(fd)), last_hash_(std::move(last_hash)) {}
 
-Status AuditLog::append(nlohmann::ordered_json record) {
+Status AuditLog::append(const nlohmann::ordered_json& record) {
+    // Invalid UTF-8 from a request (a sudo argv, say) is replaced, not thrown.
+    return append_object(record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Status AuditLog::append_object(std::string_view object) {
+    if (object.size() < 2 || object.front() != '{' || object.back() != '}') {
+        return err("audit record is not a JSON object");
+    }
     std::lock_guard lock(mu_);
     if (lost_ > 0) {
         nlohmann::ordered_json gap = {{"event", "audit_gap"},
@@ -123,13 +131,13 @@ Status AuditLog::append(nlohmann::ordered_json record) {
                                       {"first_lost", rfc3339(first_lost_)},
                                       {"last_lost", rfc3339(last_lost_)},
                                       {"reason", lost_why_}};
-        if (auto s = write_line(gap); !s) {
+        if (auto s = write_line(gap.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)); !s) {
             note_lost(s.error().message);
             return s;
         }
         lost_ = 0;
     }
-    if (auto s = write_line(record); !s) {
+    if (auto s = write_line(object); !s) {
         note_lost(s.error().message);
         return s;
     }
@@ -141,14 +149,16 @@ uint64_t AuditLog::lost() const {
     return lost_;
 }
 
-// One record as one line, or nothing (append_whole).
-Status AuditLog::write_line(nlohmann::ordered_json& record) {
-    record["prev"] = last_hash_;
-    // Invalid UTF-8 from a request (a sudo argv, say) is replaced, not thrown.
-    std::string line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    line.push_back('\n');
-    if (auto s = append_whole(fd_.get(), line); !s) return s;
-    last_hash_ = sha256_hex(std::string_view(line).substr(0, line.size() - 1));
+// One record as one line, or nothing (append_whole): the object with
+// "prev" as its last key.
+Status AuditLog::write_line(std::string_view object) {
+    line_.assign(object.substr(0, object.size() - 1));
+    if (object.size() > 2) line_ += ',';
+    line_ += "\"prev\":\"";
+    line_ += last_hash_;
+    line_ += "\"}\n";
+    if (auto s = append_whole(fd_.get(), line_); !s) return s;
+    last_hash_ = sha256_hex(std::string_view(line_).substr(0, line_.size() - 1));
     return Ok{};
 }
 

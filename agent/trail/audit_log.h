@@ -8,6 +8,7 @@
 //
 //   auto log = AuditLog::open("/var/log/vigil/audit.jsonl");
 //   (*log)->append(record);                      // record: ordered_json object
+//   (*log)->append_object(json_text(decision));  // or the object's compact text
 //   AuditVerdict v = verify_audit_file(path);    // vigilctl audit verify
 #ifndef VIGIL_TRAIL_AUDIT_LOG_H
 #define VIGIL_TRAIL_AUDIT_LOG_H
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "result.h"
 #include "unique_fd.h"
@@ -34,7 +36,10 @@ public:
 
     // Adds "prev" and writes the record as one line, after an "audit_gap"
     // record when earlier appends failed. Thread-safe.
-    Status append(nlohmann::ordered_json record);
+    Status append(const nlohmann::ordered_json& record);
+    // The same for a record already written as one compact JSON object
+    // ("{...}", no newline; JsonWriter): "prev" goes before its last '}'.
+    Status append_object(std::string_view object);
 
     // Records that could not be written and no gap record counts yet.
     uint64_t lost() const;
@@ -44,13 +49,14 @@ public:
 private:
     AuditLog(std::string path, UniqueFd fd, std::string last_hash);
 
-    Status write_line(nlohmann::ordered_json& record);
+    Status write_line(std::string_view object);
     void note_lost(const std::string& why);
 
     std::string path_;
     mutable std::mutex mu_;
     UniqueFd fd_;
     std::string last_hash_;
+    std::string line_;  // the line being written, reused
     uint64_t lost_ = 0;
     std::chrono::system_clock::time_point first_lost_;
     std::chrono::system_clock::time_point last_lost_;

@@ -74,7 +74,7 @@ decision = "allow"
     auto r = engine->decide(q);
     CHECK(r.decision.outcome == Outcome::Deny);
     CHECK_THAT(r.decision.reason_admin, Catch::Contains("argv_truncated"));
-    CHECK(vigil::to_json(r).value("argv_truncated", false));
+    CHECK(vigil::testing::trail_json(r).value("argv_truncated", false));
 }
 
 TEST_CASE("a grant request's record names the group, the length asked and the length granted", "[grants]") {
@@ -93,7 +93,7 @@ session_max = "30m"
     q.grant_group = "vigil-sudo";
     q.grant_asked = std::chrono::hours(2);
     q.grant_length = std::chrono::hours(1);  // [grants] max
-    auto j = vigil::to_json(engine->decide(q));
+    auto j = vigil::testing::trail_json(engine->decide(q));
     CHECK(j["event"] == "grant_request");
     CHECK(j["grant"]["group"] == "vigil-sudo");
     CHECK_FALSE(j["grant"].contains("account"));
@@ -103,7 +103,7 @@ session_max = "30m"
     q.user = "no-such-user-vigil";
     q.grant_group.clear();
     q.grant_account = "breakglass";
-    j = vigil::to_json(engine->decide(q));
+    j = vigil::testing::trail_json(engine->decide(q));
     CHECK(j["outcome"] == "deny");
     CHECK(j["grant"]["account"] == "breakglass");
     CHECK_FALSE(j["grant"].contains("granted_seconds"));

@@ -24,6 +24,11 @@ inline std::shared_ptr<Engine> engine_on(const std::string& text) {
     return *e;
 }
 
+// A decision's trail record, parsed back: what the tests inspect.
+inline nlohmann::ordered_json trail_json(const DecisionRecord& r) {
+    return nlohmann::ordered_json::parse(json_text(r));
+}
+
 }  // namespace vigil::testing
 
 #endif  // VIGIL_TESTS_UNIT_ENGINE_TESTING_H

@@ -89,11 +89,11 @@ TEST_CASE("report mode decides as enforce mode would, records would_deny, and an
     }
     auto denied = report->decide(request(Phase::Account, "sudo"));
     CHECK(vigil::recorded_outcome(denied) == "would_deny");
-    CHECK(vigil::to_json(denied)["outcome"] == "would_deny");
-    CHECK(vigil::to_json(denied)["mode"] == "report");
+    CHECK(vigil::testing::trail_json(denied)["outcome"] == "would_deny");
+    CHECK(vigil::testing::trail_json(denied)["mode"] == "report");
     auto allowed = report->decide(request(Phase::Account, "sshd"));
     CHECK(vigil::recorded_outcome(allowed) == "allow");
-    CHECK_FALSE(vigil::to_json(enforce->decide(request(Phase::Account, "sudo"))).contains("mode"));
+    CHECK_FALSE(vigil::testing::trail_json(enforce->decide(request(Phase::Account, "sudo"))).contains("mode"));
 }
 
 TEST_CASE("report mode never covers what no PAM stack takes over: sessions re-decided, grants", "[rollout]") {

@@ -817,7 +817,7 @@ TEST_CASE("ssh auth info: a certificate from a CA [ssh] does not trust adds noth
     REQUIRE(r.decision.outcome == vigil::Outcome::Allow);
     CHECK_FALSE(r.decision.session_max);
     CHECK(r.ssh_certificate.is_null());
-    auto trail = vigil::to_json(r);
+    auto trail = vigil::testing::trail_json(r);
     CHECK_FALSE(trail.contains("ssh_certificate"));
     REQUIRE(trail.contains("ssh_certificate_untrusted"));
     CHECK(trail["ssh_certificate_untrusted"]["certificates"][0]["key_id"] ==
@@ -825,7 +825,7 @@ TEST_CASE("ssh auth info: a certificate from a CA [ssh] does not trust adds noth
     // Trusted: the same certificate is the subject's.
     auto t = account_decision(kSkEd25519Cert);
     CHECK(t.ssh_certificate.is_object());
-    CHECK_FALSE(vigil::to_json(t).contains("ssh_certificate_untrusted"));
+    CHECK_FALSE(vigil::testing::trail_json(t).contains("ssh_certificate_untrusted"));
     // An expired certificate from an untrusted CA is no more than a key:
     // sshd judged it at login.
     CHECK(account_decision(kEcdsa521HostCert, "", false).decision.outcome == vigil::Outcome::Allow);
