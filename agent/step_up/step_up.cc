@@ -115,6 +115,12 @@ void StepUpCoordinator::configure(const StepUpSettings& s) {
 }
 
 void StepUpCoordinator::attach(Request& q) {
+    {
+        // Most requests find nothing kept: then no /proc reads (window_key)
+        // for them. A proof kept meanwhile is as if kept just after this.
+        std::lock_guard lock(mu_);
+        if (by_process_.empty() && by_window_.empty()) return;
+    }
     std::string window = window_key(q);
     std::lock_guard lock(mu_);
     auto now = Clock::now();
