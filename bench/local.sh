@@ -7,7 +7,10 @@
 #   pam_permit  the floor: libpam itself (config parse, dlopen, audit message)
 #   pam_unix    what every Debian host already pays in its account phase
 #   pam_vigil   local rules decided by a running vigild over its unix socket
-# and vigild's resident memory idle and after 10,000 decisions.
+# and vigild's resident memory idle and after 10,000 decisions; then 200
+# clients asking back to back for 60 s (VIGIL_BENCH_LOAD_SECONDS): every
+# request answered and allowed, none told "busy", vigild's peak memory and
+# threads.
 #
 # To tell the module's share from the agent's, two more figures (labelled as
 # such, never as vigild): pam_vigil against fake_agent answering a canned
@@ -20,6 +23,8 @@ DECISIONS_FOR_RSS=10000
 TARGET_MEDIAN_US=100
 TARGET_RSS_MIB=10
 TARGET_FLOOR_RATIO=1.15
+TARGET_LOAD_RSS_MIB=16
+LOAD_CLIENTS=200
 
 # local_harness SERVICE COUNT WARMUP [latency file]: full account cycles as root.
 local_harness() {
@@ -81,9 +86,10 @@ EOF
     local_harness bench-unix "$CALLS" "$WARMUP" "$T/unix.ns"
     local rounds=${VIGIL_BENCH_ROUNDS:-4} r per warm
     per=$((CALLS / rounds))
-    VIGILD_TICKS=0 FAKE_TICKS=0
+    VIGILD_TICKS=0 FAKE_TICKS=0 CALLS_MADE=0
     for r in $(seq "$rounds"); do
         warm=$([ "$r" -eq 1 ] && echo "$WARMUP" || echo 50)
+        CALLS_MADE=$((CALLS_MADE + per + warm))  # the CPU counted covers the warm-up calls too
         local t0
         t0=$(cpu_ticks "$AGENT_PID")
         local_harness vigil-bench "$per" "$warm" "$T/vigil.ns.$r"
@@ -113,6 +119,8 @@ EOF
     F_N=0 F_MED=n/a F_P99=n/a F_MEAN=n/a
     # shellcheck disable=SC2046 # one file per round
     [ -n "$have_fake" ] && read -r F_N F_MED F_P99 F_MEAN <<<"$(stats $(ls "$T"/noop.ns.*))"
+    local_load
+    AUDIT_RECORDS=$(wc -l <"$T/audit.jsonl")
     stop_pid "$AGENT_PID"
 
     # The same, with NSS asked on every request ([agent] identity_cache = "0"):
@@ -131,6 +139,34 @@ EOF
     # shellcheck disable=SC2046 # one file per round
     read -r V_N V_MED V_P99 V_MEAN <<<"$(stats $(ls "$T"/vigil.ns.*))"
     read -r N_N N_MED N_P99 N_MEAN <<<"$(stats "$T/vigil-nocache.ns")"
+}
+
+# LOAD_CLIENTS pam_harness processes asking back to back for
+# VIGIL_BENCH_LOAD_SECONDS against the running vigild. Sets LOAD_* (requests,
+# allowed, busy, other failures, p50 and p99 ms, peak VmHWM kB, most threads).
+local_load() {
+    LOAD_SECONDS=${VIGIL_BENCH_LOAD_SECONDS:-60}
+    local i n
+    local -a pids=()
+    echo "bench: $LOAD_CLIENTS clients for $LOAD_SECONDS s on local rules ..." >&2
+    for i in $(seq "$LOAD_CLIENTS"); do
+        "$HARNESS" --confdir "$T/pam.d" --service vigil-bench --user root --tty /dev/pts/0 --invoker root \
+            --for "$LOAD_SECONDS" --results-out "$T/load.$i" 2>"$T/load.$i.err" &
+        pids+=($!)
+    done
+    LOAD_THREADS=0
+    while kill -0 "${pids[0]}" 2>/dev/null; do
+        n=$(threads_of "$AGENT_PID")
+        [ "${n:-0}" -gt "$LOAD_THREADS" ] && LOAD_THREADS=$n
+        sleep 1
+    done
+    wait "${pids[@]}"
+    LOAD_HWM=$(hwm_kib "$AGENT_PID")
+    LOAD_BUSY=$(cat "$T"/load.*.err | grep -c "access check busy" || true)
+    read -r LOAD_N LOAD_OK LOAD_P50 LOAD_P99 <<<"$(cat "$T"/load.[0-9]* | sort -n | awk '
+        { a[NR] = $1; if ($2 == 0) ok++ }
+        END { printf "%d %d %.1f %.1f\n", NR, ok, a[int((NR * 50 + 99) / 100)] / 1e6, a[int((NR * 99 + 99) / 100)] / 1e6 }')"
+    LOAD_OTHER=$((LOAD_N - LOAD_OK - LOAD_BUSY))
 }
 
 local_report() {
@@ -169,7 +205,7 @@ canned allow at once: module, socket and wake-ups, no agent work),
 interleaved round by round with the vigild row:
 
 - pam_vigil with vigild / with fake_agent (median): **$(ratio "$V_MED" "$F_MED")×** — target ≤ $TARGET_FLOOR_RATIO: $(within "$(ratio "$V_MED" "$F_MED")" $TARGET_FLOOR_RATIO)
-- CPU per request: vigild $(us_per_call "$VIGILD_TICKS" "$MEASURED_PER_STACK") µs, fake_agent $(us_per_call "$FAKE_TICKS" "$MEASURED_PER_STACK") µs (user + system, from /proc/PID/stat)
+- CPU per request: vigild $(us_per_call "$VIGILD_TICKS" "$CALLS_MADE") µs, fake_agent $(us_per_call "$FAKE_TICKS" "$CALLS_MADE") µs (user + system, from /proc/PID/stat)
 
 Where pam_vigil's time goes (breakdown only, not a vigild measurement):
 
@@ -184,6 +220,16 @@ Where pam_vigil's time goes (breakdown only, not a vigild measurement):
 | idle, after start | $(mib "$RSS_IDLE") | ≤ $TARGET_RSS_MIB MiB: $(within "$(mib "$RSS_IDLE")" $TARGET_RSS_MIB) |
 | after $DECIDED decisions | $(mib "$RSS_AFTER") | ≤ $TARGET_RSS_MIB MiB: $(within "$(mib "$RSS_AFTER")" $TARGET_RSS_MIB) |
 | peak (VmHWM) | $(mib "$RSS_PEAK") | |
+
+$LOAD_CLIENTS clients asking back to back for $LOAD_SECONDS s (no pause between
+requests; the same vigild):
+
+| requests | allowed | told busy | not answered or denied | p50 ms | p99 ms | vigild VmHWM MiB | threads (most) |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+| $LOAD_N | $LOAD_OK | $LOAD_BUSY | $LOAD_OTHER | $LOAD_P50 | $LOAD_P99 | $(mib "$LOAD_HWM") | $LOAD_THREADS |
+
+- none told busy, none unanswered: $([ "$LOAD_BUSY" -eq 0 ] && [ "$LOAD_OTHER" -eq 0 ] && echo "within target" || echo "OVER target")
+- peak memory under load: $(mib "$LOAD_HWM") MiB — target ≤ $TARGET_LOAD_RSS_MIB MiB: $(within "$(mib "$LOAD_HWM")" $TARGET_LOAD_RSS_MIB)
 
 Audit records written: $AUDIT_RECORDS · measured in ${LOCAL_ELAPSED} s.
 EOF
