@@ -283,13 +283,32 @@ DecisionRecord Engine::decide(const Request& req) {
 }
 
 std::optional<CachedIdentity> Engine::identity_without_waiting(const Request& req) const {
-    if (req.phase != Phase::Account || pdp_) return std::nullopt;
+    if (req.phase != Phase::Account) return std::nullopt;
     return identities_->cached(req.user);
 }
 
-DecisionRecord Engine::decide(const Request& req, CachedIdentity who) {
+std::variant<DecisionRecord, PendingDecision> Engine::decide_or_pend(const Request& req, CachedIdentity who) {
     auto start = std::chrono::steady_clock::now();
-    return decided(begin(req, std::move(who)), start);
+    DecisionRecord r = begin(req, std::move(who));
+    RuleMatch m;
+    std::optional<Decision> d = decide_before_pdp(r, m);
+    RemoteAsk ask;
+    if (!d) {
+        RemotePdp remote{*config_, asking(*pdp_), allow_cache_, *last_answers_};
+        ask = prepare_remote(r, m, remote);
+        if (!ask.decided) return PendingDecision{std::move(r), m, std::move(ask), start};
+        d = std::move(ask.decided);
+    }
+    r.decision = std::move(*d);
+    finish(r, m.allow, start);
+    return r;
+}
+
+DecisionRecord Engine::decide_pending(PendingDecision p) {
+    RemotePdp remote{*config_, asking(*pdp_), allow_cache_, *last_answers_};
+    p.record.decision = ask_and_conclude(p.record, p.match, remote, p.ask);
+    finish(p.record, p.match.allow, p.start);
+    return std::move(p.record);
 }
 
 DecisionRecord Engine::decided(DecisionRecord r, std::chrono::steady_clock::time_point start) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "audit_log.h"
@@ -27,12 +28,24 @@
 #include "pdp_cache.h"
 #include "pdp_client.h"
 #include "recent_decisions.h"
+#include "remote_decision.h"
 #include "request.h"
 #include "signal.h"
 #include "signal_store.h"
 #include "trusted_cas.h"
 
 namespace vigil {
+
+// A decision begun on vigild's loop thread that needs the PDP
+// (Engine::decide_or_pend): the record so far, the rules' match and the
+// question, for a worker to finish (Engine::decide_pending). It points into
+// the engine's configuration: whoever holds it holds the engine too.
+struct PendingDecision {
+    DecisionRecord record;
+    RuleMatch match;
+    RemoteAsk ask;
+    std::chrono::steady_clock::time_point start;
+};
 
 class Engine {
 public:
@@ -48,12 +61,16 @@ public:
 
     DecisionRecord decide(const Request& req);
     // For vigild's event loop, which must not wait: who the user is, when
-    // this engine can decide req without waiting on anything outside
-    // vigild (an account request, local rules only, the identity cached).
-    // nullopt: decide() it on a worker. Nothing is recorded either way.
+    // this engine may begin deciding req without waiting on anything outside
+    // vigild (an account request whose user's identity is cached). nullopt:
+    // decide() it on a worker. Nothing is recorded either way.
     std::optional<CachedIdentity> identity_without_waiting(const Request& req) const;
-    // decide(), with who from identity_without_waiting.
-    DecisionRecord decide(const Request& req, CachedIdentity who);
+    // decide(), with who from identity_without_waiting, as far as it goes
+    // without waiting: the whole record (recorded) when the local rules or a
+    // cached PDP allow decide; otherwise the decision so far, unrecorded,
+    // which decide_pending finishes (the PDP call, then as decide()).
+    std::variant<DecisionRecord, PendingDecision> decide_or_pend(const Request& req, CachedIdentity who);
+    DecisionRecord decide_pending(PendingDecision p);
     // Many requests at once (the re-evaluation of live sessions): those the
     // PDP must answer go in one AuthZEN batch request when the PDP speaks
     // AuthZEN; otherwise, and for every other path, as decide() would. One

@@ -12,9 +12,8 @@ namespace vigil {
 using std::chrono::milliseconds;
 
 PdpAsk asking(PdpClient& client) {
-    return [&client](const PdpQuery& query, const std::string& request_id, milliseconds deadline) {
-        return client.ask(query, request_id, deadline);
-    };
+    return [&client](const PdpQuery& query, const std::string& key, const std::string& request_id,
+                     milliseconds deadline) { return client.ask(query, key, request_id, deadline); };
 }
 
 milliseconds pdp_deadline(const Request& q, const PdpSettings& p) {
@@ -87,7 +86,7 @@ void remember(const DecisionRecord& r, RemotePdp& pdp, const RemoteAsk& ask, con
     Obligations ob = answered ? res.obligations : Obligations{};
     if (!answered) ob.reason_admin = d.reason_admin;
     CachedAnswer c{answered && res.allow, ob, r.request_id, std::chrono::steady_clock::now()};
-    std::string key = question_key(ask.query);
+    const std::string& key = ask.key;
     // An answer given because of a second factor or a reason must not
     // stand in, as the "cached" fallback, for a request without them.
     bool proven = r.request.mfa || !r.request.purpose.empty();
@@ -115,7 +114,7 @@ nlohmann::ordered_json pdp_note(const PdpResult& res, const PdpSettings& p, bool
     return j;
 }
 
-Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const PdpQuery& q, const PdpResult& res) {
+Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const RemoteAsk& ask, const PdpResult& res) {
     Fallback fb = m.allow && m.allow->fallback ? *m.allow->fallback : pdp.config.pdp.fallback;
     r.path = std::string("fallback:") + to_string(fb);
     std::string why = fmt::format("PDP unavailable ({}: {})", res.error_kind, res.error);
@@ -125,7 +124,7 @@ Decision fallback(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const P
         return d;
     }
     if (fb == Fallback::Cached) {
-        if (auto c = pdp.last_answers.find(question_key(q), pdp.config.pdp.cache_max_age)) {
+        if (auto c = pdp.last_answers.find(ask.key, pdp.config.pdp.cache_max_age)) {
             Decision d =
                 from_answer(c->allow, c->obligations, m.allow, "the PDP (cached answer " + c->request_id + ")");
             d.reason_admin = why + "; " + d.reason_admin;
@@ -156,9 +155,11 @@ RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
     }
     const PdpSettings& settings = pdp.config.pdp;
     ask.query = build_pdp_query(r, pdp.config);
+    // Once, from the finished query: every fact in it, nothing added after.
+    ask.key = question_key(ask.query);
     ask.use_cache = cacheable(r.request, settings);
     if (ask.use_cache) {
-        if (auto c = pdp.allow_cache.find(question_key(ask.query), settings.cache_allow)) {
+        if (auto c = pdp.allow_cache.find(ask.key, settings.cache_allow)) {
             r.path = "cache";
             ask.decided = from_answer(true, c->obligations, m.allow, "the PDP (cached allow " + c->request_id + ")");
         }
@@ -169,17 +170,20 @@ RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) 
 Decision decide_remotely(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp) {
     RemoteAsk ask = prepare_remote(r, m, pdp);
     if (ask.decided) return *ask.decided;
-    PdpResult res = pdp.ask(ask.query, r.request_id, pdp_deadline(r.request, pdp.config.pdp));
+    return ask_and_conclude(r, m, pdp, ask);
+}
+
+Decision ask_and_conclude(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const RemoteAsk& ask) {
+    PdpResult res = pdp.ask(ask.query, ask.key, r.request_id, pdp_deadline(r.request, pdp.config.pdp));
     return conclude_remote(r, m, pdp, ask, res);
 }
 
 Decision conclude_remote(DecisionRecord& r, const RuleMatch& m, RemotePdp& pdp, const RemoteAsk& ask,
                          const PdpResult& res) {
     const PdpSettings& settings = pdp.config.pdp;
-    const PdpQuery& q = ask.query;
     bool dry_run = r.request.phase == Phase::DryRun;
     r.pdp = pdp_note(res, settings, dry_run);
-    if (res.status == PdpStatus::Failed) return fallback(r, m, pdp, q, res);
+    if (res.status == PdpStatus::Failed) return fallback(r, m, pdp, ask, res);
     r.path = "pdp";
     Decision d = res.status == PdpStatus::Refused    ? refused(res)
                  : res.status == PdpStatus::Declined ? declined(res)

@@ -33,8 +33,9 @@ struct DecisionRecord;
 
 // Asks the PDP one question: PdpClient::ask in vigild, a stand-in in the
 // unit tests, so every fallback can be tried against every PDP result.
-using PdpAsk =
-    std::function<PdpResult(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline)>;
+// key is question_key(query), worked out once by the caller.
+using PdpAsk = std::function<PdpResult(const PdpQuery& query, const std::string& key, const std::string& request_id,
+                                       std::chrono::milliseconds deadline)>;
 
 struct RemotePdp {
     const Config& config;
@@ -54,11 +55,15 @@ Decision decide_remotely(DecisionRecord& r, const RuleMatch& match, RemotePdp& p
 struct RemoteAsk {
     std::optional<Decision> decided;  // set: no PDP call
     PdpQuery query;
+    std::string key;  // question_key(query): the caches' and SharedCalls' key, worked out once
     bool use_cache = false;
 };
 RemoteAsk prepare_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp);
 Decision conclude_remote(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp, const RemoteAsk& ask,
                          const PdpResult& res);
+// The PDP asked what prepare_remote left undecided, within the request's
+// budget, and its result concluded.
+Decision ask_and_conclude(DecisionRecord& r, const RuleMatch& match, RemotePdp& pdp, const RemoteAsk& ask);
 // What vigild leaves of a module's budget for the answer to reach it: the
 // PDP call ends this long before, and a request still waiting for a worker
 // then is told "busy" (server.cc).

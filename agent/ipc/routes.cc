@@ -127,17 +127,19 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     return encode_pam_answer(kind, r);
 }
 
-std::optional<Answer> Server::answer_without_waiting(const Frame& f, const PeerCredentials& peer) {
+Server::Begun Server::begin_without_waiting(const Frame& f, const PeerCredentials& peer) {
     auto kind = static_cast<wire::Kind>(f.kind);
-    if (kind != wire::Kind::Account) return std::nullopt;
+    if (kind != wire::Kind::Account) return {};
     auto req = request_in(f, peer);
-    if (!req || !resolve_invoker(*req)) return std::nullopt;  // a worker refuses it, and says why
+    if (!req || !resolve_invoker(*req)) return {};  // a worker refuses it, and says why
     auto engine = engine_();
     std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);
-    if (!who) return std::nullopt;
+    if (!who) return {};
     // Only now: attach uses up a step-up proof kept for this process.
     if (options_.step_up) options_.step_up->attach(*req);
-    return encode_pam_answer(kind, engine->decide(*req, std::move(*who)));
+    auto begun = engine->decide_or_pend(*req, std::move(*who));
+    if (auto* pending = std::get_if<PendingDecision>(&begun)) return {std::nullopt, engine, std::move(*pending)};
+    return {encode_pam_answer(kind, std::get<DecisionRecord>(begun)), nullptr, std::nullopt};
 }
 
 Answer Server::answer_step_up_answer(const Frame& f, const PeerCredentials& peer) {
@@ -174,6 +176,7 @@ Answer Server::answer_admin_ping(const Frame&, const PeerCredentials&) {
         {"uptime_seconds", uptime.count()},
         {"answered", answered_.load()},
         {"answered_at_once", answered_at_once_.load()},
+        {"workers", workers()},
     };
     return json_answer(wire::Kind::AdminPing, j);
 }

@@ -55,7 +55,7 @@ Server::~Server() {
     }
     work_.notify_all();
     busy_work_.notify_all();
-    for (auto& t : workers_) t.join();
+    for (auto& t : workers_) t.join();  // those that ended idle too, if not joined yet
     if (busy_responder_.joinable()) busy_responder_.join();
 }
 
@@ -77,8 +77,8 @@ void Server::accept_from(int listen_fd, Listener which) {
         if (which == Listener::Grant && !grant_admission_.admit(peer->uid, peer->pid)) continue;
         std::optional<Frame> frame;
         if (which == Listener::Pam) frame = peek_frame(conn.get());
-        Job job{std::move(conn), which, *peer, accepted, answer_by(accepted, frame)};
-        if (frame && answered_at_once(job, *frame)) continue;
+        Job job{std::move(conn), which, *peer, accepted, answer_by(accepted, frame), nullptr, std::nullopt};
+        if (frame && on_loop(job, *frame) == OnLoop::Answered) continue;
         dispatch(std::move(job));
     }
 }
@@ -94,6 +94,7 @@ void Server::dispatch(Job job) {
         release_grant(job);
         return;
     }
+    join_idle_workers();
     if (idle_workers_ <= static_cast<int>(jobs_.size()) &&
         static_cast<int>(workers_.size()) < options_.max_concurrent) {
         add_worker();
@@ -119,6 +120,24 @@ void Server::add_worker() {
     }
 }
 
+// The threads that ended since the last look have left worker_loop (they
+// hold nothing, need no lock): joining them takes no time.
+void Server::join_idle_workers() {
+    for (std::thread::id id : ended_workers_) {
+        auto it =
+            std::find_if(workers_.begin(), workers_.end(), [id](const std::thread& t) { return t.get_id() == id; });
+        if (it == workers_.end()) continue;
+        it->join();
+        workers_.erase(it);
+    }
+    ended_workers_.clear();
+}
+
+int Server::workers() const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(workers_.size() - ended_workers_.size());
+}
+
 void Server::release_grant(const Job& job) {
     if (job.which == Listener::Grant) grant_admission_.release(job.peer.uid);
 }
@@ -139,7 +158,14 @@ void Server::note_busy(const Job& job) {
 void Server::worker_loop() {
     std::unique_lock lock(mu_);
     for (;;) {
-        work_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+        bool woken = work_.wait_for(lock, options_.worker_idle, [&] { return stopping_ || !jobs_.empty(); });
+        if (!woken) {
+            // Idle for worker_idle: end. dispatch starts another if a burst
+            // comes back; ~Server or the next dispatch joins this one.
+            --idle_workers_;
+            ended_workers_.push_back(std::this_thread::get_id());
+            return;
+        }
         if (jobs_.empty()) return;  // stopping, and nothing left in hand
         Job job = std::move(jobs_.front());
         jobs_.pop_front();
@@ -185,7 +211,11 @@ void Server::responder_loop() {
 }
 
 void Server::serve(Job& job, bool busy) {
-    handle(job, busy);
+    if (job.pending) {
+        finish_pending(job, busy);
+    } else {
+        handle(job, busy);
+    }
     job.conn.reset();
     release_grant(job);
 }
@@ -222,23 +252,47 @@ void Server::handle(Job& job, bool busy) {
     }
 }
 
+// A decision the loop began (on_loop) finished by the PDP call, or told
+// "busy" when it waited for a worker past its answer_by. Begun on the loop
+// means an account request.
+void Server::finish_pending(Job& job, bool busy) {
+    constexpr wire::Kind kind = wire::Kind::Account;
+    try {
+        if (busy) {
+            note_busy(job);
+            deliver(job, encode_busy_answer(kind));
+        } else {
+            deliver(job, encode_pam_answer(kind, job.engine->decide_pending(std::move(*job.pending))));
+        }
+    } catch (const std::exception& e) {
+        log_error("{} socket: peer pid {}: {}; denied", listener_name(job.which), job.peer.pid, e.what());
+        deliver(job, refusal_to(static_cast<uint16_t>(kind), "internal error"));
+    }
+}
+
 // On the loop thread, before any worker: a PAM request whose frame has all
 // arrived and that can be decided without waiting (Engine::
 // identity_without_waiting) is answered here, saving two thread wake-ups
-// and a handoff. Anything else is left untouched for a worker.
-bool Server::answered_at_once(const Job& job, Frame& frame) {
+// and a handoff; one that needs the PDP is begun here (its frame read)
+// and left in job for a worker. Anything else is left untouched.
+Server::OnLoop Server::on_loop(Job& job, Frame& frame) {
     frame.arrived = timing_of(frame, job.accepted).asked;
     try {
-        std::optional<Answer> answer = answer_without_waiting(frame, job.peer);
-        if (!answer) return false;
+        Begun begun = begin_without_waiting(frame, job.peer);
+        if (!begun.answer && !begun.pending) return OnLoop::Untouched;
         take_frame(job.conn.get(), frame);
-        send_answer(job, frame, std::move(*answer));
+        if (begun.pending) {
+            job.engine = std::move(begun.engine);
+            job.pending = std::move(begun.pending);
+            return OnLoop::Begun;
+        }
+        send_answer(job, frame, std::move(*begun.answer));
         ++answered_at_once_;
     } catch (const std::exception& e) {
         take_frame(job.conn.get(), frame);
         failed(job, &frame, e);
     }
-    return true;
+    return OnLoop::Answered;
 }
 
 void Server::unrouted(const Job& job, const Frame& frame) {

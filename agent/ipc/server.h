@@ -12,14 +12,17 @@
 // what failed.)
 //
 // vigild's main loop accepts. A PAM account request whose frame has already
-// arrived and that needs nothing outside vigild (local rules, the user's
-// identity cached: Engine::identity_without_waiting) is answered right
-// there, without a thread handoff. Every other connection goes to a pool of
+// arrived and that needs nothing outside vigild (the user's identity cached:
+// Engine::identity_without_waiting; local rules or a cached PDP allow) is
+// answered right there, without a thread handoff; one that needs the PDP is
+// begun there and handed to a worker for the call. Every other connection
+// goes to a pool of
 // worker threads that grows on demand up to max_concurrent, so one slow
-// decision (a PDP call, an NSS lookup) never holds up the others. With
-// every worker taken, a request waits its turn while it can still be
-// answered within the budget its module sent; one that cannot is answered
-// "busy" (a deny) by a separate thread before the module gives up.
+// decision (a PDP call, an NSS lookup) never holds up the others; a worker
+// idle for worker_idle ends. With every worker taken, a request waits its
+// turn while it can still be answered within the budget its module sent;
+// one that cannot is answered "busy" (a deny) by a separate thread before
+// the module gives up.
 #ifndef VIGIL_IPC_SERVER_H
 #define VIGIL_IPC_SERVER_H
 
@@ -54,6 +57,9 @@ struct ServerOptions {
     StepUpCoordinator* step_up = nullptr;  // owned by vigild; null: step-ups are denied
     SessionWatch* sessions = nullptr;      // owned by vigild; null: sessions are not watched
     Grants* grants = nullptr;              // owned by vigild; null: grants are refused
+    // A worker with nothing to do for this long ends: a burst's threads (and
+    // the stack pages they touched) do not stay for good.
+    std::chrono::milliseconds worker_idle{30000};
 };
 
 class Server {
@@ -72,6 +78,9 @@ public:
     static constexpr int kAcceptsPerCall = 32;
     void accept_from(int listen_fd, Listener which);
 
+    // Worker threads running now (the status report; tests).
+    int workers() const;
+
 private:
     struct Route {
         wire::Kind kind;
@@ -86,6 +95,17 @@ private:
         std::chrono::steady_clock::time_point accepted;
         // Still waiting for a worker then: told "busy" (responder_loop).
         std::chrono::steady_clock::time_point answer_by;
+        // An account request the loop began that waits for the PDP: its
+        // frame is read, the engine that began it kept with it.
+        std::shared_ptr<Engine> engine;
+        std::optional<PendingDecision> pending;
+    };
+    // What the loop thread did with a PAM request's frame.
+    enum class OnLoop { Untouched, Answered, Begun };
+    struct Begun {
+        std::optional<Answer> answer;  // decided at once
+        std::shared_ptr<Engine> engine;
+        std::optional<PendingDecision> pending;  // or begun, for the PDP
     };
 
     // routes.cc: the table and its handlers.
@@ -94,13 +114,15 @@ private:
 
     void dispatch(Job job);
     void add_worker();
+    void join_idle_workers();  // with mu_ held
     void worker_loop();
     void responder_loop();
     void serve(Job& job, bool busy);  // handles the job, then lets go of its connection
     void handle(Job& job, bool busy);
-    // The peeked frame answered (or refused) on the loop thread: true; false:
-    // nothing done, a worker's job.
-    bool answered_at_once(const Job& job, Frame& frame);
+    void finish_pending(Job& job, bool busy);
+    // The peeked frame answered (or refused) on the loop thread, or begun
+    // and left in job for a worker, or untouched: a worker's job whole.
+    OnLoop on_loop(Job& job, Frame& frame);
     void unrouted(const Job& job, const Frame& frame);
     void send_answer(const Job& job, const Frame& frame, Answer answer);
     void failed(const Job& job, const Frame* frame, const std::exception& e);
@@ -111,9 +133,9 @@ private:
     Answer refuse(const Frame& f, const PeerCredentials& peer, const std::string& why);
     Answer refuse(wire::Kind kind, Request q, const std::string& user_why, const std::string& why);
     Answer answer_pam_request(const Frame& f, const PeerCredentials& peer);
-    // answer_pam_request for what can be decided without waiting; nullopt,
-    // with nothing done, for the rest.
-    std::optional<Answer> answer_without_waiting(const Frame& f, const PeerCredentials& peer);
+    // answer_pam_request for what can be begun without waiting: answered,
+    // or begun until the PDP call; neither, with nothing done, for the rest.
+    Begun begin_without_waiting(const Frame& f, const PeerCredentials& peer);
     Answer answer_step_up_answer(const Frame& f, const PeerCredentials& peer);
     Answer answer_admin_decide(const Frame& f, const PeerCredentials& peer);
     Answer answer_admin_ping(const Frame& f, const PeerCredentials& peer);
@@ -127,13 +149,14 @@ private:
     ServerOptions options_;
     EngineSource engine_;
     GrantRequests grant_requests_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::condition_variable work_;       // a job for the workers
     std::condition_variable busy_work_;  // a job due sooner than the busy responder planned to look
     std::deque<Job> jobs_;               // waiting for a worker
     std::deque<Job> busy_jobs_;          // past their answer_by: for the busy responder
     std::chrono::steady_clock::time_point responder_wakes_ = std::chrono::steady_clock::time_point::max();
     std::vector<std::thread> workers_;
+    std::vector<std::thread::id> ended_workers_;  // left worker_loop, not joined yet
     std::thread busy_responder_;
     int idle_workers_ = 0;
     bool stopping_ = false;

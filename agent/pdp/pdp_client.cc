@@ -82,9 +82,10 @@ Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& quer
 
 // Counted, timed and remembered for vigilctl status; the first failure
 // after answers (and the first answer after failures) is logged.
-PdpResult PdpClient::ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline) {
+PdpResult PdpClient::ask(const PdpQuery& query, const std::string& key, const std::string& request_id,
+                         std::chrono::milliseconds deadline) {
     auto start = std::chrono::steady_clock::now();
-    PdpResult r = shared_.ask(question_key(query), request_id, deadline,
+    PdpResult r = shared_.ask(key, request_id, deadline,
                               [&](std::chrono::milliseconds left) { return ask_once(query, request_id, left); });
     // Counted, and the PDP's health noted, by the call that was made.
     if (!r.shared_with.empty()) return r;
@@ -156,7 +157,8 @@ std::vector<PdpResult> PdpClient::ask_batch(const std::vector<PdpQuery>& queries
                                             std::chrono::milliseconds deadline) {
     std::vector<PdpResult> out(queries.size());
     if (!batches()) {
-        for (size_t i = 0; i < queries.size(); ++i) out[i] = ask(queries[i], request_ids.at(i), deadline);
+        for (size_t i = 0; i < queries.size(); ++i)
+            out[i] = ask(queries[i], question_key(queries[i]), request_ids.at(i), deadline);
         return out;
     }
     std::vector<std::vector<size_t>> rounds = rounds_by_subject(queries);

@@ -3,7 +3,7 @@
 // Identical questions asked at once share one call (shared_calls.h).
 //
 //   auto pdp = PdpClient::create(config.pdp);        // Result<unique_ptr<PdpClient>>
-//   PdpResult r = (*pdp)->ask(query, request_id, 800ms);
+//   PdpResult r = (*pdp)->ask(query, question_key(query), request_id, 800ms);
 //   if (r.status == PdpStatus::Failed) apply_fallback(r.error);
 #ifndef VIGIL_PDP_PDP_CLIENT_H
 #define VIGIL_PDP_PDP_CLIENT_H
@@ -29,7 +29,10 @@ class PdpClient {
 public:
     static Result<std::unique_ptr<PdpClient>> create(const PdpSettings& settings);
 
-    PdpResult ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
+    // key: question_key(query), which the caller has already worked out
+    // (the caches want it too); identical keys asked at once share a call.
+    PdpResult ask(const PdpQuery& query, const std::string& key, const std::string& request_id,
+                  std::chrono::milliseconds deadline);
     // Many queries at once: one POST /access/v1/evaluations with AuthZEN
     // (request_ids[i] names queries[i]; batch_id the whole request), one
     // result per query in order. A transport failure fails every query

@@ -109,7 +109,7 @@ session_max = "30m"
     CHECK_FALSE(j["grant"].contains("granted_seconds"));
 }
 
-TEST_CASE("what may be decided without waiting: an account request, local rules, the user already known") {
+TEST_CASE("what may be decided without waiting: an account request, the user already known, no PDP call") {
     const char* rules = R"(
 [[rule]]
 name = "root in"
@@ -127,7 +127,9 @@ decision = "allow"
     REQUIRE(who);
     REQUIRE(who->identity);
     CHECK(who->identity->uid == 0);
-    vigil::DecisionRecord r = engine->decide(q, *who);
+    auto begun = engine->decide_or_pend(q, *who);
+    REQUIRE(std::holds_alternative<vigil::DecisionRecord>(begun));
+    const auto& r = std::get<vigil::DecisionRecord>(begun);
     CHECK(r.decision.outcome == Outcome::Allow);
     CHECK(r.decision.rule == "root in");
 
@@ -137,13 +139,32 @@ decision = "allow"
             CHECK_FALSE(engine->identity_without_waiting(q));
         }
     }
-    SECTION("an engine with a PDP never decides without waiting") {
+    SECTION("with a PDP, the request is begun and left for a worker to ask; an allow rule that does not ask is not") {
         auto remote = engine_on(std::string(R"(
 [pdp]
 protocol = "authzen"
 urls = ["https://127.0.0.1:1"]
+
+[[rule]]
+name = "root by console"
+users = ["root"]
+services = ["login"]
+decision = "allow"
+ask_pdp = false
 )") + rules);
         (void)remote->decide(q);  // the PDP cannot be reached: the fallback decides
-        CHECK_FALSE(remote->identity_without_waiting(q));
+        auto known = remote->identity_without_waiting(q);
+        REQUIRE(known);
+        auto pending = remote->decide_or_pend(q, *known);
+        REQUIRE(std::holds_alternative<vigil::PendingDecision>(pending));
+        vigil::DecisionRecord asked = remote->decide_pending(std::move(std::get<vigil::PendingDecision>(pending)));
+        CHECK(asked.path.starts_with("fallback:"));
+        CHECK(asked.decision.outcome == Outcome::Deny);
+
+        q.service = "login";
+        auto local = remote->decide_or_pend(q, *known);
+        REQUIRE(std::holds_alternative<vigil::DecisionRecord>(local));
+        CHECK(std::get<vigil::DecisionRecord>(local).path == "local");
+        CHECK(std::get<vigil::DecisionRecord>(local).decision.rule == "root by console");
     }
 }

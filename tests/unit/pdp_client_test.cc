@@ -48,7 +48,8 @@ struct Asking {
     vigil::PdpResult ask(int status, const std::string& body) {
         set_status(*server, status);
         set_body(*server, body);
-        return client->ask(query("root", "sshd"), "req-1", 2000ms);
+        auto q = query("root", "sshd");
+        return client->ask(q, vigil::question_key(q), "req-1", 2000ms);
     }
 };
 

@@ -241,8 +241,9 @@ TEST_CASE("every fallback against every PDP result (injected PDP)") {
         config.rules[0].fallback.reset();  // the [pdp] fallback decides
         vigil::PdpCache allow_cache, last_answers;
         vigil::PdpResult answer;
-        vigil::RemotePdp remote{config, [&](const vigil::PdpQuery&, const std::string&, auto) { return answer; },
-                                allow_cache, last_answers};
+        vigil::RemotePdp remote{
+            config, [&](const vigil::PdpQuery&, const std::string&, const std::string&, auto) { return answer; },
+            allow_cache, last_answers};
         vigil::RuleMatch m{nullptr, row.allow_rule ? &config.rules[0] : nullptr};
         auto record = [] {
             vigil::DecisionRecord r;

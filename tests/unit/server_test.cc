@@ -10,11 +10,13 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "config.h"
 #include "engine_testing.h"
 #include "frame_io.h"
 #include "grant_admission.h"
+#include "http_testing.h"
 #include "unix_listener.h"
 
 namespace {
@@ -274,6 +276,81 @@ TEST_CASE("server: one accept_from takes at most kAcceptsPerCall connections; th
     int left = 0;
     while (vigil::UniqueFd(::accept4(s.admin.get(), nullptr, nullptr, SOCK_CLOEXEC))) ++left;
     CHECK(left == kExtra);
+}
+
+TEST_CASE(
+    "server: with a PDP, a cached allow is answered on the loop thread; a PDP call is begun there, asked on a worker") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    auto pdp = vigil::testing::start_test_server(200, false);
+    vigil::testing::set_body(*pdp, R"({"decision": true})");
+    auto engine_with_cache = [&](int seconds) {
+        return vigil::testing::engine_on("[pdp]\nprotocol = \"authzen\"\nurls = [\"" + vigil::testing::url_of(*pdp) +
+                                         "\"]\ntimeout = \"2s\"\ncache_allow_seconds = " + std::to_string(seconds) +
+                                         "\ncache_services = [\"sshd\"]\n" + kRules);
+    };
+    auto at_once = [&](vigil::Server& server) {
+        auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
+        REQUIRE(ping);
+        auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
+        REQUIRE(answer);
+        return nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json))["answered_at_once"].get<int>();
+    };
+    auto allowed = [&](vigil::Server& server) {
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+        REQUIRE(answer);
+        return field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow;
+    };
+    SECTION("a cached allow: no worker, no PDP call") {
+        vigil::Server server(vigil::ServerOptions{}, [engine = engine_with_cache(60)] { return engine; });
+        CHECK(allowed(server));  // the user not known yet: a worker, and the PDP asked
+        CHECK(vigil::testing::requests_to(*pdp) == 1);
+        CHECK(allowed(server));
+        CHECK(vigil::testing::requests_to(*pdp) == 1);
+        CHECK(at_once(server) == 1);
+    }
+    SECTION("no cache: begun on the loop, the PDP asked by a worker") {
+        vigil::Server server(vigil::ServerOptions{}, [engine = engine_with_cache(0)] { return engine; });
+        CHECK(allowed(server));
+        CHECK(allowed(server));
+        CHECK(vigil::testing::requests_to(*pdp) == 2);
+        CHECK(at_once(server) == 0);
+        vigil::testing::set_body(*pdp, R"({"decision": false})");
+        auto denied = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+        REQUIRE(denied);
+        CHECK(field(*denied, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);
+        CHECK(vigil::testing::requests_to(*pdp) == 3);
+    }
+}
+
+TEST_CASE("server: a worker idle for worker_idle ends; the next request starts one again") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::ServerOptions options;
+    options.worker_idle = std::chrono::milliseconds(50);
+    vigil::Server server(options, [engine = local_engine()] { return engine; });
+    auto through_a_worker = [&] {
+        // Connected before the frame is sent: the loop cannot answer it at
+        // once, a worker reads it.
+        auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(conn);
+        server.accept_from(s.pam.get(), vigil::Listener::Pam);
+        CHECK(server.workers() == 1);  // waiting for the frame: it cannot end now
+        REQUIRE(vigil::write_frame(conn->get(), account_request("root"), std::chrono::milliseconds(2000)));
+        auto answer = vigil::read_frame(conn->get(), std::chrono::milliseconds(5000));
+        REQUIRE(answer);
+        REQUIRE(*answer);
+        CHECK(field(**answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    };
+    auto workers_drop_to_zero = [&] {
+        for (int i = 0; i < 500 && server.workers() > 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return server.workers() == 0;
+    };
+    through_a_worker();
+    CHECK(workers_drop_to_zero());
+    through_a_worker();  // the ended worker joined, a new one started
+    CHECK(workers_drop_to_zero());
 }
 
 TEST_CASE("grant admission: at most 4 connections in hand, 2 per uid, given back on release") {
