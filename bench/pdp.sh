@@ -20,9 +20,13 @@
 #               a shell, `id` and a curl process per call (fewer calls: slow)
 # These run interleaved in VIGIL_BENCH_ROUNDS rounds (default 4), so that
 # load from anything else on the machine falls on all of them alike.
-# Then throughput at 1, 8 and 64 concurrent pam_harness processes (a fixed
-# count each, total wall time), vigild's memory idle and under load, and
-# whether vigild reuses its connections to Cerbos. That is counted over
+#   IPC floor   pam_vigil against fake_agent (a canned allow at once), the
+#               same user and service: what the cached path is measured by
+# Then throughput at 1, 8, 64 and 200 concurrent pam_harness processes (a
+# fixed count each, total wall time) and, for comparison, 64 pdp_floor
+# processes asking Cerbos directly; vigild's memory and threads idle, under
+# load and 30 s after it; and whether vigild reuses its connections to
+# Cerbos. That is counted over
 # every stretch in which the uncached vigild was deciding (its latency
 # segments and the throughput levels; nothing else talks to Cerbos then),
 # two ways:
@@ -53,7 +57,10 @@ EXEC_CALLS=${VIGIL_BENCH_EXEC_CALLS:-300}
 EXEC_WARMUP=${VIGIL_BENCH_EXEC_WARMUP:-12}
 ROUNDS=${VIGIL_BENCH_ROUNDS:-4}
 TP_TOTAL=${VIGIL_BENCH_TP_TOTAL:-3072}       # cycles per concurrency level
-TP_LEVELS="1 8 64"
+TP_LEVELS="1 8 64 200"
+TARGET_CACHED_FLOOR_RATIO=1.15  # cached decision vs the IPC floor, same user and service
+TARGET_DIRECT_SHARE=80          # % of the throughput the same clients get from Cerbos directly
+DIRECT_CLIENTS=64
 BENCH_USER=vgl-bench
 HOST_ID=bench-01
 PDP_MAX_CONNECTIONS=8  # vigild's default [pdp] max_connections
@@ -402,6 +409,7 @@ tp_level() {
     thr_peak=$(awk 'BEGIN {m = 0} $2 > m {m = $2} END {print m}' "$T/rss.$n")
     local anon_peak
     anon_peak=$(awk 'BEGIN {m = 0} $3 > m {m = $3} END {print m}' "$T/rss.$n")
+    TP_RATE[$n]=$rate TP_UNANSWERED[$n]=$((failed - busy))
     TP_ROWS+="| $n | $per | $cycles | $wall_s | **$rate** | $vrate | $med | $p99 | $((cycles - failed)) | $failed | $busy | $records | $new_conns | $(cpu_us_per $((v1 - v0)) "$cycles") | $(cpu_us_per $((c1 - c0)) "$cycles") | $(mib "$rss_peak") | $thr_peak |"$'\n'
     if [ "$rss_peak" -gt "${PDP_RSS_LOAD:-0}" ]; then
         PDP_RSS_LOAD=$rss_peak PDP_RSS_LOAD_AT=$n PDP_ANON_LOAD=$anon_peak
@@ -410,6 +418,31 @@ tp_level() {
         PDP_THREADS_LOAD=$thr_peak
     fi
     echo "bench:   $n clients: $cycles cycles in $wall_s s = $rate/s ($failed failed, $busy busy)" >&2
+}
+
+# direct_level N: N concurrent pdp_floor processes (a libcurl keep-alive
+# connection each) POSTing vigild's request straight to Cerbos, TP_TOTAL/N
+# each: what the same clients would get from Cerbos without vigil.
+direct_level() {
+    local n=$1 per=$((TP_TOTAL / $1)) i p t0 t1 c0 c1
+    local -a pids=()
+    c0=$(cpu_ticks "$CERBOS_PID")
+    t0=$(now_ns)
+    for i in $(seq "$n"); do
+        "$FLOOR_BIN" --url "$CERBOS_URL/api/check/resources" --body "$T/check.json" --count "$per" --warmup 0 \
+            --expect EFFECT_ALLOW --latency-out "$T/direct.$n.$i.ns" >"$T/direct.$n.$i.out" 2>"$T/direct.$n.$i.err" &
+        pids+=($!)
+    done
+    DIRECT_FAILED=0
+    for p in "${pids[@]}"; do wait "$p" || DIRECT_FAILED=$((DIRECT_FAILED + 1)); done
+    t1=$(now_ns)
+    c1=$(cpu_ticks "$CERBOS_PID")
+    DIRECT_RATE=$(awk -v d=$((per * n)) -v a="$t0" -v b="$t1" 'BEGIN {printf "%.0f", d / ((b - a) / 1e9)}')
+    DIRECT_CERBOS_CPU=$(cpu_us_per $((c1 - c0)) $((per * n)))
+    # The clients' own CPU (pdp_floor's getrusage), per request.
+    DIRECT_CLIENT_CPU=$(cat "$T"/direct."$n".*.out | sed -n 's/.*cpu_us=\([0-9]*\).*/\1/p' |
+        awk -v d=$((per * n)) '{s += $1} END {printf "%.0f", s / d}')
+    echo "bench:   Cerbos directly, $n clients: $((per * n)) requests = $DIRECT_RATE/s ($DIRECT_FAILED clients failed)" >&2
 }
 
 # ------------------------------------------------------------ measuring ----
@@ -438,6 +471,13 @@ pdp_measure() {
         mkdir -p "$T/$d.pam.d"
         echo "account required $MOD socket=$T/$d.sock timeout=3000" >"$T/$d.pam.d/sudo"
     done
+    # The IPC floor for this user and service: the module against
+    # fake_agent, which answers a canned allow at once.
+    mkdir -p "$T/ipcfloor.pam.d"
+    echo "account required $MOD socket=$T/ipcfloor.sock timeout=3000" >"$T/ipcfloor.pam.d/sudo"
+    "$FAKE" --socket "$T/ipcfloor.sock" --mode allow 2>/dev/null &
+    IPC_FLOOR_PID=$!
+    BENCH_PIDS="$BENCH_PIDS $IPC_FLOOR_PID"
     mkdir -p "$T/exec.pam.d"
     install -m 755 "$BENCH_DIR/pam_exec_cerbos.sh" "$T/pam_exec_cerbos.sh"
     echo "account required pam_exec.so quiet $T/pam_exec_cerbos.sh $CERBOS_URL $HOST_ID low systemd.unit.$EDR_UNIT=active" \
@@ -508,6 +548,10 @@ pdp_measure() {
         PDP_STAGE="round $r: pam_vigil with a local rule for $BENCH_USER"
         agent_round localrule "$per" "$warm"
 
+        PDP_STAGE="round $r: pam_vigil → fake_agent (the IPC floor)"
+        harness_as "$BENCH_USER" "$T/ipcfloor.pam.d" sudo "$per" "$warm" "$T/ipcfloor.round.ns"
+        cat "$T/ipcfloor.round.ns" >>"$T/ipcfloor.ns"
+
         PDP_STAGE="round $r: pam_exec + curl → Cerbos"
         cpu_begin
         [ "$r" = 1 ] && seg_begin
@@ -533,8 +577,16 @@ pdp_measure() {
     echo "bench: throughput, $TP_TOTAL cycles per level ..." >&2
     TP_ROWS="" TP_FAILED_TOTAL=0 TP_BUSY_TOTAL=0 TP_UNAUDITED_TOTAL=0 TP_DECISIONS=0
     local n
+    declare -gA TP_RATE=() TP_UNANSWERED=()
     for n in $TP_LEVELS; do tp_level "$n"; done
     PDP_RSS_HWM=$(hwm_kib "$PDP_AGENT")
+    direct_level "$DIRECT_CLIENTS"
+    # Idle workers end after 30 s (vigild's worker_idle): the threads and
+    # memory a burst took are given back.
+    PDP_STAGE="waiting for idle workers to end"
+    sleep 32
+    PDP_THREADS_RESTED=$(threads_of "$PDP_AGENT")
+    PDP_RSS_RESTED=$(rss_kib "$PDP_AGENT")
 
     # ---- what the connection counting saw ----
     CONN_SOCKETS=$(sort -u "$T/ss.vigild" | wc -l)
@@ -553,6 +605,7 @@ pdp_measure() {
     read -r FP_N FP_MED FP_P99 FP_MEAN <<<"$(stats "$T/floor.paced.ns")"
     read -r CA_N CA_MED CA_P99 CA_MEAN <<<"$(stats "$T/cached.ns")"
     read -r LR_N LR_MED LR_P99 LR_MEAN <<<"$(stats "$T/localrule.ns")"
+    read -r IF_N IF_MED IF_P99 IF_MEAN <<<"$(stats "$T/ipcfloor.ns")"
     read -r EX_N EX_MED EX_P99 EX_MEAN <<<"$(stats "$T/exec.ns")"
     read -r RT_N RT_MED RT_P99 RT_MEAN <<<"$(stats "$T/uncached.pdp_us" -d 1)"
     read -r EN_N EN_MED EN_P99 EN_MEAN <<<"$(stats "$T/uncached.engine_us" -d 1)"
@@ -606,6 +659,7 @@ shared with anything else running on this machine).
 | pam_vigil → vigild, positive cache hit ($CACHE_HITS/$CACHE_RECORDS from cache) | $CA_N | $CA_MED | $CA_P99 | $CA_MEAN | $(ratio "$CA_MED" "$FL_MED") | $(vcpu cached) | |
 | pam_exec → sh + id + curl → Cerbos | $EX_N | $EX_MED | $EX_P99 | $EX_MEAN | $(ratio "$EX_MED" "$FL_MED") | | $(ccpu exec) |
 | *reference:* pam_vigil, local allow rule, same user, no PDP | $LR_N | $LR_MED | $LR_P99 | $LR_MEAN | $(ratio "$LR_MED" "$FL_MED") | $(vcpu localrule) | |
+| *IPC floor:* pam_vigil → fake_agent, a canned allow (same user and service) | $IF_N | $IF_MED | $IF_P99 | $IF_MEAN | $(ratio "$IF_MED" "$FL_MED") | | |
 | *breakdown:* uncached: vigild's HTTP round trip to Cerbos (audit \`pdp.latency_us\`) | $RT_N | $RT_MED | $RT_P99 | $RT_MEAN | $(ratio "$RT_MED" "$FL_MED") | | |
 | *breakdown:* uncached: whole decision inside vigild (audit \`latency_us\`) | $EN_N | $EN_MED | $EN_P99 | $EN_MEAN | $(ratio "$EN_MED" "$FL_MED") | | |
 | *breakdown:* cache hit: whole decision inside vigild (audit \`latency_us\`) | $CE_N | $CE_MED | $CE_P99 | $CE_MEAN | | | |
@@ -620,6 +674,9 @@ while the path ran, per call (warm-up included; ${CLK_TCK} Hz ticks, so
 | pam_vigil median ≤ floor + $TARGET_FLOOR_PLUS_US µs | $U2_MED µs vs $FL_MED + $TARGET_FLOOR_PLUS_US = $floor_target µs (added: $(awk -v a="$U2_MED" -v b="$FL_MED" 'BEGIN {printf "%.1f", a - b}') µs) | $(verdict "$U2_MED <= $floor_target") |
 | pam_vigil ≥ $TARGET_EXEC_FACTOR× faster than pam_exec + curl (median) | **${speedup}×** ($EX_MED / $U2_MED µs) | $(verdict "$EX_MED >= $TARGET_EXEC_FACTOR * $U2_MED") |
 | cached pam_vigil median ≤ $TARGET_CACHED_US µs | $CA_MED µs (local rule, same user: $LR_MED µs; pam_permit: $P_MED µs) | $(verdict "$CA_MED <= $TARGET_CACHED_US") |
+| cached pam_vigil median ≤ $TARGET_CACHED_FLOOR_RATIO× the IPC floor (same user and service) | **$(ratio "$CA_MED" "$IF_MED")×** ($CA_MED / $IF_MED µs; local rule: $(ratio "$LR_MED" "$IF_MED")×) | $(verdict "$CA_MED <= $TARGET_CACHED_FLOOR_RATIO * $IF_MED") |
+| at $DIRECT_CLIENTS clients, vigild's allowed decisions/s ≥ $TARGET_DIRECT_SHARE % of Cerbos asked directly by as many clients (CPU per request there: Cerbos $DIRECT_CERBOS_CPU µs, the clients $DIRECT_CLIENT_CPU µs) | ${TP_RATE[$DIRECT_CLIENTS]:-n/a} vs $DIRECT_RATE/s: **$(awk -v a="${TP_RATE[$DIRECT_CLIENTS]:-0}" -v b="$DIRECT_RATE" 'BEGIN {printf "%.0f", (b > 0 ? 100 * a / b : 0)}') %** | $(verdict "${TP_RATE[$DIRECT_CLIENTS]:-0} >= $TARGET_DIRECT_SHARE / 100 * $DIRECT_RATE") |
+| 200 clients at once: none unanswered (cycles neither allowed nor told busy) | ${TP_UNANSWERED[200]:-n/a} | $(verdict "${TP_UNANSWERED[200]:-1} == 0") |
 | *control, no target:* vigild's HTTP round trip vs the paced floor (median) | $RT_MED vs $FP_MED µs: $(awk -v a="$RT_MED" -v b="$FP_MED" 'BEGIN {printf "%+.1f", a - b}') µs | |
 
 Throughput, pam_vigil → vigild → Cerbos uncached: N pam_harness processes
@@ -639,6 +696,7 @@ $busy_note
 | after $PDP_DECIDED sequential PDP decisions | $(mib "$PDP_RSS_AFTER") | $(mib "$PDP_ANON_AFTER") | |
 | under load (peak sampled every 50 ms, at $PDP_RSS_LOAD_AT clients) | $(mib "$PDP_RSS_LOAD") | $(mib "$PDP_ANON_LOAD") | $PDP_THREADS_LOAD |
 | peak (VmHWM) at the end | $(mib "$PDP_RSS_HWM") | | |
+| 30 s after the load (idle workers end) | $(mib "$PDP_RSS_RESTED") | | $PDP_THREADS_RESTED |
 
 The rest of VmRSS is file-backed (RssFile): pages of the mapped shared
 libraries, which other processes using the same libraries share.

@@ -16,13 +16,14 @@
 // (steady_clock around curl_easy_perform). --expect TEXT: every answer must
 // contain TEXT (e.g. "EFFECT_ALLOW"), else the run fails: a floor measured on
 // error answers would be meaningless. On stdout, one summary line:
-//   requests=N connections=C failures=F
+//   requests=N connections=C failures=F cpu_us=U (its own user + system time)
 // where C is the number of new connections libcurl made (CURLINFO_NUM_CONNECTS
 // summed over all requests, warm-up included). Exit 0 when every request
 // answered 2xx (and held TEXT), 1 otherwise, 2 on a bad command line.
 //
 // Built by bench/run.sh: g++ -O2 -std=c++20 pdp_floor.cc -lcurl
 #include <curl/curl.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -146,6 +147,10 @@ int main(int argc, char** argv) {
         for (long long v : ns) std::fprintf(f, "%lld\n", v);
         std::fclose(f);
     }
-    std::printf("requests=%lu connections=%ld failures=%lu\n", warmup + count, connections, failures);
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    auto us = [](const timeval& t) { return static_cast<long long>(t.tv_sec) * 1000000 + t.tv_usec; };
+    std::printf("requests=%lu connections=%ld failures=%lu cpu_us=%lld\n", warmup + count, connections, failures,
+                us(ru.ru_utime) + us(ru.ru_stime));
     return failures == 0 ? 0 : 1;
 }
