@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "grant_table.h"
 #include "health.h"
 #include "journal.h"
@@ -90,6 +92,14 @@ namespace {
 // Local files and the grant table are watched; a grant's row is served by
 // NSS only until its expiry, so no answer is kept past the table's first.
 // A table vigild cannot read keeps nothing.
+// accounts_'s lookup: keyed by the uid as text, an IdentityCache key.
+std::optional<Identity> account_by_uid_text(const std::string& uid) {
+    uid_t u = 0;
+    auto [end, ec] = std::from_chars(uid.data(), uid.data() + uid.size(), u);
+    if (ec != std::errc() || end != uid.data() + uid.size()) return std::nullopt;
+    return account_by_uid(u);
+}
+
 IdentityCacheSettings identity_cache_settings(const Config& c) {
     IdentityCacheSettings s;
     s.watched = identity_sources(c.grants.table);
@@ -129,7 +139,8 @@ Engine::Engine(std::shared_ptr<const Config> config, AuditLog* audit, RecentDeci
       posture_(posture),
       pdp_(std::move(pdp)),
       cas_(std::move(cas)),
-      identities_(std::make_unique<IdentityCache>(identity_cache_settings(*config_))) {}
+      identities_(std::make_unique<IdentityCache>(identity_cache_settings(*config_))),
+      accounts_(std::make_unique<IdentityCache>(identity_cache_settings(*config_), account_by_uid_text)) {}
 
 void Engine::forget_cached_answers() {
     allow_cache_.clear();
@@ -285,6 +296,22 @@ DecisionRecord Engine::decide(const Request& req) {
 std::optional<CachedIdentity> Engine::identity_without_waiting(const Request& req) const {
     if (req.phase != Phase::Account) return std::nullopt;
     return identities_->cached(req.user);
+}
+
+AccountLookups Engine::account_lookups(bool wait) {
+    auto found = [this, wait](IdentityCache& cache, const std::string& key) -> std::optional<Identity> {
+        if (wait) return cache.lookup(key).identity;
+        auto kept = cache.cached(key);
+        return kept ? kept->identity : std::nullopt;
+    };
+    return {[this, found](uid_t uid) -> std::optional<std::string> {
+                auto a = found(*accounts_, std::to_string(uid));
+                return a ? std::optional<std::string>(a->name) : std::nullopt;
+            },
+            [this, found](const std::string& name) -> std::optional<uid_t> {
+                auto a = found(*identities_, name);
+                return a ? std::optional<uid_t>(a->uid) : std::nullopt;
+            }};
 }
 
 std::variant<DecisionRecord, PendingDecision> Engine::decide_or_pend(const Request& req, CachedIdentity who) {

@@ -24,6 +24,7 @@
 #include "decision_record.h"
 #include "identity.h"
 #include "identity_cache.h"
+#include "invoker.h"
 #include "local_policy.h"
 #include "pdp_cache.h"
 #include "pdp_client.h"
@@ -65,6 +66,10 @@ public:
     // vigild (an account request whose user's identity is cached). nullopt:
     // decide() it on a worker. Nothing is recorded either way.
     std::optional<CachedIdentity> identity_without_waiting(const Request& req) const;
+    // resolve_invoker's account names through this engine's caches (the
+    // identity cache's rules): with wait, NSS is asked on a miss; without
+    // (vigild's loop), a miss is "not known" and a worker resolves again.
+    AccountLookups account_lookups(bool wait);
     // decide(), with who from identity_without_waiting, as far as it goes
     // without waiting: the whole record (recorded) when the local rules or a
     // cached PDP allow decide; otherwise the decision so far, unrecorded,
@@ -130,6 +135,7 @@ private:
     std::unique_ptr<PdpClient> pdp_;  // null with protocol = "local"
     TrustedCas cas_;
     std::unique_ptr<IdentityCache> identities_;
+    std::unique_ptr<IdentityCache> accounts_;  // by uid (as text): the account's name
     PdpCache allow_cache_;
     PdpCache own_last_answers_;  // when the caller keeps none
 };

@@ -105,14 +105,14 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     auto kind = static_cast<wire::Kind>(f.kind);
     auto req = request_in(f, peer);
     if (!req) return req.error();
-    if (auto s = resolve_invoker(*req); !s) {
+    auto engine = engine_();
+    if (auto s = resolve_invoker(*req, "/proc", engine->account_lookups(true)); !s) {
         log_warn("pam socket: peer pid {}: {} for {}: {}", peer.pid, req->service, req->user, s.error().message);
         // The session is over either way: file its end under PAM_USER.
         if (req->phase != Phase::CloseSession) {
             return refuse(kind, std::move(*req), "vigil cannot tell who is asking", s.error().message);
         }
     }
-    auto engine = engine_();
     StepUpCoordinator* step_up = options_.step_up;
     if (step_up && (req->phase == Phase::Account || req->phase == Phase::Auth)) step_up->attach(*req);
     DecisionRecord r = engine->decide(*req);
@@ -131,8 +131,10 @@ Server::Begun Server::begin_without_waiting(const Frame& f, const PeerCredential
     auto kind = static_cast<wire::Kind>(f.kind);
     if (kind != wire::Kind::Account) return {};
     auto req = request_in(f, peer);
-    if (!req || !resolve_invoker(*req)) return {};  // a worker refuses it, and says why
     auto engine = engine_();
+    // Names from the cache only: a miss, like an error, is a worker's (which
+    // may wait for NSS, and refuses with the reason).
+    if (!req || !resolve_invoker(*req, "/proc", engine->account_lookups(false))) return {};
     std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);
     if (!who) return {};
     // Only now: attach uses up a step-up proof kept for this process.

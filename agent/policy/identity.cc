@@ -45,7 +45,7 @@ std::optional<Identity> lookup_identity(const std::string& user) {
         buf.resize(buf.size() * 2);
     }
     if (result == nullptr) return std::nullopt;
-    Identity id{pw.pw_uid, pw.pw_gid, {}};
+    Identity id{pw.pw_uid, pw.pw_gid, {}, pw.pw_name};
     auto gids = group_ids(pw.pw_name, pw.pw_gid);
     if (!gids) return std::nullopt;
     for (gid_t g : *gids) {
@@ -54,6 +54,17 @@ std::optional<Identity> lookup_identity(const std::string& user) {
     std::sort(id.groups.begin(), id.groups.end());
     id.groups.erase(std::unique(id.groups.begin(), id.groups.end()), id.groups.end());
     return id;
+}
+
+std::optional<Identity> account_by_uid(uid_t uid) {
+    std::vector<char> buf(kNssBuffer);
+    passwd pw{};
+    passwd* result = nullptr;
+    while (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) == ERANGE && buf.size() < 1024 * 1024) {
+        buf.resize(buf.size() * 2);
+    }
+    if (result == nullptr) return std::nullopt;
+    return Identity{pw.pw_uid, pw.pw_gid, {}, pw.pw_name};
 }
 
 }  // namespace vigil

@@ -15,11 +15,16 @@ struct Identity {
     uid_t uid = 0;
     gid_t gid = 0;
     std::vector<std::string> groups;  // names, primary group included
+    std::string name;                 // the account's name as NSS gives it
 };
 
 // std::nullopt when NSS does not know the user or cannot list their groups
 // whole (a partial list could miss the group a deny rule names).
 std::optional<Identity> lookup_identity(const std::string& user);
+
+// The account NSS names for uid (getpwuid): its name, uid and primary gid;
+// groups are not listed (naming needs none). std::nullopt: no such account.
+std::optional<Identity> account_by_uid(uid_t uid);
 
 }  // namespace vigil
 

@@ -21,6 +21,8 @@
 
 #include <sys/types.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "request.h"
@@ -34,11 +36,21 @@ bool subject_is_invoker(const std::string& service);
 // The real uid of process pid, read from <proc>/<pid>/status.
 Result<uid_t> real_uid_of(pid_t pid, const std::string& proc = "/proc");
 
+// How resolve_invoker names accounts. NSS by default; vigild passes its
+// engine's cached view (Engine::account_lookups), which on its event loop
+// answers only from the cache: a miss is then "not known", and a worker,
+// which may wait for NSS, resolves the request again.
+struct AccountLookups {
+    std::function<std::optional<std::string>(uid_t)> name_of;        // getpwuid: the account's name
+    std::function<std::optional<uid_t>(const std::string&)> uid_of;  // getpwnam: the name's uid
+};
+AccountLookups nss_accounts();
+
 // For the account and auth phases of those services: q.pam_user takes
 // PAM_USER, q.user the name of the real uid of q.peer's process. An error
 // (no peer, /proc unreadable, a uid NSS cannot name, PAM_RUSER missing or
 // naming another uid) means the request cannot be decided: a deny.
-Status resolve_invoker(Request& q, const std::string& proc = "/proc");
+Status resolve_invoker(Request& q, const std::string& proc = "/proc", const AccountLookups& accounts = nss_accounts());
 
 }  // namespace vigil
 

@@ -109,6 +109,21 @@ session_max = "30m"
     CHECK_FALSE(j["grant"].contains("granted_seconds"));
 }
 
+TEST_CASE("account lookups for sudo's invoker: through the identity caches, from the cache only without waiting") {
+    auto engine = engine_on("");
+    CHECK_FALSE(engine->account_lookups(false).name_of(0));  // nothing asked yet
+    CHECK_FALSE(engine->account_lookups(false).uid_of("root"));
+    CHECK(engine->account_lookups(true).name_of(0) == std::optional<std::string>("root"));
+    CHECK(engine->account_lookups(true).uid_of("root") == std::optional<uid_t>(0));
+    // /etc/passwd may be younger than a second (a racy stat): then nothing
+    // is kept, by design.
+    if (engine->account_lookups(false).name_of(0)) {
+        CHECK(engine->account_lookups(false).name_of(0) == std::optional<std::string>("root"));
+        CHECK(engine->account_lookups(false).uid_of("root") == std::optional<uid_t>(0));
+    }
+    CHECK_FALSE(engine->account_lookups(true).name_of(4294967294u - 1));
+}
+
 TEST_CASE("what may be decided without waiting: an account request, the user already known, no PDP call") {
     const char* rules = R"(
 [[rule]]

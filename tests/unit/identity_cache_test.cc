@@ -56,7 +56,7 @@ struct Fixture {
             [this](const std::string& user) -> std::optional<Identity> {
                 ++calls;
                 if (!known) return std::nullopt;
-                return Identity{1000, 1000, {user, "ops"}};
+                return Identity{1000, 1000, {user, "ops"}, user};
             },
             [this] { return now; });
     }

@@ -49,6 +49,18 @@ TEST_CASE("real_uid_of reads the first field of the Uid line") {
     CHECK(*self == getuid());
 }
 
+TEST_CASE("real_uid_of finds the Uid line among the others, as the kernel writes them") {
+    FakeProc proc(
+        "Name:\tsudo\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n");
+    auto uid = real_uid_of(4242, proc.root);
+    REQUIRE(uid);
+    CHECK(*uid == 1000);
+    CHECK_FALSE(real_uid_of(4242, FakeProc("Name:\tUid:\t7\nGid:\t1\n").root));  // "Uid:" not at a line's start
+    CHECK_FALSE(real_uid_of(4242, FakeProc("Uid:\t4294967295\t0\t0\t0").root));  // (uid_t)-1 names nobody
+    CHECK_FALSE(real_uid_of(4242, FakeProc("Uid:\t4294967296\t0\t0\t0").root));
+    CHECK_FALSE(real_uid_of(4242, FakeProc("Uid:\t12x\t0\t0\t0").root));
+}
+
 TEST_CASE("real_uid_of refuses a status without a readable Uid line") {
     CHECK_FALSE(real_uid_of(4242, FakeProc("Uid:\t-1\t0\t0\t0").root));
     CHECK_FALSE(real_uid_of(4242, FakeProc("Uid:\tx").root));
@@ -74,6 +86,31 @@ TEST_CASE("a PAM_RUSER that names another uid, or none, is refused") {
     CHECK_FALSE(resolve_invoker(unset, proc.root));
     Request unknown = sudo_request("no-such-user-vigil");
     CHECK_FALSE(resolve_invoker(unknown, proc.root));
+}
+
+TEST_CASE("the invoker is named through the lookups given; one that does not know the uid names nobody") {
+    FakeProc proc("Uid:\t1\t0\t0\t0");
+    int asked = 0;
+    vigil::AccountLookups accounts{[&](uid_t uid) -> std::optional<std::string> {
+                                       ++asked;
+                                       if (uid == 1) return "daemon";
+                                       return std::nullopt;
+                                   },
+                                   [&](const std::string& name) -> std::optional<uid_t> {
+                                       ++asked;
+                                       if (name == "daemon") return 1;
+                                       return std::nullopt;
+                                   }};
+    Request q = sudo_request("daemon");
+    REQUIRE(resolve_invoker(q, proc.root, accounts));
+    CHECK(q.user == "daemon");
+    CHECK(asked == 2);
+    vigil::AccountLookups knows_nobody{[](uid_t) { return std::optional<std::string>(); },
+                                       [](const std::string&) { return std::optional<uid_t>(); }};
+    Request unknown = sudo_request("daemon");
+    auto s = resolve_invoker(unknown, proc.root, knows_nobody);
+    REQUIRE_FALSE(s);
+    CHECK(s.error().message == "the invoking uid 1 has no user name");
 }
 
 TEST_CASE("without peer credentials or a readable process, nobody is named") {

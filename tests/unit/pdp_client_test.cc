@@ -41,7 +41,7 @@ struct Asking {
         r.at = std::chrono::system_clock::now();
         r.request.user = user;
         r.request.service = service;
-        r.identity = vigil::Identity{0, 0, {user}};
+        r.identity = vigil::Identity{0, 0, {user}, user};
         return vigil::build_pdp_query(r, config);
     }
 

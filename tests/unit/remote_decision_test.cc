@@ -250,7 +250,7 @@ TEST_CASE("every fallback against every PDP result (injected PDP)") {
             r.request_id = "test";
             r.at = std::chrono::system_clock::now();
             r.request = sudo({"/usr/bin/id"});
-            r.identity = vigil::Identity{0, 0, {"root"}};
+            r.identity = vigil::Identity{0, 0, {"root"}, "root"};
             return r;
         };
         if (row.earlier == Earlier::Allow) {
