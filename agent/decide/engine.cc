@@ -299,7 +299,7 @@ std::optional<CachedIdentity> Engine::identity_without_waiting(const Request& re
 }
 
 AccountLookups Engine::account_lookups(bool wait) {
-    auto found = [this, wait](IdentityCache& cache, const std::string& key) -> std::optional<Identity> {
+    auto found = [wait](IdentityCache& cache, const std::string& key) -> std::optional<Identity> {
         if (wait) return cache.lookup(key).identity;
         auto kept = cache.cached(key);
         return kept ? kept->identity : std::nullopt;
