@@ -327,12 +327,19 @@ int serve(const Options& opt, Config config) {
             sd_notify(0, "WATCHDOG=1");
             fed = now;
         }
-        pollfd fds[4] = {{pam->get(), POLLIN, 0},
+        pollfd fds[5] = {{pam->get(), POLLIN, 0},
                          {admin->get(), POLLIN, 0},
                          {grant_sock->get(), POLLIN, 0},
-                         {signals.get(), POLLIN, 0}};
+                         {signals.get(), POLLIN, 0},
+                         {server.arrivals_fd(), POLLIN, 0}};
         int wait_ms = std::min(watchdog_ms > 0 ? std::max(watchdog_ms / 2, 1) : kStaleCheckMs, kStaleCheckMs);
-        if (::poll(fds, 4, wait_ms) < 0) continue;
+        if (auto expiry = server.next_expiry()) {
+            auto until = std::chrono::ceil<std::chrono::milliseconds>(*expiry - now).count();
+            wait_ms = static_cast<int>(std::clamp<long long>(until, 0, wait_ms));
+        }
+        if (::poll(fds, 5, wait_ms) < 0) continue;
+        if (fds[4].revents & POLLIN) server.take_arrivals();
+        server.expire_arrivals();
         now = std::chrono::steady_clock::now();
         if (now - stale_checked >= std::chrono::milliseconds(kStaleCheckMs)) {
             note_stale_signals(stale, posture, *slot.get());

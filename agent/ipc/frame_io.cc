@@ -65,6 +65,17 @@ std::optional<Frame> peek_frame(int fd) {
     return Frame{h.kind, std::vector<uint8_t>(buf + wire::kHeaderSize, buf + n)};
 }
 
+bool frame_coming(int fd) {
+    uint8_t buf[wire::kMaxFrame + 1];
+    ssize_t n = ::recv(fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    if (n == 0) return false;                                     // closed
+    if (static_cast<size_t>(n) < wire::kHeaderSize) return true;  // the header's first bytes
+    wire::Header h;
+    if (wire::parse_header(buf, h) != wire::HeaderStatus::Ok) return false;
+    return static_cast<size_t>(n) < wire::kHeaderSize + h.length;
+}
+
 void take_frame(int fd, const Frame& peeked) {
     uint8_t buf[wire::kMaxFrame];
     // All of it is in the socket already (peek_frame): one call, no wait.

@@ -38,6 +38,10 @@ Result<std::optional<Frame>> read_frame(int fd, std::chrono::milliseconds timeou
 // and reports it. take_frame then removes the frame that was peeked.
 std::optional<Frame> peek_frame(int fd);
 void take_frame(int fd, const Frame& peeked);
+// When peek_frame found no whole frame: whether the rest may still come
+// (nothing yet, or the start of a frame whose header is good) from a peer
+// still there. false: closed, or bytes that are no frame.
+bool frame_coming(int fd);
 Status write_frame(int fd, const std::vector<uint8_t>& frame, std::chrono::milliseconds timeout);
 
 // Builds a frame from (tag, value) pairs; an error if it exceeds kMaxFrame.

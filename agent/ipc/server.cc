@@ -49,6 +49,10 @@ Server::Server(ServerOptions options, EngineSource engine)
     : options_(options), engine_(std::move(engine)), grant_requests_(options_.grants, options_.sessions, engine_) {}
 
 Server::~Server() {
+    // Frames still coming are read by workers (within read_timeout) and
+    // answered before vigild exits: a module that has just connected is not
+    // left to its failmode by a restart.
+    for (Job& job : arrivals_.release_all()) dispatch(std::move(job));
     {
         std::lock_guard lock(mu_);
         stopping_ = true;
@@ -78,8 +82,47 @@ void Server::accept_from(int listen_fd, Listener which) {
         std::optional<Frame> frame;
         if (which == Listener::Pam) frame = peek_frame(conn.get());
         Job job{std::move(conn), which, *peer, accepted, answer_by(accepted, frame), nullptr, std::nullopt};
-        if (frame && on_loop(job, *frame) == OnLoop::Answered) continue;
+        if (frame) {
+            if (on_loop(job, *frame) == OnLoop::Answered) continue;
+        } else if (which == Listener::Pam && frame_coming(job.conn.get())) {
+            await_frame(std::move(job));
+            continue;
+        }
         dispatch(std::move(job));
+    }
+}
+
+void Server::await_frame(Job job) {
+    if (arrivals_.size() >= kMaxWaiting) {
+        log_warn("{} socket: {} connections waiting for their request already; dropping peer pid {}",
+                 listener_name(job.which), arrivals_.size(), job.peer.pid);
+        return;
+    }
+    int fd = job.conn.get();
+    if (!arrivals_.watch(fd, job, job.accepted + options_.read_timeout)) dispatch(std::move(job));
+}
+
+// A frame that is all in now is handled as if it had been there at the
+// accept; a connection that hung up or sent what is no frame goes to a
+// worker, which reads it and says why. A frame still partial waits for more.
+void Server::take_arrivals() {
+    for (const auto& news : arrivals_.news()) {
+        std::optional<Frame> frame = peek_frame(news.conn);
+        if (!frame && !news.hung_up && frame_coming(news.conn)) continue;
+        std::optional<Job> job = arrivals_.release(news.conn);
+        if (!job) continue;
+        if (frame) {
+            job->answer_by = answer_by(job->accepted, frame);
+            if (on_loop(*job, *frame) == OnLoop::Answered) continue;
+        }
+        dispatch(std::move(*job));
+    }
+}
+
+void Server::expire_arrivals() {
+    for (Job& job : arrivals_.expired(std::chrono::steady_clock::now())) {
+        log_warn("{} socket: peer pid {}: no request within {} ms; closing", listener_name(job.which), job.peer.pid,
+                 options_.read_timeout.count());
     }
 }
 

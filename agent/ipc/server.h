@@ -11,8 +11,10 @@
 // while deciding is answered with a deny too, and logged; the trail may be
 // what failed.)
 //
-// vigild's main loop accepts. A PAM account request whose frame has already
-// arrived and that needs nothing outside vigild (the user's identity cached:
+// vigild's main loop accepts. A PAM connection whose frame has not all
+// arrived is watched by the loop (arrivals.h) until it has, or until
+// read_timeout: no thread waits on a slow client. A PAM account request
+// whose frame has arrived and that needs nothing outside vigild (the user's identity cached:
 // Engine::identity_without_waiting; local rules or a cached PDP allow) is
 // answered right there, without a thread handoff; one that needs the PDP is
 // begun there and handed to a worker for the call. Every other connection
@@ -36,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "arrivals.h"
 #include "engine.h"
 #include "frame_io.h"
 #include "grant_admission.h"
@@ -78,6 +81,15 @@ public:
     static constexpr int kAcceptsPerCall = 32;
     void accept_from(int listen_fd, Listener which);
 
+    // PAM connections accepted before their frame was all in: the loop polls
+    // arrivals_fd and calls take_arrivals when it is readable, then
+    // expire_arrivals on every turn, waking no later than next_expiry.
+    int arrivals_fd() const { return arrivals_.fd(); }
+    void take_arrivals();
+    void expire_arrivals();
+    std::optional<std::chrono::steady_clock::time_point> next_expiry() const { return arrivals_.next_deadline(); }
+    size_t waiting_for_frames() const { return arrivals_.size(); }
+
     // Worker threads running now (the status report; tests).
     int workers() const;
 
@@ -113,6 +125,9 @@ private:
     static const Route* find_route(uint16_t kind, Listener on);
 
     void dispatch(Job job);
+    // Watched by the loop until its frame is in (arrivals_); a worker's
+    // when it cannot be.
+    void await_frame(Job job);
     void add_worker();
     void join_idle_workers();  // with mu_ held
     void worker_loop();
@@ -165,6 +180,7 @@ private:
     std::atomic<uint64_t> busy_answers_{0};
     std::atomic<uint64_t> answered_at_once_{0};
     GrantAdmission grant_admission_;
+    Arrivals<Job> arrivals_;  // the loop thread's alone
 };
 
 }  // namespace vigil

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +79,15 @@ std::string field(const vigil::Frame& f, vigil::wire::Tag want) {
         if (tag == want) return std::string(v);
     }
     return "";
+}
+
+// How many PAM requests the server answered on the loop thread (its ping).
+int answered_at_once(vigil::Server& server, const Sockets& s) {
+    auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
+    REQUIRE(ping);
+    auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
+    REQUIRE(answer);
+    return nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json))["answered_at_once"].get<int>();
 }
 
 // budget_ms: the module's timeout= as it sends it; asked_at_ms: its
@@ -166,13 +176,7 @@ TEST_CASE("server: an account request for a user already known is answered on th
     if (::getuid() != 0) return;
     Sockets s;
     vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
-    auto at_once = [&] {
-        auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
-        REQUIRE(ping);
-        auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
-        REQUIRE(answer);
-        return nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json))["answered_at_once"].get<int>();
-    };
+    auto at_once = [&] { return answered_at_once(server, s); };
     // The first asks NSS: a worker's job. The second finds root cached.
     auto first = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
     REQUIRE(first);
@@ -193,25 +197,82 @@ TEST_CASE("server: an account request for a user already known is answered on th
     }
 }
 
+namespace {
+
+// A server whose only worker is held for about a second: an account request
+// for root at the console asks a PDP that never answers (its 1 s timeout).
+// identity_cache = "0" sends every other request to a worker too.
+struct HeldWorker {
+    Sockets s;
+    std::shared_ptr<vigil::testing::TestHttpServer> pdp = vigil::testing::start_test_server(200, true);
+    vigil::Server server;
+    vigil::UniqueFd holder;
+
+    static vigil::ServerOptions one_worker() {
+        vigil::ServerOptions o;
+        o.max_concurrent = 1;
+        return o;
+    }
+    static std::shared_ptr<vigil::Engine> engine(const std::string& url) {
+        return vigil::testing::engine_on(R"([agent]
+identity_cache = "0"
+
+[pdp]
+protocol = "authzen"
+urls = [")" + url + R"("]
+timeout = "1s"
+
+[[rule]]
+name = "root may ssh"
+services = ["sshd"]
+users = ["root"]
+decision = "allow"
+ask_pdp = false
+
+[[rule]]
+name = "root at the console, if the PDP agrees"
+services = ["login"]
+users = ["root"]
+decision = "allow"
+)");
+    }
+
+    HeldWorker() : server(one_worker(), [e = engine(vigil::testing::url_of(*pdp))] { return e; }) {
+        std::string pid = std::to_string(::getpid());
+        auto f = vigil::build_frame(
+            vigil::wire::Kind::Account,
+            {{vigil::wire::Tag::User, "root"}, {vigil::wire::Tag::Service, "login"}, {vigil::wire::Tag::Pid, pid}});
+        REQUIRE(f);
+        auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(conn);
+        REQUIRE(vigil::write_frame(conn->get(), *f, std::chrono::milliseconds(2000)));
+        server.accept_from(s.pam.get(), vigil::Listener::Pam);
+        holder = std::move(*conn);
+        // The worker has it once the PDP has been asked.
+        for (int i = 0; i < 500 && vigil::testing::requests_to(*pdp) == 0; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        REQUIRE(vigil::testing::requests_to(*pdp) == 1);
+    }
+
+    // Sends f, lets the server accept it; the connection, for the answer.
+    vigil::UniqueFd ask(const std::vector<uint8_t>& f) {
+        auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(conn);
+        REQUIRE(vigil::write_frame(conn->get(), f, std::chrono::milliseconds(2000)));
+        server.accept_from(s.pam.get(), vigil::Listener::Pam);
+        return std::move(*conn);
+    }
+};
+
+}  // namespace
+
 TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only before its budget runs out") {
     if (::getuid() != 0) return;
-    Sockets s;
-    vigil::ServerOptions options;
-    options.max_concurrent = 1;
-    options.read_timeout = std::chrono::milliseconds(5000);
-    vigil::Server server(options, [engine = local_engine()] { return engine; });
-    // The only worker waits for a frame that does not come.
-    auto silent = vigil::connect_unix((s.dir / "pam.sock").string());
-    REQUIRE(silent);
-    server.accept_from(s.pam.get(), vigil::Listener::Pam);
-
-    auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
-    REQUIRE(conn);
-    auto f = account_request("root", "600");
-    REQUIRE(vigil::write_frame(conn->get(), f, std::chrono::milliseconds(2000)));
+    HeldWorker h;
     auto sent = std::chrono::steady_clock::now();
-    server.accept_from(s.pam.get(), vigil::Listener::Pam);
-    auto answer = vigil::read_frame(conn->get(), std::chrono::milliseconds(5000));
+    auto conn = h.ask(account_request("root", "600"));
+    auto answer = vigil::read_frame(conn.get(), std::chrono::milliseconds(5000));
     auto waited = std::chrono::steady_clock::now() - sent;
     REQUIRE(answer);
     REQUIRE(*answer);
@@ -220,34 +281,128 @@ TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only 
     // Told in time: before the module's 600 ms are up, not at once.
     CHECK(waited < std::chrono::milliseconds(600));
     CHECK(waited >= std::chrono::milliseconds(300));
+}
 
-    SECTION("a request whose module began 400 ms ago (the backlog) is told busy 400 ms sooner") {
-        auto late = vigil::connect_unix((s.dir / "pam.sock").string());
-        REQUIRE(late);
-        auto began = std::chrono::steady_clock::now() - std::chrono::milliseconds(400);
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(began.time_since_epoch()).count();
-        auto g = account_request("root", "600", std::to_string(ms));
-        REQUIRE(vigil::write_frame(late->get(), g, std::chrono::milliseconds(2000)));
-        auto at = std::chrono::steady_clock::now();
-        server.accept_from(s.pam.get(), vigil::Listener::Pam);
-        auto told = vigil::read_frame(late->get(), std::chrono::milliseconds(5000));
-        REQUIRE(told);
-        REQUIRE(*told);
-        CHECK(field(**told, vigil::wire::Tag::ReasonUser).starts_with("access check busy"));
-        // Its answer_by (600 - 150 ms after it began) was 50 ms away, not 450.
-        CHECK(std::chrono::steady_clock::now() - at < std::chrono::milliseconds(300));
+TEST_CASE("server: a request whose module began 400 ms ago (the backlog) is told busy 400 ms sooner") {
+    if (::getuid() != 0) return;
+    HeldWorker h;
+    auto began = std::chrono::steady_clock::now() - std::chrono::milliseconds(400);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(began.time_since_epoch()).count();
+    auto at = std::chrono::steady_clock::now();
+    auto late = h.ask(account_request("root", "600", std::to_string(ms)));
+    auto told = vigil::read_frame(late.get(), std::chrono::milliseconds(5000));
+    REQUIRE(told);
+    REQUIRE(*told);
+    CHECK(field(**told, vigil::wire::Tag::ReasonUser).starts_with("access check busy"));
+    // Its answer_by (600 - 150 ms after it began) was 50 ms away, not 450.
+    CHECK(std::chrono::steady_clock::now() - at < std::chrono::milliseconds(300));
+}
+
+TEST_CASE("server: once the worker is free, a waiting request is decided, not refused") {
+    if (::getuid() != 0) return;
+    HeldWorker h;
+    auto next = h.ask(account_request("root", "3000"));
+    // The holder's PDP call gives up after 1 s; then the worker takes this one.
+    auto decided = vigil::read_frame(next.get(), std::chrono::milliseconds(5000));
+    REQUIRE(decided);
+    REQUIRE(*decided);
+    CHECK(field(**decided, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    auto held = vigil::read_frame(h.holder.get(), std::chrono::milliseconds(5000));
+    REQUIRE(held);
+    REQUIRE(*held);
+    CHECK(field(**held, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeDeny);  // no PDP answer: the fallback denies
+}
+
+TEST_CASE("server: a connection whose frame has not come holds no worker; the frame is answered when it comes") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::ServerOptions options;
+    options.max_concurrent = 1;
+    vigil::Server server(options, [engine = local_engine()] { return engine; });
+    std::vector<vigil::UniqueFd> silent;
+    for (int i = 0; i < 3; ++i) {
+        auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(conn);
+        silent.push_back(std::move(*conn));
     }
-    SECTION("once the worker is free, a waiting request is decided, not refused") {
-        auto next = vigil::connect_unix((s.dir / "pam.sock").string());
-        REQUIRE(next);
-        auto g = account_request("root", "3000");
-        REQUIRE(vigil::write_frame(next->get(), g, std::chrono::milliseconds(2000)));
-        server.accept_from(s.pam.get(), vigil::Listener::Pam);
-        silent->reset();  // the worker's read ends: it takes the next job
-        auto decided = vigil::read_frame(next->get(), std::chrono::milliseconds(5000));
-        REQUIRE(decided);
-        REQUIRE(*decided);
-        CHECK(field(**decided, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    server.accept_from(s.pam.get(), vigil::Listener::Pam);
+    CHECK(server.waiting_for_frames() == 3);
+    CHECK(server.workers() == 0);
+    // A request that needs the one worker (root not known yet: NSS) is decided.
+    auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
+    REQUIRE(answer);
+    CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+
+    auto poll_arrivals = [&] {
+        pollfd p{server.arrivals_fd(), POLLIN, 0};
+        REQUIRE(::poll(&p, 1, 2000) == 1);
+        server.take_arrivals();
+    };
+    SECTION("a frame sent whole later is answered") {
+        REQUIRE(vigil::write_frame(silent[0].get(), account_request("root"), std::chrono::milliseconds(2000)));
+        poll_arrivals();
+        auto late = vigil::read_frame(silent[0].get(), std::chrono::milliseconds(5000));
+        REQUIRE(late);
+        REQUIRE(*late);
+        CHECK(field(**late, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+        CHECK(server.waiting_for_frames() == 2);
+    }
+    SECTION("a frame sent in two parts is answered after the second") {
+        auto f = account_request("root");
+        REQUIRE(::send(silent[1].get(), f.data(), 10, 0) == 10);
+        poll_arrivals();
+        CHECK(server.waiting_for_frames() == 3);  // half a frame: still waiting
+        REQUIRE(::send(silent[1].get(), f.data() + 10, f.size() - 10, 0) == static_cast<ssize_t>(f.size() - 10));
+        poll_arrivals();
+        auto late = vigil::read_frame(silent[1].get(), std::chrono::milliseconds(5000));
+        REQUIRE(late);
+        REQUIRE(*late);
+        CHECK(field(**late, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+    }
+    SECTION("a peer that hangs up before its frame is let go") {
+        silent[2].reset();
+        poll_arrivals();
+        CHECK(server.waiting_for_frames() == 2);
+    }
+}
+
+TEST_CASE(
+    "server: a connection without a frame within read_timeout is closed; one still coming at a stop is answered") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::ServerOptions options;
+    options.read_timeout = std::chrono::milliseconds(100);
+    auto server = std::make_unique<vigil::Server>(options, [engine = local_engine()] { return engine; });
+    auto slow = vigil::connect_unix((s.dir / "pam.sock").string());
+    REQUIRE(slow);
+    auto late = vigil::connect_unix((s.dir / "pam.sock").string());
+    REQUIRE(late);
+    server->accept_from(s.pam.get(), vigil::Listener::Pam);
+    REQUIRE(server->waiting_for_frames() == 2);
+    REQUIRE(server->next_expiry());
+    server->expire_arrivals();  // not yet
+    CHECK(server->waiting_for_frames() == 2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    server->expire_arrivals();
+    CHECK(server->waiting_for_frames() == 0);
+    auto closed = vigil::read_frame(slow->get(), std::chrono::milliseconds(2000));
+    REQUIRE(closed);
+    CHECK_FALSE(*closed);  // end of stream, no answer
+
+    SECTION("at a stop, a connection whose frame is still coming goes to a worker, which answers it") {
+        options.read_timeout = std::chrono::milliseconds(5000);
+        server = std::make_unique<vigil::Server>(options, [engine = local_engine()] { return engine; });
+        auto coming = vigil::connect_unix((s.dir / "pam.sock").string());
+        REQUIRE(coming);
+        server->accept_from(s.pam.get(), vigil::Listener::Pam);
+        REQUIRE(server->waiting_for_frames() == 1);
+        std::thread stop([&] { server.reset(); });
+        REQUIRE(vigil::write_frame(coming->get(), account_request("root"), std::chrono::milliseconds(2000)));
+        auto answer = vigil::read_frame(coming->get(), std::chrono::milliseconds(5000));
+        stop.join();
+        REQUIRE(answer);
+        REQUIRE(*answer);
+        CHECK(field(**answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
     }
 }
 
@@ -289,13 +444,7 @@ TEST_CASE(
                                          "\"]\ntimeout = \"2s\"\ncache_allow_seconds = " + std::to_string(seconds) +
                                          "\ncache_services = [\"sshd\"]\n" + kRules);
     };
-    auto at_once = [&](vigil::Server& server) {
-        auto ping = vigil::build_frame(vigil::wire::Kind::AdminPing, {});
-        REQUIRE(ping);
-        auto answer = exchange(server, s, "admin.sock", vigil::Listener::Admin, *ping);
-        REQUIRE(answer);
-        return nlohmann::json::parse(field(*answer, vigil::wire::Tag::Json))["answered_at_once"].get<int>();
-    };
+    auto at_once = [&](vigil::Server& server) { return answered_at_once(server, s); };
     auto allowed = [&](vigil::Server& server) {
         auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
         REQUIRE(answer);
@@ -328,20 +477,15 @@ TEST_CASE("server: a worker idle for worker_idle ends; the next request starts o
     Sockets s;
     vigil::ServerOptions options;
     options.worker_idle = std::chrono::milliseconds(50);
-    vigil::Server server(options, [engine = local_engine()] { return engine; });
+    // identity_cache = "0": every request asks NSS, on a worker.
+    vigil::Server server(options, [engine = vigil::testing::engine_on(std::string("[agent]\nidentity_cache = \"0\"\n") +
+                                                                      kRules)] { return engine; });
     auto through_a_worker = [&] {
-        // Connected before the frame is sent: the loop cannot answer it at
-        // once, a worker reads it.
-        auto conn = vigil::connect_unix((s.dir / "pam.sock").string());
-        REQUIRE(conn);
-        server.accept_from(s.pam.get(), vigil::Listener::Pam);
-        CHECK(server.workers() == 1);  // waiting for the frame: it cannot end now
-        REQUIRE(vigil::write_frame(conn->get(), account_request("root"), std::chrono::milliseconds(2000)));
-        auto answer = vigil::read_frame(conn->get(), std::chrono::milliseconds(5000));
+        auto answer = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root"));
         REQUIRE(answer);
-        REQUIRE(*answer);
-        CHECK(field(**answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+        CHECK(field(*answer, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
     };
+    auto at_once = [&] { return answered_at_once(server, s); };
     auto workers_drop_to_zero = [&] {
         for (int i = 0; i < 500 && server.workers() > 0; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -351,6 +495,7 @@ TEST_CASE("server: a worker idle for worker_idle ends; the next request starts o
     CHECK(workers_drop_to_zero());
     through_a_worker();  // the ended worker joined, a new one started
     CHECK(workers_drop_to_zero());
+    CHECK(at_once() == 0);  // both went through a worker (the pings too)
 }
 
 TEST_CASE("grant admission: at most 4 connections in hand, 2 per uid, given back on release") {
