@@ -86,9 +86,7 @@ public:
         while (!deadlines_.empty() && deadlines_.top().at <= now) {
             Deadline d = deadlines_.top();
             deadlines_.pop();
-            auto it = items_.find(d.conn);
-            // Gone already, or the descriptor now another connection's.
-            if (it == items_.end() || it->second.serial != d.serial) continue;
+            if (!watched(d)) continue;  // gone already, or the descriptor now another connection's
             if (auto item = release(d.conn)) out.push_back(std::move(*item));
         }
         return out;
@@ -102,9 +100,11 @@ public:
         return out;
     }
 
-    // The earliest time an item may expire (perhaps one released already:
-    // the loop then wakes for nothing, once).
-    std::optional<Clock::time_point> next_deadline() const {
+    // The earliest time a watched item expires: the loop's poll wakes for
+    // it. Deadlines of items released since are dropped here, so that the
+    // loop does not wake for them.
+    std::optional<Clock::time_point> next_deadline() {
+        while (!deadlines_.empty() && !watched(deadlines_.top())) deadlines_.pop();
         if (deadlines_.empty()) return std::nullopt;
         return deadlines_.top().at;
     }
@@ -120,6 +120,12 @@ private:
         uint64_t serial;
         bool operator>(const Deadline& o) const { return at > o.at; }
     };
+
+    // Still the item it was set for: not released, the descriptor not reused.
+    bool watched(const Deadline& d) const {
+        auto it = items_.find(d.conn);
+        return it != items_.end() && it->second.serial == d.serial;
+    }
 
     UniqueFd epoll_;
     std::unordered_map<int, Entry> items_;

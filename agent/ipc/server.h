@@ -87,7 +87,7 @@ public:
     int arrivals_fd() const { return arrivals_.fd(); }
     void take_arrivals();
     void expire_arrivals();
-    std::optional<std::chrono::steady_clock::time_point> next_expiry() const { return arrivals_.next_deadline(); }
+    std::optional<std::chrono::steady_clock::time_point> next_expiry() { return arrivals_.next_deadline(); }
     size_t waiting_for_frames() const { return arrivals_.size(); }
 
     // Worker threads running now (the status report; tests).
