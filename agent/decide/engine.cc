@@ -89,9 +89,6 @@ static bool reported(const Config& c, const Request& q) {
 
 namespace {
 
-// Local files and the grant table are watched; a grant's row is served by
-// NSS only until its expiry, so no answer is kept past the table's first.
-// A table vigild cannot read keeps nothing.
 // accounts_'s lookup: keyed by the uid as text, an IdentityCache key.
 std::optional<Identity> account_by_uid_text(const std::string& uid) {
     uid_t u = 0;
@@ -100,6 +97,9 @@ std::optional<Identity> account_by_uid_text(const std::string& uid) {
     return account_by_uid(u);
 }
 
+// Local files and the grant table are watched; a grant's row is served by
+// NSS only until its expiry, so no answer is kept past the table's first.
+// A table vigild cannot read keeps nothing.
 IdentityCacheSettings identity_cache_settings(const Config& c) {
     IdentityCacheSettings s;
     s.watched = identity_sources(c.grants.table);
