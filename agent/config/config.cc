@@ -113,6 +113,12 @@ private:
         return *v;
     }
 
+    bool boolean(const toml::node& n, std::string_view what) const {
+        auto b = n.value<bool>();
+        if (!b) fail(n.source(), fmt::format("{} must be true or false", what));
+        return *b;
+    }
+
     std::chrono::seconds duration(const toml::node& n, std::string_view what) const {
         auto d = parse_duration(string(n, what));
         if (!d) fail(n.source(), fmt::format("{}: {}", what, d.error().message));
@@ -188,11 +194,12 @@ private:
     }
 
     void parse_pdp(const toml::table& t, PdpSettings& p) const {
-        only_keys(t,
-                  {"protocol", "urls", "ca_file", "pinned_pubkey", "client_cert", "client_key", "bearer_token_file",
-                   "timeout", "fallback", "cache_max_age", "cache_allow_seconds", "cache_services", "opa_path",
-                   "ignore_keys", "breaker_failures", "breaker_cooldown", "max_connections", "authzen_profile"},
-                  "[pdp]");
+        only_keys(
+            t,
+            {"protocol", "urls", "ca_file", "pinned_pubkey", "client_cert", "client_key", "bearer_token_file",
+             "timeout", "fallback", "cache_max_age", "cache_allow_seconds", "cache_services", "opa_path", "ignore_keys",
+             "breaker_failures", "breaker_cooldown", "max_connections", "authzen_profile", "batch"},
+            "[pdp]");
         if (auto* n = t.get("protocol")) p.protocol = protocol(*n);
         if (auto* n = t.get("urls")) p.urls = urls(*n);
         for (auto [key, slot] : {std::pair{"ca_file", &p.ca_file},
@@ -219,6 +226,7 @@ private:
         if (auto* n = t.get("max_connections")) {
             p.max_connections = static_cast<int>(integer(*n, "pdp.max_connections", 1, 256));
         }
+        if (auto* n = t.get("batch")) p.batch = boolean(*n, "pdp.batch");
         check_pdp(t, p);
     }
 
@@ -499,11 +507,7 @@ private:
         }
         if (auto* n = t.get("units")) s.units = string_list(*n, "units");
         cadence(t, s, "posture.systemd");
-        if (auto* n = t.get("ntp")) {
-            auto b = n->value<bool>();
-            if (!b) fail(n->source(), "posture.systemd.ntp must be true or false");
-            s.ntp = *b;
-        }
+        if (auto* n = t.get("ntp")) s.ntp = boolean(*n, "posture.systemd.ntp");
         return s;
     }
 
@@ -812,11 +816,7 @@ private:
                 fail(n->source(), fmt::format("{}: {} is only for allow rules", where, key));
             }
         }
-        if (auto* n = t.get("ask_pdp")) {
-            auto b = n->value<bool>();
-            if (!b) fail(n->source(), fmt::format("{}: ask_pdp must be true or false", where));
-            r.ask_pdp = *b;
-        }
+        if (auto* n = t.get("ask_pdp")) r.ask_pdp = boolean(*n, fmt::format("{}: ask_pdp", where));
         if (auto* n = t.get("fallback")) r.fallback = fallback(*n);
         parse_rule_step_up(t, where, r);
     }
@@ -839,11 +839,7 @@ private:
         } else if (is_step_up) {
             r.step_up = "totp";
         }
-        if (auto* n = t.get("purpose")) {
-            auto b = n->value<bool>();
-            if (!b) fail(n->source(), fmt::format("{}: purpose must be true or false", where));
-            r.purpose = *b;
-        }
+        if (auto* n = t.get("purpose")) r.purpose = boolean(*n, fmt::format("{}: purpose", where));
     }
 
     std::string path_;

@@ -90,6 +90,7 @@ struct PdpSettings {
     int breaker_failures = 3;
     std::chrono::milliseconds breaker_cooldown{5000};
     int max_connections = 8;
+    bool batch = true;  // AuthZEN: questions waiting for a free call go out as one batch
 };
 
 // [host]: the resource every request is about.

@@ -62,7 +62,14 @@ Result<std::unique_ptr<PdpClient>> PdpClient::create(const PdpSettings& settings
 }
 
 PdpClient::PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport)
-    : settings_(std::move(settings)), transport_(std::move(transport)) {}
+    : settings_(std::move(settings)), transport_(std::move(transport)) {
+    if (batches() && settings_.batch) {
+        // As many calls out as there are connections: a question waits for a
+        // call, never for a connection.
+        batched_ = std::make_unique<BatchedCalls>(static_cast<size_t>(settings_.max_connections), kMaxBatch,
+                                                  [this](const auto& qs, auto left) { return send(qs, left); });
+    }
+}
 
 PdpCall PdpClient::call_for(const PdpQuery& query, const std::string& request_id) const {
     switch (settings_.protocol) {
@@ -85,8 +92,9 @@ Result<PdpAnswer> PdpClient::parse(const std::string& body, const PdpQuery& quer
 PdpResult PdpClient::ask(const PdpQuery& query, const std::string& key, const std::string& request_id,
                          std::chrono::milliseconds deadline) {
     auto start = std::chrono::steady_clock::now();
-    PdpResult r = shared_.ask(key, request_id, deadline,
-                              [&](std::chrono::milliseconds left) { return ask_once(query, request_id, left); });
+    PdpResult r = shared_.ask(key, request_id, deadline, [&](std::chrono::milliseconds left) {
+        return batched_ ? batched_->ask(query, request_id, left) : ask_once(query, request_id, left);
+    });
     // Counted, and the PDP's health noted, by the call that was made.
     if (!r.shared_with.empty()) return r;
     auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
@@ -134,6 +142,19 @@ PdpResult PdpClient::ask_once(const PdpQuery& query, const std::string& request_
     r.response = x.result->body;
     if (!answer) return failed(std::move(r), "malformed", "the PDP's answer could not be read");
     return answered(std::move(r), *answer);
+}
+
+// One question alone, as without batches; several as one AuthZEN batch.
+std::vector<PdpResult> PdpClient::send(const std::vector<BatchedCalls::Question>& questions,
+                                       std::chrono::milliseconds deadline) {
+    if (questions.size() == 1) return {ask_once(*questions[0].query, *questions[0].request_id, deadline)};
+    std::vector<PdpQuery> queries;
+    std::vector<std::string> ids;
+    for (const BatchedCalls::Question& q : questions) {
+        queries.push_back(*q.query);
+        ids.push_back(*q.request_id);
+    }
+    return ask_one_batch(queries, ids, "batch-" + ids.front(), deadline);
 }
 
 // A well-formed answer: its obligations decide whether it can be carried out.

@@ -1,6 +1,8 @@
 // Asks the configured remote PDP about one request and says exactly what
 // happened: the answer and its obligations, or why there is none.
-// Identical questions asked at once share one call (shared_calls.h).
+// Identical questions asked at once share one call (shared_calls.h); with
+// AuthZEN, different ones that wait for a free call go out together as one
+// batch (batched_calls.h).
 //
 //   auto pdp = PdpClient::create(config.pdp);        // Result<unique_ptr<PdpClient>>
 //   PdpResult r = (*pdp)->ask(query, question_key(query), request_id, 800ms);
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "batched_calls.h"
 #include "config.h"
 #include "obligations.h"
 #include "pdp_protocols.h"
@@ -52,6 +55,8 @@ public:
 private:
     PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport);
     PdpResult ask_once(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
+    std::vector<PdpResult> send(const std::vector<BatchedCalls::Question>& questions,
+                                std::chrono::milliseconds deadline);
     PdpCall call_for(const PdpQuery& query, const std::string& request_id) const;
     Result<PdpAnswer> parse(const std::string& body, const PdpQuery& query) const;
     PdpResult answered(PdpResult r, const PdpAnswer& answer) const;
@@ -62,6 +67,7 @@ private:
     PdpSettings settings_;
     std::unique_ptr<PdpTransport> transport_;
     SharedCalls shared_;
+    std::unique_ptr<BatchedCalls> batched_;  // AuthZEN with [pdp] batch = true
 };
 
 }  // namespace vigil

@@ -17,7 +17,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 36
+tap_plan 37
 
 PDP_KIT=$SRCDIR/tests/pdp
 POLICY_VERSION=2025.07.1 # the constant in conf/cerbos/host.yaml
@@ -52,14 +52,15 @@ cerbos_stop() {
     "$PDP_KIT/cerbos.sh" stop "$T/$1" >>"$T/$1.out" 2>&1
 }
 
-# fake_pdp MODE: a faulty "PDP" on a free port (never a stand-in for a
+# fake_pdp MODE [ARGS]: a faulty "PDP" on a free port (never a stand-in for a
 # deciding one): hang = accepts and never answers; 500 = HTTP 500 with a
-# JSON error body; garbage = 200 with truncated JSON. Request heads go to
-# $T/fake-MODE.log. Sets FAKE_URL.
+# JSON error body; garbage = 200 with truncated JSON; slow-first PORT MS = a
+# relay to the real Cerbos on PORT that holds the first request for MS.
+# Request heads go to $T/fake-MODE.log. Sets FAKE_URL.
 fake_pdp() {
     local mode=$1 pid
     rm -f "$T/fake-$mode.port"
-    python3 "$T/fake_pdp.py" "$mode" "$T/fake-$mode.port" "$T/fake-$mode.log" 2>>"$T/fake-$mode.err" &
+    python3 "$T/fake_pdp.py" "$mode" "$T/fake-$mode.port" "$T/fake-$mode.log" "${@:2}" 2>>"$T/fake-$mode.err" &
     pid=$!
     e2e_track "$pid"
     FAKE_PIDS="${FAKE_PIDS:-} $pid"
@@ -80,6 +81,42 @@ def ready(port):
     with open(portfile + ".tmp", "w") as f:
         f.write(str(port))
     os.rename(portfile + ".tmp", portfile)
+
+if mode == "slow-first":
+    # A TCP relay to 127.0.0.1:UPSTREAM that holds the first request it
+    # relays for DELAY_MS and passes everything after at once.
+    import threading, time
+    upstream, delay = int(sys.argv[4]), int(sys.argv[5]) / 1000.0
+    first = threading.Lock()
+    held = [False]
+    def pump(src, dst, slow):
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            if slow:
+                with first:
+                    hold = not held[0]
+                    held[0] = True
+                if hold:
+                    with open(logfile, "a") as f:
+                        f.write("holding the first request\n")
+                    time.sleep(delay)
+            dst.sendall(data)
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    ready(s.getsockname()[1])
+    while True:
+        c, _ = s.accept()
+        u = socket.create_connection(("127.0.0.1", upstream))
+        threading.Thread(target=pump, args=(c, u, True), daemon=True).start()
+        threading.Thread(target=pump, args=(u, c, False), daemon=True).start()
 
 if mode == "hang":
     s = socket.socket()
@@ -556,6 +593,61 @@ authzen_dry_run() {
 }
 tap_case "authzen: vigilctl decide --json shows an AuthZEN evaluation (subject/action/resource) and Cerbos' decision" \
     authzen_dry_run
+
+# sudo_bg USER: sudo_as USER in the background; output and exit code in
+# $T/bg-USER.out and $T/bg-USER.rc, its pid added to BG_PIDS.
+sudo_bg() {
+    (
+        sudo_as "$1" id -u
+        printf '%s\n' "$SUDO_OUT" >"$T/bg-$1.out"
+        echo "$SUDO_RC" >"$T/bg-$1.rc"
+    ) &
+    BG_PIDS+=($!)
+}
+
+# bg_result USER: the exit code and output of sudo_bg USER, in SUDO_RC and SUDO_OUT.
+bg_result() {
+    SUDO_RC=$(cat "$T/bg-$1.rc")
+    SUDO_OUT=$(cat "$T/bg-$1.out")
+}
+
+# With one connection to the PDP, requests that come while it is busy go
+# out as one AuthZEN batch, and each gets its own answer: the relay holds
+# vgl-weird's request, alice, mallory and bob ask meanwhile; Cerbos then
+# gets one /access/v1/evaluations with their three questions.
+authzen_batch() {
+    local port=${URL_MAIN##*:} u
+    fake_pdp slow-first "$port" 1500 || return 1
+    agent_with authzen-batch <<EOF || return 1
+$(pdp_table authzen max_connections=1 timeout=2500ms -- "$FAKE_URL")
+
+$HOST_LOW
+EOF
+    audit_mark
+    rm -f "$T"/bg-*.rc
+    BG_PIDS=()
+    sudo_bg vgl-weird
+    wait_for 10 grep -q "holding the first request" "$T/fake-slow-first.log" ||
+        { fail "vgl-weird's request never reached the PDP"; return 1; }
+    for u in vgl-alice vgl-mallory vgl-bob; do sudo_bg "$u"; done
+    wait "${BG_PIDS[@]}"
+    bg_result vgl-alice
+    expect_rc "vgl-alice: sudo -n id -u (batched)" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    for u in vgl-weird vgl-mallory vgl-bob; do
+        bg_result "$u"
+        expect_nonzero "$u: sudo -n id -u (batched)" "$SUDO_RC" "$SUDO_OUT" || return 1
+        no_line 0 "$SUDO_OUT" "the command ran as root although sudo was denied" || return 1
+    done
+    expect_contains "vgl-mallory's sudo output" "$(cat "$T/bg-vgl-mallory.out")" \
+        "vigil: contractors cannot use sudo on this host" || return 1
+    audit_expect vgl-weird sudo outcome=deny path=pdp '!pdp.batch' || return 1
+    audit_expect vgl-alice sudo outcome=allow path=pdp pdp.batch.size=3 "pdp.policy_version=$POLICY_VERSION" || return 1
+    audit_expect vgl-mallory sudo outcome=deny path=pdp pdp.batch.size=3 \
+        "reason_admin=policy host/mallory-never-sudo" || return 1
+    audit_expect vgl-bob sudo outcome=deny path=pdp pdp.batch.size=3
+}
+tap_case "authzen: requests waiting for the one PDP connection go out as one batch, each with its own answer" \
+    authzen_batch
 
 # ---------------------------------------------------- Cerbos stopped ----
 

@@ -140,6 +140,7 @@ ask_pdp = false
     CHECK(c->pdp.fallback == vigil::Fallback::Cached);
     CHECK(c->pdp.cache_max_age == std::chrono::minutes(10));
     CHECK(c->pdp.cache_allow == std::chrono::seconds(30));
+    CHECK(c->pdp.batch);
     CHECK(c->host.id == "web-01");
     CHECK(c->host.labels.size() == 2);
     CHECK(c->subject.workload_key_id == "^ci-");
@@ -296,6 +297,11 @@ TEST_CASE("config rejects relative paths, long socket paths and bad PDP settings
         CHECK(parse_config(std::string("[pdp]\nprotocol = \"opa\"\nurls = [\"") + host + "\"]\n", "v"));
     }
     CHECK(parse_config("[pdp]\nignore_keys = []\n", "v"));
+    CHECK_FALSE(parse_config("[pdp]\nbatch = false\n", "v")->pdp.batch);
+    CHECK_THAT(error_of("[pdp]\nbatch = \"yes\"\n"),
+               Catch::StartsWith("vigil.toml:2:") && Catch::Contains("pdp.batch must be true or false"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"allow\"\nask_pdp = \"no\"\n"),
+               Catch::Contains("rule \"x\": ask_pdp must be true or false"));
     CHECK_THAT(error_of("[pdp]\ntimeout = \"soon\"\n"), Catch::StartsWith("vigil.toml:2:"));
     CHECK_THAT(error_of("[pdp]\nfallback = \"allow\"\n"), Catch::Contains("\"deny\", \"local\" or \"cached\""));
     CHECK_THAT(error_of("[pdp]\nclient_cert = \"/etc/c.pem\"\n"), Catch::Contains("go together"));
