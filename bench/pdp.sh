@@ -71,7 +71,25 @@ EDR_UNIT=falcon-sensor.service  # conf/cerbos/host.yaml's edr_signal: systemd.un
 
 # ------------------------------------------------------------- set-up ----
 
-# The bench user, in a group named ops, visible through NSS in this mount
+# next_free_id START: the first id from START that no user or group in the
+# copies under T/etc has.
+next_free_id() {
+    local id=$1
+    while cut -d: -f3 "$T/etc/passwd" "$T/etc/group" | grep -qx "$id"; do id=$((id + 1)); done
+    echo "$id"
+}
+
+# add_user NAME: a user NAME with a group of its own (same id), no login, in
+# the copies under T/etc.
+add_user() {
+    grep -q "^$1:" "$T/etc/passwd" && return 0
+    local id
+    id=$(next_free_id 29901)
+    echo "$1:x:$id:$id:vigil bench:/nonexistent:/usr/sbin/nologin" >>"$T/etc/passwd"
+    echo "$1:x:$id:" >>"$T/etc/group"
+}
+
+# The bench users, in a group named ops, visible through NSS in this mount
 # namespace only.
 pdp_setup_user() {
     if [ -z "${VIGIL_BENCH_HOST_MNTNS:-}" ] ||
@@ -82,18 +100,17 @@ pdp_setup_user() {
     mkdir -p "$T/etc"
     chmod 755 "$T" "$T/etc"
     cp /etc/passwd /etc/group "$T/etc/"
-    local uid=29901 gid=29900
-    while cut -d: -f3 "$T/etc/passwd" "$T/etc/group" | grep -qx "$uid"; do uid=$((uid + 1)); done
-    while cut -d: -f3 "$T/etc/group" | grep -qx "$gid"; do gid=$((gid + 1)); done
-    [ "$gid" = "$uid" ] && gid=$((gid + 1))
-    grep -q "^$BENCH_USER:" "$T/etc/passwd" ||
-        echo "$BENCH_USER:x:$uid:$uid:vigil bench:/nonexistent:/usr/sbin/nologin" >>"$T/etc/passwd"
-    grep -q "^$BENCH_USER:" "$T/etc/group" || echo "$BENCH_USER:x:$uid:" >>"$T/etc/group"
+    # The bench user, and the users of the AuthZEN batching rows (pdp_batch.sh).
+    local users=("$BENCH_USER") u i
+    for i in $(seq "$BATCH_USERS"); do users+=("$(batch_user "$i")"); done
+    for u in "${users[@]}"; do add_user "$u"; done
     if grep -q '^ops:' "$T/etc/group"; then
-        # The host has an ops group: add the bench user to it (copy only).
-        sed -i "/^ops:/ { s/:\$/:$BENCH_USER/; t; s/\$/,$BENCH_USER/ }" "$T/etc/group"
+        # The host has an ops group: add the bench users to it (copy only).
+        for u in "${users[@]}"; do
+            sed -i "/^ops:/ { s/:\$/:$u/; t; s/\$/,$u/ }" "$T/etc/group"
+        done
     else
-        echo "ops:x:$gid:$BENCH_USER" >>"$T/etc/group"
+        echo "ops:x:$(next_free_id 29900):$(IFS=,; echo "${users[*]}")" >>"$T/etc/group"
     fi
     chmod 644 "$T/etc/passwd" "$T/etc/group"
     mount --bind "$T/etc/passwd" /etc/passwd
@@ -587,6 +604,9 @@ pdp_measure() {
     sleep 32
     PDP_THREADS_RESTED=$(threads_of "$PDP_AGENT")
     PDP_RSS_RESTED=$(rss_kib "$PDP_AGENT")
+    PDP_ANON_RESTED=$(anon_kib "$PDP_AGENT")
+
+    batch_measure
 
     # ---- what the connection counting saw ----
     CONN_SOCKETS=$(sort -u "$T/ss.vigild" | wc -l)
@@ -696,7 +716,7 @@ $busy_note
 | after $PDP_DECIDED sequential PDP decisions | $(mib "$PDP_RSS_AFTER") | $(mib "$PDP_ANON_AFTER") | |
 | under load (peak sampled every 50 ms, at $PDP_RSS_LOAD_AT clients) | $(mib "$PDP_RSS_LOAD") | $(mib "$PDP_ANON_LOAD") | $PDP_THREADS_LOAD |
 | peak (VmHWM) at the end | $(mib "$PDP_RSS_HWM") | | |
-| 30 s after the load (idle workers end) | $(mib "$PDP_RSS_RESTED") | | $PDP_THREADS_RESTED |
+| 30 s after the load (idle workers end, their arenas trimmed) | $(mib "$PDP_RSS_RESTED") | $(mib "$PDP_ANON_RESTED") | $PDP_THREADS_RESTED |
 
 The rest of VmRSS is file-backed (RssFile): pages of the mapped shared
 libraries, which other processes using the same libraries share.
@@ -718,4 +738,5 @@ nothing else talked to Cerbos): $reuse_verdict.
   ($CONTROL_CALLS calls, a curl process each) saw $CONTROL_CONNS connections
   accepted by Cerbos and $CONTROL_TW closed (new TIME-WAIT sockets).
 EOF
+    batch_report
 }

@@ -107,6 +107,8 @@ fi
 . "$BENCH_DIR/local.sh"
 # shellcheck source=bench/pdp.sh
 . "$BENCH_DIR/pdp.sh"
+# shellcheck source=bench/pdp_batch.sh
+. "$BENCH_DIR/pdp_batch.sh"
 # shellcheck source=bench/posture.sh
 . "$BENCH_DIR/posture.sh"
 # shellcheck source=bench/nss.sh
