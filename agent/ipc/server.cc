@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -207,6 +208,12 @@ void Server::worker_loop() {
             // comes back; ~Server or the next dispatch joins this one.
             --idle_workers_;
             ended_workers_.push_back(std::this_thread::get_id());
+            lock.unlock();
+            // glibc keeps the memory a thread freed in that thread's arena,
+            // and an ended thread's arena waits for the next thread: without
+            // this, vigild stays at its size under load after a burst. Give
+            // back the free pages of every arena.
+            malloc_trim(0);
             return;
         }
         if (jobs_.empty()) return;  // stopping, and nothing left in hand
