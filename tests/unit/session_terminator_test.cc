@@ -15,11 +15,16 @@
 #include <string>
 #include <thread>
 
+#include "process_testing.h"
+
 using namespace std::chrono_literals;
 using vigil::LiveSession;
 using vigil::SessionTerminator;
 using vigil::TerminationResult;
 using vigil::TerminatorSettings;
+using vigil::testing::child_signals;
+using vigil::testing::spawn_waiting;
+using vigil::testing::wait_forever;
 namespace fs = std::filesystem;
 
 namespace {
@@ -29,16 +34,6 @@ TerminatorSettings quick() {
     s.grace = 100ms;
     s.kill_wait = 100ms;
     return s;
-}
-
-// Catch2 handles SIGTERM in the test process; a child must not inherit that.
-void child_signals(bool ignore_hup, bool ignore_term) {
-    ::signal(SIGHUP, ignore_hup ? SIG_IGN : SIG_DFL);
-    ::signal(SIGTERM, ignore_term ? SIG_IGN : SIG_DFL);
-}
-
-[[noreturn]] void wait_forever() {
-    for (;;) ::pause();
 }
 
 // A session process and its child, both with the given dispositions (the
@@ -158,12 +153,7 @@ TEST_CASE("terminator stops at SIGTERM when that is enough", "[sessions]") {
 }
 
 TEST_CASE("terminator needs only SIGHUP for a session that hangs up", "[sessions]") {
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        child_signals(false, false);
-        wait_forever();
-    }
+    pid_t child = spawn_waiting(false, false);
     TerminatorSettings slow = quick();
     slow.grace = 5s;  // finishing early proves the worker noticed the exit
     SessionTerminator term(slow);
@@ -217,12 +207,7 @@ TEST_CASE("terminator follows a child orphaned inside the session", "[sessions]"
 }
 
 TEST_CASE("terminator does not signal a pid whose start time does not match", "[sessions]") {
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        child_signals(false, false);
-        wait_forever();
-    }
+    pid_t child = spawn_waiting(false, false);
     LiveSession s = session_of(child);
     s.start_time += 1;  // what a session whose pid was reused looks like
     SessionTerminator term(quick());
@@ -236,12 +221,7 @@ TEST_CASE("terminator does not signal a pid whose start time does not match", "[
 }
 
 TEST_CASE("terminator signals when logind does not hold the session", "[sessions]") {
-    pid_t child = ::fork();
-    REQUIRE(child >= 0);
-    if (child == 0) {
-        child_signals(false, false);
-        wait_forever();
-    }
+    pid_t child = spawn_waiting(false, false);
     LiveSession s = session_of(child);
     s.xdg_session_id = "vigil-test-no-such-session";
     SessionTerminator term(quick());

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "engine_testing.h"
+#include "process_testing.h"
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -46,18 +47,8 @@ struct Watched {
     }
 };
 
-// A session's process: waits to be ended. Default dispositions: Catch2
-// handles SIGTERM in the test process, which a child must not inherit.
-pid_t login_process() {
-    pid_t pid = ::fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-        ::signal(SIGHUP, SIG_DFL);
-        ::signal(SIGTERM, SIG_DFL);
-        for (;;) ::pause();
-    }
-    return pid;
-}
+// A session's process: waits to be ended, dies on SIGHUP and SIGTERM.
+pid_t login_process() { return vigil::testing::spawn_waiting(false, false); }
 
 vigil::DecisionRecord open_session(pid_t pid, std::optional<std::chrono::seconds> session_max) {
     vigil::DecisionRecord r;
