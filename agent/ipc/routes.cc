@@ -131,10 +131,11 @@ Server::Begun Server::begin_without_waiting(const Frame& f, const PeerCredential
     auto kind = static_cast<wire::Kind>(f.kind);
     if (kind != wire::Kind::Account) return {};
     auto req = request_in(f, peer);
+    if (!req) return {};  // a worker refuses it, with the reason
     auto engine = engine_();
     // Names from the cache only: a miss, like an error, is a worker's (which
     // may wait for NSS, and refuses with the reason).
-    if (!req || !resolve_invoker(*req, "/proc", engine->account_lookups(false))) return {};
+    if (!resolve_invoker(*req, "/proc", engine->account_lookups(false))) return {};
     std::optional<CachedIdentity> who = engine->identity_without_waiting(*req);
     if (!who) return {};
     // Only now: attach uses up a step-up proof kept for this process.

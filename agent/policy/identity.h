@@ -19,7 +19,8 @@ struct Identity {
 };
 
 // std::nullopt when NSS does not know the user or cannot list their groups
-// whole (a partial list could miss the group a deny rule names).
+// whole, or fails to name one of them (a partial list could miss the group
+// a deny rule names).
 std::optional<Identity> lookup_identity(const std::string& user);
 
 // The account NSS names for uid (getpwuid): its name, uid and primary gid;
