@@ -14,8 +14,6 @@ using std::chrono::milliseconds;
 // A question whose batch timed out asks again only with this much left.
 constexpr milliseconds kMinRetry{10};
 
-std::string subject_of(const PdpQuery& q) { return q.subject.value("type", "") + "/" + q.subject.value("id", ""); }
-
 PdpResult failure(std::string kind, std::string why) {
     PdpResult r;
     r.status = PdpStatus::Failed;
@@ -33,7 +31,7 @@ BatchedCalls::BatchedCalls(size_t max_in_flight, size_t max_batch, Send send)
 
 PdpResult BatchedCalls::ask(const PdpQuery& query, const std::string& request_id, milliseconds deadline) {
     Entry e{.question = {&query, &request_id},
-            .subject = subject_of(query),
+            .subject = subject_key(query),
             .until = Clock::now() + deadline,
             .result = std::nullopt,
             .wake = {}};

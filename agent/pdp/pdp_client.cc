@@ -205,7 +205,7 @@ std::vector<std::vector<size_t>> PdpClient::rounds_by_subject(const std::vector<
     std::vector<std::vector<size_t>> rounds;
     std::vector<std::set<std::string>> seen;
     for (size_t i = 0; i < queries.size(); ++i) {
-        std::string subject = queries[i].subject.value("type", "") + "/" + queries[i].subject.value("id", "");
+        std::string subject = subject_key(queries[i]);
         size_t r = 0;
         while (r < rounds.size() && (seen[r].count(subject) || rounds[r].size() >= kMaxBatch)) ++r;
         if (r == rounds.size()) rounds.emplace_back(), seen.emplace_back();

@@ -112,6 +112,8 @@ nlohmann::ordered_json to_json(const PdpQuery& q) {
     return {{"subject", q.subject}, {"action", q.action}, {"resource", q.resource}, {"context", q.context}};
 }
 
+std::string subject_key(const PdpQuery& q) { return q.subject.value("type", "") + "/" + q.subject.value("id", ""); }
+
 std::string question_key(const PdpQuery& q) {
     // Plain (sorted) json: the same facts give the same text in any order.
     nlohmann::json j = to_json(q);

@@ -32,6 +32,10 @@ PdpQuery build_pdp_query(const DecisionRecord& r, const Config& config);
 // The whole query as one AuthZEN evaluation request body.
 nlohmann::ordered_json to_json(const PdpQuery& q);
 
+// Who the query is about, "type/id" (e.g. "user/alice"): an AuthZEN batch
+// holds one query per subject (batched_calls.h, PdpClient::rounds_by_subject).
+std::string subject_key(const PdpQuery& q);
+
 // What the query asks, as a short string (a SHA-256): the whole query but
 // for the context fields that are new on every request (time, request_id).
 // Two requests with the same key put the same question to the PDP, so one's
