@@ -19,7 +19,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 14
+tap_plan 15
 
 GRANTS=/var/lib/vigil/grants
 GROUP=vigil-sudo
@@ -572,6 +572,55 @@ truncated_table() {
     grep -q "written again from the grants vigild knew of" "$AGENT_LOG" || { fail "the repair was not logged"; note_logs; return 1; }
 }
 tap_case "the table cut short under vigild: nothing served, logged once; the next grant writes it back whole" truncated_table
+
+# in_place FILE < new: FILE's content replaced without a new inode (the
+# namespace's /etc files are bind mounts of these).
+in_place() { cat >"$T/in-place.tmp" && cat "$T/in-place.tmp" >"$1"; }
+
+# harness_account USER: the sshd stack's account phase for USER, in-process.
+harness_account() {
+    HARNESS_OUT=$("$PAM_HARNESS" --confdir "$T/etc/pam.d" --service sshd --user "$1" --rhost 127.0.0.1 \
+        --phase account 2>&1)
+    HARNESS_RC=$?
+}
+
+# vgl-orphan is in vgl-ops, with a primary gid no group has. libnss_vgldown
+# (tests/tools/nss_unavailable.cc), listed after files for groups, fails
+# with EIO when asked to name that gid, as a group source whose server is
+# down would. Not found is not an error; unavailable is.
+group_source_down() {
+    local libdir orphan_gid=64556
+    libdir=$(e2e_system_libdir)
+    install -m 0644 "$NSS_DOWN" "$libdir/libnss_vgldown.so.2" || { fail "cannot copy the test module"; return 1; }
+    e2e_add_user vgl-orphan 64555 || return 1
+    sed -E "s/^(vgl-orphan:x:64555:)64555:/\1$orphan_gid:/" "$T/etc/passwd" | in_place "$T/etc/passwd"
+    sed -E "s/^($E2E_OPS_GROUP:x:$E2E_OPS_GID:.*)$/\1,vgl-orphan/" "$T/etc/group" | in_place "$T/etc/group"
+    [ "$(id -g vgl-orphan)" = "$orphan_gid" ] || { fail "vgl-orphan's primary gid is not $orphan_gid"; return 1; }
+
+    audit_mark
+    harness_account vgl-orphan
+    expect_rc "vgl-orphan's account phase, gid $orphan_gid unknown to every source" 0 "$HARNESS_RC" "$HARNESS_OUT" ||
+        { note_logs; return 1; }
+    audit_expect vgl-orphan sshd outcome=allow "rule=ops may ssh" || return 1
+
+    local normal
+    normal=$(cat "$T/etc/nsswitch.conf")
+    sed -E 's/^group:.*/group: files vigil vgldown/' "$T/etc/nsswitch.conf" | in_place "$T/etc/nsswitch.conf"
+    local rc=0
+    audit_mark
+    harness_account vgl-orphan
+    [ "$HARNESS_RC" -ne 0 ] || { fail "vgl-orphan was allowed though NSS could not name gid $orphan_gid"; rc=1; }
+    audit_expect vgl-orphan sshd outcome=deny "reason_admin~could not list their groups" || rc=1
+    printf '%s\n' "$normal" | in_place "$T/etc/nsswitch.conf"
+    [ "$rc" -eq 0 ] || return 1
+
+    audit_mark
+    harness_account vgl-orphan
+    expect_rc "vgl-orphan's account phase with the failing source gone" 0 "$HARNESS_RC" "$HARNESS_OUT" || return 1
+    audit_expect vgl-orphan sshd outcome=allow
+}
+tap_case "a group source that fails (EIO) for one of vgl-orphan's gids denies; not found leaves the gid out" \
+    group_source_down
 
 agent_alive() {
     kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
