@@ -247,6 +247,7 @@ Answer Server::answer_admin_status(const Frame&, const PeerCredentials&) {
         const PdpTransport& t = pdp->transport();
         for (size_t i = 0; i < t.urls().size(); ++i)
             f.circuits.emplace_back(t.urls()[i], to_string(t.breaker_state(i)));
+        if (auto c = pdp->batch_counts()) f.pdp_calls = StatusFacts::PdpCalls{c->calls, c->batches, c->waiting};
     }
     f.health = vigil_health().snapshot();
     f.signals = engine->posture_snapshot();

@@ -143,14 +143,11 @@ PdpResult BatchedCalls::gave_up(Entry& e) {
     return failure("busy", fmt::format("all {} PDP calls stayed out until the deadline", max_in_flight_));
 }
 
-BatchedCalls::Counts BatchedCalls::counts() {
+BatchedCalls::Counts BatchedCalls::counts() const {
     std::lock_guard lock(mu_);
-    return counts_;
-}
-
-size_t BatchedCalls::waiting() {
-    std::lock_guard lock(mu_);
-    return queue_.size();
+    Counts c = counts_;
+    c.waiting = queue_.size();
+    return c;
 }
 
 }  // namespace vigil

@@ -55,14 +55,15 @@ public:
 
     PdpResult ask(const PdpQuery& query, const std::string& request_id, std::chrono::milliseconds deadline);
 
-    // Calls made so far, and how many of them held more than one question.
+    // Calls made so far, how many of them held more than one question, and
+    // the questions queued now, waiting for a call (vigilctl status).
     struct Counts {
         size_t calls = 0;
         size_t batches = 0;
+        size_t waiting = 0;
     };
-    Counts counts();
-    // Questions queued now, waiting for a call.
-    size_t waiting();
+    Counts counts() const;
+    size_t waiting() const { return counts().waiting; }
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -85,10 +86,10 @@ private:
     const size_t max_in_flight_;
     size_t max_batch_;
     const Send send_;
-    std::mutex mu_;
+    mutable std::mutex mu_;
     std::deque<Entry*> queue_;  // asked and not yet taken, oldest first
     size_t in_flight_ = 0;
-    Counts counts_;
+    Counts counts_;  // calls and batches; waiting is queue_'s size
 };
 
 }  // namespace vigil

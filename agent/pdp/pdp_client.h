@@ -13,6 +13,7 @@
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,12 @@ public:
     static constexpr size_t kMaxBatch = 50;  // Cerbos' default limit; more is a 400
 
     const PdpSettings& settings() const { return settings_; }
-    // For vigilctl status: the endpoints and their circuit breakers.
+    // For vigilctl status: the endpoints and their circuit breakers; the
+    // batcher's counts, when questions are batched.
     const PdpTransport& transport() const { return *transport_; }
+    std::optional<BatchedCalls::Counts> batch_counts() const {
+        return batched_ ? std::optional(batched_->counts()) : std::nullopt;
+    }
 
 private:
     PdpClient(PdpSettings settings, std::unique_ptr<PdpTransport> transport);

@@ -39,6 +39,10 @@ Json pdp_json(const StatusFacts& f) {
     const HealthSnapshot& h = f.health;
     const char* reachable = h.pdp_failing() || every_circuit_open(f) ? "no" : h.pdp_last_success ? "yes" : "unknown";
     j["endpoints"] = endpoints;
+    if (f.pdp_calls) {
+        j["calls"] = {
+            {"made", f.pdp_calls->made}, {"batches", f.pdp_calls->batches}, {"waiting", f.pdp_calls->waiting}};
+    }
     j["reachable"] = reachable;
     j["last_success"] = time_or_null(h.pdp_last_success);
     j["last_failure"] = time_or_null(h.pdp_last_failure);
@@ -117,6 +121,10 @@ std::string pdp_line(const nlohmann::json& p) {
     std::string out = text(p, "protocol") + ", reachable: " + text(p, "reachable");
     for (const auto& e : p["endpoints"])
         out += fmt::format("\n           {} (circuit {})", text(e, "url"), text(e, "circuit"));
+    if (auto c = p.find("calls"); c != p.end() && c->is_object()) {
+        out += fmt::format("\n           calls: {} made, {} of them batches; {} question(s) waiting",
+                           c->value("made", 0), c->value("batches", 0), c->value("waiting", 0));
+    }
     std::string ok = text(p, "last_success"), bad = text(p, "last_failure");
     out += "\n           last answer: " + (ok.empty() ? "never" : ok);
     out += ", last failure: " + (bad.empty() ? "never" : bad + " (" + text(p, "last_error") + ")");

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,12 @@ struct StatusFacts {
     uint64_t answered = 0;
     std::string pdp_protocol;                                   // "local": no PDP
     std::vector<std::pair<std::string, std::string>> circuits;  // endpoint URL, breaker state
+    struct PdpCalls {
+        size_t made = 0;     // calls since the PDP was configured (start or reload)
+        size_t batches = 0;  // of them, AuthZEN batches of more than one question
+        size_t waiting = 0;  // questions queued now for a free call
+    };
+    std::optional<PdpCalls> pdp_calls;  // none: [pdp] batch is off, or no PDP
     HealthSnapshot health;
     posture::Snapshot signals;
     std::chrono::seconds default_max_age{60};

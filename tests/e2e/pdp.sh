@@ -644,7 +644,12 @@ EOF
     audit_expect vgl-alice sudo outcome=allow path=pdp pdp.batch.size=3 "pdp.policy_version=$POLICY_VERSION" || return 1
     audit_expect vgl-mallory sudo outcome=deny path=pdp pdp.batch.size=3 \
         "reason_admin=policy host/mallory-never-sudo" || return 1
-    audit_expect vgl-bob sudo outcome=deny path=pdp pdp.batch.size=3
+    audit_expect vgl-bob sudo outcome=deny path=pdp pdp.batch.size=3 || return 1
+    # Two calls: vgl-weird's alone, then the batch; nothing left waiting.
+    "$VIGILCTL" --socket "$ADMIN_SOCK" status --json >"$T/status-batch.json" 2>"$T/status-batch.err" ||
+        { fail "vigilctl status failed"; note "stderr" "$T/status-batch.err" 5; return 1; }
+    json_expect "vigilctl status --json" "$T/status-batch.json" pdp.calls.made=2 pdp.calls.batches=1 \
+        pdp.calls.waiting=0
 }
 tap_case "authzen: requests waiting for the one PDP connection go out as one batch, each with its own answer" \
     authzen_batch

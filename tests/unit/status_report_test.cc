@@ -106,3 +106,12 @@ TEST_CASE("status shows the metrics file and why its last write failed, without 
     f.health = {};
     CHECK_THAT(vigil::render_status(vigil::build_status(f)), Catch::Contains("\nmetrics:   off\n"));
 }
+
+TEST_CASE("status shows the PDP calls made, the batches among them and the questions waiting, when batching") {
+    auto f = healthy_facts();
+    CHECK_FALSE(vigil::build_status(f)["pdp"].contains("calls"));
+    f.pdp_calls = vigil::StatusFacts::PdpCalls{120, 7, 3};
+    auto j = vigil::build_status(f);
+    CHECK(j["pdp"]["calls"] == nlohmann::ordered_json({{"made", 120}, {"batches", 7}, {"waiting", 3}}));
+    CHECK_THAT(vigil::render_status(j), Catch::Contains("calls: 120 made, 7 of them batches; 3 question(s) waiting"));
+}
