@@ -3,25 +3,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "user_text.h"
+
 namespace vigil::pam {
 namespace {
 
-constexpr char kPrefix[] = "vigil: ";
-constexpr size_t kMaxMessage = 512;
-
-// Copies text after the prefix, printable bytes only, always NUL-terminated.
-void render(std::string_view text, char (&out)[kMaxMessage]) {
-    size_t n = sizeof kPrefix - 1;
-    std::memcpy(out, kPrefix, n);
-    for (char c : text) {
-        if (n + 1 >= kMaxMessage) break;
-        unsigned char u = static_cast<unsigned char>(c);
-        out[n++] = (u < 0x20 || u == 0x7f) ? '?' : c;
-    }
-    out[n] = '\0';
-}
-
-// As render, for longer, multi-line text: keeps '\n' and bytes >= 0x80
+// As render_user_line (user_text.h), for longer, multi-line text: keeps '\n' and bytes >= 0x80
 // (UTF-8 half blocks of a QR code). Returns a malloc'd string or nullptr.
 char* render_block(std::string_view text) {
     constexpr size_t kMaxBlock = 16 * 1024;
@@ -86,8 +73,8 @@ void tell_user(pam_handle_t* pamh, std::string_view text) {
     const auto* conv = static_cast<const pam_conv*>(item);
     if (conv->conv == nullptr) return;
 
-    char line[kMaxMessage];
-    render(text, line);
+    char line[wire::kMaxUserLine];
+    wire::render_user_line(text, line);
     pam_message msg{PAM_ERROR_MSG, line};
     const pam_message* msgs[1] = {&msg};
     pam_response* resp = nullptr;

@@ -20,6 +20,11 @@
 #include "request_facts.h"
 
 namespace vigil::pam {
+
+using wire::AgentAnswer;
+using wire::ask_agent;
+using wire::ClientStatus;
+
 namespace {
 
 enum class Phase { Account, Auth, OpenSession, CloseSession };

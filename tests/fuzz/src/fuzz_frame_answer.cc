@@ -9,7 +9,7 @@
 
 namespace {
 // 32 KiB: static, like the module's answer lives in one pam handle.
-vigil::pam::AgentAnswer answer;
+vigil::wire::AgentAnswer answer;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memcpy(answer.buf, data, size);
     for (auto kind : {vigil::wire::Kind::Account, vigil::wire::Kind::Auth, vigil::wire::Kind::OpenSession,
                       vigil::wire::Kind::StepUpAnswer}) {
-        if (vigil::pam::parse_answer(size, kind, answer) != vigil::pam::ClientStatus::Ok) continue;
+        if (vigil::wire::parse_answer(size, kind, answer) != vigil::wire::ClientStatus::Ok) continue;
         // Every view the module may print must lie inside the buffer.
         for (std::string_view v : {answer.outcome, answer.reason_user, answer.request_id, answer.prompt, answer.info}) {
             if (!v.empty() && (reinterpret_cast<const uint8_t*>(v.data()) < answer.buf ||

@@ -12,7 +12,7 @@
 #include "deadline_io.h"
 #include "unique_fd.h"
 
-namespace vigil::pam {
+namespace vigil::wire {
 namespace {
 
 // A unix socket whose backlog is full refuses a non-blocking connect with
@@ -27,17 +27,17 @@ ClientStatus connect_agent(int fd, const char* path, int64_t deadline) {
         if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return ClientStatus::Ok;
         if (errno == EINTR) continue;
         if (errno != EAGAIN) return ClientStatus::Unreachable;
-        int64_t left = deadline - wire::monotonic_ms();
+        int64_t left = deadline - monotonic_ms();
         if (left <= 0) return ClientStatus::Timeout;
         poll(nullptr, 0, static_cast<int>(left < kRetryMs ? left : kRetryMs));
     }
 }
 
-ClientStatus status_of(wire::IoStatus s) {
+ClientStatus status_of(IoStatus s) {
     switch (s) {
-        case wire::IoStatus::Ok: return ClientStatus::Ok;
-        case wire::IoStatus::Timeout: return ClientStatus::Timeout;
-        case wire::IoStatus::Closed: break;
+        case IoStatus::Ok: return ClientStatus::Ok;
+        case IoStatus::Timeout: return ClientStatus::Timeout;
+        case IoStatus::Closed: break;
     }
     return ClientStatus::Closed;
 }
@@ -47,19 +47,19 @@ ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answ
     // the last answer may survive into this one.
     answer.outcome = answer.reason_user = answer.request_id = answer.session_max_seconds = {};
     answer.challenge_id = answer.prompt = answer.echo = answer.info = {};
-    wire::Reader reader(payload, len);
-    wire::Tag tag{};
+    Reader reader(payload, len);
+    Tag tag{};
     std::string_view value;
     while (reader.next(tag, value)) {
         switch (tag) {
-            case wire::Tag::Outcome: answer.outcome = value; break;
-            case wire::Tag::ReasonUser: answer.reason_user = value; break;
-            case wire::Tag::RequestId: answer.request_id = value; break;
-            case wire::Tag::SessionMaxSeconds: answer.session_max_seconds = value; break;
-            case wire::Tag::ChallengeId: answer.challenge_id = value; break;
-            case wire::Tag::Prompt: answer.prompt = value; break;
-            case wire::Tag::Echo: answer.echo = value; break;
-            case wire::Tag::Info: answer.info = value; break;
+            case Tag::Outcome: answer.outcome = value; break;
+            case Tag::ReasonUser: answer.reason_user = value; break;
+            case Tag::RequestId: answer.request_id = value; break;
+            case Tag::SessionMaxSeconds: answer.session_max_seconds = value; break;
+            case Tag::ChallengeId: answer.challenge_id = value; break;
+            case Tag::Prompt: answer.prompt = value; break;
+            case Tag::Echo: answer.echo = value; break;
+            case Tag::Info: answer.info = value; break;
             default: break;  // optional fields from a newer agent
         }
     }
@@ -70,21 +70,21 @@ ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answ
 // Reads until one whole frame is in answer.buf: one recv() per arrival
 // rather than header and payload separately, since the agent writes the
 // frame in one go.
-ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnswer& answer) {
+ClientStatus receive_answer(int fd, Kind kind, int64_t deadline, AgentAnswer& answer) {
     size_t have = 0;
-    size_t want = wire::kHeaderSize;
-    wire::Header h;
+    size_t want = kHeaderSize;
+    Header h;
     while (have < want) {
-        ClientStatus s = status_of(wire::wait_ready(fd, POLLIN, deadline));
+        ClientStatus s = status_of(wait_ready(fd, POLLIN, deadline));
         if (s != ClientStatus::Ok) return s;
         ssize_t r = recv(fd, answer.buf + have, sizeof answer.buf - have, MSG_DONTWAIT);
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         if (r <= 0) return ClientStatus::Closed;
         have += static_cast<size_t>(r);
-        if (want == wire::kHeaderSize && have >= wire::kHeaderSize) {
-            if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
-            if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
-            want = wire::kHeaderSize + h.length;
+        if (want == kHeaderSize && have >= kHeaderSize) {
+            if (parse_header(answer.buf, h) != HeaderStatus::Ok) return ClientStatus::Garbage;
+            if (h.kind != static_cast<uint16_t>(answer_to(kind))) return ClientStatus::Garbage;
+            want = kHeaderSize + h.length;
         }
     }
     return parse_answer(have, kind, answer);
@@ -92,13 +92,13 @@ ClientStatus receive_answer(int fd, wire::Kind kind, int64_t deadline, AgentAnsw
 
 }  // namespace
 
-ClientStatus parse_answer(size_t len, wire::Kind kind, AgentAnswer& answer) {
-    if (len < wire::kHeaderSize || len > sizeof answer.buf) return ClientStatus::Garbage;
-    wire::Header h;
-    if (wire::parse_header(answer.buf, h) != wire::HeaderStatus::Ok) return ClientStatus::Garbage;
-    if (h.kind != static_cast<uint16_t>(wire::answer_to(kind))) return ClientStatus::Garbage;
-    if (len != wire::kHeaderSize + h.length) return ClientStatus::Garbage;  // bytes beyond the one answer
-    return decode_answer(answer.buf + wire::kHeaderSize, h.length, answer);
+ClientStatus parse_answer(size_t len, Kind kind, AgentAnswer& answer) {
+    if (len < kHeaderSize || len > sizeof answer.buf) return ClientStatus::Garbage;
+    Header h;
+    if (parse_header(answer.buf, h) != HeaderStatus::Ok) return ClientStatus::Garbage;
+    if (h.kind != static_cast<uint16_t>(answer_to(kind))) return ClientStatus::Garbage;
+    if (len != kHeaderSize + h.length) return ClientStatus::Garbage;  // bytes beyond the one answer
+    return decode_answer(answer.buf + kHeaderSize, h.length, answer);
 }
 
 const char* describe(ClientStatus s) {
@@ -112,15 +112,15 @@ const char* describe(ClientStatus s) {
     return "unknown client status";
 }
 
-ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame, size_t frame_len,
+ClientStatus ask_agent(const char* socket_path, int timeout_ms, Kind kind, const uint8_t* frame, size_t frame_len,
                        AgentAnswer& answer) {
-    int64_t deadline = wire::monotonic_ms() + timeout_ms;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd) return ClientStatus::Unreachable;
     ClientStatus s = connect_agent(fd.get(), socket_path, deadline);
-    if (s == ClientStatus::Ok) s = status_of(wire::send_all_by(fd.get(), frame, frame_len, deadline));
+    if (s == ClientStatus::Ok) s = status_of(send_all_by(fd.get(), frame, frame_len, deadline));
     if (s == ClientStatus::Ok) s = receive_answer(fd.get(), kind, deadline, answer);
     return s;
 }
 
-}  // namespace vigil::pam
+}  // namespace vigil::wire

@@ -3,8 +3,8 @@
 //
 //   AgentAnswer answer;
 //   ClientStatus s = ask_agent("/run/vigil/pam.sock", 3000, frame, n, answer);
-#ifndef VIGIL_PAM_MODULE_AGENT_CLIENT_H
-#define VIGIL_PAM_MODULE_AGENT_CLIENT_H
+#ifndef VIGIL_WIRE_AGENT_CLIENT_H
+#define VIGIL_WIRE_AGENT_CLIENT_H
 
 #include <cstddef>
 #include <cstdint>
@@ -12,7 +12,7 @@
 
 #include "protocol.h"
 
-namespace vigil::pam {
+namespace vigil::wire {
 
 enum class ClientStatus {
     Ok,
@@ -25,25 +25,25 @@ enum class ClientStatus {
 const char* describe(ClientStatus s);
 
 struct AgentAnswer {
-    std::string_view outcome;      // one of wire::kOutcome* (protocol.h)
+    std::string_view outcome;      // one of kOutcome* (protocol.h)
     std::string_view reason_user;  // safe to show; sanitised before display
     std::string_view request_id;
     std::string_view session_max_seconds;
     // "challenge" (auth phase): what to ask the person next.
     std::string_view challenge_id;
     std::string_view prompt;
-    std::string_view echo;         // "on": show what is typed
-    std::string_view info;         // shown before the prompt
-    uint8_t buf[wire::kMaxFrame];  // backing store for the views above
+    std::string_view echo;   // "on": show what is typed
+    std::string_view info;   // shown before the prompt
+    uint8_t buf[kMaxFrame];  // backing store for the views above
 };
 
 // The answer to kind in answer.buf[0, len): one whole frame, nothing after
 // it. Garbage for anything else; the views in answer point into answer.buf.
-[[nodiscard]] ClientStatus parse_answer(size_t len, wire::Kind kind, AgentAnswer& answer);
+[[nodiscard]] ClientStatus parse_answer(size_t len, Kind kind, AgentAnswer& answer);
 
-[[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, wire::Kind kind, const uint8_t* frame,
+[[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, Kind kind, const uint8_t* frame,
                                      size_t frame_len, AgentAnswer& answer);
 
-}  // namespace vigil::pam
+}  // namespace vigil::wire
 
 #endif
