@@ -55,6 +55,7 @@ enum class Kind : uint16_t {
     StepUpAnswer = 0x05,   // auth phase: what the person typed at a challenge
     GrantRequest = 0x06,   // vigilctl grant request, from any local user (grant socket only)
     BreakGlass = 0x07,     // never sent: a break-glass use the module spooled to a file (break_glass.h)
+    SudoCommand = 0x08,    // vigil_sudo.so (sudo's approval plugin): may this exact command run
     AdminDecide = 0x41,    // vigilctl decide: dry run through the same engine
     AdminPing = 0x42,      // vigilctl ping: is the agent alive
     AdminPosture = 0x43,   // vigilctl posture: the current signals
@@ -89,6 +90,15 @@ enum class Tag : uint16_t {
     At = 19,             // BreakGlass: when, in seconds since the epoch
     Group = 20,          // BreakGlass: the break-glass group the user is in
     AskedAtMs = 21,      // the module's CLOCK_MONOTONIC (ms) as it began to ask: its budget runs from there
+    // SudoCommand: what sudo's policy plugin resolved (command_info), beside
+    // Command (the exact run_argv) and Ruser (the invoking user)
+    CommandPath = 22,  // the executable sudo runs, fully qualified
+    RunasUser = 23,    // the user it runs as (name)
+    RunasUid = 24,     // and that user's uid, which sudo really uses
+    RunasGroup = 25,   // the group it runs as, when sudo names one
+    RunasGid = 26,
+    Cwd = 27,       // the directory it runs in
+    Sudoedit = 28,  // "1": sudoedit; Command's arguments after "--" are the files edited
     // answer, from the agent
     // one of the kOutcome words below
     Outcome = 32,
@@ -108,6 +118,8 @@ inline constexpr char kPhaseAccount[] = "account";
 inline constexpr char kPhaseAuth[] = "auth";
 inline constexpr char kPhaseOpenSession[] = "open_session";
 inline constexpr char kPhaseCloseSession[] = "close_session";
+// Not a PAM phase: sudo's approval plugin asking about one command.
+inline constexpr char kPhaseCommand[] = "command";
 
 // The words of Tag::Outcome; vigild's to_string(Outcome) returns the first
 // three, so the trail, the metrics and the module spell them the same.

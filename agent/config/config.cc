@@ -39,7 +39,7 @@ public:
         c.path = path_;
         only_keys(root,
                   {"agent", "pdp", "host", "subject", "ssh", "posture", "step_up", "sessions", "grants", "metrics",
-                   "rollout", "rule"},
+                   "rollout", "sudo", "rule"},
                   "top level");
         if (auto* t = root.get("agent")) parse_agent(table(*t, "[agent]"), c.agent);
         if (auto* t = root.get("pdp")) parse_pdp(table(*t, "[pdp]"), c.pdp);
@@ -52,6 +52,7 @@ public:
         if (auto* t = root.get("grants")) parse_grants(table(*t, "[grants]"), c.grants);
         if (auto* t = root.get("metrics")) parse_metrics(table(*t, "[metrics]"), c.metrics);
         if (auto* t = root.get("rollout")) parse_rollout(table(*t, "[rollout]"), c.rollout);
+        if (auto* t = root.get("sudo")) parse_sudo(table(*t, "[sudo]"), c.sudo);
         if (auto* rules = root.get("rule")) parse_rules(*rules, c.rules);
         check_step_up_methods(root, c);
         return c;
@@ -152,6 +153,19 @@ private:
             }
         }
         if (auto* n = t.get("interval")) m.interval = duration(*n, "metrics.interval");
+    }
+
+    void parse_sudo(const toml::table& t, SudoSettings& s) const {
+        only_keys(t, {"approval"}, "[sudo]");
+        if (auto* n = t.get("approval")) {
+            std::string v = string(*n, "sudo.approval");
+            if (v == "pam")
+                s.approval = SudoApproval::Pam;
+            else if (v == "plugin")
+                s.approval = SudoApproval::Plugin;
+            else
+                fail(n->source(), fmt::format("sudo.approval must be \"pam\" or \"plugin\", not \"{}\"", v));
+        }
     }
 
     void parse_agent(const toml::table& t, AgentSettings& a) const {
@@ -763,15 +777,37 @@ private:
         std::string where = fmt::format("rule \"{}\"", r.name);
         only_keys(t,
                   {"name", "services", "users", "groups", "from", "decision", "reason", "session_max", "session_idle",
-                   "ask_pdp", "fallback", "require", "step_up", "purpose"},
+                   "ask_pdp", "fallback", "require", "step_up", "purpose", "commands", "runas"},
                   where);
         if (auto* n = t.get("services")) r.services = string_list(*n, "services");
         if (auto* n = t.get("users")) r.users = string_list(*n, "users");
         if (auto* n = t.get("groups")) r.groups = string_list(*n, "groups");
         if (auto* n = t.get("from")) r.from = cidrs(*n);
+        parse_rule_commands(t, where, r);
         r.effect = effect(t, where);
         parse_outcome_details(t, where, r);
         return r;
+    }
+
+    // commands and runas say what sudo may run, and as whom: only sudo's
+    // services know a command.
+    void parse_rule_commands(const toml::table& t, const std::string& where, Rule& r) const {
+        if (auto* n = t.get("commands")) {
+            for (const std::string& c : string_list(*n, "commands")) {
+                auto p = parse_command_pattern(c);
+                if (!p) fail(n->source(), fmt::format("{}: {}", where, p.error().message));
+                r.commands.push_back(std::move(*p));
+            }
+        }
+        if (auto* n = t.get("runas")) r.runas = string_list(*n, "runas");
+        if (r.commands.empty() && r.runas.empty()) return;
+        for (const std::string& s : r.services) {
+            if (!is_sudo_service(s)) {
+                fail(
+                    t.source(),
+                    fmt::format("{}: commands and runas are for sudo's services (sudo, sudo-i), not \"{}\"", where, s));
+            }
+        }
     }
 
     std::vector<Cidr> cidrs(const toml::node& n) const {
@@ -862,6 +898,8 @@ const char* to_string(PdpProtocol p) {
     }
     return "local";
 }
+
+const char* to_string(SudoApproval a) { return a == SudoApproval::Plugin ? "plugin" : "pam"; }
 
 Result<Config> parse_config(std::string_view text, const std::string& path) {
     return parse_config_files({{path, std::string(text)}});

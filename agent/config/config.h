@@ -144,6 +144,17 @@ struct MetricsSettings {
     std::chrono::seconds interval{15};
 };
 
+// [sudo]: who decides each command sudo runs.
+enum class SudoApproval {
+    Pam,     // only PAM: no exact command, so rules naming commands or runas cannot allow
+    Plugin,  // vigil_sudo.so asks about every command (sudo.conf); PAM asks only "may use sudo"
+};
+const char* to_string(SudoApproval a);
+
+struct SudoSettings {
+    SudoApproval approval = SudoApproval::Pam;
+};
+
 struct Config {
     std::string path;
     PostureSettings posture;
@@ -157,6 +168,7 @@ struct Config {
     GrantSettings grants;
     MetricsSettings metrics;
     RolloutSettings rollout;
+    SudoSettings sudo;
     std::vector<Rule> rules;
     std::string version;             // "sha256:<hex>" of the file's bytes: the local policy version
     std::vector<std::string> files;  // what it was read from: the main file, then the drop-ins

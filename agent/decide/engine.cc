@@ -80,6 +80,7 @@ Decision session_opened(const std::optional<RecentDecision>& account) {
 static bool reported(const Config& c, const Request& q) {
     switch (q.phase) {
         case Phase::Account:
+        case Phase::Command:
         case Phase::Auth:
         case Phase::OpenSession:
         case Phase::DryRun: return c.rollout.mode_for(q.service) == Mode::Report;
@@ -235,6 +236,7 @@ DecisionRecord Engine::stamp(const Request& req, CachedIdentity who) const {
     r.request_id = new_request_id();
     r.at = std::chrono::system_clock::now();
     r.request = req;
+    r.request.sudo_plugin = config_->sudo.approval == SudoApproval::Plugin && !req.sudo;
     r.identity = std::move(who.identity);
     r.identity_age = who.age;
     if (posture_) r.signals = posture_->snapshot();
@@ -281,7 +283,9 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
     settle(r, allow, std::move(write));
     if (dry_run) return;
     report(r);
-    if (recent_ && req.phase == Phase::Account && r.decision.outcome == Outcome::Allow) {
+    // The session sudo opens next registers under this: its command too.
+    bool account_like = req.phase == Phase::Account || req.phase == Phase::Command;
+    if (recent_ && account_like && r.decision.outcome == Outcome::Allow) {
         recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
                                     req.mfa, req.purpose});

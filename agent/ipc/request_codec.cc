@@ -4,11 +4,14 @@
 
 #include <bitset>
 
+#include "rule.h"
+
 namespace vigil {
 namespace {
 
 constexpr size_t kMaxName = 256;   // user, service, tty, ruser
 constexpr size_t kMaxHost = 1025;  // NI_MAXHOST
+constexpr size_t kMaxPath = 4096;  // PATH_MAX
 
 bool printable(std::string_view s) {
     for (unsigned char c : s) {
@@ -62,8 +65,50 @@ std::vector<std::string> split_argv(std::string_view v) {
     return out;
 }
 
+Status uid_field(std::string_view v, const char* what, std::optional<uid_t>& out) {
+    uint64_t n = 0;
+    if (!wire::parse_decimal(v, 4294967294u, n)) return err(fmt::format("{} is not a uid or gid", what));
+    out = static_cast<uid_t>(n);
+    return Ok{};
+}
+
+// The tags only vigil_sudo.so sends (SudoCommand), into q.sudo.
+Status apply_sudo_field(wire::Tag tag, std::string_view v, Request& q) {
+    if (!q.sudo) q.sudo.emplace();
+    SudoCommand& c = *q.sudo;
+    switch (tag) {
+        case wire::Tag::CommandPath:
+            if (v.empty() || v[0] != '/') return err("command_path is not an absolute path");
+            return name_field(v, kMaxPath, "command_path", c.path);
+        case wire::Tag::RunasUser: return name_field(v, kMaxName, "runas_user", c.runas_user);
+        case wire::Tag::RunasUid: return uid_field(v, "runas_uid", c.runas_uid);
+        case wire::Tag::RunasGroup: return name_field(v, kMaxName, "runas_group", c.runas_group);
+        case wire::Tag::RunasGid: {
+            std::optional<uid_t> g;
+            if (auto s = uid_field(v, "runas_gid", g); !s) return s;
+            c.runas_gid = static_cast<gid_t>(*g);
+            return Ok{};
+        }
+        case wire::Tag::Cwd: return name_field(v, kMaxPath, "cwd", c.cwd);
+        case wire::Tag::Sudoedit:
+            if (v != "1") return err("sudoedit is not \"1\"");
+            c.sudoedit = true;
+            return Ok{};
+        default: return Ok{};
+    }
+}
+
 Status apply_field(wire::Tag tag, std::string_view v, Request& q) {
     switch (tag) {
+        case wire::Tag::CommandPath:
+        case wire::Tag::RunasUser:
+        case wire::Tag::RunasUid:
+        case wire::Tag::RunasGroup:
+        case wire::Tag::RunasGid:
+        case wire::Tag::Cwd:
+        case wire::Tag::Sudoedit:
+            if (q.phase != Phase::Command) return Ok{};  // only the plugin's frame says what sudo resolved
+            return apply_sudo_field(tag, v, q);
         case wire::Tag::Phase: return Ok{};  // the frame kind is authoritative
         case wire::Tag::User: return name_field(v, kMaxName, "user", q.user);
         case wire::Tag::Service: return name_field(v, kMaxName, "service", q.service);
@@ -97,6 +142,7 @@ Phase phase_of(wire::Kind kind) {
         case wire::Kind::StepUpAnswer: return Phase::Auth;
         case wire::Kind::OpenSession: return Phase::OpenSession;
         case wire::Kind::CloseSession: return Phase::CloseSession;
+        case wire::Kind::SudoCommand: return Phase::Command;
         default: return Phase::Account;
     }
 }
@@ -119,6 +165,11 @@ Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& 
     if (reader.malformed()) return err("truncated field");
     if (q.user.empty()) return err("no user");
     if (q.service.empty()) return err("no service");
+    if (q.phase == Phase::Command) {
+        if (!q.sudo || q.sudo->path.empty()) return err("a sudo command without its path");
+        if (q.command.empty()) return err("a sudo command without its argv");
+        if (!is_sudo_service(q.service)) return err("a sudo command for another service");
+    }
     return q;
 }
 

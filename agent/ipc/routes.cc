@@ -25,6 +25,7 @@ const Server::Route Server::kRoutes[] = {
     {wire::Kind::OpenSession, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::CloseSession, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::StepUpAnswer, Listener::Pam, &Server::answer_step_up_answer},
+    {wire::Kind::SudoCommand, Listener::Pam, &Server::answer_pam_request},
     {wire::Kind::AdminDecide, Listener::Admin, &Server::answer_admin_decide},
     {wire::Kind::AdminPing, Listener::Admin, &Server::answer_admin_ping},
     {wire::Kind::AdminPosture, Listener::Admin, &Server::answer_admin_posture},
@@ -113,6 +114,8 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
             return refuse(kind, std::move(*req), "vigil cannot tell who is asking", s.error().message);
         }
     }
+    // Rules name programs by path, also as their symlinks resolve.
+    if (req->sudo) req->sudo->resolved = resolved_path(req->sudo->path);
     StepUpCoordinator* step_up = options_.step_up;
     if (step_up && (req->phase == Phase::Account || req->phase == Phase::Auth)) step_up->attach(*req);
     DecisionRecord r = engine->decide(*req);

@@ -60,6 +60,16 @@ nlohmann::ordered_json action_json(const Request& q) {
     if (!q.pam_user.empty()) props["pam_user"] = q.pam_user;
     if (!q.command.empty()) props["command"] = joined(q.command), props["argv"] = q.command;
     if (q.argv_truncated) props["argv_truncated"] = true;
+    if (!q.command.empty()) props["argv_source"] = q.sudo ? "plugin" : "cmdline";
+    if (q.sudo) {
+        const SudoCommand& c = *q.sudo;
+        props["command_path"] = c.path;
+        if (!c.runas_user.empty()) props["runas_user"] = c.runas_user;
+        if (c.runas_uid) props["runas_uid"] = *c.runas_uid;
+        if (!c.runas_group.empty()) props["runas_group"] = c.runas_group;
+        if (!c.cwd.empty()) props["cwd"] = c.cwd;
+        if (c.sudoedit) props["sudoedit"] = true;
+    }
     if (!q.tty.empty()) props["tty"] = q.tty;
     if (!q.grant_group.empty()) props["group"] = q.grant_group, props["seconds"] = q.grant_length.count();
     if (!q.grant_account.empty()) props["account"] = q.grant_account, props["seconds"] = q.grant_length.count();

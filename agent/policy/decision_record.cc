@@ -16,6 +16,20 @@ const char* event_name(Phase p) {
     }
 }
 
+// What sudo resolved (the approval plugin): the program, as whom, where.
+void write_sudo(JsonWriter& w, const SudoCommand& c) {
+    w.key("sudo").begin_object();
+    w.field("path", c.path);
+    if (c.resolved != c.path && !c.resolved.empty()) w.field("resolved", c.resolved);
+    if (!c.runas_user.empty()) w.field("runas_user", c.runas_user);
+    if (c.runas_uid) w.field("runas_uid", *c.runas_uid);
+    if (!c.runas_group.empty()) w.field("runas_group", c.runas_group);
+    if (c.runas_gid) w.field("runas_gid", *c.runas_gid);
+    if (!c.cwd.empty()) w.field("cwd", c.cwd);
+    if (c.sudoedit) w.field("sudoedit", true);
+    w.end_object();
+}
+
 void write_request(JsonWriter& w, const Request& q) {
     w.field("service", q.service).field("user", q.user);
     if (!q.pam_user.empty()) w.field("pam_user", q.pam_user);
@@ -26,8 +40,12 @@ void write_request(JsonWriter& w, const Request& q) {
         w.key("command").begin_array();
         for (const std::string& a : q.command) w.value(a);
         w.end_array();
+        // Exact from sudo itself, or read from /proc by the PAM module
+        // (sudo's own command line, options unparsed): best effort.
+        w.field("argv_source", q.sudo ? "plugin" : "cmdline");
     }
     if (q.argv_truncated) w.field("argv_truncated", true);
+    if (q.sudo) write_sudo(w, *q.sudo);
     if (q.after_auth) w.field("after_auth", true);
     if (!q.ssh_auth_info.empty()) w.field("ssh_auth_info", q.ssh_auth_info);
     if (!q.xdg_session_id.empty()) w.field("xdg_session_id", q.xdg_session_id);

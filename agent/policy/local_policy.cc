@@ -11,6 +11,15 @@ Decision deny_by(const Rule& rule, const Request& req) {
     d.reason_user = rule.reason.empty() ? "access denied by policy" : rule.reason;
     d.reason_admin =
         fmt::format("deny rule \"{}\" (line {}) matched {} for {}", rule.name, rule.line, req.service, req.user);
+    // Matched without the command (rule.h): say so, or the reason names a
+    // command the user did not run.
+    bool unseen = (!rule.commands.empty() || !rule.runas.empty()) && !req.sudo;
+    if (unseen) {
+        d.reason_user = "access denied: this host decides sudo by command, and this command cannot be checked";
+        d.reason_admin +=
+            "; the rule names commands or run-as users, which only the sudo approval plugin sees "
+            "([sudo] approval = \"pam\")";
+    }
     return d;
 }
 

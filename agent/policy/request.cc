@@ -14,6 +14,7 @@ const char* to_string(Phase p) {
         case Phase::Reevaluate: return "reevaluate";
         case Phase::SessionEnd: return "session_end";
         case Phase::Grant: return "grant";
+        case Phase::Command: return wire::kPhaseCommand;
     }
     return "unknown";
 }

@@ -15,7 +15,8 @@ namespace vigil {
 // Reevaluate: a live session decided again (its interval, a posture change);
 // SessionEnd: vigild ended a session (limit, revoke, re-decision).
 // Grant: a just-in-time grant request (vigilctl grant request).
-enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun, Reevaluate, SessionEnd, Grant };
+// Command: one command sudo is about to run, from its approval plugin.
+enum class Phase { Account, Auth, OpenSession, CloseSession, DryRun, Reevaluate, SessionEnd, Grant, Command };
 
 const char* to_string(Phase p);
 
@@ -35,6 +36,19 @@ struct StepUpProof {
     std::string acr;               // device: the ID token's acr
 };
 
+// What sudo resolved for one command (its approval plugin's command_info):
+// exact, unlike the command line the PAM module reads from /proc.
+struct SudoCommand {
+    std::string path;      // the program sudo runs, fully qualified
+    std::string resolved;  // path with its symlinks resolved (command_pattern.h)
+    std::string runas_user;
+    std::optional<uid_t> runas_uid;
+    std::string runas_group;  // empty: sudo named no group
+    std::optional<gid_t> runas_gid;
+    std::string cwd;
+    bool sudoedit = false;  // the files edited are command's arguments after "--"
+};
+
 struct Request {
     Phase phase = Phase::Account;
     // The subject: PAM_USER, or for sudo and su the invoking user (invoker.h).
@@ -48,9 +62,13 @@ struct Request {
     std::string ruser;
     std::string ssh_auth_info;
     std::string xdg_session_id;
-    std::vector<std::string> command;  // sudo's argv
+    std::vector<std::string> command;  // sudo's argv: run_argv from the plugin, else /proc's cmdline
     bool argv_truncated = false;       // command is only the start of it
-    bool after_auth = false;           // auth phase: the PAM stack authenticated the user before vigil
+    std::optional<SudoCommand> sudo;   // Phase::Command: what sudo resolved
+    // The PAM phases of sudo when its approval plugin decides each command
+    // ([sudo] approval = "plugin"): set by the engine from the config.
+    bool sudo_plugin = false;
+    bool after_auth = false;  // auth phase: the PAM stack authenticated the user before vigil
     pid_t pid = 0;
     pid_t ppid = 0;
     std::optional<PeerCredentials> peer;  // absent for a dry run

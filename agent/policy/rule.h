@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cidr.h"
+#include "command_pattern.h"
 #include "identity.h"
 #include "request.h"
 #include "requirement.h"
@@ -36,6 +37,10 @@ struct Rule {
     std::vector<std::string> users;
     std::vector<std::string> groups;
     std::vector<Cidr> from;
+    // sudo only: the commands (any, when empty) and the run-as users ("#uid"
+    // too; any, when empty) the rule is about. See rule_matches.
+    std::vector<CommandPattern> commands;
+    std::vector<std::string> runas;
     Effect effect = Effect::Deny;
     std::string reason;
     std::optional<std::chrono::seconds> session_max;
@@ -55,7 +60,18 @@ struct Rule {
 // `from` needs an address: a request without PAM_RHOST (sudo, console) never
 // matches a rule that names `from`. An rhost that is not an IP address (sshd
 // with UseDNS) cannot be placed, so it matches deny rules and no allow rule.
+//
+// `commands` and `runas` match only sudo's services. With the command sudo
+// resolved (the approval plugin) they match it exactly. Without it (sudo's
+// PAM phases, a re-decision) the command is not known: when the plugin
+// decides each command later (req.sudo_plugin), an allow rule stands for
+// "may use sudo" and a deny rule waits for the command; with PAM alone, a
+// deny rule holds (any command could be the one it names) and an allow rule
+// does not (it cannot be checked).
 bool rule_matches(const Rule& rule, const Request& req, const Identity& who);
+
+// sudo's PAM services: the ones a command can be asked about.
+bool is_sudo_service(const std::string& service);
 
 }  // namespace vigil
 

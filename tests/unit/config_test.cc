@@ -509,3 +509,28 @@ TEST_CASE("config reads [[grants.account]] and refuses what the table could not 
         error_of("[[grants.account]]\nname = \"a\"" + good_rest + "[[grants.account]]\nname = \"a\"" + good_rest),
         Catch::Contains("listed twice"));
 }
+
+TEST_CASE("config reads [sudo] approval and rules that name commands and run-as users") {
+    auto c = parse_config(R"([sudo]
+approval = "plugin"
+[[rule]]
+name = "restart nginx"
+groups = ["ops"]
+commands = ["/usr/bin/systemctl restart nginx", "/usr/bin/systemctl status *", "/usr/bin/id \"\""]
+runas = ["root", "#1001"]
+decision = "allow"
+)",
+                          "vigil.toml");
+    REQUIRE(c);
+    CHECK(c->sudo.approval == vigil::SudoApproval::Plugin);
+    REQUIRE(c->rules[0].commands.size() == 3);
+    CHECK(c->rules[0].commands[1].args == vigil::CommandPattern::Args::Prefix);
+    CHECK(c->rules[0].runas == std::vector<std::string>{"root", "#1001"});
+    CHECK(parse_config("", "vigil.toml")->sudo.approval == vigil::SudoApproval::Pam);
+    CHECK_THAT(error_of("[sudo]\napproval = \"maybe\"\n"), Catch::Contains("\"pam\" or \"plugin\""));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\ncommands = [\"bash\"]\n"),
+               Catch::StartsWith("vigil.toml:4:") && Catch::Contains("absolute path"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\nservices = [\"sshd\"]\ndecision = \"deny\"\nrunas = [\"root\"]\n"),
+               Catch::Contains("for sudo's services"));
+    CHECK_THAT(error_of("[[rule]]\nname = \"x\"\ndecision = \"deny\"\ncommands = []\n"), Catch::Contains("is empty"));
+}

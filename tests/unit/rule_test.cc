@@ -106,3 +106,73 @@ TEST_CASE("local policy carries the matching allow's session_idle") {
     auto d = vigil::decide_locally({r}, request("a", "sshd"), member_of({}));
     CHECK(d.session_idle == std::chrono::minutes(15));
 }
+
+namespace {
+
+vigil::Request sudo_command(std::string path, std::vector<std::string> argv, std::string runas = "root") {
+    auto q = request("alice", "sudo");
+    q.phase = vigil::Phase::Command;
+    q.command = std::move(argv);
+    q.sudo.emplace();
+    q.sudo->path = q.sudo->resolved = std::move(path);
+    q.sudo->runas_user = std::move(runas);
+    q.sudo->runas_uid = q.sudo->runas_user == "root" ? 0 : 1001;
+    return q;
+}
+
+vigil::Rule command_rule(Effect effect, std::vector<std::string> commands, std::vector<std::string> runas = {}) {
+    auto r = rule("commands", effect);
+    for (const auto& c : commands) r.commands.push_back(*vigil::parse_command_pattern(c));
+    r.runas = std::move(runas);
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("command rules match the command sudo resolved, with its arguments and run-as user") {
+    auto r = command_rule(Effect::Allow, {"/usr/bin/systemctl restart nginx"}, {"root", "#1001"});
+    auto who = member_of({});
+    CHECK(vigil::rule_matches(r, sudo_command("/usr/bin/systemctl", {"systemctl", "restart", "nginx"}), who));
+    CHECK_FALSE(vigil::rule_matches(r, sudo_command("/usr/bin/systemctl", {"systemctl", "stop", "nginx"}), who));
+    CHECK(vigil::rule_matches(r, sudo_command("/usr/bin/systemctl", {"systemctl", "restart", "nginx"}, "deploy"), who));
+    auto as_www = sudo_command("/usr/bin/systemctl", {"systemctl", "restart", "nginx"}, "www-data");
+    as_www.sudo->runas_uid = 33;
+    CHECK_FALSE(vigil::rule_matches(r, as_www, who));
+}
+
+TEST_CASE("command rules never match another service") {
+    auto deny = command_rule(Effect::Deny, {"/usr/bin/bash"});
+    CHECK_FALSE(vigil::rule_matches(deny, request("alice", "sshd"), member_of({})));
+    CHECK_FALSE(vigil::rule_matches(deny, request("alice", "su"), member_of({})));
+}
+
+TEST_CASE(
+    "without the command, a command deny rule holds and a command allow rule does not, unless the plugin decides "
+    "later") {
+    auto deny = command_rule(Effect::Deny, {"/usr/bin/bash"});
+    auto allow = command_rule(Effect::Allow, {"/usr/bin/systemctl restart nginx"});
+    auto pam = request("alice", "sudo");  // the PAM account phase: no exact command
+    CHECK(vigil::rule_matches(deny, pam, member_of({})));
+    CHECK_FALSE(vigil::rule_matches(allow, pam, member_of({})));
+    pam.sudo_plugin = true;
+    CHECK_FALSE(vigil::rule_matches(deny, pam, member_of({})));
+    CHECK(vigil::rule_matches(allow, pam, member_of({})));
+}
+
+TEST_CASE("a shell denied by path is denied however sudo starts it") {
+    auto deny = command_rule(Effect::Deny, {"/usr/bin/bash", "/usr/bin/sh"});
+    auto who = member_of({});
+    CHECK(vigil::rule_matches(deny, sudo_command("/usr/bin/bash", {"-bash"}), who));                      // sudo -i
+    CHECK(vigil::rule_matches(deny, sudo_command("/usr/bin/bash", {"bash"}), who));                       // sudo -s
+    CHECK(vigil::rule_matches(deny, sudo_command("/usr/bin/sh", {"sh", "-c", "cat /etc/shadow"}), who));  // sudo sh -c
+}
+
+TEST_CASE("a command deny rule that holds without the command says why, not the command's reason") {
+    auto deny = command_rule(Effect::Deny, {"/usr/bin/bash"});
+    deny.reason = "shells are not allowed";
+    auto pam = request("alice", "sudo");
+    auto d = vigil::deny_by(deny, pam);
+    CHECK_THAT(d.reason_user, Catch::Contains("cannot be checked"));
+    CHECK_THAT(d.reason_admin, Catch::Contains("approval = \"pam\""));
+    CHECK(vigil::deny_by(deny, sudo_command("/usr/bin/bash", {"bash"})).reason_user == "shells are not allowed");
+}

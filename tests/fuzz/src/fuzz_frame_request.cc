@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case vigil::wire::Kind::Account:
         case vigil::wire::Kind::Auth:
         case vigil::wire::Kind::OpenSession:
-        case vigil::wire::Kind::CloseSession: (void)vigil::decode_pam_request(kind, payload); break;
+        case vigil::wire::Kind::CloseSession:
+        case vigil::wire::Kind::SudoCommand: (void)vigil::decode_pam_request(kind, payload); break;
         case vigil::wire::Kind::StepUpAnswer: (void)vigil::decode_step_up_answer(payload); break;
         default: break;
     }

@@ -1,0 +1,73 @@
+#include "command_pattern.h"
+
+#include <fmt/format.h>
+
+#include <climits>
+#include <cstdlib>
+
+namespace vigil {
+namespace {
+
+std::vector<std::string> words(std::string_view text) {
+    std::vector<std::string> out;
+    size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+        size_t start = i;
+        while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+        if (i > start) out.emplace_back(text.substr(start, i - start));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string resolved_path(const std::string& path) {
+    if (path.empty() || path[0] != '/') return path;
+    char buf[PATH_MAX];
+    if (realpath(path.c_str(), buf) == nullptr) return path;
+    return buf;
+}
+
+Result<CommandPattern> parse_command_pattern(std::string_view text) {
+    CommandPattern p;
+    p.text = text;
+    std::vector<std::string> w = words(text);
+    if (w.empty()) return err("a command is empty");
+    p.path = w[0];
+    if (p.path[0] != '/') return err(fmt::format("command \"{}\": the program needs an absolute path", text));
+    if (p.path.find('*') != std::string::npos)
+        return err(fmt::format("command \"{}\": no wildcards in the program's path", text));
+    p.resolved = resolved_path(p.path);
+    w.erase(w.begin());
+    if (w.empty()) return p;  // any arguments
+    if (w.size() == 1 && w[0] == "\"\"") {
+        p.args = CommandPattern::Args::Exact;  // none at all
+        return p;
+    }
+    for (size_t i = 0; i < w.size(); ++i) {
+        if (w[i] == "\"\"") return err(fmt::format("command \"{}\": \"\" stands alone, for no arguments", text));
+        if (w[i].find('*') == std::string::npos) continue;
+        if (w[i] != "*" || i + 1 != w.size())
+            return err(fmt::format("command \"{}\": '*' only as the last word, for any further arguments", text));
+    }
+    p.args = w.back() == "*" ? CommandPattern::Args::Prefix : CommandPattern::Args::Exact;
+    if (p.args == CommandPattern::Args::Prefix) w.pop_back();
+    p.argv = std::move(w);
+    return p;
+}
+
+bool command_matches(const CommandPattern& p, const std::string& path, const std::string& resolved,
+                     const std::vector<std::string>& args) {
+    bool same = path == p.path || resolved == p.path || path == p.resolved || resolved == p.resolved;
+    if (!same) return false;
+    switch (p.args) {
+        case CommandPattern::Args::Any: return true;
+        case CommandPattern::Args::Exact: return args == p.argv;
+        case CommandPattern::Args::Prefix:
+            return args.size() >= p.argv.size() && std::equal(p.argv.begin(), p.argv.end(), args.begin());
+    }
+    return false;
+}
+
+}  // namespace vigil

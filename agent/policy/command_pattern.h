@@ -1,0 +1,46 @@
+// One entry of a rule's `commands`, in sudoers' spirit:
+//
+//   "/usr/bin/systemctl"                 the program, with any arguments
+//   "/usr/bin/systemctl restart nginx"   exactly these arguments
+//   "/usr/bin/systemctl status *"        these first, then any (or none)
+//   "/usr/bin/id \"\""                   no arguments at all
+//
+// Words are split at spaces and tabs (an argument holding a space cannot be
+// named). The path is compared with the command sudo resolved, each side
+// also as its symlinks resolve, so /bin/bash and /usr/bin/bash are one
+// program on a merged-/usr system. argv[0] is never compared: sudo -i runs
+// "-bash".
+#ifndef VIGIL_POLICY_COMMAND_PATTERN_H
+#define VIGIL_POLICY_COMMAND_PATTERN_H
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace vigil {
+
+struct CommandPattern {
+    enum class Args { Any, Exact, Prefix };
+    std::string text;      // as written, for explanations
+    std::string path;      // absolute, as written
+    std::string resolved;  // path with its symlinks resolved when it exists; else path
+    Args args = Args::Any;
+    std::vector<std::string> argv;  // Exact: every argument; Prefix: those before the '*'
+};
+
+Result<CommandPattern> parse_command_pattern(std::string_view text);
+
+// path: the command as sudo resolved it; resolved: that with its symlinks
+// resolved (resolved_path); args: run_argv without argv[0].
+bool command_matches(const CommandPattern& p, const std::string& path, const std::string& resolved,
+                     const std::vector<std::string>& args);
+
+// path with every symlink resolved (realpath), or path itself when it
+// cannot be (gone, not absolute).
+std::string resolved_path(const std::string& path);
+
+}  // namespace vigil
+
+#endif

@@ -1,0 +1,175 @@
+#!/bin/bash
+# Real sudo with vigil_sudo.so, vigil's approval plugin, in sudo.conf (a bind
+# mount in this namespace): sudoers allows every test user everything, and
+# vigild decides each command sudo resolved, with its exact argv and run-as
+# user. Rules name commands: an allowed one runs, another does not, and the
+# user sees why; shells are refused however sudo starts them (-s, -i, bash);
+# -u vgl-bob is decided apart from -u root. Every command leaves a record with
+# the exact argv, the path sudo resolved and argv_source "plugin". With
+# [sudo] approval = "pam" (no plugin to see the command), a rule that names
+# commands cannot allow.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+e2e_enter_ns "$@"
+
+tap_plan 8
+
+sudo_rules() {
+    cat <<EOF
+[sudo]
+approval = "${1:-plugin}"
+
+[[rule]]
+name = "no shells"
+services = ["sudo"]
+commands = ["/usr/bin/sh", "/usr/bin/bash", "/usr/bin/dash"]
+decision = "deny"
+reason = "shells are not allowed through sudo"
+
+[[rule]]
+name = "ops may ask who they are"
+services = ["sudo"]
+groups = ["$E2E_OPS_GROUP"]
+commands = ["/usr/bin/id -u", "/usr/bin/cat /etc/hostname"]
+runas = ["root"]
+decision = "allow"
+
+[[rule]]
+name = "ops may run whoami as vgl-bob"
+services = ["sudo"]
+groups = ["$E2E_OPS_GROUP"]
+commands = ["/usr/bin/whoami \"\""]
+runas = ["vgl-bob"]
+decision = "allow"
+EOF
+}
+
+# sudo.conf: the plugin, asking this test's vigild; or nothing ($1 = none).
+sudo_conf() {
+    if [ "${1:-}" = none ]; then
+        : >"$T/etc/sudo.conf"
+    else
+        echo "Plugin vigil_approval $SUDO_PLUGIN socket=$PAM_SOCK timeout=3000" >"$T/etc/sudo.conf"
+    fi
+}
+
+setup() {
+    [ -f "$SUDO_PLUGIN" ] || { fail "the plugin is not built: $SUDO_PLUGIN"; return 1; }
+    e2e_setup_system
+    sudo_conf
+    mount --bind "$T/etc/sudo.conf" /etc/sudo.conf || { fail "cannot bind-mount sudo.conf"; return 1; }
+    sudo_rules | write_config "$T/vigil.toml"
+    pam_sudo_vigil timeout=3000
+    agent_start "$T/vigil.toml" || return 1
+    # sudo -V as root: what an admin runs to see that sudo loaded the plugin.
+    local out
+    out=$(ASAN_OPTIONS=$HOST_ASAN_OPTIONS sudo -V 2>&1)
+    expect_contains "sudo -V" "$out" "vigil approval plugin version" || return 1
+}
+tap_case "setup: vigild with command rules, sudo.conf naming vigil_sudo.so" setup || e2e_abort "setup failed"
+
+# last_command_record USER: the last record of a command decision for USER
+# since the mark, in $T/last-record.json; fails if there is none.
+last_command_record() {
+    python3 - "$AUDIT_LOG" "$AUDIT_MARK" "$1" "$T/last-record.json" <<'PYEOF'
+import json, sys
+log, mark, user, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+last = None
+for i, line in enumerate(open(log)):
+    if i < mark:
+        continue
+    r = json.loads(line)
+    if r.get("phase") == "command" and r.get("user") == user:
+        last = line
+if last is None:
+    sys.exit("no command record for " + user)
+open(out, "w").write(last)
+PYEOF
+}
+
+command_expect() { # USER CHECK...
+    local user=$1
+    shift
+    last_command_record "$user" || { fail "no command record for $user"; note "audit log" "$AUDIT_LOG" 4; return 1; }
+    json_expect "command record for $user" "$T/last-record.json" "$@"
+}
+
+allowed_runs() {
+    audit_mark
+    sudo_as vgl-alice id -u
+    expect_rc "vgl-alice: sudo -n id -u" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    no_line "" "$SUDO_OUT" "no output" || true
+    [ "$SUDO_OUT" = 0 ] || { fail "sudo -n id -u printed '$SUDO_OUT', want 0"; return 1; }
+    command_expect vgl-alice outcome=allow "rule=ops may ask who they are" service=sudo \
+        command.0=id command.1=-u '!command.2' argv_source=plugin sudo.path=/usr/bin/id sudo.runas_user=root \
+        sudo.runas_uid=0 uid=20001
+}
+tap_case "an allowed command runs: sudo id -u prints 0; the record has the exact argv and the path sudo resolved" \
+    allowed_runs
+
+denied_refused() {
+    audit_mark
+    sudo_as vgl-alice id -g
+    expect_nonzero "vgl-alice: sudo -n id -g" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "id -g ran as root although vigil denied it" || return 1
+    expect_contains "sudo's output" "$SUDO_OUT" "vigil: no policy rule allows sudo for vgl-alice" || return 1
+    command_expect vgl-alice outcome=deny command.0=id command.1=-g argv_source=plugin sudo.path=/usr/bin/id
+}
+tap_case "a command no rule allows does not run, and the user is told why (same program, other arguments)" \
+    denied_refused
+
+shells_refused() {
+    local how
+    for how in "-s" "-i" "bash -c true" "sh -c id"; do
+        audit_mark
+        sudo_as vgl-alice "$how"
+        expect_nonzero "vgl-alice: sudo -n $how" "$SUDO_RC" "$SUDO_OUT" || return 1
+        expect_contains "sudo -n $how" "$SUDO_OUT" "vigil: shells are not allowed through sudo" || return 1
+        command_expect vgl-alice outcome=deny "rule=no shells" argv_source=plugin || return 1
+        echo "# sudo -n $how: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["sudo"]["path"], r["command"])' "$T/last-record.json")"
+    done
+}
+tap_case "shells are refused however sudo starts them: -s, -i, bash -c, sh -c" shells_refused
+
+runas_decided() {
+    audit_mark
+    sudo_as vgl-alice -u vgl-bob whoami
+    expect_rc "vgl-alice: sudo -n -u vgl-bob whoami" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    [ "$SUDO_OUT" = vgl-bob ] || { fail "whoami printed '$SUDO_OUT', want vgl-bob"; return 1; }
+    command_expect vgl-alice outcome=allow sudo.runas_user=vgl-bob sudo.runas_uid=20003 || return 1
+    audit_mark
+    sudo_as vgl-alice -u root whoami
+    expect_nonzero "vgl-alice: sudo -n -u root whoami" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line root "$SUDO_OUT" "whoami ran as root although only vgl-bob is allowed" || return 1
+    command_expect vgl-alice outcome=deny sudo.runas_user=root
+}
+tap_case "run-as is decided: whoami as vgl-bob runs, as root it does not" runas_decided
+
+outsider_refused() {
+    audit_mark
+    sudo_as vgl-bob id -u
+    expect_nonzero "vgl-bob (not in $E2E_OPS_GROUP): sudo -n id -u" "$SUDO_RC" "$SUDO_OUT" || return 1
+    audit_expect vgl-bob sudo outcome=deny
+}
+tap_case "a user no command rule names is refused in PAM's account phase already" outsider_refused
+
+pam_only() {
+    agent_stop || return 1
+    sudo_conf none
+    sudo_rules pam | write_config "$T/vigil.toml"
+    agent_start "$T/vigil.toml" || return 1
+    audit_mark
+    sudo_as vgl-alice id -u
+    expect_nonzero "vgl-alice: sudo -n id -u, no plugin" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "id -u ran as root with no plugin to check the command" || return 1
+    expect_contains "sudo's output" "$SUDO_OUT" "this command cannot be checked" || return 1
+    audit_expect vgl-alice sudo outcome=deny argv_source=cmdline "rule=no shells" "reason_admin~approval = \"pam\""
+}
+tap_case "[sudo] approval = \"pam\", no plugin: command rules cannot allow (the argv is only sudo's command line)" \
+    pam_only
+
+agent_alive() {
+    kill -0 "$AGENT_PID" 2>/dev/null || { fail "vigild died"; note_logs; return 1; }
+    local out
+    out=$("$VIGILCTL" audit verify "$AUDIT_LOG" 2>&1) || { fail "the trail does not verify"; note_text "audit verify" "$out"; }
+}
+tap_case "vigild stayed up and its trail verifies" agent_alive
