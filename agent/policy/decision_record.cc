@@ -20,7 +20,7 @@ const char* event_name(Phase p) {
 void write_sudo(JsonWriter& w, const SudoCommand& c) {
     w.key("sudo").begin_object();
     w.field("path", c.path);
-    if (c.resolved != c.path && !c.resolved.empty()) w.field("resolved", c.resolved);
+    if (!c.resolved.empty()) w.field("resolved", c.resolved);
     if (!c.runas_user.empty()) w.field("runas_user", c.runas_user);
     if (c.runas_uid) w.field("runas_uid", *c.runas_uid);
     if (!c.runas_group.empty()) w.field("runas_group", c.runas_group);

@@ -11,7 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 8
+tap_plan 9
 
 sudo_rules() {
     cat <<EOF
@@ -151,6 +151,50 @@ outsider_refused() {
     audit_expect vgl-bob sudo outcome=deny
 }
 tap_case "a user no command rule names is refused in PAM's account phase already" outsider_refused
+
+# With sudoers' intercept, sudo asks its approval plugins again for every
+# program the command starts: an allowed script's forbidden child is refused.
+intercept_rules() {
+    cat <<EOF
+[sudo]
+approval = "plugin"
+
+[[rule]]
+name = "ops may run scripts that ask who they are"
+services = ["sudo"]
+groups = ["$E2E_OPS_GROUP"]
+commands = ["/usr/bin/sh -c *", "/usr/bin/id -u"]
+decision = "allow"
+EOF
+}
+
+intercept_children() {
+    agent_stop || return 1
+    intercept_rules | write_config "$T/vigil.toml"
+    agent_start "$T/vigil.toml" || return 1
+    cp "$T/etc/sudoers" "$T/sudoers.saved"
+    echo "Defaults intercept" >>"$T/etc/sudoers"
+    audit_mark
+    sudo_as vgl-alice "sh -c 'id -u; cat /etc/shadow; echo script-went-on'"
+    cat "$T/sudoers.saved" >"$T/etc/sudoers"
+    echo "# sudo sh -c '...' with intercept: rc $SUDO_RC"
+    printf '%s\n' "$SUDO_OUT" | sed 's/^/#   /'
+    no_line "root:*:" "$SUDO_OUT" "cat /etc/shadow ran under the allowed shell" || return 1
+    expect_match "the script's output" "$SUDO_OUT" "(^|[[:space:]])0($|[[:space:]])" || return 1
+    expect_contains "the script's output" "$SUDO_OUT" "script-went-on" || return 1
+    # The shell may try each directory of its PATH: every try is decided.
+    command_expect vgl-alice outcome=deny command.1=/etc/shadow sudo.resolved=/usr/bin/cat || return 1
+    python3 - "$AUDIT_LOG" "$AUDIT_MARK" <<'PYEOF2' || { fail "the intercepted commands were not each decided"; return 1; }
+import json, sys
+seen = [json.loads(l) for i, l in enumerate(open(sys.argv[1])) if i >= int(sys.argv[2])]
+cmds = [(r["command"][0].rsplit("/", 1)[-1], r["outcome"]) for r in seen if r.get("phase") == "command"]
+print("# command records:", cmds)
+want = [("sh", "allow"), ("id", "allow"), ("cat", "deny")]
+sys.exit(0 if all(w in cmds for w in want) else 1)
+PYEOF2
+}
+tap_case "with sudoers' intercept, an allowed script runs id -u, and its cat /etc/shadow is refused" \
+    intercept_children
 
 pam_only() {
     agent_stop || return 1
