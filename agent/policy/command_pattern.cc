@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 
@@ -35,10 +36,12 @@ Result<CommandPattern> parse_command_pattern(std::string_view text) {
     std::vector<std::string> w = words(text);
     if (w.empty()) return err("a command is empty");
     p.path = w[0];
-    if (p.path[0] != '/') return err(fmt::format("command \"{}\": the program needs an absolute path", text));
+    p.sudoedit = p.path == "sudoedit";
+    if (!p.sudoedit && p.path[0] != '/')
+        return err(fmt::format("command \"{}\": the program needs an absolute path, or is sudoedit", text));
     if (p.path.find('*') != std::string::npos)
         return err(fmt::format("command \"{}\": no wildcards in the program's path", text));
-    p.resolved = resolved_path(p.path);
+    p.resolved = p.sudoedit ? p.path : resolved_path(p.path);
     w.erase(w.begin());
     if (w.empty()) return p;  // any arguments
     if (w.size() == 1 && w[0] == "\"\"") {
@@ -53,13 +56,30 @@ Result<CommandPattern> parse_command_pattern(std::string_view text) {
     }
     p.args = w.back() == "*" ? CommandPattern::Args::Prefix : CommandPattern::Args::Exact;
     if (p.args == CommandPattern::Args::Prefix) w.pop_back();
+    for (const std::string& f : w) {
+        if (p.sudoedit && f[0] != '/') return err(fmt::format("command \"{}\": sudoedit names absolute files", text));
+    }
     p.argv = std::move(w);
     return p;
 }
 
-bool command_matches(const CommandPattern& p, const std::string& path, const std::string& resolved,
-                     const std::vector<std::string>& args) {
-    bool same = path == p.path || resolved == p.path || path == p.resolved || resolved == p.resolved;
+std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, const std::string& cwd) {
+    auto dashes = std::find(argv.begin(), argv.end(), "--");
+    std::vector<std::string> files;
+    if (dashes == argv.end()) return files;
+    for (auto it = dashes + 1; it != argv.end(); ++it) {
+        std::string f = *it;
+        if (!f.empty() && f[0] != '/') f = (cwd.empty() || cwd.back() != '/' ? cwd + "/" : cwd) + f;
+        files.push_back(std::move(f));
+    }
+    return files;
+}
+
+bool command_matches(const CommandPattern& p, const AskedCommand& c) {
+    if (p.sudoedit != c.sudoedit) return false;
+    const std::string &path = c.path, &resolved = c.resolved;
+    const std::vector<std::string>& args = c.args;
+    bool same = p.sudoedit || path == p.path || resolved == p.path || path == p.resolved || resolved == p.resolved;
     if (!same) return false;
     switch (p.args) {
         case CommandPattern::Args::Any: return true;

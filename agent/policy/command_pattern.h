@@ -4,12 +4,16 @@
 //   "/usr/bin/systemctl restart nginx"   exactly these arguments
 //   "/usr/bin/systemctl status *"        these first, then any (or none)
 //   "/usr/bin/id \"\""                   no arguments at all
+//   "sudoedit /etc/hosts"                sudoedit of exactly these files
+//   "sudoedit"                           sudoedit of any files
 //
 // Words are split at spaces and tabs (an argument holding a space cannot be
 // named). The path is compared with the command sudo resolved, each side
 // also as its symlinks resolve, so /bin/bash and /usr/bin/bash are one
 // program on a merged-/usr system. argv[0] is never compared: sudo -i runs
-// "-bash".
+// "-bash". sudoedit is decided on the files it edits (absolute, or taken
+// from the working directory), never on the editor, which runs as the
+// user: a sudoedit pattern matches only sudoedit, and nothing else does.
 #ifndef VIGIL_POLICY_COMMAND_PATTERN_H
 #define VIGIL_POLICY_COMMAND_PATTERN_H
 
@@ -23,19 +27,31 @@ namespace vigil {
 
 struct CommandPattern {
     enum class Args { Any, Exact, Prefix };
-    std::string text;      // as written, for explanations
-    std::string path;      // absolute, as written
-    std::string resolved;  // path with its symlinks resolved when it exists; else path
+    std::string text;       // as written, for explanations
+    bool sudoedit = false;  // "sudoedit ...": argv are the files edited
+    std::string path;       // absolute, as written; "sudoedit" for sudoedit
+    std::string resolved;   // path with its symlinks resolved when it exists; else path
     Args args = Args::Any;
     std::vector<std::string> argv;  // Exact: every argument; Prefix: those before the '*'
 };
 
 Result<CommandPattern> parse_command_pattern(std::string_view text);
 
-// path: the command as sudo resolved it; resolved: that with its symlinks
-// resolved (resolved_path); args: run_argv without argv[0].
-bool command_matches(const CommandPattern& p, const std::string& path, const std::string& resolved,
-                     const std::vector<std::string>& args);
+// What is asked about: the command as sudo resolved it, that with its
+// symlinks resolved (resolved_path), run_argv without argv[0]; for
+// sudoedit, the files after "--", made absolute from cwd.
+struct AskedCommand {
+    std::string path;
+    std::string resolved;
+    std::vector<std::string> args;
+    bool sudoedit = false;
+};
+
+bool command_matches(const CommandPattern& p, const AskedCommand& c);
+
+// run_argv as sudoedit gives it ("editor args -- files"): the files, each
+// absolute (a relative one from cwd).
+std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, const std::string& cwd);
 
 // path with every symlink resolved (realpath), or path itself when it
 // cannot be (gone, not absolute).

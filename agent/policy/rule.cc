@@ -35,9 +35,13 @@ bool runas_matches(const std::vector<std::string>& runas, const SudoCommand& c) 
 bool command_listed(const std::vector<CommandPattern>& commands, const SudoCommand& c,
                     const std::vector<std::string>& argv) {
     if (commands.empty()) return true;
-    std::vector<std::string> args(argv.empty() ? argv.begin() : argv.begin() + 1, argv.end());
+    AskedCommand asked{c.path, c.resolved, {}, c.sudoedit};
+    if (c.sudoedit)
+        asked.args = sudoedit_files(argv, c.cwd);
+    else if (!argv.empty())
+        asked.args.assign(argv.begin() + 1, argv.end());
     return std::any_of(commands.begin(), commands.end(),
-                       [&](const CommandPattern& p) { return command_matches(p, c.path, c.resolved, args); });
+                       [&](const CommandPattern& p) { return command_matches(p, asked); });
 }
 
 bool command_rule_matches(const Rule& rule, const Request& req) {

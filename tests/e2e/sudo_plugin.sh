@@ -11,7 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 9
+tap_plan 10
 
 sudo_rules() {
     cat <<EOF
@@ -31,6 +31,13 @@ services = ["sudo"]
 groups = ["$E2E_OPS_GROUP"]
 commands = ["/usr/bin/id -u", "/usr/bin/cat /etc/hostname"]
 runas = ["root"]
+decision = "allow"
+
+[[rule]]
+name = "ops may edit the host name"
+services = ["sudo"]
+groups = ["$E2E_OPS_GROUP"]
+commands = ["sudoedit /etc/hostname"]
 decision = "allow"
 
 [[rule]]
@@ -143,6 +150,28 @@ runas_decided() {
     command_expect vgl-alice outcome=deny sudo.runas_user=root
 }
 tap_case "run-as is decided: whoami as vgl-bob runs, as root it does not" runas_decided
+
+# sudoedit is decided on the file it edits: the editor (here true, which
+# leaves the copy unchanged) runs as the user on a temporary copy.
+sudoedit_as() { # USER FILE
+    SUDO_OUT=$(cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 30 su "$1" -s /bin/sh \
+        -c "SUDO_EDITOR=/usr/bin/true sudo -n -e $2" 2>&1 </dev/null)
+    SUDO_RC=$?
+}
+
+sudoedit_decided() {
+    audit_mark
+    sudoedit_as vgl-alice /etc/hostname
+    expect_rc "vgl-alice: sudoedit /etc/hostname" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    command_expect vgl-alice outcome=allow "rule=ops may edit the host name" sudo.sudoedit=true \
+        sudo.path=/usr/bin/true command.2=/etc/hostname || return 1
+    audit_mark
+    sudoedit_as vgl-alice /etc/shadow
+    expect_nonzero "vgl-alice: sudoedit /etc/shadow" "$SUDO_RC" "$SUDO_OUT" || return 1
+    expect_contains "sudoedit's output" "$SUDO_OUT" "vigil: no policy rule allows sudo" || return 1
+    command_expect vgl-alice outcome=deny sudo.sudoedit=true
+}
+tap_case "sudoedit is decided on the file it edits: /etc/hostname yes, /etc/shadow no" sudoedit_decided
 
 outsider_refused() {
     audit_mark

@@ -12,7 +12,7 @@ namespace {
 bool matches(const char* pattern, const std::string& path, std::vector<std::string> args) {
     auto p = vigil::parse_command_pattern(pattern);
     REQUIRE(p);
-    return vigil::command_matches(*p, path, vigil::resolved_path(path), args);
+    return vigil::command_matches(*p, {path, vigil::resolved_path(path), std::move(args)});
 }
 
 }  // namespace
@@ -50,16 +50,31 @@ TEST_CASE("command pattern: the program is matched also as its symlinks resolve"
     auto p = vigil::parse_command_pattern(via_link);
     REQUIRE(p);
     CHECK(p->resolved == real);
-    CHECK(vigil::command_matches(*p, real, vigil::resolved_path(real), {}));
+    CHECK(vigil::command_matches(*p, {real, vigil::resolved_path(real), {}}));
     auto q = vigil::parse_command_pattern(real);
     REQUIRE(q);
-    CHECK(vigil::command_matches(*q, via_link, vigil::resolved_path(via_link), {}));
+    CHECK(vigil::command_matches(*q, {via_link, vigil::resolved_path(via_link), {}}));
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("command pattern: sudoedit is decided on its files, never on the editor") {
+    auto p = vigil::parse_command_pattern("sudoedit /etc/hosts");
+    REQUIRE(p);
+    auto files = vigil::sudoedit_files({"vi", "-n", "--", "/etc/hosts"}, "/home/alice");
+    CHECK(files == std::vector<std::string>{"/etc/hosts"});
+    CHECK(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", files, true}));
+    CHECK_FALSE(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", {"/etc/shadow"}, true}));
+    CHECK(vigil::sudoedit_files({"vi", "--", "hosts"}, "/etc") == std::vector<std::string>{"/etc/hosts"});
+    // The editor's path allows no sudoedit, and a sudoedit pattern no command.
+    auto vi = vigil::parse_command_pattern("/usr/bin/vi");
+    CHECK_FALSE(vigil::command_matches(*vi, {"/usr/bin/vi", "/usr/bin/vi", files, true}));
+    CHECK_FALSE(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vi", {"/etc/hosts"}, false}));
+    CHECK(vigil::command_matches(*vigil::parse_command_pattern("sudoedit"), {"/usr/bin/nano", "", {"/x"}, true}));
 }
 
 TEST_CASE("command pattern: what cannot be matched is refused at load") {
     for (const char* bad : {"", "   ", "systemctl restart nginx", "/usr/bin/*", "/usr/bin/systemctl * nginx",
-                            "/usr/bin/systemctl restart ng*", "/usr/bin/id \"\" -u"}) {
+                            "/usr/bin/systemctl restart ng*", "/usr/bin/id \"\" -u", "sudoedit hosts"}) {
         INFO(bad);
         CHECK_FALSE(vigil::parse_command_pattern(bad));
     }
