@@ -8,18 +8,14 @@
 namespace vigil::pam {
 namespace {
 
-// As render_user_line (user_text.h), for longer, multi-line text: keeps '\n' and bytes >= 0x80
-// (UTF-8 half blocks of a QR code). Returns a malloc'd string or nullptr.
+// Text shown before a prompt, scrubbed (user_text.h), at most 16 KiB.
+// Returns a malloc'd string or nullptr.
 char* render_block(std::string_view text) {
     constexpr size_t kMaxBlock = 16 * 1024;
     size_t n = text.size() < kMaxBlock ? text.size() : kMaxBlock;
     char* out = static_cast<char*>(std::malloc(n + 1));
     if (out == nullptr) return nullptr;
-    for (size_t i = 0; i < n; ++i) {
-        unsigned char u = static_cast<unsigned char>(text[i]);
-        out[i] = ((u < 0x20 && u != '\n') || u == 0x7f) ? '?' : text[i];
-    }
-    out[n] = '\0';
+    wire::scrub_user_block(text.substr(0, n), out);
     return out;
 }
 

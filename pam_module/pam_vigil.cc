@@ -186,12 +186,9 @@ int run_challenges(pam_handle_t* pamh, const ModuleArgs& args, Exchange* x, bool
             pam_syslog(pamh, LOG_NOTICE, "auth: step-up conversation failed or was abandoned");
             return PAM_AUTH_ERR;
         }
-        wire::Writer w(x->frame, sizeof x->frame);
-        w.put(wire::Tag::ChallengeId, x->answer.challenge_id);
-        w.put(wire::Tag::Response, typed);
-        w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(args.timeout_ms));
+        size_t n =
+            wire::step_up_answer_frame(x->answer.challenge_id, typed, args.timeout_ms, x->frame, sizeof x->frame);
         explicit_bzero(typed, sizeof typed);
-        size_t n = w.finish(wire::Kind::StepUpAnswer);
         if (n == 0) {
             explicit_bzero(x->frame, sizeof x->frame);
             return refused(pamh, Phase::Auth, "step-up answer too large");

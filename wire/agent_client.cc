@@ -112,6 +112,14 @@ const char* describe(ClientStatus s) {
     return "unknown client status";
 }
 
+size_t step_up_answer_frame(std::string_view challenge_id, const char* typed, int budget_ms, uint8_t* buf, size_t cap) {
+    Writer w(buf, cap);
+    w.put(Tag::ChallengeId, challenge_id);
+    w.put(Tag::Response, typed);
+    w.put_u64(Tag::BudgetMs, static_cast<uint64_t>(budget_ms));
+    return w.finish(Kind::StepUpAnswer);
+}
+
 ClientStatus ask_agent(const char* socket_path, int timeout_ms, Kind kind, const uint8_t* frame, size_t frame_len,
                        AgentAnswer& answer) {
     int64_t deadline = monotonic_ms() + timeout_ms;

@@ -41,6 +41,10 @@ struct AgentAnswer {
 // it. Garbage for anything else; the views in answer point into answer.buf.
 [[nodiscard]] ClientStatus parse_answer(size_t len, Kind kind, AgentAnswer& answer);
 
+// The StepUpAnswer frame for a challenge: what the person typed, sent back
+// under the challenge's id. 0 when it does not fit.
+size_t step_up_answer_frame(std::string_view challenge_id, const char* typed, int budget_ms, uint8_t* buf, size_t cap);
+
 [[nodiscard]] ClientStatus ask_agent(const char* socket_path, int timeout_ms, Kind kind, const uint8_t* frame,
                                      size_t frame_len, AgentAnswer& answer);
 

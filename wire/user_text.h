@@ -28,6 +28,17 @@ inline void render_user_line(std::string_view text, char (&out)[kMaxUserLine]) {
     out[n] = '\0';
 }
 
+// As render_user_line, for longer text shown before a prompt (a QR code,
+// where to approve): keeps '\n' and bytes >= 0x80 (UTF-8), replaces other
+// control characters. out holds text.size() + 1 bytes; NUL-terminated.
+inline void scrub_user_block(std::string_view text, char* out) {
+    for (size_t i = 0; i < text.size(); ++i) {
+        unsigned char u = static_cast<unsigned char>(text[i]);
+        out[i] = ((u < 0x20 && u != '\n') || u == 0x7f) ? '?' : text[i];
+    }
+    out[text.size()] = '\0';
+}
+
 }  // namespace vigil::wire
 
 #endif

@@ -18,7 +18,7 @@ Decision demand_step_up(Decision d, const CombineFacts& f) {
     bool pdp_asked = d.outcome == Outcome::StepUp;
     std::string method = pdp_asked ? d.step_up_method : "";
     bool purpose = pdp_asked && d.needs_purpose;
-    if (f.allow) {
+    if (f.allow && !f.step_up_with_command) {
         if (method.empty()) method = f.allow->step_up;
         purpose = purpose || f.allow->purpose;
     }

@@ -40,10 +40,13 @@ struct CombineFacts {
     Phase phase = Phase::Account;
     std::chrono::system_clock::time_point at;  // when the request was decided
     const Rule* allow = nullptr;               // the local allow rule that matched, if any
-    std::string proven_method;                 // the second factor this request proved ("totp", "device"), or empty
-    bool purpose_given = false;                // the request carries a justification
-    bool totp_offered = false;                 // [step_up.totp] is configured
-    bool device_offered = false;               // [step_up.device] is configured
+    // sudo's PAM phase, with the approval plugin deciding each command: a
+    // rule naming commands asks its step-up then, for the command.
+    bool step_up_with_command = false;
+    std::string proven_method;    // the second factor this request proved ("totp", "device"), or empty
+    bool purpose_given = false;   // the request carries a justification
+    bool totp_offered = false;    // [step_up.totp] is configured
+    bool device_offered = false;  // [step_up.device] is configured
     // valid_before of the trusted certificate the login used, when it expires.
     std::optional<std::chrono::system_clock::time_point> certificate_ends;
 };

@@ -266,6 +266,8 @@ CombineFacts Engine::facts_for(const DecisionRecord& r, const Rule* allow) const
     f.phase = r.request.phase;
     f.at = r.at;
     f.allow = allow;
+    f.step_up_with_command =
+        r.request.sudo_plugin && allow != nullptr && (!allow->commands.empty() || !allow->runas.empty());
     if (r.request.mfa) f.proven_method = r.request.mfa->method;
     f.purpose_given = !r.request.purpose.empty();
     f.totp_offered = config_->step_up.totp_configured;

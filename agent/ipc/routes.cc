@@ -117,14 +117,18 @@ Answer Server::answer_pam_request(const Frame& f, const PeerCredentials& peer) {
     // Rules name programs by path, also as their symlinks resolve.
     if (req->sudo) req->sudo->resolved = resolved_path(req->sudo->path);
     StepUpCoordinator* step_up = options_.step_up;
-    if (step_up && (req->phase == Phase::Account || req->phase == Phase::Auth)) step_up->attach(*req);
+    bool asks = req->phase == Phase::Account || req->phase == Phase::Auth || req->phase == Phase::Command;
+    if (step_up && asks) step_up->attach(*req);
     DecisionRecord r = engine->decide(*req);
     if (SessionWatch* w = options_.sessions) {
         // Report mode enforces no limit: its sessions are not watched.
         if (req->phase == Phase::OpenSession && r.decision.outcome == Outcome::Allow && !r.report) w->opened(r);
         if (req->phase == Phase::CloseSession) w->closed(peer.pid);
     }
-    if (kind == wire::Kind::Auth && r.decision.outcome == Outcome::StepUp && step_up && !r.report) {
+    // The auth phase and sudo's approval plugin can ask the person: a
+    // step-up opens a challenge there (the account phase cannot).
+    bool can_ask = kind == wire::Kind::Auth || kind == wire::Kind::SudoCommand;
+    if (can_ask && r.decision.outcome == Outcome::StepUp && step_up && !r.report) {
         return encode_step_up(kind, continue_step_up(*engine, *step_up, step_up->open(r.request, r.decision)));
     }
     return encode_pam_answer(kind, r);

@@ -11,12 +11,16 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 10
+tap_plan 11
 
 sudo_rules() {
     cat <<EOF
 [sudo]
 approval = "${1:-plugin}"
+
+[step_up.purpose]
+prompt = "Reason or ticket: "
+pattern = "^[A-Z]+-[0-9]+ .{4,}$"
 
 [[rule]]
 name = "no shells"
@@ -32,6 +36,14 @@ groups = ["$E2E_OPS_GROUP"]
 commands = ["/usr/bin/id -u", "/usr/bin/cat /etc/hostname"]
 runas = ["root"]
 decision = "allow"
+
+[[rule]]
+name = "ops may ask their name, with a reason"
+services = ["sudo"]
+groups = ["$E2E_OPS_GROUP"]
+commands = ["/usr/bin/id -un"]
+decision = "allow"
+purpose = true
 
 [[rule]]
 name = "ops may edit the host name"
@@ -172,6 +184,32 @@ sudoedit_decided() {
     command_expect vgl-alice outcome=deny sudo.sudoedit=true
 }
 tap_case "sudoedit is decided on the file it edits: /etc/hostname yes, /etc/shadow no" sudoedit_decided
+
+# A rule with purpose = true asks for a reason before its command, through
+# sudo's own conversation (-S: read from stdin); other commands ask nothing.
+step_up_for_one_command() {
+    audit_mark
+    sudo_as vgl-alice id -un
+    expect_nonzero "vgl-alice: sudo -n id -un (needs a reason)" "$SUDO_RC" "$SUDO_OUT" || return 1
+    expect_contains "sudo -n id -un" "$SUDO_OUT" "sudo -n cannot ask" || return 1
+    audit_mark
+    SUDO_OUT=$(cd / && printf 'INC-42 checking who I am\n' | ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 30 \
+        su vgl-alice -s /bin/sh -c "sudo -S -p '' id -un" 2>&1)
+    SUDO_RC=$?
+    expect_rc "vgl-alice: sudo -S id -un, a reason given" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    expect_contains "sudo -S id -un" "$SUDO_OUT" "Reason or ticket:" || return 1
+    # The prompt has no newline: "Reason or ticket: root".
+    expect_match "sudo -S id -un ran as root" "$SUDO_OUT" "(^|: )root$" || return 1
+    command_expect vgl-alice outcome=allow "rule=ops may ask their name, with a reason" \
+        "purpose=INC-42 checking who I am" command.1=-un || return 1
+    audit_mark
+    SUDO_OUT=$(cd / && printf 'no ticket\n' | ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 30 \
+        su vgl-alice -s /bin/sh -c "sudo -S -p '' id -un" 2>&1)
+    SUDO_RC=$?
+    expect_nonzero "vgl-alice: sudo -S id -un, a reason that does not fit the pattern" "$SUDO_RC" "$SUDO_OUT"
+}
+tap_case "step-up for one command and not another: id -un asks for a reason (sudo -n cannot), id -u does not" \
+    step_up_for_one_command
 
 outsider_refused() {
     audit_mark

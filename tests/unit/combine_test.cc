@@ -115,6 +115,16 @@ TEST_CASE("step-up: what the rule or the PDP wants, against what the request pro
     }
 }
 
+TEST_CASE("step-up: a command rule's wait for the command in sudo's PAM phase; the PDP's does not") {
+    const vigil::Rule totp = wanting("totp", true);
+    CombineFacts f = facts(&totp);
+    f.step_up_with_command = true;
+    CHECK(vigil::combine(answer(Outcome::Allow), f, AuditFailure::Deny, written).decision.outcome == Outcome::Allow);
+    CHECK(vigil::combine(pdp_asks("totp", false), f, AuditFailure::Deny, written).decision.outcome == Outcome::StepUp);
+    f.step_up_with_command = false;
+    CHECK(vigil::combine(answer(Outcome::Allow), f, AuditFailure::Deny, written).decision.outcome == Outcome::StepUp);
+}
+
 TEST_CASE("the SSH certificate caps an account-phase allow, and an expired one denies") {
     CombineFacts f = facts();
     SECTION("no certificate: no cap") {
