@@ -67,8 +67,15 @@ CommandFrame build_command_frame(const CommandFacts& f, char (&argv)[kMaxArgvByt
     if (cwd == nullptr) cwd = find_value(f.command_info, "runcwd");
     if (cwd == nullptr) cwd = find_value(f.user_info, "cwd");
     put_if(w, wire::Tag::Cwd, cwd);
+    // sudoedit: its files are the last sudoedit_nfiles arguments. The
+    // editor's own arguments before them come from the user's SUDO_EDITOR,
+    // so they, and any "--" among them, cannot say where the files begin.
     const char* sudoedit = find_value(f.command_info, "sudoedit");
-    if (sudoedit != nullptr && std::strcmp(sudoedit, "true") == 0) w.put(wire::Tag::Sudoedit, "1");
+    if (sudoedit != nullptr && std::strcmp(sudoedit, "true") == 0) {
+        const char* nfiles = find_value(f.command_info, "sudoedit_nfiles");
+        if (nfiles == nullptr || *nfiles == '\0') return {0, "sudo did not say how many files sudoedit edits"};
+        w.put(wire::Tag::Sudoedit, nfiles);
+    }
     w.put_u64(wire::Tag::BudgetMs, static_cast<uint64_t>(f.budget_ms));
     if (f.asked_at_ms > 0) w.put_u64(wire::Tag::AskedAtMs, static_cast<uint64_t>(f.asked_at_ms));
     size_t len = w.finish(wire::Kind::SudoCommand);

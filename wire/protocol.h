@@ -98,7 +98,7 @@ enum class Tag : uint16_t {
     RunasGroup = 25,   // the group it runs as, when sudo names one
     RunasGid = 26,
     Cwd = 27,       // the directory it runs in
-    Sudoedit = 28,  // "1": sudoedit; Command's arguments after "--" are the files edited
+    Sudoedit = 28,  // sudoedit: how many files it edits, which are Command's last arguments
     // answer, from the agent
     // one of the kOutcome words below
     Outcome = 32,

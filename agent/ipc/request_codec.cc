@@ -90,10 +90,12 @@ Status apply_sudo_field(wire::Tag tag, std::string_view v, Request& q) {
             return Ok{};
         }
         case wire::Tag::Cwd: return name_field(v, kMaxPath, "cwd", c.cwd);
-        case wire::Tag::Sudoedit:
-            if (v != "1") return err("sudoedit is not \"1\"");
-            c.sudoedit = true;
+        case wire::Tag::Sudoedit: {
+            uint64_t n = 0;
+            if (!wire::parse_decimal(v, 65536, n) || n == 0) return err("sudoedit is not a number of files");
+            c.sudoedit_files = static_cast<size_t>(n);
             return Ok{};
+        }
         default: return Ok{};
     }
 }
@@ -168,6 +170,7 @@ Result<Request> decode_pam_request(wire::Kind kind, const std::vector<uint8_t>& 
     if (q.phase == Phase::Command) {
         if (!q.sudo || q.sudo->path.empty()) return err("a sudo command without its path");
         if (q.command.empty()) return err("a sudo command without its argv");
+        if (q.sudo->sudoedit_files >= q.command.size()) return err("sudoedit names more files than its argv holds");
         if (!is_sudo_service(q.service)) return err("a sudo command for another service");
     }
     return q;

@@ -68,7 +68,7 @@ nlohmann::ordered_json action_json(const Request& q) {
         if (c.runas_uid) props["runas_uid"] = *c.runas_uid;
         if (!c.runas_group.empty()) props["runas_group"] = c.runas_group;
         if (!c.cwd.empty()) props["cwd"] = c.cwd;
-        if (c.sudoedit) props["sudoedit"] = true;
+        if (c.sudoedit_files) props["sudoedit_files"] = c.sudoedit_files;
     }
     if (!q.tty.empty()) props["tty"] = q.tty;
     if (!q.grant_group.empty()) props["group"] = q.grant_group, props["seconds"] = q.grant_length.count();

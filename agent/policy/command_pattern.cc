@@ -63,11 +63,10 @@ Result<CommandPattern> parse_command_pattern(std::string_view text) {
     return p;
 }
 
-std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, const std::string& cwd) {
-    auto dashes = std::find(argv.begin(), argv.end(), "--");
+std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, size_t n, const std::string& cwd) {
     std::vector<std::string> files;
-    if (dashes == argv.end()) return files;
-    for (auto it = dashes + 1; it != argv.end(); ++it) {
+    if (n >= argv.size()) return files;
+    for (auto it = argv.end() - static_cast<std::ptrdiff_t>(n); it != argv.end(); ++it) {
         std::string f = *it;
         if (!f.empty() && f[0] != '/') f = (cwd.empty() || cwd.back() != '/' ? cwd + "/" : cwd) + f;
         files.push_back(std::move(f));

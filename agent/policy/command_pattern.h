@@ -39,7 +39,7 @@ Result<CommandPattern> parse_command_pattern(std::string_view text);
 
 // What is asked about: the command as sudo resolved it, that with its
 // symlinks resolved (resolved_path), run_argv without argv[0]; for
-// sudoedit, the files after "--", made absolute from cwd.
+// sudoedit, the files (sudoedit_files), made absolute from cwd.
 struct AskedCommand {
     std::string path;
     std::string resolved;
@@ -49,9 +49,10 @@ struct AskedCommand {
 
 bool command_matches(const CommandPattern& p, const AskedCommand& c);
 
-// run_argv as sudoedit gives it ("editor args -- files"): the files, each
-// absolute (a relative one from cwd).
-std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, const std::string& cwd);
+// The files sudoedit edits: the last n entries of its run_argv ("editor
+// args -- files"; the user's SUDO_EDITOR chooses the args, "--" included),
+// each absolute (a relative one from cwd).
+std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, size_t n, const std::string& cwd);
 
 // path with every symlink resolved (realpath), or path itself when it
 // cannot be (gone, not absolute).

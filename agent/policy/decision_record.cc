@@ -26,7 +26,7 @@ void write_sudo(JsonWriter& w, const SudoCommand& c) {
     if (!c.runas_group.empty()) w.field("runas_group", c.runas_group);
     if (c.runas_gid) w.field("runas_gid", *c.runas_gid);
     if (!c.cwd.empty()) w.field("cwd", c.cwd);
-    if (c.sudoedit) w.field("sudoedit", true);
+    if (c.sudoedit_files) w.field("sudoedit_files", c.sudoedit_files);
     w.end_object();
 }
 

@@ -46,7 +46,7 @@ struct SudoCommand {
     std::string runas_group;  // empty: sudo named no group
     std::optional<gid_t> runas_gid;
     std::string cwd;
-    bool sudoedit = false;  // the files edited are command's arguments after "--"
+    size_t sudoedit_files = 0;  // sudoedit: the files edited are the command's last this many arguments
 };
 
 struct Request {

@@ -35,9 +35,9 @@ bool runas_matches(const std::vector<std::string>& runas, const SudoCommand& c) 
 bool command_listed(const std::vector<CommandPattern>& commands, const SudoCommand& c,
                     const std::vector<std::string>& argv) {
     if (commands.empty()) return true;
-    AskedCommand asked{c.path, c.resolved, {}, c.sudoedit};
-    if (c.sudoedit)
-        asked.args = sudoedit_files(argv, c.cwd);
+    AskedCommand asked{c.path, c.resolved, {}, c.sudoedit_files > 0};
+    if (asked.sudoedit)
+        asked.args = sudoedit_files(argv, c.sudoedit_files, c.cwd);
     else if (!argv.empty())
         asked.args.assign(argv.begin() + 1, argv.end());
     return std::any_of(commands.begin(), commands.end(),

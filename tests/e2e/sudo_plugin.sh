@@ -175,13 +175,13 @@ sudoedit_decided() {
     audit_mark
     sudoedit_as vgl-alice /etc/hostname
     expect_rc "vgl-alice: sudoedit /etc/hostname" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
-    command_expect vgl-alice outcome=allow "rule=ops may edit the host name" sudo.sudoedit=true \
+    command_expect vgl-alice outcome=allow "rule=ops may edit the host name" sudo.sudoedit_files=1 \
         sudo.path=/usr/bin/true command.2=/etc/hostname || return 1
     audit_mark
     sudoedit_as vgl-alice /etc/shadow
     expect_nonzero "vgl-alice: sudoedit /etc/shadow" "$SUDO_RC" "$SUDO_OUT" || return 1
     expect_contains "sudoedit's output" "$SUDO_OUT" "vigil: no policy rule allows sudo" || return 1
-    command_expect vgl-alice outcome=deny sudo.sudoedit=true
+    command_expect vgl-alice outcome=deny sudo.sudoedit_files=1
 }
 tap_case "sudoedit is decided on the file it edits: /etc/hostname yes, /etc/shadow no" sudoedit_decided
 

@@ -60,11 +60,17 @@ TEST_CASE("command pattern: the program is matched also as its symlinks resolve"
 TEST_CASE("command pattern: sudoedit is decided on its files, never on the editor") {
     auto p = vigil::parse_command_pattern("sudoedit /etc/hosts");
     REQUIRE(p);
-    auto files = vigil::sudoedit_files({"vi", "-n", "--", "/etc/hosts"}, "/home/alice");
+    auto files = vigil::sudoedit_files({"vi", "-n", "--", "/etc/hosts"}, 1, "/home/alice");
     CHECK(files == std::vector<std::string>{"/etc/hosts"});
     CHECK(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", files, true}));
     CHECK_FALSE(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", {"/etc/shadow"}, true}));
-    CHECK(vigil::sudoedit_files({"vi", "--", "hosts"}, "/etc") == std::vector<std::string>{"/etc/hosts"});
+    CHECK(vigil::sudoedit_files({"vi", "--", "hosts"}, 1, "/etc") == std::vector<std::string>{"/etc/hosts"});
+    // SUDO_EDITOR="vi -- /etc/hosts --" puts a fake file before sudo's own
+    // "--": the files are sudo's count from the end, whatever came before.
+    auto injected = vigil::sudoedit_files({"vi", "--", "/etc/hosts", "--", "/etc/shadow"}, 1, "/");
+    CHECK(injected == std::vector<std::string>{"/etc/shadow"});
+    CHECK_FALSE(vigil::command_matches(*vigil::parse_command_pattern("sudoedit /etc/hosts *"),
+                                       {"/usr/bin/vi", "/usr/bin/vi", injected, true}));
     // The editor's path allows no sudoedit, and a sudoedit pattern no command.
     auto vi = vigil::parse_command_pattern("/usr/bin/vi");
     CHECK_FALSE(vigil::command_matches(*vi, {"/usr/bin/vi", "/usr/bin/vi", files, true}));

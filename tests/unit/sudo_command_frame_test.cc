@@ -69,18 +69,26 @@ TEST_CASE("sudo plugin frame: what sudo resolved reaches vigild as a command req
     CHECK(q->sudo->runas_group == "deploy");
     CHECK(q->sudo->runas_gid == 1001u);
     CHECK(q->sudo->cwd == "/srv");
-    CHECK_FALSE(q->sudo->sudoedit);
+    CHECK(q->sudo->sudoedit_files == 0);
 }
 
 TEST_CASE("sudo plugin frame: sudoedit, and the user's cwd when sudoers sets none") {
-    auto b =
-        build({"user=alice", "cwd=/home/alice"},
-              {"command=/usr/bin/vi", "runas_user=root", "runas_uid=0", "sudoedit=true"}, {"vi", "--", "/etc/hosts"});
+    auto b = build({"user=alice", "cwd=/home/alice"},
+                   {"command=/usr/bin/vi", "runas_user=root", "runas_uid=0", "sudoedit=true", "sudoedit_nfiles=1"},
+                   {"vi", "--", "/etc/hosts"});
     auto q = decode(*b);
     REQUIRE(q);
-    CHECK(q->sudo->sudoedit);
+    CHECK(q->sudo->sudoedit_files == 1);
     CHECK(q->sudo->cwd == "/home/alice");
     CHECK(q->command == std::vector<std::string>{"vi", "--", "/etc/hosts"});
+}
+
+TEST_CASE("sudo plugin frame: sudoedit without its number of files is no frame; vigild checks the number") {
+    CHECK(build({"user=alice"}, {"command=/usr/bin/vi", "sudoedit=true"}, {"vi", "--", "/etc/hosts"})->result.error !=
+          nullptr);
+    auto b = build({"user=alice"}, {"command=/usr/bin/vi", "sudoedit=true", "sudoedit_nfiles=3"}, {"vi", "--", "/x"});
+    REQUIRE(b->result.error == nullptr);
+    CHECK_FALSE(decode(*b));
 }
 
 TEST_CASE("sudo plugin frame: an argv longer than the frame allows is cut and says so") {
