@@ -67,18 +67,27 @@ ClientStatus decode_answer(const uint8_t* payload, size_t len, AgentAnswer& answ
     return ClientStatus::Ok;
 }
 
+}  // namespace
+
 // Reads until one whole frame is in answer.buf: one recv() per arrival
 // rather than header and payload separately, since the agent writes the
-// frame in one go.
+// frame in one go. Past the deadline, what has already arrived is still
+// taken, without waiting: a process that was not scheduled until after its
+// deadline (a loaded host) uses the answer vigild sent in time instead of
+// its failmode, which may be open while that answer is a deny. Each such
+// pass takes bytes or ends, so this stays within the buffer's size.
 ClientStatus receive_answer(int fd, Kind kind, int64_t deadline, AgentAnswer& answer) {
     size_t have = 0;
     size_t want = kHeaderSize;
     Header h;
     while (have < want) {
         ClientStatus s = status_of(wait_ready(fd, POLLIN, deadline));
-        if (s != ClientStatus::Ok) return s;
+        if (s == ClientStatus::Closed) return s;
         ssize_t r = recv(fd, answer.buf + have, sizeof answer.buf - have, MSG_DONTWAIT);
-        if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (s == ClientStatus::Timeout) return s;
+            continue;
+        }
         if (r <= 0) return ClientStatus::Closed;
         have += static_cast<size_t>(r);
         if (want == kHeaderSize && have >= kHeaderSize) {
@@ -89,8 +98,6 @@ ClientStatus receive_answer(int fd, Kind kind, int64_t deadline, AgentAnswer& an
     }
     return parse_answer(have, kind, answer);
 }
-
-}  // namespace
 
 ClientStatus parse_answer(size_t len, Kind kind, AgentAnswer& answer) {
     if (len < kHeaderSize || len > sizeof answer.buf) return ClientStatus::Garbage;

@@ -41,6 +41,11 @@ struct AgentAnswer {
 // it. Garbage for anything else; the views in answer point into answer.buf.
 [[nodiscard]] ClientStatus parse_answer(size_t len, Kind kind, AgentAnswer& answer);
 
+// Reads the answer to kind from fd (non-blocking) into answer, waiting until
+// deadline (monotonic_ms) at most; what has already arrived is read even
+// past it. Used by ask_agent; its own for the tests.
+[[nodiscard]] ClientStatus receive_answer(int fd, Kind kind, int64_t deadline, AgentAnswer& answer);
+
 // The StepUpAnswer frame for a challenge: what the person typed, sent back
 // under the challenge's id. 0 when it does not fit.
 size_t step_up_answer_frame(std::string_view challenge_id, const char* typed, int budget_ms, uint8_t* buf, size_t cap);
