@@ -324,8 +324,13 @@ void Server::finish_pending(Job& job, bool busy) {
 // arrived and that can be decided without waiting (Engine::
 // identity_without_waiting) is answered here, saving two thread wake-ups
 // and a handoff; one that needs the PDP is begun here (its frame read)
-// and left in job for a worker. Anything else is left untouched.
+// and left in job for a worker. Anything else is left untouched, and so is
+// a request that reached the loop past its answer_by (its module late to
+// ask, or the loop behind): the responder tells it "busy" at once, where
+// beginning it would spend the loop's time on an answer that cannot arrive
+// in time and make the requests behind it late too.
 Server::OnLoop Server::on_loop(Job& job, Frame& frame) {
+    if (std::chrono::steady_clock::now() >= job.answer_by) return OnLoop::Untouched;
     frame.arrived = timing_of(frame, job.accepted).asked;
     try {
         Begun begun = begin_without_waiting(frame, job.peer);

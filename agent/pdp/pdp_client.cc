@@ -103,7 +103,11 @@ PdpResult PdpClient::ask(const PdpQuery& query, const std::string& key, const st
     // request or credentials are wrong.
     bool error = failed || r.status == PdpStatus::Declined;
     observe_pdp_call(to_string(settings_.protocol), took, error ? r.error_kind : "");
-    if (failed && vigil_health().pdp_failed(r.error_kind, r.error)) {
+    // A request whose budget was spent before any endpoint could be asked
+    // says nothing of the PDP: under overload, counting it would flip the
+    // PDP's state (and log it) on every such request.
+    bool asked = !r.url.empty() || !r.failed.empty();
+    if (failed && asked && vigil_health().pdp_failed(r.error_kind, r.error)) {
         log_event(Event::PdpUnreachable, LogLevel::Warning,
                   "pdp: no usable answer ({}: {}); requests fall back ([pdp] fallback {})", r.error_kind, r.error,
                   to_string(settings_.fallback));

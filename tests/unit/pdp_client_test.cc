@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "decision_record.h"
+#include "health.h"
 #include "http_testing.h"
 #include "pdp_query.h"
 
@@ -83,6 +84,19 @@ TEST_CASE("pdp client: each kind of answer becomes the status the fallback logic
         CHECK(garbage.status == PdpStatus::Failed);
         CHECK(garbage.error_kind == "malformed");
     }
+}
+
+TEST_CASE("pdp client: a request with no time left to ask fails, and says nothing of the PDP's health") {
+    Asking a;
+    REQUIRE(a.ask(200, R"({"decision": true})").status == PdpStatus::Answered);
+    REQUIRE_FALSE(vigil::vigil_health().snapshot().pdp_failing());
+    auto q = a.query("root", "sshd");
+    auto r = a.client->ask(q, vigil::question_key(q), "req-late", 0ms);
+    CHECK(r.status == PdpStatus::Failed);
+    CHECK(r.error_kind == "timeout");
+    // Under overload every late request would otherwise flip the state and
+    // log "no usable answer" / "answering again" in turn.
+    CHECK_FALSE(vigil::vigil_health().snapshot().pdp_failing());
 }
 
 TEST_CASE("pdp client: the AuthZEN request names the subject, the action and the request id") {
