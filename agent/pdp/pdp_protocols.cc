@@ -174,8 +174,10 @@ Result<std::vector<Result<PdpAnswer>>> authzen_batch_response(const std::string&
 }
 
 PdpCall cerbos_request(const PdpQuery& q, const std::string& request_id) {
+    // kind "host", or "command" for what sudo's approval plugin asks about:
+    // each has its own resource policy.
     nlohmann::ordered_json resource = {
-        {"kind", "host"}, {"id", q.resource.at("id")}, {"attr", q.resource.at("properties")}};
+        {"kind", q.resource.at("type")}, {"id", q.resource.at("id")}, {"attr", q.resource.at("properties")}};
     nlohmann::ordered_json body = {
         {"requestId", request_id},
         {"includeMeta", true},

@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "cidr.h"
+#include "command_pattern.h"
 #include "decision_record.h"
 #include "sha256.h"
 #include "stale_signals.h"
@@ -55,20 +56,18 @@ nlohmann::ordered_json subject_json(const DecisionRecord& r, const Config& c) {
     return {{"type", workload ? "workload" : "user"}, {"id", id}, {"properties", props}};
 }
 
+// The command in the action's properties only when it is /proc's cmdline
+// (the PAM account phase): best effort, as the invoker typed it. What sudo's
+// approval plugin resolved is the resource (command_json).
 nlohmann::ordered_json action_json(const Request& q) {
     nlohmann::ordered_json props = {{"service", q.service}};
     if (!q.pam_user.empty()) props["pam_user"] = q.pam_user;
-    if (!q.command.empty()) props["command"] = joined(q.command), props["argv"] = q.command;
-    if (q.argv_truncated) props["argv_truncated"] = true;
-    if (!q.command.empty()) props["argv_source"] = q.sudo ? "plugin" : "cmdline";
     if (q.sudo) {
-        const SudoCommand& c = *q.sudo;
-        props["command_path"] = c.path;
-        if (!c.runas_user.empty()) props["runas_user"] = c.runas_user;
-        if (c.runas_uid) props["runas_uid"] = *c.runas_uid;
-        if (!c.runas_group.empty()) props["runas_group"] = c.runas_group;
-        if (!c.cwd.empty()) props["cwd"] = c.cwd;
-        if (c.sudoedit_files) props["sudoedit_files"] = c.sudoedit_files;
+        props["argv_source"] = "plugin";
+    } else if (!q.command.empty()) {
+        props["command"] = joined(q.command), props["argv"] = q.command;
+        if (q.argv_truncated) props["argv_truncated"] = true;
+        props["argv_source"] = "cmdline";
     }
     if (!q.tty.empty()) props["tty"] = q.tty;
     if (!q.grant_group.empty()) props["group"] = q.grant_group, props["seconds"] = q.grant_length.count();
@@ -97,6 +96,40 @@ nlohmann::ordered_json context_json(const DecisionRecord& r, const Config& c) {
     return ctx;
 }
 
+// The host's labels and posture, after what j already holds.
+nlohmann::ordered_json host_json(const DecisionRecord& r, const Config& c,
+                                 nlohmann::ordered_json j = nlohmann::ordered_json::object()) {
+    j["labels"] = labels_json(c.host);
+    j["posture"] = posture_json(r.signals, r.at, c.posture.max_age);
+    return j;
+}
+
+// One command sudo is about to run, as its approval plugin saw it: the
+// program sudo resolved (id; "sudoedit" for sudoedit, whose editor runs as
+// the user), run_argv, run-as and cwd, and the host it runs on, whose labels
+// and posture a policy on commands needs as much as one on logins.
+nlohmann::ordered_json command_json(const DecisionRecord& r, const Config& c) {
+    const Request& q = r.request;
+    const SudoCommand& cmd = *q.sudo;
+    bool edit = cmd.sudoedit_files > 0;
+    nlohmann::ordered_json props;
+    if (edit) {
+        props["editor"] = cmd.path;
+        props["sudoedit_files"] = sudoedit_files(q.command, cmd.sudoedit_files, cmd.cwd);
+    } else {
+        props["path_resolved"] = cmd.resolved.empty() ? cmd.path : cmd.resolved;
+    }
+    props["argv"] = q.command;
+    if (q.argv_truncated) props["argv_truncated"] = true;
+    if (!cmd.runas_user.empty()) props["runas_user"] = cmd.runas_user;
+    if (cmd.runas_uid) props["runas_uid"] = *cmd.runas_uid;
+    if (!cmd.runas_group.empty()) props["runas_group"] = cmd.runas_group;
+    if (cmd.runas_gid) props["runas_gid"] = *cmd.runas_gid;
+    if (!cmd.cwd.empty()) props["cwd"] = cmd.cwd;
+    props["host"] = host_json(r, c, {{"id", c.host.id}});
+    return {{"type", "command"}, {"id", edit ? std::string("sudoedit") : cmd.path}, {"properties", props}};
+}
+
 }  // namespace
 
 std::string action_for_service(const std::string& service) {
@@ -110,10 +143,11 @@ PdpQuery build_pdp_query(const DecisionRecord& r, const Config& c) {
     PdpQuery q;
     q.subject = subject_json(r, c);
     q.action = action_json(r.request);
-    q.resource = {{"type", "host"},
-                  {"id", c.host.id},
-                  {"properties",
-                   {{"labels", labels_json(c.host)}, {"posture", posture_json(r.signals, r.at, c.posture.max_age)}}}};
+    if (r.request.sudo) {
+        q.resource = command_json(r, c);
+    } else {
+        q.resource = {{"type", "host"}, {"id", c.host.id}, {"properties", host_json(r, c)}};
+    }
     q.context = context_json(r, c);
     return q;
 }

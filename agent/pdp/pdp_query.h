@@ -17,10 +17,13 @@ namespace vigil {
 struct DecisionRecord;
 
 struct PdpQuery {
-    nlohmann::ordered_json subject;   // {type: "user"|"workload", id, properties}
-    nlohmann::ordered_json action;    // {name: "ssh"|"sudo"|"su"|<service>, properties}
-    nlohmann::ordered_json resource;  // {type: "host", id, properties: {labels, posture}}
-    nlohmann::ordered_json context;   // {time, request_id, source_ip, policy: {local_version}}
+    nlohmann::ordered_json subject;  // {type: "user"|"workload", id, properties}
+    nlohmann::ordered_json action;   // {name: "ssh"|"sudo"|"su"|<service>, properties}
+    // {type: "host", id, properties: {labels, posture}}; for a command sudo's
+    // approval plugin asks about, {type: "command", id: the program,
+    // properties: {argv, runas_*, cwd, ..., host: {id, labels, posture}}}
+    nlohmann::ordered_json resource;
+    nlohmann::ordered_json context;  // {time, request_id, source_ip, policy: {local_version}}
 };
 
 // The action a PAM service stands for: sshd -> ssh, sudo/sudo-i -> sudo,

@@ -39,6 +39,19 @@ TEST_CASE("cerbos request carries groups as roles and the context under principa
     CHECK(vigil::cerbos_request(query("ssh", {}), "r1").body["principal"]["roles"] == nlohmann::json({"user"}));
 }
 
+TEST_CASE("cerbos request names the resource's kind: a command has its own policy") {
+    auto q = query("sudo");
+    q.resource = {{"type", "command"},
+                  {"id", "/usr/bin/systemctl"},
+                  {"properties", {{"argv", {"systemctl", "restart", "nginx"}}, {"runas_user", "root"}}}};
+    auto call = vigil::cerbos_request(q, "r1");
+    const auto& r = call.body["resources"][0];
+    CHECK(r["resource"]["kind"] == "command");
+    CHECK(r["resource"]["id"] == "/usr/bin/systemctl");
+    CHECK(r["resource"]["attr"]["argv"][2] == "nginx");
+    CHECK(r["actions"] == nlohmann::json({"sudo"}));
+}
+
 TEST_CASE("cerbos allow merges only its action's outputs") {
     auto a = vigil::cerbos_response(response_body("01-native-check-allow-stepup.json"), query("ssh"));
     REQUIRE(a);

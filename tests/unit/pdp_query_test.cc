@@ -37,6 +37,15 @@ std::string key_of(const vigil::DecisionRecord& r, const vigil::Config& c = conf
     return vigil::question_key(vigil::build_pdp_query(r, c));
 }
 
+// Changes one fact of base (change) and checks that the key changes too.
+template <typename Change>
+void key_differs(const vigil::DecisionRecord& base, const char* what, Change change) {
+    auto r = base;
+    change(r);
+    INFO(what);
+    CHECK(key_of(r) != key_of(base));
+}
+
 }  // namespace
 
 TEST_CASE("question_key leaves out only the request's time and id") {
@@ -51,13 +60,7 @@ TEST_CASE("question_key leaves out only the request's time and id") {
 
 TEST_CASE("question_key tells apart requests that differ in any fact the PDP is told") {
     const auto base = sudo_ls();
-    const std::string k = key_of(base);
-    auto differs = [&](const char* what, auto change) {
-        auto r = base;
-        change(r);
-        INFO(what);
-        CHECK(key_of(r) != k);
-    };
+    auto differs = [&](const char* what, auto change) { key_differs(base, what, change); };
     differs("command", [](auto& r) { r.request.command = {"/bin/bash"}; });
     differs("argv", [](auto& r) { r.request.command = {"/usr/bin/ls", "/root"}; });
     differs("service", [](auto& r) { r.request.service = "sudo-i"; });
@@ -132,4 +135,76 @@ TEST_CASE("a signal older than its max_age is not sent to the PDP: it counts as 
     // The collector's own max_age wins over [posture]'s.
     r.signals[0].max_age = std::chrono::seconds(120);
     CHECK(posture().contains("systemd.unit.falcon-sensor.service"));
+}
+
+namespace {
+
+// sudo's approval plugin asks about `systemctl restart nginx` as root.
+vigil::DecisionRecord plugin_command() {
+    auto r = sudo_ls();
+    r.request.phase = vigil::Phase::Command;
+    r.request.command = {"systemctl", "restart", "nginx"};
+    vigil::SudoCommand c;
+    c.path = "/usr/bin/systemctl";
+    c.resolved = "/usr/bin/systemctl";
+    c.runas_user = "root";
+    c.runas_uid = 0;
+    c.cwd = "/home/alice";
+    r.request.sudo = c;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("a command the plugin asks about is the resource, with the host it runs on") {
+    auto q = vigil::build_pdp_query(plugin_command(), config());
+    CHECK(q.resource["type"] == "command");
+    CHECK(q.resource["id"] == "/usr/bin/systemctl");
+    const auto& p = q.resource["properties"];
+    CHECK(p["argv"] == nlohmann::json({"systemctl", "restart", "nginx"}));
+    CHECK(p["path_resolved"] == "/usr/bin/systemctl");
+    CHECK(p["runas_user"] == "root");
+    CHECK(p["runas_uid"] == 0);
+    CHECK(p["cwd"] == "/home/alice");
+    CHECK_FALSE(p.contains("runas_group"));
+    CHECK_FALSE(p.contains("sudoedit_files"));
+    CHECK(p["host"]["id"] == "web-01");
+    CHECK(p["host"]["labels"]["sensitivity"] == "low");
+    CHECK(p["host"]["posture"]["systemd.unit.falcon-sensor.service"] == "active");
+    // The action says sudo, and that the argv is the plugin's; the command
+    // itself is not repeated there.
+    CHECK(q.action["name"] == "sudo");
+    CHECK(q.action["properties"]["argv_source"] == "plugin");
+    CHECK_FALSE(q.action["properties"].contains("argv"));
+    CHECK_FALSE(q.action["properties"].contains("command"));
+}
+
+TEST_CASE("sudoedit's resource is the files it edits, never the editor") {
+    auto r = plugin_command();
+    r.request.command = {"/usr/bin/vi", "--", "hosts", "/etc/hostname"};
+    r.request.sudo->path = "/usr/bin/vi";
+    r.request.sudo->cwd = "/etc";
+    r.request.sudo->sudoedit_files = 2;
+    auto q = vigil::build_pdp_query(r, config());
+    CHECK(q.resource["id"] == "sudoedit");
+    CHECK(q.resource["properties"]["sudoedit_files"] == nlohmann::json({"/etc/hosts", "/etc/hostname"}));
+    CHECK(q.resource["properties"]["editor"] == "/usr/bin/vi");
+}
+
+TEST_CASE("sudo's command line from /proc stays in the action, marked best effort, on the host") {
+    auto q = vigil::build_pdp_query(sudo_ls(), config());
+    CHECK(q.resource["type"] == "host");
+    CHECK(q.action["properties"]["argv"] == nlohmann::json({"/usr/bin/ls"}));
+    CHECK(q.action["properties"]["argv_source"] == "cmdline");
+}
+
+TEST_CASE("question_key tells apart commands by each fact of the command resource") {
+    const auto base = plugin_command();
+    auto differs = [&](const char* what, auto change) { key_differs(base, what, change); };
+    differs("argument", [](auto& r) { r.request.command[2] = "sshd"; });
+    differs("path", [](auto& r) { r.request.sudo->path = "/tmp/systemctl"; });
+    differs("run-as user", [](auto& r) { r.request.sudo->runas_user = "deploy", r.request.sudo->runas_uid = 1500; });
+    differs("run-as group", [](auto& r) { r.request.sudo->runas_group = "adm"; });
+    differs("cwd", [](auto& r) { r.request.sudo->cwd = "/tmp"; });
+    differs("posture", [](auto& r) { r.signals[0].value = "inactive"; });
 }
