@@ -16,11 +16,13 @@
 
 #include "audit_log.h"
 #include "config.h"
+#include "dry_run_command.h"
 #include "duration.h"
 #include "engine.h"
 #include "frame_io.h"
 #include "grant_list_report.h"
 #include "rollout_report.h"
+#include "rule.h"
 #include "status_report.h"
 #include "terminal_qr.h"
 #include "terminal_text.h"
@@ -39,8 +41,11 @@ void usage(FILE* out) {
     std::fprintf(out,
                  "usage: vigilctl [--socket PATH] COMMAND\n"
                  "  decide --user U --service S [--rhost IP] [--tty T] [--json] [--config FILE]\n"
+                 "         [--command \"CMD ARGS\" [--runas USER]]\n"
                  "      explain what vigild decides for such a request (a dry run: nothing\n"
                  "      is audited). With --config, evaluate FILE here without the agent.\n"
+                 "      With --command (service sudo), decide that command as sudo's approval\n"
+                 "      plugin would ask about it, run as USER (default root).\n"
                  "  audit verify [FILE]\n"
                  "      check the hash chain of the decision trail (default %s)\n"
                  "  report [--since DURATION] [--json] [--trail FILE]\n"
@@ -156,6 +161,12 @@ void print_explanation(const nlohmann::json& r) {
         if (!v.empty()) std::printf("%-10s %s\n", k, v.c_str());
     };
     line("outcome:", field(r, "outcome"));
+    if (r.contains("sudo") && r["sudo"].is_object() && r.contains("command") && r["command"].is_array()) {
+        std::string words;
+        for (const auto& w : r["command"])
+            words += (words.empty() ? "" : " ") + (w.is_string() ? w.get<std::string>() : "");
+        line("command:", words + " (" + field(r["sudo"], "path") + ", as " + field(r["sudo"], "runas_user") + ")");
+    }
     if (field(r, "mode") == "report") line("mode:", "report (recorded, not enforced: the module passes)");
     line("rule:", field(r, "rule").empty() ? "(none matched)" : field(r, "rule"));
     line("user sees:", field(r, "reason_user"));
@@ -187,6 +198,17 @@ int cmd_decide(const std::string& socket, const Args& a) {
         auto it = a.values.find(k);
         return it == a.values.end() ? "" : it->second;
     };
+    std::string command = get("command");
+    if (!command.empty() && !is_sudo_service(service->second)) {
+        std::fprintf(stderr, "vigilctl decide: --command is for --service sudo\n");
+        return 2;
+    }
+    if (command.empty() && a.values.count("runas")) {
+        std::fprintf(stderr, "vigilctl decide: --runas goes with --command\n");
+        return 2;
+    }
+    char here[4096];
+    std::string cwd = getcwd(here, sizeof here) ? here : "";
     nlohmann::json result;
     if (auto cfg = a.values.find("config"); cfg != a.values.end()) {
         auto config = load_config(cfg->second);
@@ -194,11 +216,17 @@ int cmd_decide(const std::string& socket, const Args& a) {
         auto engine = Engine::create(std::make_shared<const Config>(std::move(*config)), nullptr, nullptr, nullptr);
         if (!engine) return std::fprintf(stderr, "%s\n", engine.error().message.c_str()), 1;
         Request q = dry_run_request(user->second, service->second, get("rhost"), get("tty"));
+        if (!command.empty()) {
+            if (auto added = add_dry_run_command(q, command, get("runas"), cwd); !added) {
+                return std::fprintf(stderr, "vigilctl decide: %s\n", added.error().message.c_str()), 2;
+            }
+        }
         result = nlohmann::json::parse(json_text((*engine)->decide(q)));
     } else {
-        auto r = ask_admin(
-            socket, wire::Kind::AdminDecide,
-            {{"user", user->second}, {"service", service->second}, {"rhost", get("rhost")}, {"tty", get("tty")}});
+        nlohmann::json q = {
+            {"user", user->second}, {"service", service->second}, {"rhost", get("rhost")}, {"tty", get("tty")}};
+        if (!command.empty()) q["command"] = command, q["runas"] = get("runas"), q["cwd"] = cwd;
+        auto r = ask_admin(socket, wire::Kind::AdminDecide, q);
         if (!r) return std::fprintf(stderr, "vigilctl: %s\n", r.error().message.c_str()), 1;
         result = *r;
     }

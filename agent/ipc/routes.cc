@@ -4,11 +4,13 @@
 // answer; the work is done beside what it serves, not here.
 #include <fmt/format.h>
 
+#include "dry_run_command.h"
 #include "grant_json.h"
 #include "health.h"
 #include "invoker.h"
 #include "log.h"
 #include "request_codec.h"
+#include "rule.h"
 #include "server.h"
 #include "session_json.h"
 #include "snapshot_json.h"
@@ -174,6 +176,11 @@ Answer Server::answer_admin_decide(const Frame& f, const PeerCredentials&) {
     Request req = dry_run_request(optional_string(q, "user"), optional_string(q, "service"),
                                   optional_string(q, "rhost"), optional_string(q, "tty"));
     if (req.user.empty() || req.service.empty()) return err("admin decide: user and service are required");
+    if (std::string command = optional_string(q, "command"); !command.empty()) {
+        if (!is_sudo_service(req.service)) return err("admin decide: a command is decided for service sudo only");
+        auto added = add_dry_run_command(req, command, optional_string(q, "runas"), optional_string(q, "cwd"));
+        if (!added) return err("admin decide: " + added.error().message);
+    }
     return build_frame(wire::answer_to(wire::Kind::AdminDecide),
                        {{wire::Tag::Json, json_text(engine_()->decide(req))}});
 }

@@ -7,9 +7,8 @@
 #include <cstdlib>
 
 namespace vigil {
-namespace {
 
-std::vector<std::string> words(std::string_view text) {
+std::vector<std::string> command_words(std::string_view text) {
     std::vector<std::string> out;
     size_t i = 0;
     while (i < text.size()) {
@@ -21,8 +20,6 @@ std::vector<std::string> words(std::string_view text) {
     return out;
 }
 
-}  // namespace
-
 std::string resolved_path(const std::string& path) {
     if (path.empty() || path[0] != '/') return path;
     char buf[PATH_MAX];
@@ -33,7 +30,7 @@ std::string resolved_path(const std::string& path) {
 Result<CommandPattern> parse_command_pattern(std::string_view text) {
     CommandPattern p;
     p.text = text;
-    std::vector<std::string> w = words(text);
+    std::vector<std::string> w = command_words(text);
     if (w.empty()) return err("a command is empty");
     p.path = w[0];
     p.sudoedit = p.path == "sudoedit";

@@ -37,6 +37,9 @@ struct CommandPattern {
 
 Result<CommandPattern> parse_command_pattern(std::string_view text);
 
+// text's words, split at spaces and tabs (as a pattern's are).
+std::vector<std::string> command_words(std::string_view text);
+
 // What is asked about: the command as sudo resolved it, that with its
 // symlinks resolved (resolved_path), run_argv without argv[0]; for
 // sudoedit, the files (sudoedit_files), made absolute from cwd.
