@@ -20,7 +20,11 @@
 #                   the account PAM_USER named (whose password sudo asks
 #                   for, su's target)
 #   input.resource  {type: "host", id: <hostname>,
-#                    properties: {labels: {...}, posture: {...}}}
+#                    properties: {labels: {...}, posture: {...}}}; for a
+#                   command sudo's approval plugin asks about (vigil_sudo.so),
+#                   {type: "command", id: <program>, properties: {argv,
+#                    path_resolved, runas_user, runas_uid, cwd, ...,
+#                    host: {id, labels, posture}}}
 #                   posture maps signal names, as vigild names them, to
 #                   strings: {"systemd.unit.falcon-sensor.service": "active",
 #                   "systemd.system_state": "running", ...}; a signal no
@@ -64,9 +68,24 @@ action := input.action.name
 
 groups := object.get(input.subject, ["properties", "groups"], [])
 
-labels := object.get(input.resource, ["properties", "labels"], {})
+# "host" (logins, sudo in PAM's account phase, elevate), or "command": what
+# sudo's approval plugin (vigil_sudo.so) asks about, one command at a time.
+resource_type := object.get(input.resource, "type", "host")
 
-posture := object.get(input.resource, ["properties", "posture"], {})
+on_host if resource_type == "host"
+
+on_command if resource_type == "command"
+
+props := object.get(input.resource, "properties", {})
+
+# A command carries the host it runs on under properties.host.
+host_props := object.get(props, "host", {}) if {
+	on_command
+} else := props
+
+labels := object.get(host_props, "labels", {})
+
+posture := object.get(host_props, "posture", {})
 
 ctx := object.get(input, "context", {})
 
@@ -93,11 +112,15 @@ edr_running if edr_state == "active"
 # --- what is allowed --------------------------------------------------------
 
 allowed if {
+	on_host
 	action == "ssh"
 	"ops" in groups
 }
 
+# May use sudo at all (PAM's account phase); with vigil_sudo.so, each
+# command is decided below as well.
 allowed if {
+	on_host
 	action == "sudo"
 	"ops" in groups
 	not high_sensitivity
@@ -106,15 +129,107 @@ allowed if {
 # TEST FIXTURE: vgl-weird is allowed with an unknown obligation (see below),
 # which vigild must turn into a deny. Delete in production.
 allowed if {
+	on_host
 	action in {"ssh", "sudo"}
 	user == "vgl-weird"
 }
 
 allowed if {
+	on_host
 	action == "elevate"
 	"ops" in groups
 	has_purpose
 	mfa_done
+}
+
+# --- each command sudo runs (the same rules as conf/cerbos/command.yaml) ----
+#
+# input.resource = {type: "command", id: the program sudo resolved
+# ("sudoedit" for sudoedit), properties: {argv (run_argv, exactly),
+# path_resolved, runas_user, runas_uid, runas_group, runas_gid, cwd,
+# sudoedit_files, editor, host: {id, labels, posture}}}.
+
+argv := object.get(props, "argv", [])
+
+as_root if props.runas_user == "root"
+
+systemctl if input.resource.id in {"/usr/bin/systemctl", "/bin/systemctl"}
+
+# `systemctl VERB UNIT`, exactly: no options, one unit.
+verb := argv[1] if count(argv) == 3
+
+unit := argv[2] if count(argv) == 3
+
+web_units := {"nginx", "nginx.service"}
+
+critical_units := {
+	"sshd", "sshd.service", "ssh", "ssh.service", "vigild", "vigild.service",
+	"falcon-sensor", "falcon-sensor.service",
+}
+
+# Programs that give a shell, by the last part of their path (sudo's or its
+# symlinks' target). Deny lists are never complete: only what an allow rule
+# lists runs; this keeps a broad allow (sre) from reaching a shell.
+shell_like_names := {
+	"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh", "busybox", "su", "sudo",
+	"vi", "vim", "vim.basic", "vim.tiny", "nvim", "view", "ex", "ed", "nano", "emacs",
+	"less", "more", "man", "python3", "perl",
+}
+
+shell_like if {
+	some name in shell_like_names
+	endswith(input.resource.id, concat("", ["/", name]))
+}
+
+shell_like if {
+	some name in shell_like_names
+	endswith(props.path_resolved, concat("", ["/", name]))
+}
+
+stop_critical if {
+	on_command
+	as_root
+	systemctl
+	verb == "stop"
+	unit in critical_units
+}
+
+allowed if {
+	on_command
+	action == "sudo"
+	"ops" in groups
+	as_root
+	systemctl
+	verb in {"restart", "reload", "status"}
+	unit in web_units
+}
+
+# Allowed with a TOTP step-up first (the obligation below).
+allowed if {
+	action == "sudo"
+	"ops" in groups
+	stop_critical
+}
+
+# sudoedit (the editor runs as the user, on a copy): /etc/nginx/ only.
+allowed if {
+	on_command
+	action == "sudo"
+	"ops" in groups
+	input.resource.id == "sudoedit"
+	files := props.sudoedit_files
+	count(files) > 0
+	every f in files {
+		startswith(f, "/etc/nginx/")
+		not contains(f, "/../")
+	}
+}
+
+# sre may run anything: the shell deny below still holds.
+allowed if {
+	on_command
+	action == "sudo"
+	"sre" in groups
 }
 
 # --- what is denied whatever else says (deny wins) --------------------------
@@ -122,6 +237,11 @@ allowed if {
 deny_reasons contains "contractors cannot use sudo on this host" if {
 	action == "sudo"
 	user == "vgl-mallory"
+}
+
+deny_reasons contains "shells, editors and pagers are not allowed through sudo; use sudoedit to edit files" if {
+	on_command
+	shell_like
 }
 
 deny_reasons contains "endpoint security sensor is not running on this host" if {
@@ -137,18 +257,26 @@ allow if {
 # --- obligations carried by an allow ----------------------------------------
 
 obligations contains {"session_max_seconds": 3600} if {
+	on_host
 	action == "ssh"
 	"ops" in groups
 }
 
 obligations contains {"step_up": {"method": "totp"}} if {
+	on_host
 	action == "ssh"
 	"ops" in groups
 	high_sensitivity
 	not mfa_done
 }
 
+obligations contains {"step_up": {"method": "totp"}} if {
+	stop_critical
+	not mfa_done
+}
+
 obligations contains {"launch_missiles": true} if {
+	on_host
 	action in {"ssh", "sudo"}
 	user == "vgl-weird"
 }
@@ -167,6 +295,7 @@ obligations contains {"session_max_seconds": 900} if {
 reason_user := concat("; ", sort(deny_reasons)) if {
 	count(deny_reasons) > 0
 } else := "sudo is not allowed on high-sensitivity hosts" if {
+	on_host
 	action == "sudo"
 	"ops" in groups
 	high_sensitivity

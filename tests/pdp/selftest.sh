@@ -60,10 +60,12 @@ check "install.sh is a fast no-op when installed" \
 
 check "policy unit tests (cerbos compile tests/pdp/policies)" "$bin" compile "$here/policies"
 
-# The test PDP serves the shipped example itself, not a copy that could drift.
-check "tests/pdp/policies/host.yaml is conf/cerbos/host.yaml" \
-    bash -c '[ -L "$1" ] && [ "$(readlink -f "$1")" = "$(readlink -f "$2")" ]' _ \
-    "$here/policies/host.yaml" "$root/conf/cerbos/host.yaml"
+# The test PDP serves the shipped examples themselves, not copies that could drift.
+for policy in host command; do
+    check "tests/pdp/policies/$policy.yaml is conf/cerbos/$policy.yaml" \
+        bash -c '[ -L "$1" ] && [ "$(readlink -f "$1")" = "$(readlink -f "$2")" ]' _ \
+        "$here/policies/$policy.yaml" "$root/conf/cerbos/$policy.yaml"
+done
 
 # --- plain HTTP: every example, and SHAPES.md shows each ---------------------
 if "$here/cerbos.sh" start "$work/plain" >"$work/plain.env"; then
