@@ -760,6 +760,32 @@ PYEOF
     return 1
 }
 
+# last_command_record USER: the last record of a command decision (sudo's
+# approval plugin) for USER since the mark, in $T/last-record.json; fails if there is none.
+last_command_record() {
+    python3 - "$AUDIT_LOG" "$AUDIT_MARK" "$1" "$T/last-record.json" <<'PYEOF'
+import json, sys
+log, mark, user, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+last = None
+for i, line in enumerate(open(log)):
+    if i < mark:
+        continue
+    r = json.loads(line)
+    if r.get("phase") == "command" and r.get("user") == user:
+        last = line
+if last is None:
+    sys.exit("no command record for " + user)
+open(out, "w").write(last)
+PYEOF
+}
+
+command_expect() { # USER CHECK...
+    local user=$1
+    shift
+    last_command_record "$user" || { fail "no command record for $user"; note "audit log" "$AUDIT_LOG" 4; return 1; }
+    json_expect "command record for $user" "$T/last-record.json" "$@"
+}
+
 # last_account_record USER SERVICE: the newest account-phase record for USER
 # and SERVICE, written to $T/last-record.json for json_expect.
 last_account_record() {

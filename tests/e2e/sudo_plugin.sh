@@ -86,32 +86,6 @@ setup() {
 }
 tap_case "setup: vigild with command rules, sudo.conf naming vigil_sudo.so" setup || e2e_abort "setup failed"
 
-# last_command_record USER: the last record of a command decision for USER
-# since the mark, in $T/last-record.json; fails if there is none.
-last_command_record() {
-    python3 - "$AUDIT_LOG" "$AUDIT_MARK" "$1" "$T/last-record.json" <<'PYEOF'
-import json, sys
-log, mark, user, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-last = None
-for i, line in enumerate(open(log)):
-    if i < mark:
-        continue
-    r = json.loads(line)
-    if r.get("phase") == "command" and r.get("user") == user:
-        last = line
-if last is None:
-    sys.exit("no command record for " + user)
-open(out, "w").write(last)
-PYEOF
-}
-
-command_expect() { # USER CHECK...
-    local user=$1
-    shift
-    last_command_record "$user" || { fail "no command record for $user"; note "audit log" "$AUDIT_LOG" 4; return 1; }
-    json_expect "command record for $user" "$T/last-record.json" "$@"
-}
-
 allowed_runs() {
     audit_mark
     sudo_as vgl-alice id -u
