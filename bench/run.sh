@@ -16,6 +16,7 @@
 #                   throughput at 1, 8, 64 clients; vigild's memory under
 #                   load; whether vigild reuses its connections to Cerbos
 #   bench/nss.sh    what libnss_vigil.so.2 adds to getpwnam/getgrnam
+#   bench/sudo.sh   wall time of `sudo -n true` with and without vigil_sudo.so
 #   bench/ssh.sh    wall time of `ssh 127.0.0.1 true` with and without
 #                   pam_vigil.so in sshd's stack (its own namespace)
 #   bench/plot.sh   the run's latency distributions as build/bench/latency.png
@@ -176,8 +177,10 @@ nss_report | tee -a "$RESULTS"
 
 if [ "$(id -u)" -eq 0 ]; then
     bash "$BENCH_DIR/ssh.sh" "$BUILD" | tee -a "$RESULTS"
+    bash "$BENCH_DIR/sudo.sh" "$BUILD" | tee -a "$RESULTS"
 else
     printf '\n## ssh 127.0.0.1 true: skipped\n\nNot root (needs sshd and a private mount namespace).\n' | tee -a "$RESULTS"
+    printf '\n## sudo -n true: skipped\n\nNot root (needs sudo and a private mount namespace).\n' | tee -a "$RESULTS"
 fi
 
 PLOT=$BUILD/bench/latency.png
