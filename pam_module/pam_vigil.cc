@@ -39,7 +39,10 @@ PhaseInfo info(Phase phase) {
     switch (phase) {
         case Phase::Account: return {wire::kPhaseAccount, wire::Kind::Account, PAM_PERM_DENIED};
         case Phase::Auth: return {wire::kPhaseAuth, wire::Kind::Auth, PAM_AUTH_ERR};
-        case Phase::OpenSession: return {wire::kPhaseOpenSession, wire::Kind::OpenSession, PAM_SESSION_ERR};
+        // Not PAM_SESSION_ERR: sudo takes that as a session it may go on
+        // without (sudoers' pam.c, "non-fatal") and runs the command anyway.
+        // sshd ends the login on any error.
+        case Phase::OpenSession: return {wire::kPhaseOpenSession, wire::Kind::OpenSession, PAM_PERM_DENIED};
         case Phase::CloseSession: return {wire::kPhaseCloseSession, wire::Kind::CloseSession, PAM_SUCCESS};
     }
     return {"unknown", wire::Kind::Account, PAM_PERM_DENIED};

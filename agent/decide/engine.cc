@@ -72,6 +72,20 @@ Decision session_opened(const std::optional<RecentDecision>& account) {
     return d;
 }
 
+// [sudo] approval = "plugin", yet sudo opens a session for a command vigild
+// was never asked about: the plugin is not in sudo.conf (or sudo-rs, which
+// has none). PAM's account phase allowed only "may use sudo"; letting the
+// session open would run a command no rule saw.
+Decision no_command_decided() {
+    Decision d;
+    d.outcome = Outcome::Deny;
+    d.reason_user = "this sudo's command was not checked";
+    d.reason_admin =
+        "[sudo] approval = \"plugin\", but no command decision by vigil_sudo.so came before this session: "
+        "is the plugin missing from /etc/sudo.conf?";
+    return d;
+}
+
 }  // namespace
 
 // Only what the module enforces has a mode: the PAM phases that can deny.
@@ -172,6 +186,10 @@ Decision Engine::link_session(DecisionRecord& r) const {
     if (recent_) account = recent_->find(r.request.pid, r.request.ppid);
     if (account) r.decision_id = account->request_id;
     r.account = account;
+    if (config_->sudo.approval == SudoApproval::Plugin && is_sudo_service(r.request.service) &&
+        (!account || !account->command)) {
+        return no_command_decided();
+    }
     return session_opened(account);
 }
 
@@ -290,7 +308,7 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
     if (recent_ && account_like && r.decision.outcome == Outcome::Allow) {
         recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
-                                    req.mfa, req.purpose});
+                                    req.mfa, req.purpose, req.phase == Phase::Command});
     }
 }
 

@@ -33,6 +33,10 @@ struct RecentDecision {
     // What the request proved, for the re-decisions of the session.
     std::optional<StepUpProof> mfa;
     std::string purpose;
+    // Made for a command sudo's approval plugin asked about, not for sudo's
+    // PAM account phase: with [sudo] approval = "plugin", the session sudo
+    // opens must follow such a decision.
+    bool command = false;
 };
 
 class RecentDecisions {

@@ -11,7 +11,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 e2e_enter_ns "$@"
 
-tap_plan 11
+tap_plan 12
 
 sudo_rules() {
     cat <<EOF
@@ -236,6 +236,40 @@ PYEOF2
 }
 tap_case "with sudoers' intercept, an allowed script runs id -u, and its cat /etc/shadow is refused" \
     intercept_children
+
+# sudo's PAM session phase as the shipped stacks have it: the session sudo
+# opens follows the command's decision; with the plugin gone from sudo.conf
+# (approval still "plugin"), PAM's account phase allowed only "may use sudo",
+# and the session refuses to open, so nothing runs unchecked.
+session_needs_command() {
+    write_pam sudo <<EOF
+auth required pam_permit.so
+$(vigil_pam account timeout=3000)
+session required pam_permit.so
+$(vigil_pam session timeout=3000)
+EOF
+    audit_mark
+    sudo_as vgl-alice id -u
+    expect_rc "vgl-alice: sudo -n id -u, with a session" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }
+    [ "$SUDO_OUT" = 0 ] || { fail "sudo -n id -u printed '$SUDO_OUT', want 0"; return 1; }
+    last_command_record vgl-alice || { fail "no command record"; return 1; }
+    local id
+    id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$T/last-record.json")
+    tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep '"phase":"open_session"' | tail -n 1 >"$T/session.json"
+    [ -s "$T/session.json" ] || { fail "no open_session record"; note "audit log" "$AUDIT_LOG" 4; return 1; }
+    json_expect "the session sudo opened" "$T/session.json" outcome=allow "decision_id=$id" || return 1
+    sudo_conf none
+    audit_mark
+    sudo_as vgl-alice id -u
+    sudo_conf
+    pam_sudo_vigil timeout=3000
+    expect_nonzero "vgl-alice: sudo -n id -u, plugin gone from sudo.conf" "$SUDO_RC" "$SUDO_OUT" || return 1
+    no_line 0 "$SUDO_OUT" "id -u ran as root though no command decision came before its session" || return 1
+    tail -n +"$((AUDIT_MARK + 1))" "$AUDIT_LOG" | grep '"phase":"open_session"' | tail -n 1 >"$T/session.json"
+    json_expect "the session sudo tried to open" "$T/session.json" outcome=deny "reason_admin~/etc/sudo.conf"
+}
+tap_case "sudo's session opens under the command's decision; with the plugin gone from sudo.conf it does not open" \
+    session_needs_command
 
 pam_only() {
     agent_stop || return 1

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "engine_testing.h"
+#include "recent_decisions.h"
 
 using vigil::Outcome;
 using vigil::Phase;
@@ -182,4 +183,60 @@ ask_pdp = false
         CHECK(std::get<vigil::DecisionRecord>(local).path == "local");
         CHECK(std::get<vigil::DecisionRecord>(local).decision.rule == "root by console");
     }
+}
+
+TEST_CASE("with [sudo] approval = plugin, sudo's session opens only after a command decision") {
+    auto c = vigil::parse_config(R"([sudo]
+approval = "plugin"
+
+[[rule]]
+name = "root may sudo"
+services = ["sudo"]
+users = ["root"]
+decision = "allow"
+)",
+                                 "test.toml");
+    REQUIRE(c);
+    vigil::RecentDecisions recent;
+    auto engine =
+        vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, &recent, nullptr);
+    REQUIRE(engine);
+    auto asked = [&](vigil::Phase phase) {
+        vigil::Request q;
+        q.phase = phase;
+        q.user = "root";
+        q.service = "sudo";
+        q.pid = 4242;
+        if (phase == vigil::Phase::Command) {
+            q.command = {"id", "-u"};
+            q.sudo = vigil::SudoCommand{"/usr/bin/id", "/usr/bin/id", "root", 0, "", 0, "/", 0};
+        }
+        return (*engine)->decide(q);
+    };
+    REQUIRE(asked(vigil::Phase::Account).decision.outcome == vigil::Outcome::Allow);
+    // Only "may use sudo" was decided: the plugin is not in sudo.conf.
+    auto without = asked(vigil::Phase::OpenSession);
+    CHECK(without.decision.outcome == vigil::Outcome::Deny);
+    CHECK_THAT(without.decision.reason_admin, Catch::Contains("/etc/sudo.conf"));
+    REQUIRE(asked(vigil::Phase::Command).decision.outcome == vigil::Outcome::Allow);
+    auto with = asked(vigil::Phase::OpenSession);
+    CHECK(with.decision.outcome == vigil::Outcome::Allow);
+    CHECK_FALSE(with.decision_id.empty());
+}
+
+TEST_CASE("with [sudo] approval = pam, sudo's session follows the account decision as before") {
+    vigil::RecentDecisions recent;
+    auto c = vigil::parse_config(
+        "[[rule]]\nname = \"r\"\nservices = [\"sudo\"]\nusers = [\"root\"]\ndecision = \"allow\"\n", "test.toml");
+    REQUIRE(c);
+    auto engine =
+        vigil::Engine::create(std::make_shared<const vigil::Config>(std::move(*c)), nullptr, &recent, nullptr);
+    REQUIRE(engine);
+    vigil::Request q;
+    q.user = "root";
+    q.service = "sudo";
+    q.pid = 4243;
+    REQUIRE((*engine)->decide(q).decision.outcome == vigil::Outcome::Allow);
+    q.phase = vigil::Phase::OpenSession;
+    CHECK((*engine)->decide(q).decision.outcome == vigil::Outcome::Allow);
 }
