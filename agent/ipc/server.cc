@@ -328,10 +328,14 @@ void Server::finish_pending(Job& job, bool busy) {
 // a request that reached the loop past its answer_by (its module late to
 // ask, or the loop behind): the responder tells it "busy" at once, where
 // beginning it would spend the loop's time on an answer that cannot arrive
-// in time and make the requests behind it late too.
+// in time and make the requests behind it late too. Not so when the
+// module's whole budget is within kBudgetMargin (answer_by is when it
+// asked): then no busy answer is ever in time either, and a decision on
+// the loop is its only chance.
 Server::OnLoop Server::on_loop(Job& job, Frame& frame) {
-    if (std::chrono::steady_clock::now() >= job.answer_by) return OnLoop::Untouched;
-    frame.arrived = timing_of(frame, job.accepted).asked;
+    ModuleTiming timing = timing_of(frame, job.accepted);
+    if (timing.budget > kBudgetMargin && std::chrono::steady_clock::now() >= job.answer_by) return OnLoop::Untouched;
+    frame.arrived = timing.asked;
     try {
         Begun begun = begin_without_waiting(frame, job.peer);
         if (!begun.answer && !begun.pending) return OnLoop::Untouched;

@@ -63,6 +63,9 @@ Status add_dry_run_command(Request& q, std::string_view command, const std::stri
         c.resolved = resolved_path(c.path);
     }
     if (auto s = set_runas(c, runas); !s) return s;
+    // The plugin asks as service "sudo" whatever PAM service sudo uses
+    // (sudo-i for sudo -i): so does the dry run, meeting the same rules.
+    q.service = "sudo";
     q.command = std::move(words);
     q.sudo = std::move(c);
     return Ok{};

@@ -23,7 +23,8 @@ namespace vigil {
 inline constexpr const char* kSudoSecurePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Sets q.command and q.sudo from command (words split at spaces and tabs,
-// as command rules are) and runas (empty: root). "sudoedit FILE..." edits
+// as command rules are) and runas (empty: root), and q.service to "sudo",
+// as the plugin asks (sudo -i's PAM service is sudo-i, its plugin's not). "sudoedit FILE..." edits
 // those files. An error for an empty command, one not found, a relative
 // sudoedit file without cwd, or a run-as user NSS does not know.
 Status add_dry_run_command(Request& q, std::string_view command, const std::string& runas, const std::string& cwd);

@@ -17,6 +17,10 @@ TEST_CASE("a dry-run command is found as sudo finds it, its argv as typed, run a
     CHECK(q.sudo->runas_uid == 0u);
     CHECK(q.sudo->cwd == "/tmp");
     CHECK(q.sudo->sudoedit_files == 0);
+    // As the plugin asks, whatever PAM service sudo -i uses.
+    auto login = dry_run_request("alice", "sudo-i", "", "");
+    REQUIRE(add_dry_run_command(login, "id", "", "/"));
+    CHECK(login.service == "sudo");
 }
 
 TEST_CASE("a dry-run command given by absolute path keeps it, and resolves its symlinks") {

@@ -267,6 +267,28 @@ decision = "allow"
 
 }  // namespace
 
+TEST_CASE("server: a known user's request that reaches the loop past its answer_by is told busy, not begun") {
+    if (::getuid() != 0) return;
+    Sockets s;
+    vigil::Server server(vigil::ServerOptions{}, [engine = local_engine()] { return engine; });
+    REQUIRE(exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root")));  // root now cached
+    auto ms_ago = [](int ms) {
+        auto t = std::chrono::steady_clock::now() - std::chrono::milliseconds(ms);
+        return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
+    };
+    // 1000 ms budget, asked 900 ms ago: 50 ms past answer_by (1000 - 150).
+    auto late = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root", "1000", ms_ago(900)));
+    REQUIRE(late);
+    CHECK(field(*late, vigil::wire::Tag::ReasonUser).starts_with("access check busy"));
+    CHECK(answered_at_once(server, s) == 0);
+    SECTION("unless the whole budget is within the margin: a busy answer is never in time then, a decision may be") {
+        auto tiny = exchange(server, s, "pam.sock", vigil::Listener::Pam, account_request("root", "100", ms_ago(1)));
+        REQUIRE(tiny);
+        CHECK(field(*tiny, vigil::wire::Tag::Outcome) == vigil::wire::kOutcomeAllow);
+        CHECK(answered_at_once(server, s) == 1);
+    }
+}
+
 TEST_CASE("server: a request waits for a busy worker, and is told \"busy\" only before its budget runs out") {
     if (::getuid() != 0) return;
     HeldWorker h;
