@@ -122,7 +122,8 @@ allowed if {
 allowed if {
 	on_host
 	action == "sudo"
-	"ops" in groups
+	some g in ["ops", "sre"]
+	g in groups
 	not high_sensitivity
 }
 
@@ -155,7 +156,8 @@ as_root if props.runas_user == "root"
 
 systemctl if input.resource.id in {"/usr/bin/systemctl", "/bin/systemctl"}
 
-# `systemctl VERB UNIT`, exactly: no options, one unit.
+# `systemctl VERB UNIT`, exactly: no options, one unit. (`status` may start
+# a pager: systemd 247 and later run it in secure mode under sudo.)
 verb := argv[1] if count(argv) == 3
 
 unit := argv[2] if count(argv) == 3
@@ -173,8 +175,15 @@ critical_units := {
 shell_like_names := {
 	"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh", "busybox", "su", "sudo",
 	"vi", "vim", "vim.basic", "vim.tiny", "nvim", "view", "ex", "ed", "nano", "emacs",
-	"less", "more", "man", "python3", "perl",
+	"less", "more", "man",
 }
+
+# Interpreters, versioned names too (python3.11, perl5.36.0).
+interpreter_pattern := `/(python|perl|ruby|lua|php|node|tclsh|wish)[0-9.]*$`
+
+shell_like if regex.match(interpreter_pattern, input.resource.id)
+
+shell_like if regex.match(interpreter_pattern, props.path_resolved)
 
 shell_like if {
 	some name in shell_like_names

@@ -222,6 +222,7 @@ test_shells_denied_even_to_sre if {
 		command("/usr/bin/bash", ["bash", "-c", "id -u"], {}),
 		command("/bin/bash", ["-bash"], {"path_resolved": "/usr/bin/bash"}),
 		command("/usr/local/bin/shell", ["shell"], {"path_resolved": "/usr/bin/dash"}),
+		command("/usr/bin/python3.11", ["python3.11", "-c", "import os; os.system('sh')"], {}),
 		command("/usr/bin/vim.basic", ["vim", "/etc/nginx/nginx.conf"], {}),
 	]
 	every subject in [ops_user, sre_user] {
@@ -274,4 +275,9 @@ test_no_command_while_edr_down if {
 # A host rule never allows a command: "ops may use sudo" is not "ops may run anything".
 test_host_rules_do_not_allow_commands if {
 	sudo_command(ops_user, command("/usr/bin/id", ["id"], {}), {}).allow == false
+}
+
+test_sre_may_use_sudo_on_the_host if {
+	d := authz.decision with input as {"subject": sre_user, "action": {"name": "sudo"}, "resource": plain_host}
+	d.allow == true
 }
