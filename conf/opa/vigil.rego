@@ -173,7 +173,7 @@ critical_units := {
 # symlinks' target). Deny lists are never complete: only what an allow rule
 # lists runs; this keeps a broad allow (sre) from reaching a shell.
 shell_like_names := {
-	"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh", "busybox", "su", "sudo",
+	"sh", "bash", "dash", "zsh", "ksh", "mksh", "fish", "csh", "tcsh", "busybox", "su", "sudo", "env",
 	"vi", "vim", "vim.basic", "vim.tiny", "nvim", "view", "ex", "ed", "nano", "emacs",
 	"less", "more", "man",
 }

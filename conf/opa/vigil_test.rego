@@ -223,6 +223,7 @@ test_shells_denied_even_to_sre if {
 		command("/bin/bash", ["-bash"], {"path_resolved": "/usr/bin/bash"}),
 		command("/usr/local/bin/shell", ["shell"], {"path_resolved": "/usr/bin/dash"}),
 		command("/usr/bin/python3.11", ["python3.11", "-c", "import os; os.system('sh')"], {}),
+		command("/usr/bin/env", ["env", "bash"], {}),
 		command("/usr/bin/vim.basic", ["vim", "/etc/nginx/nginx.conf"], {}),
 	]
 	every subject in [ops_user, sre_user] {

@@ -9,26 +9,40 @@
 # not, shells do not however sudo starts them, and `systemctl stop` of a
 # critical unit asks for a TOTP code through sudo's own prompt first. The
 # EDR sensor is a unit of a real `systemd --user` that vigild follows: with
-# it stopped, no command runs. The same over Cerbos' AuthZEN API.
+# it stopped, no command runs. The same over Cerbos' AuthZEN API, and the
+# same answers from local rules alone: the shipped drop-in
+# conf/vigil.toml.d/20-sudo-commands.toml.example, the same checks.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
 
-tap_plan 8
+tap_plan 9
 
 PDP_KIT=$SRCDIR/tests/pdp
 POLICY_VERSION=2026.12.1 # the constant in conf/cerbos/command.yaml
 EDR_UNIT=falcon-sensor.service # conf/cerbos/command.yaml's edr_signal
 EDR_SIGNAL=systemd.unit.$EDR_UNIT
 SHELLS_REFUSED="shells, editors and pagers are not allowed through sudo"
+# Who decides (the records' path): the PDP, then local rules alone; what the
+# user is told with the EDR unit stopped; the TOTP step a code is taken from
+# (a code is accepted once: the local run takes the next one).
+DECIDER=pdp
+EDR_REFUSED="endpoint security sensor is not running"
+TOTP_STEP=0
 PERIOD=30
 CERBOS_DIR=""
 _sp_rc=0
 trap '_sp_rc=$?; [ -n "$CERBOS_DIR" ] && "$PDP_KIT/cerbos.sh" stop "$CERBOS_DIR" >/dev/null 2>&1; (exit $_sp_rc); _e2e_cleanup' EXIT
 
-# agent_config PROTOCOL: vigild asking the Cerbos started in setup.
+# agent_config PROTOCOL: vigild asking the Cerbos started in setup; for
+# "local", the shipped drop-in decides alone.
 agent_config() {
     local protocol=$1
+    if [ "$protocol" = local ]; then
+        local_config
+        return
+    fi
+    rm -rf "$T/vigil.toml.d"
     write_agent_config "$T/vigil.toml" <<EOF
 [pdp]
 protocol = "$protocol"
@@ -54,6 +68,30 @@ store_dir = "$T/totp"
 issuer = "vigil-e2e"
 period = "${PERIOD}s"
 EOF
+}
+
+# local_config: the host's own settings in vigil.toml, the policy in
+# vigil.toml.d/ as shipped ([sudo], the EDR unit and the rules).
+local_config() {
+    write_agent_config "$T/vigil.toml" <<EOF
+[pdp]
+protocol = "local"
+
+[host]
+id = "web-01"
+
+[posture.systemd]
+bus = "$SDU_BUS"
+interval = "1s"
+
+[step_up.totp]
+store_dir = "$T/totp"
+issuer = "vigil-e2e"
+period = "${PERIOD}s"
+EOF
+    mkdir -p "$T/vigil.toml.d"
+    install -o root -g root -m 0600 "$SRCDIR/conf/vigil.toml.d/20-sudo-commands.toml.example" \
+        "$T/vigil.toml.d/20-sudo-commands.toml"
 }
 
 # edr_signal_is VALUE: vigilctl posture shows the EDR unit's signal so.
@@ -119,9 +157,14 @@ allowed_runs() {
     audit_mark
     sudo_as vgl-alice systemctl restart nginx
     ran_systemctl "vgl-alice: sudo -n systemctl restart nginx" || { note_logs; return 1; }
-    command_expect vgl-alice outcome=allow path=pdp pdp.protocol=cerbos "pdp.policy_version=$POLICY_VERSION" \
+    command_expect vgl-alice outcome=allow path=$DECIDER \
         command.0=systemctl command.1=restart command.2=nginx '!command.3' argv_source=plugin \
         sudo.path=/usr/bin/systemctl sudo.runas_user=root || return 1
+    if [ $DECIDER = local ]; then
+        command_expect vgl-alice "rule=ops may restart the web server" '!pdp'
+        return
+    fi
+    command_expect vgl-alice pdp.protocol=cerbos "pdp.policy_version=$POLICY_VERSION" || return 1
     # What Cerbos is sent, shown by the same question asked as a dry run.
     decide_command "$T/decide.json" vgl-alice "systemctl restart nginx" || return 1
     json_expect "vigilctl decide --command 'systemctl restart nginx'" "$T/decide.json" outcome=allow path=pdp \
@@ -140,14 +183,17 @@ other_unit_refused() {
     sudo_as vgl-alice systemctl restart sshd
     expect_nonzero "vgl-alice: sudo -n systemctl restart sshd" "$SUDO_RC" "$SUDO_OUT" || return 1
     expect_contains "sudo's output" "$SUDO_OUT" "vigil:" || return 1
-    command_expect vgl-alice outcome=deny path=pdp command.2=sshd || return 1
+    command_expect vgl-alice outcome=deny path=$DECIDER command.2=sshd || return 1
     # And the one allowed unit, as another user than root.
     audit_mark
     sudo_as vgl-alice -u vgl-bob systemctl restart nginx
     expect_nonzero "vgl-alice: sudo -n -u vgl-bob systemctl restart nginx" "$SUDO_RC" "$SUDO_OUT" || return 1
-    command_expect vgl-alice outcome=deny path=pdp sudo.runas_user=vgl-bob || return 1
+    command_expect vgl-alice outcome=deny path=$DECIDER sudo.runas_user=vgl-bob || return 1
     decide_command "$T/decide.json" vgl-alice "systemctl restart nginx" vgl-bob || return 1
-    json_expect "vigilctl decide --command 'systemctl restart nginx' --runas vgl-bob" "$T/decide.json" outcome=deny \
+    json_expect "vigilctl decide --command 'systemctl restart nginx' --runas vgl-bob" "$T/decide.json" outcome=deny ||
+        return 1
+    [ $DECIDER = local ] && return
+    json_expect "vigilctl decide: what Cerbos is sent" "$T/decide.json" \
         pdp.request.resources.0.resource.attr.runas_user=vgl-bob pdp.request.resources.0.resource.attr.runas_uid=20003
 }
 tap_case "cerbos: systemctl restart sshd is refused; restart nginx as vgl-bob (not root) is refused" other_unit_refused
@@ -160,7 +206,7 @@ shells_refused() {
         sudo_as vgl-alice $how
         expect_nonzero "vgl-alice: sudo -n $how" "$SUDO_RC" "$SUDO_OUT" || return 1
         expect_contains "sudo -n $how" "$SUDO_OUT" "$SHELLS_REFUSED" || return 1
-        command_expect vgl-alice outcome=deny path=pdp || return 1
+        command_expect vgl-alice outcome=deny path=$DECIDER || return 1
     done
 }
 tap_case "cerbos: shells and interpreters are refused however sudo starts them (bash -c, -s, -i, sh -c, perl), with the policy's reason" \
@@ -173,13 +219,13 @@ step_up_stop() {
     expect_contains "sudo -n systemctl stop" "$SUDO_OUT" "sudo -n cannot ask" || return 1
     audit_mark
     local code
-    code=$(totp_code "$ALICE_TOTP" "$PERIOD")
+    code=$(totp_code "$ALICE_TOTP" "$PERIOD" $TOTP_STEP)
     SUDO_OUT=$(cd / && printf '%s\n' "$code" | ASAN_OPTIONS=$HOST_ASAN_OPTIONS timeout 30 \
         su vgl-alice -s /bin/sh -c "sudo -S -p '' systemctl stop ssh.service" 2>&1)
     SUDO_RC=$?
     expect_not_contains "sudo -S systemctl stop ssh.service, a code given" "$SUDO_OUT" "vigil: " ||
         { note_logs; return 1; }
-    command_expect vgl-alice outcome=allow path=pdp mfa.method=totp command.1=stop || return 1
+    command_expect vgl-alice outcome=allow path=$DECIDER mfa.method=totp command.1=stop || return 1
     # Another command asks for no code.
     audit_mark
     sudo_as vgl-alice systemctl status nginx
@@ -195,7 +241,7 @@ edr_down() {
     audit_mark
     sudo_as vgl-alice systemctl restart nginx
     expect_nonzero "vgl-alice: sudo -n systemctl restart nginx, EDR stopped" "$SUDO_RC" "$SUDO_OUT" || return 1
-    expect_contains "sudo's output" "$SUDO_OUT" "endpoint security sensor is not running" || return 1
+    expect_contains "sudo's output" "$SUDO_OUT" "$EDR_REFUSED" || return 1
     sdu_start_unit "$EDR_UNIT" || return 1
     wait_for 10 edr_signal_is active || { fail "vigild never saw $EDR_UNIT again"; return 1; }
     sudo_as vgl-alice systemctl restart nginx
@@ -219,6 +265,22 @@ authzen_same() {
     expect_contains "authzen: sudo -n bash -c id" "$SUDO_OUT" "$SHELLS_REFUSED"
 }
 tap_case "authzen (Cerbos' AuthZEN API): the same command resource, the same answers" authzen_same
+
+# The same checks, the same answers, from local rules alone.
+local_same() {
+    DECIDER=local
+    EDR_REFUSED="$EDR_SIGNAL"
+    TOTP_STEP=1
+    local out
+    local_config
+    out=$("$VIGILD" --check --config "$T/vigil.toml" 2>&1) ||
+        { fail "vigild --check with the shipped drop-in"; note_text "output" "$out"; return 1; }
+    expect_contains "vigild --check" "$out" "+ $T/vigil.toml.d/20-sudo-commands.toml" || return 1
+    start_agent local || return 1
+    allowed_runs && other_unit_refused && shells_refused && step_up_stop && edr_down
+}
+tap_case "local rules (the shipped conf/vigil.toml.d/20-sudo-commands.toml.example): the same commands run and are refused, the same step-up" \
+    local_same
 
 trail_verifies() {
     "$VIGILCTL" audit verify "$AUDIT_LOG" >"$T/verify.out" 2>&1 ||
