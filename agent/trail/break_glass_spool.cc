@@ -62,8 +62,14 @@ Status make_break_glass_dir(const std::string& state_dir) {
     }
     UniqueFd fd(::openat(parent.get(), kBreakGlassDirName, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) return err(fmt::format("{}: cannot open the break-glass spool: {}", dir, errno_text()));
-    // The module writes only into a directory that is root's alone.
-    if (::fchown(fd.get(), 0, 0) != 0 || ::fchmod(fd.get(), 0700) != 0) {
+    // The module writes only into a directory that is root's alone. Only
+    // what differs is changed: vigild.service's seccomp filter
+    // (~@privileged) refuses fchown even to the owner it already has.
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return err(fmt::format("{}: cannot stat: {}", dir, errno_text()));
+    bool owner_ok = st.st_uid == 0 && st.st_gid == 0;
+    if ((!owner_ok && ::fchown(fd.get(), 0, 0) != 0) ||
+        ((st.st_mode & 07777) != 0700 && ::fchmod(fd.get(), 0700) != 0)) {
         return err(fmt::format("{}: cannot make the break-glass spool root's, mode 0700: {}", dir, errno_text()));
     }
     return Ok{};

@@ -1,3 +1,6 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <sstream>
 
@@ -185,4 +188,24 @@ TEST_CASE("a spooled time past 2100 is refused, not converted", "[rollout]") {
     auto u = vigil::parse_break_glass(std::vector<uint8_t>(buf, buf + n));
     REQUIRE_FALSE(u);
     CHECK(u.error().message == "bad time");
+}
+
+TEST_CASE("the break-glass spool is made root's and 0700, a loose one tightened, a symlink refused", "[rollout]") {
+    char tmpl[] = "/tmp/vigil-spool-XXXXXX";
+    std::string state = ::mkdtemp(tmpl);
+    std::string dir = state + "/breakglass";
+    struct stat st {};
+    REQUIRE(vigil::make_break_glass_dir(state));
+    REQUIRE(::stat(dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    REQUIRE(vigil::make_break_glass_dir(state));  // already right: nothing to change, still fine
+    REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+    REQUIRE(vigil::make_break_glass_dir(state));
+    REQUIRE(::stat(dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+    REQUIRE(::rmdir(dir.c_str()) == 0);
+    REQUIRE(::symlink("/tmp", dir.c_str()) == 0);
+    CHECK_FALSE(vigil::make_break_glass_dir(state));
+    ::unlink(dir.c_str());
+    ::rmdir(state.c_str());
 }
