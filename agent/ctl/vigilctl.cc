@@ -5,6 +5,7 @@
 //   vigilctl audit verify [/var/log/vigil/audit.jsonl]
 //   vigilctl status [--json]                 # health; exit 3 when unhealthy
 //   vigilctl totp enroll alice [--force]      # root: prints the otpauth:// URI and a QR code
+//   vigilctl sudo-plugin enable               # root: vigil_sudo.so into /etc/sudo.conf, checked
 #include <pwd.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@
 #include "rollout_report.h"
 #include "rule.h"
 #include "status_report.h"
+#include "sudo_conf.h"
+#include "sudo_plugin_setup.h"
 #include "terminal_qr.h"
 #include "terminal_text.h"
 #include "timestamp.h"
@@ -79,8 +82,15 @@ void usage(FILE* out) {
                  "      delete USER's TOTP secret\n"
                  "  totp status USER [--config FILE]\n"
                  "      enrolled or not, failures in a row, locked until when\n"
+                 "  sudo-plugin enable [--options \"timeout=3000 failmode=secure\"] [--plugin PATH]\n"
+                 "      name vigil_sudo.so in /etc/sudo.conf, once checked: refused for sudo-rs\n"
+                 "      and sudo < 1.9, and for a file sudo would not load; the old file comes\n"
+                 "      back unless sudo -V then shows the plugin (root)\n"
+                 "  sudo-plugin disable | status\n"
+                 "      take the line out again; say whether sudo loads the plugin (exit 3: no)\n"
+                 "      (both take --sudo-conf FILE, default %s)\n"
                  "  --socket PATH   vigild's admin socket (default %s)\n",
-                 kDefaultAuditLog, kDefaultConfig, wire::kDefaultAdminSocket);
+                 kDefaultAuditLog, kDefaultConfig, kSudoConf, wire::kDefaultAdminSocket);
 }
 
 // --name value pairs and bare flags after the command word.
@@ -444,6 +454,17 @@ int cmd_grant_list(const std::string& socket, const Args& a) {
     return 0;
 }
 
+int cmd_sudo_plugin(const Args& a) {
+    if (a.positional.size() != 1) {
+        std::fprintf(stderr, "vigilctl sudo-plugin: want 'enable|disable|status'\n");
+        return 2;
+    }
+    SudoPluginSetup s{a.positional[0], flag(a, "sudo-conf"), flag(a, "plugin"), flag(a, "options")};
+    if (s.sudo_conf.empty()) s.sudo_conf = kSudoConf;
+    if (s.plugin.empty()) s.plugin = kSudoPluginPath;
+    return run_sudo_plugin_setup(s);
+}
+
 int cmd_grant(const std::string& socket, const std::string& grant_socket, const Args& a) {
     std::string sub = a.positional.empty() ? "" : a.positional[0];
     if (sub == "request") return cmd_grant_request(grant_socket, a);
@@ -516,6 +537,7 @@ int run(int argc, char** argv) {
     if (cmd == "ping") return cmd_ping(socket, *args);
     if (cmd == "posture") return cmd_posture(socket, *args);
     if (cmd == "totp") return cmd_totp(*args);
+    if (cmd == "sudo-plugin") return cmd_sudo_plugin(*args);
     if (cmd == "sessions") return cmd_sessions(socket, *args);
     if (cmd == "grant") return cmd_grant(socket, grant_socket, *args);
     if (cmd == "revoke") return cmd_revoke(socket, *args);

@@ -16,6 +16,7 @@
 #include "snapshot_json.h"
 #include "status_report.h"
 #include "step_up_flow.h"
+#include "sudo_conf.h"
 
 namespace vigil {
 
@@ -271,6 +272,8 @@ Answer Server::answer_admin_status(const Frame&, const PeerCredentials&) {
     f.recent_problems = recent_problems();
     f.default_mode = to_string(c.rollout.mode);
     for (const auto& [service, mode] : c.rollout.services) f.service_modes.emplace_back(service, to_string(mode));
+    SudoConfCheck sudo = check_sudo_conf(kSudoConf);
+    f.sudo = {to_string(c.sudo.approval), kSudoConf, sudo.loads, sudo.plugin, sudo.problem};
     return json_answer(wire::Kind::AdminStatus, build_status(f));
 }
 

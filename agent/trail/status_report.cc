@@ -61,6 +61,10 @@ std::vector<std::string> problems(const StatusFacts& f, const std::vector<std::s
     if (!stale.empty())
         out.push_back(fmt::format("posture: {} signal(s) stale: {}", stale.size(), fmt::join(stale, ", ")));
     if (h.audit_failing) out.push_back("audit: the last write to the trail failed (" + h.audit_last_error + ")");
+    if (f.sudo.approval == "plugin" && !f.sudo.plugin_loads) {
+        out.push_back("sudo: [sudo] approval = \"plugin\", but " + f.sudo.problem +
+                      ": every sudo is refused at its session (vigilctl sudo-plugin enable)");
+    }
     return out;
 }
 
@@ -68,6 +72,14 @@ Json rollout_json(const StatusFacts& f) {
     Json services = Json::object();
     for (const auto& [service, mode] : f.service_modes) services[service] = mode;
     return {{"mode", f.default_mode}, {"services", services}, {"would_deny_last_hour", f.health.would_deny_last_hour}};
+}
+
+Json sudo_json(const StatusFacts::Sudo& s) {
+    return {{"approval", s.approval},
+            {"sudo_conf", s.sudo_conf},
+            {"plugin_loaded", s.plugin_loads},
+            {"plugin", s.plugin},
+            {"problem", s.problem}};
 }
 
 Json break_glass_json(const HealthSnapshot& h) {
@@ -103,6 +115,7 @@ Json build_status(const StatusFacts& f) {
         {"audit", {{"failing", f.health.audit_failing}, {"last_failure", time_or_null(f.health.audit_last_failure)}}},
         {"metrics", {{"textfile", f.health.metrics_textfile}, {"error", f.health.metrics_error}}},
         {"rollout", rollout_json(f)},
+        {"sudo", sudo_json(f.sudo)},
         {"break_glass", break_glass_json(f.health)},
         {"recent_problems", recent},
     };
@@ -152,6 +165,13 @@ std::string rollout_line(const nlohmann::json& r) {
     return out;
 }
 
+std::string sudo_line(const nlohmann::json& s) {
+    if (!s.is_object()) return "?";
+    std::string out = "approval " + text(s, "approval") + "; ";
+    if (s.value("plugin_loaded", false)) return out + text(s, "sudo_conf") + " loads " + text(s, "plugin");
+    return out + "plugin not loaded (" + text(s, "problem") + ")";
+}
+
 std::string break_glass_lines(const nlohmann::json& b) {
     if (!b.is_object() || b.value("total", 0) == 0) return "break-glass: no use since vigild started\n";
     std::string out = fmt::format("break-glass: {} use(s) since vigild started; latest:\n", text(b, "total"));
@@ -181,6 +201,7 @@ std::string render_status(const nlohmann::json& s) {
     if (!metrics_error.empty()) textfile += " (last write failed: " + metrics_error + ")";
     out += fmt::format("metrics:   {}\n", textfile.empty() ? "off" : textfile);
     out += fmt::format("rollout:   {}\n", rollout_line(s.value("rollout", nlohmann::json())));
+    out += fmt::format("sudo:      {}\n", sudo_line(s.value("sudo", nlohmann::json())));
     out += break_glass_lines(s.value("break_glass", nlohmann::json()));
     const auto& recent = s["recent_problems"];
     if (recent.empty()) return out + "recent warnings and errors: none\n";

@@ -7,7 +7,9 @@
 //
 // Unhealthy means one of: the PDP is configured and its last call gave no
 // usable answer, or every PDP endpoint's circuit is open; a posture signal
-// is stale; the trail's last write failed. The verdict is taken in vigild,
+// is stale; the trail's last write failed; [sudo] approval = "plugin" while
+// sudo.conf does not load vigil_sudo.so (every sudo is then refused at its
+// session). The verdict is taken in vigild,
 // so every client judges alike.
 #ifndef VIGIL_TRAIL_STATUS_REPORT_H
 #define VIGIL_TRAIL_STATUS_REPORT_H
@@ -48,6 +50,13 @@ struct StatusFacts {
     std::vector<LoggedProblem> recent_problems;
     std::string default_mode = "enforce";                            // [rollout] mode
     std::vector<std::pair<std::string, std::string>> service_modes;  // [rollout] services
+    struct Sudo {
+        std::string approval = "pam";  // [sudo] approval
+        std::string sudo_conf;         // the file sudo reads
+        bool plugin_loads = false;     // it loads vigil_sudo.so ...
+        std::string plugin;            // ... this one
+        std::string problem;           // or why it does not
+    } sudo;
 };
 
 nlohmann::ordered_json build_status(const StatusFacts& f);

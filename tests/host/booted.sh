@@ -15,7 +15,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-host_plan 19
+host_plan 21
 host_prepare new
 
 DROPIN=/etc/vigil/vigil.toml.d/50-host.toml
@@ -66,6 +66,10 @@ install_debs() {
     # Every case runs under the unit as shipped: nothing loosens its sandbox.
     run systemctl show -P DropInPaths vigild.service
     [ -z "$OUT" ] || fail "vigild.service has drop-ins: $OUT"
+    # Under the unit's seccomp filter (no chown), vigild still sets up its
+    # break-glass spool.
+    run vigilctl status --json
+    [[ $OUT != *"break-glass spool"* ]] || fail "vigild could not set up its break-glass spool: $OUT"
     [ "$FAILS" -eq 0 ] || vigild_log
     return 0
 }
@@ -92,6 +96,52 @@ sudo_allowed_denied() {
     return 0
 }
 case_ "sudo inside an ssh session: alice allowed, mallory denied with the rule's reason" sudo_allowed_denied
+
+SUDO_DROPIN=/etc/vigil/vigil.toml.d/40-sudo.toml
+
+# status_sudo TEXT: vigilctl status --json's sudo object holds TEXT.
+status_sudo() {
+    run vigilctl status --json
+    python3 -c 'import json, sys; print(json.dumps(json.loads(sys.stdin.read())["sudo"]))' <<<"$OUT" >"$RUN/sudo.json" ||
+        { fail "vigilctl status --json has no sudo object: $OUT"; return 1; }
+    grep -qF "$1" "$RUN/sudo.json" || { fail "vigilctl status: sudo is $(cat "$RUN/sudo.json"), want $1"; return 1; }
+}
+
+# The plugin in and out of the host's own /etc/sudo.conf with vigilctl, as
+# vigil_sudo(8) says; vigild (approval = "plugin") reports whether sudo
+# loads it. Taken out at the end: the break-glass cases below run without.
+sudo_plugin_in_out() {
+    if run vigilctl sudo-plugin status; then fail "sudo-plugin status: loaded before it was enabled"; fi
+    run vigilctl sudo-plugin enable --options "timeout=3000 failmode=secure" || return 1
+    [[ $OUT == *"sudo -V: the plugin is loaded"* ]] || fail "vigilctl sudo-plugin enable said: $OUT"
+    [ "$(stat -c %U:%G:%a "$M_ROOT/etc/sudo.conf")" = root:root:644 ] || fail "sudo.conf is not root:root 0644"
+    grep -qx "Plugin vigil_approval /usr/libexec/vigil/vigil_sudo.so timeout=3000 failmode=secure" \
+        "$M_ROOT/etc/sudo.conf" || fail "sudo.conf has no such line: $(cat "$M_ROOT/etc/sudo.conf")"
+    ssh_as alice sudo -n id -u || { fail "alice's sudo through the plugin failed"; trail_note; return 1; }
+    trail_has phase=command user=alice argv_source=plugin outcome=allow ||
+        { fail "no command record by the plugin for alice's sudo"; trail_note; }
+    printf '[sudo]\napproval = "plugin"\n' >"$M_ROOT$SUDO_DROPIN" && chmod 0644 "$M_ROOT$SUDO_DROPIN" || return 1
+    run systemctl reload vigild || { vigild_log; return 1; }
+    status_sudo '"plugin": "/usr/libexec/vigil/vigil_sudo.so", "plugin_loaded": true'
+    run vigilctl sudo-plugin disable || return 1
+    [[ $OUT == *"sudo -V: the plugin is not loaded"* ]] || fail "vigilctl sudo-plugin disable said: $OUT"
+    status_sudo '"problem": "/etc/sudo.conf has no \"Plugin vigil_approval\" line"'
+    run vigilctl status
+    [[ $OUT == *'problem: sudo: [sudo] approval = "plugin", but /etc/sudo.conf has no'* ]] ||
+        fail "vigilctl status does not name the missing plugin: $OUT"
+    rm -f "$M_ROOT$SUDO_DROPIN"
+    run systemctl reload vigild || { vigild_log; return 1; }
+    # What enable refuses: a file that is not vigil's plugin; sudo.conf is left as it was.
+    cp "$M_ROOT/etc/sudo.conf" "$RUN/sudo.conf.before"
+    if run vigilctl sudo-plugin enable --plugin /usr/lib/x86_64-linux-gnu/libpam.so.0; then
+        fail "enable accepted libpam.so.0 as the plugin"
+    fi
+    [[ $OUT == *"has no vigil_approval symbol"* ]] || fail "enable with libpam.so.0 said: $OUT"
+    cmp -s "$RUN/sudo.conf.before" "$M_ROOT/etc/sudo.conf" || fail "a refused enable changed sudo.conf"
+    return 0
+}
+case_ "vigilctl sudo-plugin enable: sudo -V loads vigil_sudo.so, commands are decided by it, status says so; disable" \
+    sudo_plugin_in_out
 
 journal_decisions() {
     m journalctl -u vigild -o json --no-pager >"$RUN/journal.json" || { fail "journalctl -u vigild failed"; return 1; }
@@ -403,5 +453,17 @@ audit_verifies() {
     run vigilctl audit verify
 }
 case_ "vigilctl audit verify: the trail of all of this holds" audit_verifies
+
+# Removing the package that holds the plugin must not leave sudo.conf naming
+# a file that is gone: sudo would then refuse every command, root's too.
+remove_keeps_sudo() {
+    run vigilctl sudo-plugin enable || return 1
+    run apt-get remove -y libpam-vigil || return 1
+    [ ! -e "$M_ROOT/usr/libexec/vigil/vigil_sudo.so" ] || fail "the plugin is still installed"
+    if grep -q vigil_approval "$M_ROOT/etc/sudo.conf"; then fail "sudo.conf still names the plugin"; fi
+    run sudo -n true || fail "root's sudo fails once libpam-vigil is removed: $OUT"
+    return 0
+}
+case_ "apt-get remove libpam-vigil with the plugin enabled: sudo.conf no longer names it; sudo runs" remove_keeps_sudo
 
 [ "$TAP_FAILED" -eq 0 ]

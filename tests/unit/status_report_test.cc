@@ -115,3 +115,28 @@ TEST_CASE("status shows the PDP calls made, the batches among them and the quest
     CHECK(j["pdp"]["calls"] == nlohmann::ordered_json({{"made", 120}, {"batches", 7}, {"waiting", 3}}));
     CHECK_THAT(vigil::render_status(j), Catch::Contains("calls: 120 made, 7 of them batches; 3 question(s) waiting"));
 }
+
+TEST_CASE("status is unhealthy when sudo approval is the plugin's and sudo.conf does not load it") {
+    auto f = healthy_facts();
+    f.sudo = {"plugin", "/etc/sudo.conf", false, "", "/etc/sudo.conf has no \"Plugin vigil_approval\" line"};
+    auto j = vigil::build_status(f);
+    CHECK(j["healthy"] == false);
+    REQUIRE(j["problems"].size() == 1);
+    CHECK_THAT(j["problems"][0].get<std::string>(),
+               Catch::StartsWith("sudo: [sudo] approval = \"plugin\", but /etc/sudo.conf has no") &&
+                   Catch::Contains("every sudo is refused at its session"));
+    CHECK_THAT(vigil::render_status(j),
+               Catch::Contains("\nsudo:      approval plugin; plugin not loaded (/etc/sudo.conf"));
+
+    f.sudo = {"plugin", "/etc/sudo.conf", true, "/usr/libexec/vigil/vigil_sudo.so", ""};
+    j = vigil::build_status(f);
+    CHECK(j["healthy"] == true);
+    CHECK(j["sudo"]["plugin_loaded"] == true);
+    CHECK_THAT(
+        vigil::render_status(j),
+        Catch::Contains("\nsudo:      approval plugin; /etc/sudo.conf loads /usr/libexec/vigil/vigil_sudo.so\n"));
+
+    // With approval by PAM, a missing plugin is only reported.
+    f.sudo = {"pam", "/etc/sudo.conf", false, "", "/etc/sudo.conf has no \"Plugin vigil_approval\" line"};
+    CHECK(vigil::build_status(f)["healthy"] == true);
+}
