@@ -306,9 +306,11 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
     // The session sudo opens next registers under this: its command too.
     bool account_like = req.phase == Phase::Account || req.phase == Phase::Command;
     if (recent_ && account_like && r.decision.outcome == Outcome::Allow) {
+        bool command = req.phase == Phase::Command;
         recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
-                                    req.mfa, req.purpose, req.phase == Phase::Command});
+                                    req.mfa, req.purpose, command, command ? req.command : std::vector<std::string>{},
+                                    command ? req.sudo : std::nullopt});
     }
 }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "request.h"
 
@@ -37,6 +38,10 @@ struct RecentDecision {
     // PAM account phase: with [sudo] approval = "plugin", the session sudo
     // opens must follow such a decision.
     bool command = false;
+    // That command (argv as sudo runs it, and what sudo resolved): the
+    // session's re-decisions ask about it again, not about "sudo".
+    std::vector<std::string> argv;
+    std::optional<SudoCommand> sudo;
 };
 
 class RecentDecisions {

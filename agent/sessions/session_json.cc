@@ -19,6 +19,8 @@ nlohmann::ordered_json to_json(const LiveSession& s) {
     if (s.limits.reevaluate_every) j["reevaluate_seconds"] = s.limits.reevaluate_every->count();
     if (s.next_reevaluation) j["next_reevaluation"] = rfc3339(*s.next_reevaluation);
     if (!s.grant_ids.empty()) j["grants"] = s.grant_ids;
+    if (!s.command.empty()) j["command"] = s.command;
+    if (s.sudo) j["runas_user"] = s.sudo->runas_user;
     return j;
 }
 

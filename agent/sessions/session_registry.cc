@@ -232,6 +232,31 @@ Json encode_limits(const SessionLimits& l) {
     return j;
 }
 
+Json encode_sudo_command(const SudoCommand& c) {
+    Json j = {{"path", c.path},
+              {"resolved", c.resolved},
+              {"runas_user", c.runas_user},
+              {"runas_group", c.runas_group},
+              {"cwd", c.cwd},
+              {"sudoedit_files", c.sudoedit_files}};
+    put(j, "runas_uid", c.runas_uid);
+    put(j, "runas_gid", c.runas_gid);
+    return j;
+}
+
+SudoCommand decode_sudo_command(const Json& j) {
+    SudoCommand c;
+    c.path = j.at("path").get<std::string>();
+    c.resolved = j.value("resolved", c.path);
+    c.runas_user = j.value("runas_user", "");
+    c.runas_group = j.value("runas_group", "");
+    c.cwd = j.value("cwd", "");
+    c.sudoedit_files = j.value("sudoedit_files", size_t{0});
+    c.runas_uid = take<uid_t>(j, "runas_uid");
+    c.runas_gid = take<gid_t>(j, "runas_gid");
+    return c;
+}
+
 Json encode_session(const LiveSession& s) {
     Json j = {{"id", s.id},
               {"user", s.user},
@@ -257,6 +282,8 @@ Json encode_session(const LiveSession& s) {
     }
     if (!s.purpose.empty()) j["purpose"] = s.purpose;
     if (!s.pam_user.empty()) j["pam_user"] = s.pam_user;
+    if (!s.command.empty()) j["command"] = s.command;
+    if (s.sudo) j["sudo"] = encode_sudo_command(*s.sudo);
     return j;
 }
 
@@ -315,6 +342,8 @@ Result<LiveSession> decode_session(const Json& j) {
     }
     s.purpose = j.value("purpose", "");
     s.pam_user = j.value("pam_user", "");
+    s.command = j.value("command", std::vector<std::string>());
+    if (auto c = j.find("sudo"); c != j.end()) s.sudo = decode_sudo_command(*c);
     if (!valid_id(s.id)) return err("a session has an invalid id");
     if (s.pid <= 1 || s.start_time == 0) return err(fmt::format("session {} has no valid pid/start_time", s.id));
     return s;

@@ -98,6 +98,10 @@ struct LiveSession {
     // carry them to the rules and the PDP, as the login's decision had them.
     std::optional<StepUpProof> mfa;
     std::string purpose;
+    // sudo with its approval plugin: the command the session runs, as the
+    // plugin's decision had it; re-decisions ask about it again.
+    std::vector<std::string> command;
+    std::optional<SudoCommand> sudo;
 };
 
 // The fields update() may change; an empty one is left as it is.

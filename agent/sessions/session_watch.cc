@@ -32,6 +32,8 @@ Request request_about(const LiveSession& s, Phase phase) {
     q.pid = s.pid;
     q.mfa = s.mfa;
     q.purpose = s.purpose;
+    q.command = s.command;
+    q.sudo = s.sudo;
     return q;
 }
 
@@ -81,7 +83,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     s.rhost = q.rhost;
     s.pid = q.peer ? q.peer->pid : q.pid;
     if (!q.xdg_session_id.empty()) s.xdg_session_id = q.xdg_session_id;
-    if (account) s.mfa = account->mfa, s.purpose = account->purpose;
+    if (account) s.mfa = account->mfa, s.purpose = account->purpose, s.command = account->argv, s.sudo = account->sudo;
     s.decision_id = r.decision_id;
     s.opened_at = clock_.now();
     if (r.decision.session_max) s.limits.max_until = s.opened_at + *r.decision.session_max;

@@ -329,6 +329,18 @@ session required pam_permit.so
 EOF
 }
 
+# pam_sudo_vigil_sessions ARGS: sudo's stack as the shipped one has it,
+# pam_vigil in the session phase too (each sudo's session is registered
+# under its decision, and refused without one in plugin mode).
+pam_sudo_vigil_sessions() {
+    write_pam sudo <<EOF
+auth required pam_permit.so
+$(vigil_pam account "$@")
+session required pam_permit.so
+$(vigil_pam session "$@")
+EOF
+}
+
 # write_config FILE < rules: the [agent] section points at this test's temp
 # dir, every socket named (vigild would put the admin and grant sockets
 # beside `socket` anyway; naming them keeps the tests' paths in one place);

@@ -242,12 +242,7 @@ tap_case "with sudoers' intercept, an allowed script runs id -u, and its cat /et
 # (approval still "plugin"), PAM's account phase allowed only "may use sudo",
 # and the session refuses to open, so nothing runs unchecked.
 session_needs_command() {
-    write_pam sudo <<EOF
-auth required pam_permit.so
-$(vigil_pam account timeout=3000)
-session required pam_permit.so
-$(vigil_pam session timeout=3000)
-EOF
+    pam_sudo_vigil_sessions timeout=3000
     audit_mark
     sudo_as vgl-alice id -u
     expect_rc "vgl-alice: sudo -n id -u, with a session" 0 "$SUDO_RC" "$SUDO_OUT" || { note_logs; return 1; }

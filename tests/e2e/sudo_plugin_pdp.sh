@@ -11,7 +11,8 @@
 # EDR sensor is a unit of a real `systemd --user` that vigild follows: with
 # it stopped, no command runs. The same over Cerbos' AuthZEN API, and the
 # same answers from local rules alone: the shipped drop-in
-# conf/vigil.toml.d/20-sudo-commands.toml.example, the same checks.
+# conf/vigil.toml.d/20-sudo-commands.toml.example, the same checks; and a
+# live `sudo sleep` is re-decided on its command when the EDR unit stops.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/systemd_user.sh"
 e2e_enter_ns "$@"
@@ -88,6 +89,9 @@ interval = "1s"
 store_dir = "$T/totp"
 issuer = "vigil-e2e"
 period = "${PERIOD}s"
+
+[sessions]
+deny_grace = "1s"
 EOF
     mkdir -p "$T/vigil.toml.d"
     install -o root -g root -m 0600 "$SRCDIR/conf/vigil.toml.d/20-sudo-commands.toml.example" \
@@ -119,6 +123,7 @@ setup() {
     sdu_start_unit "$EDR_UNIT" || return 1
     # Cerbos' roles are the user's groups, and the policies name "ops".
     e2e_add_group ops 20101 vgl-alice || return 1
+    e2e_add_group sre 20102 vgl-bob || return 1
     "$PDP_KIT/install.sh" >/dev/null 2>"$T/install.err" ||
         { note "tests/pdp/install.sh" "$T/install.err"; fail "cannot install Cerbos"; return 1; }
     CERBOS_DIR=$T/cerbos
@@ -128,7 +133,7 @@ setup() {
     . "$CERBOS_DIR/cerbos.env"
     echo "Plugin vigil_approval $SUDO_PLUGIN socket=$PAM_SOCK timeout=5000" >"$T/etc/sudo.conf"
     mount --bind "$T/etc/sudo.conf" /etc/sudo.conf || { fail "cannot bind-mount sudo.conf"; return 1; }
-    pam_sudo_vigil timeout=5000
+    pam_sudo_vigil_sessions timeout=5000
     agent_config cerbos
     totp_enroll vgl-alice "$T/vigil.toml" && ALICE_TOTP=$TOTP_SECRET || return 1
     start_agent cerbos
@@ -266,6 +271,61 @@ authzen_same() {
 }
 tap_case "authzen (Cerbos' AuthZEN API): the same command resource, the same answers" authzen_same
 
+# last_redecision USER: the newest re-decision record of USER's sessions,
+# into $T/last-record.json.
+last_redecision() {
+    python3 - "$AUDIT_LOG" "$1" "$T/last-record.json" <<'PYEOF'
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("phase") == "reevaluate" and r.get("user") == sys.argv[2]:
+        last = line
+if last is None:
+    sys.exit(1)
+open(sys.argv[3], "w").write(last)
+PYEOF
+}
+
+# session_command USER: vigilctl sessions --json lists a session of USER
+# that carries the command sleep 300.
+session_command() {
+    "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+ss = d.get("sessions", d) if isinstance(d, dict) else d
+sys.exit(0 if any(s.get("user") == sys.argv[1] and s.get("command") == ["sleep", "300"] for s in ss) else 1)' "$1"
+}
+
+# A live sudo session is re-decided on the command it runs: vgl-bob (sre)
+# runs sleep as root; when the EDR unit stops, the re-decision asks about
+# /usr/bin/sleep again, denies, and the sleep is ended.
+session_redecided() {
+    (cd / && ASAN_OPTIONS=$HOST_ASAN_OPTIONS exec su vgl-bob -s /bin/sh -c "exec sudo -n sleep 300" </dev/null >"$T/sleep.out" 2>&1) &
+    local pid=$!
+    wait_for 10 session_command vgl-bob ||
+        {
+            fail "no live session of vgl-bob with its command"
+            "$VIGILCTL" --socket "$ADMIN_SOCK" sessions --json >"$T/sessions.json" 2>&1
+            note "vigilctl sessions --json" "$T/sessions.json" 30
+            note "sudo" "$T/sleep.out"
+            kill "$pid"
+            return 1
+        }
+    sdu_stop_unit "$EDR_UNIT" || return 1
+    # deny_grace (1 s), then SIGHUP to sudo and its command.
+    wait_for 20 sh -c "! kill -0 $pid 2>/dev/null" ||
+        { fail "sudo sleep 300 outlived the EDR unit"; note_logs; note "the trail" "$AUDIT_LOG" 4; kill "$pid"; }
+    wait "$pid" 2>/dev/null
+    wait_for 5 last_redecision vgl-bob || { fail "no re-decision of vgl-bob's session in the trail"; note_logs; }
+    json_expect "vgl-bob's re-decision" "$T/last-record.json" outcome=deny service=sudo command.0=sleep \
+        command.1=300 sudo.path=/usr/bin/sleep sudo.runas_user=root "reason_admin~$EDR_SIGNAL"
+    local rc=$?
+    sdu_start_unit "$EDR_UNIT" || return 1
+    wait_for 10 edr_signal_is active || { fail "vigild never saw $EDR_UNIT again"; return 1; }
+    return $rc
+}
+
 # The same checks, the same answers, from local rules alone.
 local_same() {
     DECIDER=local
@@ -277,9 +337,9 @@ local_same() {
         { fail "vigild --check with the shipped drop-in"; note_text "output" "$out"; return 1; }
     expect_contains "vigild --check" "$out" "+ $T/vigil.toml.d/20-sudo-commands.toml" || return 1
     start_agent local || return 1
-    allowed_runs && other_unit_refused && shells_refused && step_up_stop && edr_down
+    allowed_runs && other_unit_refused && shells_refused && step_up_stop && edr_down && session_redecided
 }
-tap_case "local rules (the shipped conf/vigil.toml.d/20-sudo-commands.toml.example): the same commands run and are refused, the same step-up" \
+tap_case "local rules (the shipped conf/vigil.toml.d/20-sudo-commands.toml.example): the same commands run and are refused, the same step-up; a live sudo re-decided on its command" \
     local_same
 
 trail_verifies() {

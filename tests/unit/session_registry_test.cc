@@ -86,6 +86,8 @@ LiveSession full_session() {
     s.bound_grants = {"g3"};
     s.mfa = vigil::StepUpProof{"device", at_ms(1700000000500), "sub-1", {"pwd", "otp"}, "mfa"};
     s.purpose = "INC-9";
+    s.command = {"systemctl", "restart", "nginx"};
+    s.sudo = vigil::SudoCommand{"/usr/bin/systemctl", "/usr/bin/systemctl", "deploy", 1001, "web", 2002, "/srv", 0};
     return s;
 }
 
@@ -151,6 +153,14 @@ TEST_CASE("session registry keeps every field across instances", "[sessions]") {
     CHECK(got->mfa->amr == std::vector<std::string>{"pwd", "otp"});
     CHECK(got->mfa->acr == "mfa");
     CHECK(got->purpose == "INC-9");
+    CHECK(got->command == std::vector<std::string>{"systemctl", "restart", "nginx"});
+    REQUIRE(got->sudo);
+    CHECK(got->sudo->path == "/usr/bin/systemctl");
+    CHECK(got->sudo->runas_user == "deploy");
+    CHECK(got->sudo->runas_uid == std::optional<uid_t>(1001));
+    CHECK(got->sudo->runas_group == "web");
+    CHECK(got->sudo->runas_gid == std::optional<gid_t>(2002));
+    CHECK(got->sudo->cwd == "/srv");
 }
 
 TEST_CASE("session registry leaves absent limits absent after a reload", "[sessions]") {

@@ -26,13 +26,13 @@ struct Watched {
     std::shared_ptr<vigil::Engine> engine;
     std::unique_ptr<vigil::SessionWatch> watch;
 
-    Watched() {
+    explicit Watched(const std::string& policy = "") {
         char tmpl[] = "/tmp/vigil-watch-XXXXXX";
         root = ::mkdtemp(tmpl);
         auto reg = vigil::SessionRegistry::open((root / "state").string());
         REQUIRE(reg);
         registry = std::move(*reg);
-        engine = vigil::testing::engine_on("");
+        engine = vigil::testing::engine_on(policy);
         vigil::TerminatorSettings t;
         t.grace = 100ms;
         t.kill_wait = 100ms;
@@ -136,4 +136,54 @@ TEST_CASE("session watch: revoking ends the session; an unknown id ends nothing"
     REQUIRE(left.size() == 1);
     CHECK(left[0].pid == other);
     reap(other);
+}
+
+// sudo with its approval plugin: a session is re-decided on the command it
+// runs, not as "may use sudo" (which, in plugin mode, any allow rule that
+// names commands grants).
+TEST_CASE("session watch: a sudo session's re-decision asks about its command again", "[sessions]") {
+    Watched w(R"(
+[sudo]
+approval = "plugin"
+
+[[rule]]
+name = "no sleeping"
+services = ["sudo"]
+commands = ["/usr/bin/sleep"]
+decision = "deny"
+
+[[rule]]
+name = "root may run id and sleep"
+services = ["sudo"]
+users = ["root"]
+commands = ["/usr/bin/id", "/usr/bin/sleep"]
+decision = "allow"
+)");
+    auto sudo_session = [](pid_t pid, const std::string& program) {
+        vigil::DecisionRecord r = open_session(pid, std::nullopt);
+        r.request.service = "sudo";
+        vigil::RecentDecision account;
+        account.request_id = "command-1";
+        account.user = "root";
+        account.service = "sudo";
+        account.command = true;
+        account.argv = {program.substr(program.rfind('/') + 1), "60"};
+        account.sudo = vigil::SudoCommand{program, program, "root", 0, "", std::nullopt, "/", 0};
+        r.account = account;
+        return r;
+    };
+    pid_t sleeping = login_process(), id = login_process();
+    w.watch->opened(sudo_session(sleeping, "/usr/bin/sleep"));
+    w.watch->opened(sudo_session(id, "/usr/bin/id"));
+    REQUIRE(w.watch->list().size() == 2);
+    CHECK(w.watch->list()[0].sudo);
+    w.watch->posture_changed();  // every session is re-decided
+    bool gone = ended(sleeping, 20s);
+    CHECK(gone);
+    if (!gone) reap(sleeping);
+    REQUIRE(holds(*w.watch, 1));
+    CHECK(w.watch->list()[0].pid == id);
+    CHECK(w.watch->list()[0].command == std::vector<std::string>{"id", "60"});
+    CHECK_FALSE(ended(id, 1s));
+    reap(id);
 }
