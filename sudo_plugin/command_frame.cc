@@ -66,6 +66,9 @@ CommandFrame build_command_frame(const CommandFacts& f, char (&argv)[kMaxArgvByt
     const char* cwd = find_value(f.command_info, "cwd");
     if (cwd == nullptr) cwd = find_value(f.command_info, "runcwd");
     if (cwd == nullptr) cwd = find_value(f.user_info, "cwd");
+    // Intercept says "unknown" where it cannot tell: no directory is sent
+    // then, rather than a word taken for one (or the user's first cwd).
+    if (cwd != nullptr && cwd[0] != '/') cwd = nullptr;
     put_if(w, wire::Tag::Cwd, cwd);
     // sudoedit: its files are the last sudoedit_nfiles arguments. The
     // editor's own arguments before them come from the user's SUDO_EDITOR,

@@ -65,7 +65,9 @@ std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, si
     if (n >= argv.size()) return files;
     for (auto it = argv.end() - static_cast<std::ptrdiff_t>(n); it != argv.end(); ++it) {
         std::string f = *it;
-        if (!f.empty() && f[0] != '/') f = (cwd.empty() || cwd.back() != '/' ? cwd + "/" : cwd) + f;
+        // A relative file with no directory known stays relative: it
+        // matches no pattern, whose files are absolute.
+        if (!f.empty() && f[0] != '/' && !cwd.empty()) f = (cwd.back() != '/' ? cwd + "/" : cwd) + f;
         files.push_back(std::move(f));
     }
     return files;

@@ -54,7 +54,7 @@ bool command_matches(const CommandPattern& p, const AskedCommand& c);
 
 // The files sudoedit edits: the last n entries of its run_argv ("editor
 // args -- files"; the user's SUDO_EDITOR chooses the args, "--" included),
-// each absolute (a relative one from cwd).
+// each absolute (a relative one from cwd; left relative when cwd is unknown).
 std::vector<std::string> sudoedit_files(const std::vector<std::string>& argv, size_t n, const std::string& cwd);
 
 // path with every symlink resolved (realpath), or path itself when it

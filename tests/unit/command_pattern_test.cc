@@ -65,6 +65,7 @@ TEST_CASE("command pattern: sudoedit is decided on its files, never on the edito
     CHECK(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", files, true}));
     CHECK_FALSE(vigil::command_matches(*p, {"/usr/bin/vi", "/usr/bin/vim.basic", {"/etc/shadow"}, true}));
     CHECK(vigil::sudoedit_files({"vi", "--", "hosts"}, 1, "/etc") == std::vector<std::string>{"/etc/hosts"});
+    CHECK(vigil::sudoedit_files({"vi", "--", "hosts"}, 1, "") == std::vector<std::string>{"hosts"});  // cwd unknown
     // SUDO_EDITOR="vi -- /etc/hosts --" puts a fake file before sudo's own
     // "--": the files are sudo's count from the end, whatever came before.
     auto injected = vigil::sudoedit_files({"vi", "--", "/etc/hosts", "--", "/etc/shadow"}, 1, "/");

@@ -83,6 +83,14 @@ TEST_CASE("sudo plugin frame: sudoedit, and the user's cwd when sudoers sets non
     CHECK(q->command == std::vector<std::string>{"vi", "--", "/etc/hosts"});
 }
 
+TEST_CASE("sudo plugin frame: intercept's runcwd \"unknown\" sends no directory, not the user's first one") {
+    auto b = build({"user=alice", "cwd=/home/alice"},
+                   {"command=/usr/bin/cat", "runas_user=root", "runas_uid=0", "runcwd=unknown"}, {"cat", "hosts"});
+    auto q = decode(*b);
+    REQUIRE(q);
+    CHECK(q->sudo->cwd.empty());
+}
+
 TEST_CASE("sudo plugin frame: sudoedit without its number of files is no frame; vigild checks the number") {
     CHECK(build({"user=alice"}, {"command=/usr/bin/vi", "sudoedit=true"}, {"vi", "--", "/etc/hosts"})->result.error !=
           nullptr);
