@@ -1,5 +1,6 @@
 #include "sudo_conf.h"
 
+#include <fmt/format.h>
 #include <strings.h>
 #include <sys/stat.h>
 
@@ -7,7 +8,6 @@
 #include <sstream>
 
 #include "command_pattern.h"
-#include "fmt/format.h"
 
 namespace vigil {
 namespace {

@@ -1,6 +1,7 @@
 #include "sudo_plugin_setup.h"
 
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <sudo_plugin.h>
 #include <unistd.h>
 
@@ -9,7 +10,6 @@
 #include <sstream>
 
 #include "atomic_file.h"
-#include "fmt/format.h"
 #include "run_command.h"
 #include "sudo_conf.h"
 
