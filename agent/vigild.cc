@@ -29,6 +29,7 @@
 #include "id_token.h"
 #include "log.h"
 #include "metrics_textfile.h"
+#include "posture_changes.h"
 #include "server.h"
 #include "session_registry.h"
 #include "session_terminator.h"
@@ -105,6 +106,55 @@ public:
 private:
     std::mutex mu_;
     std::shared_ptr<Engine> engine_;
+};
+
+// Acts on posture changes that matter (posture_view.h): drops the PDP's
+// cached answers and the step-up proofs, and re-decides every live session.
+// Collectors report from their own threads; the main loop looks again when a
+// settle time ends and when signals may have gone stale.
+class PostureReaction {
+public:
+    PostureReaction(EngineSlot& slot, posture::SignalStore& store, StepUpCoordinator& step_up, SessionWatch& watch)
+        : slot_(slot), store_(store), step_up_(step_up), watch_(watch), changes_(slot.get()->config().posture.settle) {
+        rebase();  // what is known at start (often nothing yet) is no change
+    }
+
+    void look() {
+        auto engine = slot_.get();
+        std::optional<std::vector<std::string>> what;
+        {
+            // The snapshot under the lock: views are observed in the order taken.
+            std::lock_guard lock(mu_);
+            auto view = posture_view(engine->config(), store_.snapshot(), std::chrono::system_clock::now());
+            what = changes_.observe(std::move(view), std::chrono::steady_clock::now());
+        }
+        if (!what) return;
+        log_info("posture: {}; re-deciding live sessions",
+                 what->empty() ? "changed" : fmt::format("{}", fmt::join(*what, "; ")));
+        engine->forget_cached_answers();
+        step_up_.forget_all();
+        watch_.redecide_all();
+    }
+    // After a reload: the new policy's view is the baseline (the reload
+    // re-decides sessions by itself when the policy changed).
+    void rebase() {
+        auto engine = slot_.get();
+        std::lock_guard lock(mu_);
+        changes_.rebase(posture_view(engine->config(), store_.snapshot(), std::chrono::system_clock::now()),
+                        engine->config().posture.settle);
+    }
+    std::optional<std::chrono::steady_clock::time_point> due_at() {
+        std::lock_guard lock(mu_);
+        return changes_.due_at();
+    }
+
+private:
+    EngineSlot& slot_;
+    posture::SignalStore& store_;
+    StepUpCoordinator& step_up_;
+    SessionWatch& watch_;
+    std::mutex mu_;
+    PostureChanges changes_;
 };
 
 // What the configuration says that should change (config.h: warnings),
@@ -277,12 +327,24 @@ int serve(const Options& opt, Config config) {
         [&] { return slot.get(); }, {running->sessions.warn_before, running->sessions.deny_grace}, &grants);
     audit_load_report((*registry)->load_report(), *slot.get());
     for (const LiveSession& s : (*registry)->load_report().ended_while_down) watch.session_over(s);
-    posture.on_change([&slot, &step_up, &watch](const posture::Signal& s, const std::string& before) {
-        log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
-        if (auto e = slot.get()) e->forget_cached_answers();
-        step_up.forget_all();
-        watch.posture_changed();
+    PostureReaction reaction(slot, posture, step_up, watch);
+    posture.on_change([&slot, &reaction](const posture::Signal& s, const std::string& before) {
+        const auto& named = slot.get()->config().posture.ticking;
+        if (!s.ticking && std::find(named.begin(), named.end(), s.name) == named.end())
+            log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
+        reaction.look();
     });
+    // Answers under a policy the PDP has not named before: what it decided
+    // under the old one (sessions, cached answers) is decided again.
+    vigil_health().on_pdp_policy_change([&slot, &watch](const std::string& version) {
+        log_info("pdp: policy version {} is new; re-deciding live sessions", version);
+        if (auto e = slot.get()) e->forget_cached_answers();
+        watch.redecide_all();
+    });
+    // Declared after the watch, so destroyed before it (and after the server).
+    struct ListenerReset {
+        ~ListenerReset() { vigil_health().on_pdp_policy_change(nullptr); }
+    } listener_reset;
     watch.start();
     auto collectors = make_collectors(running->posture, posture);
     for (auto& c : collectors) c->start();
@@ -333,8 +395,9 @@ int serve(const Options& opt, Config config) {
                          {signals.get(), POLLIN, 0},
                          {server.arrivals_fd(), POLLIN, 0}};
         int wait_ms = std::min(watchdog_ms > 0 ? std::max(watchdog_ms / 2, 1) : kStaleCheckMs, kStaleCheckMs);
-        if (auto expiry = server.next_expiry()) {
-            auto until = std::chrono::ceil<std::chrono::milliseconds>(*expiry - now).count();
+        for (auto at : {server.next_expiry(), reaction.due_at()}) {
+            if (!at) continue;
+            auto until = std::chrono::ceil<std::chrono::milliseconds>(*at - now).count();
             wait_ms = static_cast<int>(std::clamp<long long>(until, 0, wait_ms));
         }
         if (::poll(fds, 5, wait_ms) < 0) continue;
@@ -344,6 +407,9 @@ int serve(const Options& opt, Config config) {
         if (now - stale_checked >= std::chrono::milliseconds(kStaleCheckMs)) {
             note_stale_signals(stale, posture, *slot.get());
             stale_checked = now;
+            reaction.look();
+        } else if (auto due = reaction.due_at(); due && now >= *due) {
+            reaction.look();
         }
         if (now - break_glass_checked >= kBreakGlassCheck) {
             take_break_glass(break_glass_dir, *slot.get());
@@ -356,7 +422,14 @@ int serve(const Options& opt, Config config) {
         while ((fds[3].revents & POLLIN) && ::read(signals.get(), &si, sizeof si) == sizeof si) {
             if (si.ssi_signo == SIGHUP) {
                 sd_notify(0, "RELOADING=1");
+                std::string before = slot.get()->policy_version();
                 reload(opt.config, *running, audit->get(), &recent, &last_answers, &posture, step_up, slot);
+                reaction.rebase();
+                // What the old policy allowed, the new one decides again.
+                if (std::string after = slot.get()->policy_version(); after != before) {
+                    log_info("policy: {} replaces {}; re-deciding live sessions", after, before);
+                    watch.redecide_all();
+                }
                 sd_notify(0, "READY=1");
             } else {
                 stop = true;

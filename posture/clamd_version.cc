@@ -49,6 +49,7 @@ Result<Reading> parse_clamd_version(std::string_view answer, std::chrono::system
                                                   : parse_local_time(rest.substr(slash2 + 1), "%a %b %d %H:%M:%S %Y");
     if (built) {
         r.values["clamd.signature_age_days"] = std::to_string(seconds_between(*built, now) / 86400);
+        r.ticking.insert("clamd.signature_age_days");
     } else {
         r.problems.push_back("signature database build time is missing or unreadable");
     }

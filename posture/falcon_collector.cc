@@ -106,7 +106,7 @@ void FalconCollector::collect_rfm() {
     }
     auto rfm = parse_rfm_state(run->out);
     if (!rfm) return rfm_.fail(rfm.error().message);
-    rfm_.publish({{{"falcon.rfm", *rfm}}, {}});
+    rfm_.publish({{{"falcon.rfm", *rfm}}, {}, {}});
 }
 
 }  // namespace vigil::posture

@@ -63,6 +63,7 @@ Result<Reading> parse_falcon_zta(std::string_view file_text, Clock::time_point n
         r.problems.push_back("data.zta: " + iat.error().message);
     } else if (*iat) {
         r.values["falcon.zta.age"] = std::to_string(seconds_between(**iat, now));
+        r.ticking.insert("falcon.zta.age");
     }
     return r;
 }

@@ -72,7 +72,7 @@ void OsqueryCollector::run_query(const std::string& suffix, const OsqueryQuery& 
     }
     auto value = parse_osquery_rows(run->out, q.column);
     if (!value) return group.fail(value.error().message);
-    group.publish({{{"osquery." + suffix, *value}}, {}});
+    group.publish({{{"osquery." + suffix, *value}}, {}, {}});
 }
 
 }  // namespace vigil::posture

@@ -18,6 +18,10 @@ struct Signal {
     // How long after observed_at the value may be trusted: the collector's
     // max_age. Zero means the [posture] default.
     std::chrono::seconds max_age{0};
+    // An age or a timestamp: its value changes by itself at every look.
+    // Reported and recorded like any other, but a change in it is never a
+    // posture change (a requirement on it still counts: see posture_view.h).
+    bool ticking = false;
 };
 
 // What the agent knew about the host at one decision. Empty while no

@@ -34,7 +34,7 @@ void SignalGroup::publish(const Reading& r) {
     }
     forget_all_but(accepted);
     for (const auto& [name, value] : accepted) {
-        store_.update({name, value, source_, now, max_age_});
+        store_.update({name, value, source_, now, max_age_, r.ticking.count(name) > 0});
         published_.insert(name);
     }
     report_health(fmt::format("{}", fmt::join(problems, "; ")));

@@ -42,6 +42,7 @@ using SignalValues = std::map<std::string, std::string>;
 struct Reading {
     SignalValues values;
     std::vector<std::string> problems;
+    std::set<std::string> ticking;  // which of values are ages or timestamps (Signal::ticking)
 };
 
 class SignalGroup {

@@ -39,8 +39,10 @@ Result<Reading> parse_wazuh_state(std::string_view text, std::chrono::system_clo
         return r;
     }
     r.values["wazuh.last_keepalive"] = keepalive->second;
+    r.ticking.insert("wazuh.last_keepalive");
     if (auto t = parse_local_time(keepalive->second, "%Y-%m-%d %H:%M:%S")) {
         r.values["wazuh.keepalive_age"] = std::to_string(seconds_between(*t, now));
+        r.ticking.insert("wazuh.keepalive_age");
     } else {
         r.problems.push_back("last_keepalive is not a \"YYYY-MM-DD HH:MM:SS\" time");
     }

@@ -340,9 +340,13 @@ private:
     }
 
     void parse_posture(const toml::table& t, PostureSettings& p) const {
-        only_keys(t, {"max_age", "require", "systemd", "socket", "host", "falcon", "osquery", "wazuh", "clamd"},
+        only_keys(t,
+                  {"max_age", "settle", "ticking", "require", "systemd", "socket", "host", "falcon", "osquery", "wazuh",
+                   "clamd"},
                   "[posture]");
         if (auto* n = t.get("max_age")) p.max_age = duration(*n, "posture.max_age");
+        if (auto* n = t.get("settle")) p.settle = duration(*n, "posture.settle");
+        if (auto* n = t.get("ticking")) p.ticking = string_list(*n, "posture.ticking", true);
         if (auto* n = t.get("require")) p.require = requirements(*n);
         if (auto* n = t.get("systemd")) p.systemd = parse_systemd(table(*n, "[posture.systemd]"));
         if (auto* n = t.get("socket")) p.sockets = parse_sockets(*n);

@@ -119,7 +119,13 @@ struct SshSettings {
 
 // [posture]: which collectors run, and what every request requires.
 struct PostureSettings {
-    std::chrono::seconds max_age{60};           // older signals count as missing
+    std::chrono::seconds max_age{60};  // older signals count as missing
+    // A change that matters re-decides sessions only once it has held this
+    // long (0: at once); see posture_view.h.
+    std::chrono::seconds settle{0};
+    // Signals of the admin's own sources (socket, osquery) that are ages or
+    // timestamps: never a posture change by themselves (Signal::ticking).
+    std::vector<std::string> ticking;
     std::vector<posture::Requirement> require;  // for every request, before any rule
     std::optional<posture::SystemdSettings> systemd;
     std::vector<posture::SocketSettings> sockets;  // [[posture.socket]]

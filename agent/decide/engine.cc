@@ -310,7 +310,7 @@ void Engine::finish(DecisionRecord& r, const Rule* allow, std::chrono::steady_cl
         recent_->remember(req.pid, {r.request_id, req.user, req.pam_user, req.service, r.decision.session_max,
                                     r.decision.session_idle, r.decision.reevaluate, std::chrono::steady_clock::now(),
                                     req.mfa, req.purpose, command, command ? req.command : std::vector<std::string>{},
-                                    command ? req.sudo : std::nullopt});
+                                    command ? req.sudo : std::nullopt, req.ssh_auth_info});
     }
 }
 

@@ -42,6 +42,10 @@ struct RecentDecision {
     // session's re-decisions ask about it again, not about "sudo".
     std::vector<std::string> argv;
     std::optional<SudoCommand> sudo;
+    // sshd's SSH_AUTH_INFO_0 (the key or certificate the login used): the
+    // session's re-decisions read the certificate again, with the CAs
+    // trusted then, so a workload stays a workload.
+    std::string ssh_auth_info;
 };
 
 class RecentDecisions {

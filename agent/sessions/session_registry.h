@@ -102,6 +102,8 @@ struct LiveSession {
     // plugin's decision had it; re-decisions ask about it again.
     std::vector<std::string> command;
     std::optional<SudoCommand> sudo;
+    // sshd: the login's SSH_AUTH_INFO_0, for re-decisions (RecentDecision).
+    std::string ssh_auth_info;
 };
 
 // The fields update() may change; an empty one is left as it is.

@@ -34,6 +34,7 @@ Request request_about(const LiveSession& s, Phase phase) {
     q.purpose = s.purpose;
     q.command = s.command;
     q.sudo = s.sudo;
+    q.ssh_auth_info = s.ssh_auth_info;
     return q;
 }
 
@@ -83,7 +84,14 @@ void SessionWatch::opened(const DecisionRecord& r) {
     s.rhost = q.rhost;
     s.pid = q.peer ? q.peer->pid : q.pid;
     if (!q.xdg_session_id.empty()) s.xdg_session_id = q.xdg_session_id;
-    if (account) s.mfa = account->mfa, s.purpose = account->purpose, s.command = account->argv, s.sudo = account->sudo;
+    if (account) {
+        s.mfa = account->mfa, s.purpose = account->purpose, s.command = account->argv, s.sudo = account->sudo;
+        s.ssh_auth_info = account->ssh_auth_info;
+    }
+    // sshd exposes SSH_AUTH_INFO_0 to the account phase only after a PAM
+    // conversation (keyboard-interactive); after publickey alone, first to
+    // pam_open_session.
+    if (s.ssh_auth_info.empty()) s.ssh_auth_info = q.ssh_auth_info;
     s.decision_id = r.decision_id;
     s.opened_at = clock_.now();
     if (r.decision.session_max) s.limits.max_until = s.opened_at + *r.decision.session_max;
@@ -154,10 +162,10 @@ void SessionWatch::forget(const std::string& id) {
     idle_.erase(id);
 }
 
-void SessionWatch::posture_changed() {
+void SessionWatch::redecide_all() {
     {
         std::lock_guard lock(mu_);
-        posture_changed_ = true;
+        redecide_all_ = true;
     }
     wake_.notify_all();
 }
@@ -182,7 +190,7 @@ size_t SessionWatch::revoke_user(const std::string& user, const std::string& why
 void SessionWatch::run() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
-        wake_.wait_for(lock, kTick, [this] { return stopping_ || posture_changed_; });
+        wake_.wait_for(lock, kTick, [this] { return stopping_ || redecide_all_; });
         if (stopping_) break;
         lock.unlock();
         tick(clock_.now(), SysClock::now());
@@ -212,14 +220,14 @@ void SessionWatch::tick(SysClock::time_point now, SysClock::time_point wall) {
         session_over(gone);
     }
     sweep_grants(wall);
-    bool posture = false;
+    bool all = false;
     {
         std::lock_guard lock(mu_);
-        std::swap(posture, posture_changed_);
+        std::swap(all, redecide_all_);
     }
     std::vector<LiveSession> due;
     for (const LiveSession& s : registry_.list()) {
-        if (check(s, now, wall, posture)) due.push_back(s);
+        if (check(s, now, wall, all)) due.push_back(s);
     }
     for (size_t i = 0; i < due.size(); i += kBatchMax) {
         std::vector<LiveSession> batch(due.begin() + static_cast<std::ptrdiff_t>(i),
@@ -244,7 +252,7 @@ void SessionWatch::end_dependents(const std::string& grant_id, const std::string
     }
 }
 
-bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, SysClock::time_point wall, bool posture) {
+bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, SysClock::time_point wall, bool all) {
     {
         std::unique_lock lock(mu_);
         if (auto it = doomed_.find(s.id); it != doomed_.end()) {
@@ -274,7 +282,7 @@ bool SessionWatch::check(const LiveSession& s, SysClock::time_point now, SysCloc
     }
     if (l.idle_max && check_idle(s, wall)) return false;
     bool due = s.next_reevaluation && now >= *s.next_reevaluation;
-    return posture || due;
+    return all || due;
 }
 
 // The session's terminal, found once: a walk over /proc for every session on

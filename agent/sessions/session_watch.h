@@ -1,12 +1,12 @@
 // Keeps watch over every session vigild allowed: registers them at
 // pam_open_session, forgets them at close, and ends them when their time is
 // up or they sat idle too long, when an admin revokes them, or when a re-decision no longer allows
-// them (on their re-evaluation interval, and at once when posture changes).
+// them (on their re-evaluation interval, and at once when the posture or the policy changes).
 //
 //   SessionWatch watch(registry, terminator, engines, settings);
 //   watch.opened(record);            // an audited OpenSession that was allowed
 //   watch.closed(peer_pid);          // pam_close_session
-//   watch.posture_changed();         // re-decide every session now
+//   watch.redecide_all();            // posture or policy changed: re-decide every session now
 //   watch.revoke(id, "by admin");    // vigilctl revoke
 //
 // One thread ticks every second (and at once when woken) and compares each
@@ -64,7 +64,7 @@ public:
     // decision (account: that decision's user and service, for re-decisions).
     void opened(const DecisionRecord& r);
     void closed(pid_t pid);
-    void posture_changed();
+    void redecide_all();
     // Ends one session (false: no such session) or every session of a user
     // (the number ended).
     bool revoke(const std::string& id, const std::string& why);
@@ -88,7 +88,7 @@ private:
     void notice_clock_step();
     // Ends s if a limit says so; true when s is due for a re-decision.
     bool check(const LiveSession& s, std::chrono::system_clock::time_point now,
-               std::chrono::system_clock::time_point wall, bool posture);
+               std::chrono::system_clock::time_point wall, bool all);
     void reevaluate(const std::vector<LiveSession>& sessions, std::chrono::system_clock::time_point now);
     void apply(const LiveSession& s, const DecisionRecord& r, std::chrono::system_clock::time_point now);
     void end(const LiveSession& s, SessionEndReason reason, const std::string& why);
@@ -114,7 +114,7 @@ private:
     std::mutex bind_mu_;  // one bind_grant at a time: read, append, write
     std::condition_variable wake_;
     bool stopping_ = false;
-    bool posture_changed_ = false;
+    bool redecide_all_ = false;  // set by redecide_all(), taken by the next tick
     struct Doom {
         std::chrono::system_clock::time_point at;  // deny_grace after the re-decision
         std::string why;

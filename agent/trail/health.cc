@@ -3,11 +3,22 @@
 namespace vigil {
 
 bool Health::pdp_answered(const std::string& policy_version) {
-    std::lock_guard lock(mu_);
-    bool recovered = s_.pdp_failing();
-    s_.pdp_last_success = std::chrono::system_clock::now();
-    if (!policy_version.empty()) s_.pdp_policy_version = policy_version;
+    std::function<void(const std::string&)> tell;
+    bool recovered = false;
+    {
+        std::lock_guard lock(mu_);
+        recovered = s_.pdp_failing();
+        s_.pdp_last_success = std::chrono::system_clock::now();
+        if (!policy_version.empty()) s_.pdp_policy_version = policy_version;
+        if (versions_.is_new(policy_version, std::chrono::steady_clock::now())) tell = policy_listener_;
+    }
+    if (tell) tell(policy_version);
     return recovered;
+}
+
+void Health::on_pdp_policy_change(std::function<void(const std::string& version)> listener) {
+    std::lock_guard lock(mu_);
+    policy_listener_ = std::move(listener);
 }
 
 bool Health::pdp_failed(const std::string& kind, const std::string& message) {

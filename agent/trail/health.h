@@ -10,10 +10,13 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "policy_versions.h"
 
 namespace vigil {
 
@@ -50,6 +53,9 @@ class Health {
 public:
     // Each returns true when the state flips (worth one log line).
     bool pdp_answered(const std::string& policy_version);
+    // Called (outside the lock, on the answering thread) when an answer
+    // names a policy version new to PolicyVersions: the PDP's policy changed.
+    void on_pdp_policy_change(std::function<void(const std::string& version)> listener);
     bool pdp_failed(const std::string& kind, const std::string& message);
     void audit_written();
     bool audit_failed(const std::string& message);
@@ -63,6 +69,8 @@ public:
 private:
     mutable std::mutex mu_;
     HealthSnapshot s_;
+    PolicyVersions versions_;
+    std::function<void(const std::string&)> policy_listener_;
     // Would-be denies per minute: minute_[i] is the minute (since the epoch)
     // whose count is in would_deny_[i], i = minute % 60.
     std::array<int64_t, 60> minute_{};

@@ -46,6 +46,7 @@ TEST_CASE("clamd VERSION with a daily database") {
                                                     {"clamd.signatures", "27400"},
                                                     {"clamd.signature_age_days", "3"}});
     CHECK(r->problems.empty());
+    CHECK(r->ticking == std::set<std::string>{"clamd.signature_age_days"});
     auto newer = parse_clamd_version(posture_sample("clamd/version_1_4.txt"), days_later(30));
     REQUIRE(newer);
     CHECK(newer->values.at("clamd.version") == "1.4.1");

@@ -105,6 +105,7 @@ TEST_CASE("Falcon ZTA sample: scores and age") {
                                                     {"falcon.zta.sensor_config", "80"},
                                                     {"falcon.zta.age", "3600"}});
     CHECK(r->problems.empty());
+    CHECK(r->ticking == std::set<std::string>{"falcon.zta.age"});
     // Issued a little in the future (clock skew): age 0, not negative.
     CHECK(parse_falcon_zta(posture_sample("falcon/data.zta"), kIssued - 5s)->values.at("falcon.zta.age") == "0");
 }

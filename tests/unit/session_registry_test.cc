@@ -88,6 +88,7 @@ LiveSession full_session() {
     s.purpose = "INC-9";
     s.command = {"systemctl", "restart", "nginx"};
     s.sudo = vigil::SudoCommand{"/usr/bin/systemctl", "/usr/bin/systemctl", "deploy", 1001, "web", 2002, "/srv", 0};
+    s.ssh_auth_info = "publickey ssh-ed25519-cert-v01@openssh.com AAAAC3...\n";
     return s;
 }
 
@@ -154,6 +155,7 @@ TEST_CASE("session registry keeps every field across instances", "[sessions]") {
     CHECK(got->mfa->acr == "mfa");
     CHECK(got->purpose == "INC-9");
     CHECK(got->command == std::vector<std::string>{"systemctl", "restart", "nginx"});
+    CHECK(got->ssh_auth_info == "publickey ssh-ed25519-cert-v01@openssh.com AAAAC3...\n");
     REQUIRE(got->sudo);
     CHECK(got->sudo->path == "/usr/bin/systemctl");
     CHECK(got->sudo->runas_user == "deploy");

@@ -177,7 +177,7 @@ decision = "allow"
     w.watch->opened(sudo_session(id, "/usr/bin/id"));
     REQUIRE(w.watch->list().size() == 2);
     CHECK(w.watch->list()[0].sudo);
-    w.watch->posture_changed();  // every session is re-decided
+    w.watch->redecide_all();  // every session is re-decided
     bool gone = ended(sleeping, 20s);
     CHECK(gone);
     if (!gone) reap(sleeping);

@@ -22,10 +22,10 @@ using vigil::testing::signal_in;
 TEST_CASE("signal group forgets names a later reading no longer has") {
     SignalStore store;
     SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
-    g.publish({{{"a", "1"}, {"b", "2"}}, {}});
+    g.publish({{{"a", "1"}, {"b", "2"}}, {}, {}});
     CHECK(signal_in(store, "a") == "1");
     CHECK(signal_in(store, "b") == "2");
-    g.publish({{{"a", "3"}}, {"b: gone"}});
+    g.publish({{{"a", "3"}}, {"b: gone"}, {}});
     CHECK(signal_in(store, "a") == "3");
     CHECK(signal_in(store, "b") == "<missing>");
 }
@@ -33,7 +33,7 @@ TEST_CASE("signal group forgets names a later reading no longer has") {
 TEST_CASE("signal group failure forgets everything but what it establishes") {
     SignalStore store;
     SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
-    g.publish({{{"x.state", "ok"}, {"x.reachable", "true"}}, {}});
+    g.publish({{{"x.state", "ok"}, {"x.reachable", "true"}}, {}, {}});
     g.fail("gone", {{"x.reachable", "false"}});
     CHECK(signal_in(store, "x.state") == "<missing>");
     CHECK(signal_in(store, "x.reachable") == "false");
@@ -46,8 +46,8 @@ TEST_CASE("signal group failure forgets everything but what it establishes") {
 TEST_CASE("signal group leaves other groups' signals alone") {
     SignalStore store;
     SignalGroup a(store, "a", "a", std::chrono::seconds{0}), b(store, "b", "b", std::chrono::seconds{0});
-    a.publish({{{"a.v", "1"}}, {}});
-    b.publish({{{"b.v", "2"}}, {}});
+    a.publish({{{"a.v", "1"}}, {}, {}});
+    b.publish({{{"b.v", "2"}}, {}, {}});
     a.fail("down");
     CHECK(signal_in(store, "a.v") == "<missing>");
     CHECK(signal_in(store, "b.v") == "2");
@@ -63,7 +63,7 @@ TEST_CASE("signal values must be short printable text") {
     CHECK(vigil::posture::check_signal_value(std::string(vigil::posture::kMaxSignalValue, 'x')).empty());
     SignalStore store;
     SignalGroup g(store, "test", "test source", std::chrono::seconds{0});
-    g.publish({{{"ok", "fine"}, {"bad", "esc\x1b[2J"}}, {}});
+    g.publish({{{"ok", "fine"}, {"bad", "esc\x1b[2J"}}, {}, {}});
     CHECK(signal_in(store, "ok") == "fine");
     CHECK(signal_in(store, "bad") == "<missing>");
 }
@@ -131,7 +131,7 @@ TEST_CASE("interval thread survives a tick that throws") {
 TEST_CASE("signal group stamps its max_age on what it publishes") {
     SignalStore store;
     SignalGroup g(store, "test", "test source", std::chrono::seconds{300});
-    g.publish({{{"a", "1"}}, {}});
+    g.publish({{{"a", "1"}}, {}, {}});
     g.fail("down", {{"test.reachable", "false"}});
     for (const auto& s : store.snapshot()) CHECK(s.max_age == std::chrono::seconds{300});
     CHECK(store.snapshot().size() == 1);

@@ -37,6 +37,8 @@ TEST_CASE("wazuh state: connected agent") {
                                                     {"wazuh.last_keepalive", "2024-10-01 08:00:00"},
                                                     {"wazuh.keepalive_age", "12"}});
     CHECK(r->problems.empty());
+    // They change at every read: never a posture change by themselves.
+    CHECK(r->ticking == std::set<std::string>{"wazuh.last_keepalive", "wazuh.keepalive_age"});
 }
 
 TEST_CASE("wazuh state: disconnected, and never connected") {
