@@ -60,25 +60,14 @@ EOF
 
 setup() {
     e2e_setup_system
-    cat >"$T/etc/sudoers" <<EOF
-Defaults !lecture
-Defaults timestamp_timeout=0
-Defaults passwd_tries=1
-root ALL=(ALL:ALL) ALL
-vgl-alice ALL=(ALL:ALL) ALL
-EOF
+    sudoers_asking vgl-alice
     "$OIDC/provider.sh" start "$T/oidc" >"$T/oidc.out" 2>&1 || { note "provider.sh" "$T/oidc.out"; return 1; }
     # shellcheck disable=SC1091
     . "$T/oidc/oidc.env"
     export OIDC
     write_expect
     device_config "$OIDC_ISSUER" || return 1
-    write_pam sudo <<EOF
-auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
-auth required pam_permit.so
-$(vigil_pam account timeout=5000)
-session required pam_permit.so
-EOF
+    pam_step_up sudo
     agent_start "$T/vigil.toml"
 }
 

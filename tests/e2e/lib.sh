@@ -341,6 +341,45 @@ $(vigil_pam session "$@")
 EOF
 }
 
+# sudoers_asking USER...: password-style sudo for root and USER... (sudo's
+# auth phase runs, where pam_vigil asks for a step-up), with no timestamp
+# carried from one sudo to the next.
+sudoers_asking() {
+    {
+        printf 'Defaults !lecture\nDefaults !syslog\nDefaults env_reset\nDefaults timestamp_timeout=0\n'
+        printf 'Defaults passwd_tries=1\nroot ALL=(ALL:ALL) ALL\n'
+        local u
+        for u in "$@"; do printf '%s ALL=(ALL:ALL) ALL\n' "$u"; done
+    } >"$T/etc/sudoers"
+}
+
+# pam_step_up SERVICE: pam_vigil in the auth phase (where it prompts for a
+# step-up) and the account phase; pam_permit for the rest.
+pam_step_up() {
+    write_pam "$1" <<EOF
+auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
+auth required pam_permit.so
+$(vigil_pam account timeout=5000)
+session required pam_permit.so
+EOF
+}
+
+# last_redecision USER: the newest re-decision record of USER in the trail,
+# written to $T/last-record.json for json_expect; fails when there is none.
+last_redecision() {
+    python3 - "$AUDIT_LOG" "$1" "$T/last-record.json" <<'PYEOF'
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("phase") == "reevaluate" and r.get("user") == sys.argv[2]:
+        last = line
+if last is None:
+    sys.exit(1)
+open(sys.argv[3], "w").write(last)
+PYEOF
+}
+
 # write_config FILE < rules: the [agent] section points at this test's temp
 # dir, every socket named (vigild would put the admin and grant sockets
 # beside `socket` anyway; naming them keeps the tests' paths in one place);

@@ -81,15 +81,6 @@ purpose = true
 EOF
 }
 
-step_up_pam() {
-    write_pam "$1" <<EOF
-auth [success=done ignore=ignore default=die] $PAM_VIGIL socket=$PAM_SOCK timeout=5000
-auth required pam_permit.so
-$(vigil_pam account timeout=5000)
-session required pam_permit.so
-EOF
-}
-
 # pam_from_example SERVICE FILE: the example's lines as shipped, pointed at
 # this test's module and agent.
 pam_from_example() {
@@ -98,22 +89,11 @@ pam_from_example() {
 
 setup() {
     e2e_setup_system
-    # Password-style sudo (auth runs) and no sudo timestamp between cases.
-    cat >"$T/etc/sudoers" <<EOF
-Defaults !lecture
-Defaults !syslog
-Defaults env_reset
-Defaults timestamp_timeout=0
-Defaults passwd_tries=1
-root ALL=(ALL:ALL) ALL
-vgl-alice ALL=(ALL:ALL) ALL
-vgl-mallory ALL=(ALL:ALL) ALL
-vgl-bob ALL=(ALL:ALL) ALL
-EOF
+    sudoers_asking vgl-alice vgl-mallory vgl-bob
     ssh-keygen -q -t ed25519 -N '' -C "the fleet's user CA" -f "$T/ssh/admin_ca" || return 1
     write_step_up_config 0
     pam_from_example sshd "$SRCDIR/conf/pam.d/sshd-stepup.example"
-    step_up_pam sudo
+    pam_step_up sudo
     totp_enroll vgl-alice "$T/vigil.toml" && ALICE=$TOTP_SECRET || return 1
     totp_enroll vgl-mallory "$T/vigil.toml" && MALLORY=$TOTP_SECRET || return 1
     totp_enroll vgl-carol "$T/vigil.toml" && CAROL=$TOTP_SECRET || return 1

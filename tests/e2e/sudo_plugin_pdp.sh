@@ -271,21 +271,7 @@ authzen_same() {
 }
 tap_case "authzen (Cerbos' AuthZEN API): the same command resource, the same answers" authzen_same
 
-# last_redecision USER: the newest re-decision record of USER's sessions,
-# into $T/last-record.json.
-last_redecision() {
-    python3 - "$AUDIT_LOG" "$1" "$T/last-record.json" <<'PYEOF'
-import json, sys
-last = None
-for line in open(sys.argv[1]):
-    r = json.loads(line)
-    if r.get("phase") == "reevaluate" and r.get("user") == sys.argv[2]:
-        last = line
-if last is None:
-    sys.exit(1)
-open(sys.argv[3], "w").write(last)
-PYEOF
-}
+# last_redecision: lib.sh.
 
 # session_command USER: vigilctl sessions --json lists a session of USER
 # that carries the command sleep 300.
