@@ -12,7 +12,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -30,6 +29,7 @@
 #include "log.h"
 #include "metrics_textfile.h"
 #include "posture_changes.h"
+#include "posture_view.h"
 #include "server.h"
 #include "session_registry.h"
 #include "session_terminator.h"
@@ -324,13 +324,13 @@ int serve(const Options& opt, Config config) {
     Grants grants(running->grants);
     SessionWatch watch(
         **registry, {std::chrono::duration_cast<std::chrono::milliseconds>(running->sessions.revoke_grace)},
-        [&] { return slot.get(); }, {running->sessions.warn_before, running->sessions.deny_grace}, &grants);
+        [&] { return slot.get(); },
+        {running->sessions.warn_before, running->sessions.deny_grace, running->sessions.contain}, &grants);
     audit_load_report((*registry)->load_report(), *slot.get());
     for (const LiveSession& s : (*registry)->load_report().ended_while_down) watch.session_over(s);
     PostureReaction reaction(slot, posture, step_up, watch);
     posture.on_change([&slot, &reaction](const posture::Signal& s, const std::string& before) {
-        const auto& named = slot.get()->config().posture.ticking;
-        if (!s.ticking && std::find(named.begin(), named.end(), s.name) == named.end())
+        if (!is_ticking(s, slot.get()->config()))
             log_info("posture: {} changed from \"{}\" to \"{}\"", s.name, before, s.value);
         reaction.look();
     });

@@ -624,10 +624,11 @@ private:
     }
 
     void parse_sessions(const toml::table& t, SessionSettings& s) const {
-        only_keys(t, {"warn_before", "deny_grace", "revoke_grace"}, "[sessions]");
+        only_keys(t, {"warn_before", "deny_grace", "revoke_grace", "contain"}, "[sessions]");
         if (auto* n = t.get("warn_before")) s.warn_before = duration_or_zero(*n, "sessions.warn_before");
         if (auto* n = t.get("deny_grace")) s.deny_grace = duration_or_zero(*n, "sessions.deny_grace");
         if (auto* n = t.get("revoke_grace")) s.revoke_grace = duration(*n, "sessions.revoke_grace");
+        if (auto* n = t.get("contain")) s.contain = boolean(*n, "sessions.contain");
     }
 
     // [step_up], [step_up.totp], [step_up.device], [step_up.purpose].

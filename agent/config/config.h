@@ -141,6 +141,9 @@ struct SessionSettings {
     std::chrono::seconds warn_before{120};  // tty warning before session_max
     std::chrono::seconds deny_grace{10};    // a re-decision flipped to deny: end after this
     std::chrono::seconds revoke_grace{5};   // SIGHUP/logind → SIGTERM → SIGKILL steps
+    // Without a logind scope, put an ssh session's process in a scope of
+    // its own (session_scope.h), so it ends with whatever it started.
+    bool contain = true;
 };
 
 // [metrics]: Prometheus metrics in a file for node_exporter's textfile

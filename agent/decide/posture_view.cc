@@ -18,16 +18,17 @@ void add_requirements(PostureView& v, const std::vector<posture::Requirement>& r
     }
 }
 
-bool is_ticking(const posture::Signal& s, const std::vector<std::string>& named) {
-    return s.ticking || std::find(named.begin(), named.end(), s.name) != named.end();
-}
-
 std::string quoted_or_missing(const std::map<std::string, std::string>& values, const std::string& name) {
     auto it = values.find(name);
     return it == values.end() ? "missing" : fmt::format("\"{}\"", it->second);
 }
 
 }  // namespace
+
+bool is_ticking(const posture::Signal& s, const Config& c) {
+    const auto& named = c.posture.ticking;
+    return s.ticking || std::find(named.begin(), named.end(), s.name) != named.end();
+}
 
 PostureView posture_view(const Config& c, const posture::Snapshot& snap, std::chrono::system_clock::time_point now) {
     PostureView v;
@@ -37,7 +38,7 @@ PostureView posture_view(const Config& c, const posture::Snapshot& snap, std::ch
     if (c.pdp.urls.empty()) return v;
     // What pdp_query.cc sends: fresh signals only.
     for (const posture::Signal& s : snap) {
-        if (!is_ticking(s, c.posture.ticking) && !is_stale(s, now, max_age)) v.pdp_signals[s.name] = s.value;
+        if (!is_ticking(s, c) && !is_stale(s, now, max_age)) v.pdp_signals[s.name] = s.value;
     }
     return v;
 }

@@ -33,6 +33,11 @@ struct PostureView {
     bool operator==(const PostureView&) const = default;
 };
 
+// Does s change at every look: an age or timestamp its collector marks
+// (Signal::ticking), or one [posture] ticking names? Such a change is
+// reported, never acted on.
+bool is_ticking(const posture::Signal& s, const Config& c);
+
 PostureView posture_view(const Config& c, const posture::Snapshot& snap, std::chrono::system_clock::time_point now);
 
 // One line per difference, for the log ("requirement \"X\" now fails",

@@ -20,6 +20,7 @@ nlohmann::ordered_json to_json(const LiveSession& s) {
     if (s.next_reevaluation) j["next_reevaluation"] = rfc3339(*s.next_reevaluation);
     if (!s.grant_ids.empty()) j["grants"] = s.grant_ids;
     if (!s.command.empty()) j["command"] = s.command;
+    if (!s.scope.empty()) j["scope"] = s.scope;
     if (s.sudo) j["runas_user"] = s.sudo->runas_user;
     return j;
 }

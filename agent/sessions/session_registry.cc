@@ -285,6 +285,7 @@ Json encode_session(const LiveSession& s) {
     if (!s.command.empty()) j["command"] = s.command;
     if (s.sudo) j["sudo"] = encode_sudo_command(*s.sudo);
     if (!s.ssh_auth_info.empty()) j["ssh_auth_info"] = s.ssh_auth_info;
+    if (!s.scope.empty()) j["scope"] = s.scope;
     return j;
 }
 
@@ -346,6 +347,7 @@ Result<LiveSession> decode_session(const Json& j) {
     s.command = j.value("command", std::vector<std::string>());
     if (auto c = j.find("sudo"); c != j.end()) s.sudo = decode_sudo_command(*c);
     s.ssh_auth_info = j.value("ssh_auth_info", "");
+    s.scope = j.value("scope", "");
     if (!valid_id(s.id)) return err("a session has an invalid id");
     if (s.pid <= 1 || s.start_time == 0) return err(fmt::format("session {} has no valid pid/start_time", s.id));
     return s;

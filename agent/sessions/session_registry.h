@@ -104,6 +104,10 @@ struct LiveSession {
     std::optional<SudoCommand> sudo;
     // sshd: the login's SSH_AUTH_INFO_0, for re-decisions (RecentDecision).
     std::string ssh_auth_info;
+    // The cgroup that holds the session's processes (session_scope.h): its
+    // logind scope, or the scope vigild put it in; empty for sudo and su,
+    // which live in their caller's, and where systemd is not PID 1.
+    std::string scope;
 };
 
 // The fields update() may change; an empty one is left as it is.

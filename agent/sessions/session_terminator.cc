@@ -195,13 +195,45 @@ struct SessionTerminator::Escalation {
     ProcessTree tree;
     std::set<pid_t> signalled;
     int kill_rounds = 0;
+    std::string unit;  // the session's scope, when it has one
+    bool frozen = false;
+    bool scope_failed = false;  // PID 1 refused once: said in the log once
 };
 
 namespace {
 
 using Escalation = SessionTerminator::Escalation;
 
-void signal_tree(Escalation& e, int sig) {
+// What is left of the session: its tree's processes, or its scope's when
+// the scope holds more (a process that left the tree is still in it).
+size_t remaining(const Escalation& e, const TerminatorSettings& s) {
+    size_t tree = e.tree.alive().size();
+    if (e.unit.empty() || !s.scopes.population) return tree;
+    return std::max(tree, s.scopes.population(e.session.scope).value_or(0));
+}
+
+void scope_call(Escalation& e, const char* what, const Status& done) {
+    if (done || e.scope_failed) return;
+    e.scope_failed = true;
+    log_info("session {}: {} of {}: {}", e.session.id, what, e.unit, done.error().message);
+}
+
+// Sends sig to every process of e's scope; freezes it first for SIGKILL,
+// so nothing in it forks between the kill and the count.
+void signal_scope(Escalation& e, int sig, const TerminatorSettings& s) {
+    if (e.unit.empty() || !s.scopes.kill) return;
+    if (sig == SIGKILL && !e.frozen && s.scopes.freeze) {
+        Status frozen = s.scopes.freeze(e.unit);
+        e.frozen = static_cast<bool>(frozen);
+        if (!frozen) log_info("session {}: cannot freeze {}: {}", e.session.id, e.unit, frozen.error().message);
+    }
+    scope_call(e, signal_name(sig), s.scopes.kill(e.unit, sig));
+    if (sig != SIGKILL) scope_call(e, "SIGCONT", s.scopes.kill(e.unit, SIGCONT));
+}
+
+// The tree first, so the result counts the processes it knew; then the
+// scope, for whatever left the tree.
+void signal_tree(Escalation& e, int sig, const TerminatorSettings& s) {
     e.tree.refresh();
     for (auto [pid, start] : e.tree.alive()) {
         if (!send_verified(pid, start, sig)) continue;
@@ -209,6 +241,7 @@ void signal_tree(Escalation& e, int sig) {
         // A stopped process acts on SIGHUP/SIGTERM only once continued.
         if (sig != SIGKILL) send_verified(pid, start, SIGCONT);
     }
+    signal_scope(e, sig, s);
     if (e.result.signals.empty() || e.result.signals.back() != sig) e.result.signals.push_back(sig);
     e.result.processes = e.signalled.size();
 }
@@ -223,6 +256,7 @@ std::string summarize(const Escalation& e) {
         for (int sig : r.signals) chain += fmt::format("{}{}", chain.empty() ? "" : "→", signal_name(sig));
         out += fmt::format("{}{}, {} process{}", out.empty() ? "" : "; ", chain, r.processes,
                            r.processes == 1 ? "" : "es");
+        if (!r.scope.empty()) out += fmt::format(" (scope {}: {})", r.scope, r.scope_processes);
     } else if (!r.logind) {
         out += fmt::format("{}nothing signalled: process {} is gone or was replaced", out.empty() ? "" : "; ",
                            e.session.pid);
@@ -246,9 +280,22 @@ void wait_then(Escalation& e, Stage next, std::chrono::milliseconds wait) {
     e.deadline = Steady::now() + wait;
 }
 
+// The session's scope unit, if its recorded cgroup names one.
+std::string scope_unit(const LiveSession& s) {
+    std::string unit = unit_of_cgroup(s.scope);
+    bool ours = unit.starts_with("vigil-session-") && unit.ends_with(".scope");
+    return ours || is_logind_scope(unit) ? unit : std::string();
+}
+
 void start(Escalation& e, const TerminatorSettings& s) {
     e.tree.seed(e.session.pid, e.session.start_time);
-    if (e.tree.empty()) return finish(e, 0);
+    e.unit = scope_unit(e.session);
+    if (!e.unit.empty()) {
+        e.result.scope = e.unit;
+        e.result.scope_processes = s.scopes.population ? s.scopes.population(e.session.scope).value_or(0) : 0;
+        if (e.result.scope_processes == 0) e.unit.clear();  // gone, or emptied: nothing to kill there
+    }
+    if (e.tree.empty() && e.unit.empty()) return finish(e, 0);
     e.tree.refresh();  // before logind empties the scope: orphans are then still findable
     if (s.use_logind && e.session.xdg_session_id) {
         Status asked = logind_terminate(e.session.pid, *e.session.xdg_session_id, s.logind_timeout);
@@ -259,24 +306,24 @@ void start(Escalation& e, const TerminatorSettings& s) {
         e.result.logind_note = asked.error().message;
         log_info("session {}: {}; signalling its processes", e.session.id, e.result.logind_note);
     }
-    signal_tree(e, SIGHUP);
+    signal_tree(e, SIGHUP, s);
     wait_then(e, Stage::AfterHup, s.grace);
 }
 
 // One look at e: finishes it, moves it to its next step, or leaves it waiting.
 void advance(Escalation& e, const TerminatorSettings& s) {
     if (e.stage == Stage::Start) return start(e, s);
-    auto alive = e.tree.alive();
-    if (alive.empty()) return finish(e, 0);
+    size_t left = remaining(e, s);
+    if (left == 0) return finish(e, 0);
     if (Steady::now() < e.deadline) return;
     switch (e.stage) {
         case Stage::AfterLogind:
-        case Stage::AfterHup: signal_tree(e, SIGTERM); return wait_then(e, Stage::AfterTerm, s.grace);
+        case Stage::AfterHup: signal_tree(e, SIGTERM, s); return wait_then(e, Stage::AfterTerm, s.grace);
         case Stage::AfterTerm:
         case Stage::AfterKill:
-            if (e.kill_rounds == kKillRounds) return finish(e, alive.size());
+            if (e.kill_rounds == kKillRounds) return finish(e, left);
             ++e.kill_rounds;
-            signal_tree(e, SIGKILL);
+            signal_tree(e, SIGKILL, s);
             return wait_then(e, Stage::AfterKill, s.kill_wait);
         default: return;
     }

@@ -16,8 +16,14 @@
 //  2. Otherwise (no id, no bus, logind refused) SIGHUP, as a hangup of the
 //     terminal would: shells and sshd end cleanly on it.
 //  3. One grace later SIGTERM to whatever is left, then SIGKILL after another.
-// Each step signals the session process and every descendant found so far:
-// the tree is re-read from /proc at each step and remembered, so a child
+// Each step signals the session process and every descendant found so far,
+// and, when the session has a scope (LiveSession::scope, its logind scope
+// or the one vigild put it in), every process in that scope, through PID 1
+// (KillUnit): a process that left the tree with setsid and a double fork
+// is still in the scope. Before SIGKILL the scope is frozen where the
+// cgroup freezer works, so nothing in it forks in between. The session is
+// over when neither its tree nor its scope holds a process.
+// The tree is re-read from /proc at each step and remembered, so a child
 // orphaned when its parent died is still followed. A signal goes through a
 // pidfd opened and checked against the recorded start time first, so a
 // reused pid is never hit; pid 1, vigild itself and kernel threads never are.
@@ -50,6 +56,7 @@
 
 #include "result.h"
 #include "session_registry.h"
+#include "session_scope.h"
 
 namespace vigil {
 
@@ -60,19 +67,23 @@ struct TerminatorSettings {
     std::chrono::milliseconds kill_wait{1000};
     bool use_logind = true;
     std::chrono::milliseconds logind_timeout{5000};
+    ScopeControl scopes = systemd_scopes(std::chrono::milliseconds{5000});
 };
 
 // What was done to one session, for the trail.
 struct TerminationResult {
     std::string session_id;
-    std::string why;           // as given to end()
-    bool logind = false;       // logind accepted TerminateSession
-    std::string logind_note;   // why logind was not used, or its error; empty when not relevant
-    std::vector<int> signals;  // in the order sent: SIGHUP, SIGTERM, SIGKILL
-    size_t processes = 0;      // distinct processes signalled
-    size_t survivors = 0;      // still alive at the end
-    bool ended = false;        // nothing of the session is left
+    std::string why;             // as given to end()
+    bool logind = false;         // logind accepted TerminateSession
+    std::string logind_note;     // why logind was not used, or its error; empty when not relevant
+    std::vector<int> signals;    // in the order sent: SIGHUP, SIGTERM, SIGKILL
+    size_t processes = 0;        // distinct processes signalled
+    size_t survivors = 0;        // still alive at the end
+    std::string scope;           // the session's scope unit, signalled with the tree; empty: none
+    size_t scope_processes = 0;  // processes in the scope when its first signal went out
+    bool ended = false;          // nothing of the session is left
     // "logind TerminateSession 12", "SIGHUP→SIGTERM→SIGKILL, 3 processes",
+    // "SIGHUP, 1 process (scope vigil-session-….scope: 3)",
     // "nothing signalled: process 4242 is gone or was replaced"
     std::string summary;
 };

@@ -1,10 +1,15 @@
 #include "session_watch.h"
 
 #include <fmt/format.h>
+#include <pwd.h>
 
 #include <algorithm>
+#include <vector>
 
+#include "invoker.h"
 #include "log.h"
+#include "request_id.h"
+#include "session_scope.h"
 #include "telemetry.h"
 #include "tty_idle.h"
 
@@ -18,6 +23,39 @@ constexpr auto kTick = std::chrono::seconds(1);
 // Re-decisions due in one tick go to the PDP together, this many per
 // request at most (one AuthZEN batch; a few hundred KiB of JSON).
 constexpr size_t kBatchMax = 100;
+
+// How long opening a session may wait for PID 1 to start its scope.
+constexpr auto kPlaceTimeout = std::chrono::milliseconds(2000);
+
+std::optional<uid_t> uid_of(const std::string& user) {
+    std::vector<char> buf(16384);
+    passwd pw{};
+    passwd* found = nullptr;
+    if (::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || found == nullptr) return std::nullopt;
+    return found->pw_uid;
+}
+
+// Gives s a scope its processes cannot leave (session_scope.h). Not for
+// sudo and su: they run inside their caller's session, whose scope is not
+// theirs to end. Runs before the answer to pam_open_session, so before
+// sshd forks the shell: every process of the session starts inside.
+void place(LiveSession& s) {
+    if (subject_is_invoker(s.service) || !systemd_manages_pids()) return;
+    auto uid = uid_of(s.user);
+    if (!uid) {
+        log_warn("sessions: {} has no uid; its session is not put in a scope", s.user);
+        return;
+    }
+    if (s.id.empty()) s.id = new_request_id();
+    auto placed = place_session(s.pid, *uid, s.id, kPlaceTimeout);
+    if (!placed) {
+        log_warn("sessions: {} for {} (pid {}) has no scope; it ends through its process tree: {}", s.id, s.user, s.pid,
+                 placed.error().message);
+        return;
+    }
+    s.scope = placed->cgroup;
+    if (placed->created) log_info("sessions: {} has no logind scope; put in {}", s.id, unit_of_cgroup(s.scope));
+}
 
 // A request about a live session: the person and service of the account
 // decision that let it in.
@@ -106,6 +144,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     if (grants_) {
         for (const ActiveGrant& g : grants_->list(s.user)) s.grant_ids.push_back(g.id);
     }
+    if (settings_.contain) place(s);
     auto added = registry_.add(std::move(s));
     if (!added) {
         log_error("sessions: cannot register the session of pid {}: {}", q.peer ? q.peer->pid : 0,

@@ -15,7 +15,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-host_plan 21
+host_plan 23
 host_prepare new
 
 DROPIN=/etc/vigil/vigil.toml.d/50-host.toml
@@ -50,6 +50,14 @@ for line in open(sys.argv[1]):
             ok = ok and str(r.get(k)) == v
     n += ok
 print(n)
+EOF
+}
+# last_end_of USER: reason_admin of USER's last session_end record.
+last_end_of() {
+    python3 - "$M_ROOT$TRAIL" "$1" <<'EOF'
+import json, sys
+ends = [r for r in map(json.loads, open(sys.argv[1])) if r.get("phase") == "session_end" and r.get("user") == sys.argv[2]]
+print(ends[-1].get("reason_admin") if ends else "(none)")
 EOF
 }
 trail_has() { [ "$(trail_count "$@")" -ge 1 ]; }
@@ -365,6 +373,77 @@ sockets_held() {
     return 0
 }
 case_ "vigild stopped, sockets held: a login starts it through vigild.socket" sockets_held
+
+# Issue 18: a session ends with everything it started, whatever left its
+# process tree. erin's login starts a process that leaves it (setsid -f:
+# a new session, reparented to PID 1) and ignores SIGHUP and SIGTERM, as a
+# daemon left behind would; vigilctl revoke ends the session.
+escapee() { m pgrep -u erin -f "^sleep $1\$"; }
+escapee_gone() { ! escapee "$1" >/dev/null; }
+# escaped_login SECONDS: erin logs in and leaves "sleep SECONDS" behind.
+escaped_login() {
+    ssh_session "escape$1" erin "setsid -f sh -c \"trap '' HUP TERM; exec sleep $1\"; sleep 600"
+    wait_for 20 has_session erin || { fail "erin's session is not registered"; vigild_log; return 1; }
+    wait_for 10 escapee "$1" >/dev/null || { fail "the escaping process did not start"; return 1; }
+    local ppid
+    ppid=$(m ps -o ppid= -p "$(escapee "$1")" | tr -d ' ')
+    [ "$ppid" = 1 ] || fail "the escaping process's parent is $ppid, not PID 1: it did not leave the tree"
+}
+# revoke_ends_escapee SECONDS: vigilctl revoke ends erin's session and the
+# escaped process, through the scope.
+# Prints (a TAP comment) how long that took and what the trail says of it.
+revoke_ends_escapee() {
+    local pid began
+    pid=$(escapee "$1")
+    began=$(date +%s%N)
+    run vigilctl revoke --user erin --reason "issue 18 test" || return 1
+    wait_for 40 ssh_gone "escape$1" || fail "erin's ssh outlived the revoke by 40 s"
+    if wait_for 40 escapee_gone "$1"; then
+        echo "# the escaped process was gone $((($(date +%s%N) - began) / 1000000)) ms after vigilctl revoke;" \
+            "session_end: $(last_end_of erin)"
+        return 0
+    fi
+    fail "the process that left the tree outlived the session by 40 s"
+    note_text "its cgroup" "$(cat "$M_ROOT/proc/$pid/cgroup" 2>&1)"
+    vigild_log
+}
+scope_killed_with_logind() {
+    m id erin >/dev/null 2>&1 || admin_users erin || return 1
+    m usermod -aG ops erin || return 1
+    escaped_login 601 || return 1
+    local scope
+    scope=$(scope_of erin) || { fail "erin has no logind session"; return 1; }
+    m grep -q "/$scope\$" "/proc/$(escapee 601)/cgroup" || fail "the escaped process is not in $scope"
+    revoke_ends_escapee 601
+    trail_has phase=session_end user=erin "reason_admin~=logind TerminateSession" "reason_admin~=scope $scope" ||
+        { fail "the session's end does not say logind and the scope ended it"; trail_note; }
+    return 0
+}
+case_ "with logind: a setsid'd process that ignores SIGTERM ends with the session (logind, then its scope)" \
+    scope_killed_with_logind
+
+# Without pam_systemd (a host without logind sessions), vigild puts the
+# session in a scope of its own before sshd starts the shell.
+COMMON_SESSION=/etc/pam.d/common-session
+scope_killed_without_logind() {
+    cp "$M_ROOT$COMMON_SESSION" "$RUN/common-session" || return 1
+    sed -i 's/^\(session.*pam_systemd\.so.*\)/# \1/' "$M_ROOT$COMMON_SESSION" || return 1
+    escaped_login 602
+    local rc=$? unit
+    cp "$RUN/common-session" "$M_ROOT$COMMON_SESSION"
+    [ "$rc" -eq 0 ] || return 1
+    if scope_of erin >/dev/null; then fail "erin has a logind session without pam_systemd"; fi
+    unit=$(m systemctl list-units --plain --no-legend 'vigil-session-*.scope' | awk '{ print $1; exit }')
+    [ -n "$unit" ] || { fail "no vigil-session-*.scope unit"; vigild_log; return 1; }
+    m grep -q "/$unit\$" "/proc/$(escapee 602)/cgroup" || fail "the escaped process is not in $unit"
+    revoke_ends_escapee 602
+    trail_has phase=session_end user=erin "reason_admin~=scope $unit" ||
+        { fail "the session's end does not name its scope"; trail_note; }
+    [ "$(m systemctl is-active "$unit")" != active ] || fail "$unit is still active"
+    return 0
+}
+case_ "without logind: vigild puts the session in its own scope; a setsid'd process ends with it" \
+    scope_killed_without_logind
 
 # Issue 14: a config that cannot lock the fleet out, and break-glass.
 BAD=/etc/vigil/vigil.toml.d/60-bad.toml

@@ -455,6 +455,11 @@ TEST_CASE("config reads [sessions]", "[sessions]") {
     CHECK(c->sessions.warn_before.count() == 0);
     CHECK(c->sessions.deny_grace == std::chrono::seconds(30));
     CHECK(c->sessions.revoke_grace == std::chrono::seconds(2));
+    CHECK(c->sessions.contain);
+    auto off = parse_config("[sessions]\ncontain = false\n", "vigil.toml");
+    REQUIRE(off);
+    CHECK_FALSE(off->sessions.contain);
+    CHECK_THAT(error_of("[sessions]\ncontain = \"no\"\n"), Catch::Contains("sessions.contain"));
     CHECK_THAT(error_of("[sessions]\nwarn = \"1m\"\n"), Catch::Contains("unknown key"));
     CHECK_THAT(error_of("[sessions]\nrevoke_grace = \"0\"\n"), Catch::Contains("sessions.revoke_grace"));
 }

@@ -8,12 +8,15 @@
 #include <unistd.h>
 #include <utmp.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "process_testing.h"
 
@@ -259,6 +262,124 @@ TEST_CASE("terminator destructor abandons a running escalation promptly", "[sess
     ::kill(t.grandchild, SIGKILL);
     ::kill(t.child, SIGKILL);
     reap(t.child);
+}
+
+namespace {
+
+// A stand-in for PID 1's scope: the processes it holds, signalled with
+// kill(2), and what was asked of it, in order ("SIGHUP", "freeze", ...).
+struct FakeScope {
+    std::vector<pid_t> members;
+    bool refuses_kill = false;
+    std::mutex mu;
+    std::vector<std::string> calls;
+
+    explicit FakeScope(std::vector<pid_t> in, bool refuses = false) : members(std::move(in)), refuses_kill(refuses) {}
+
+    void note(std::string call) {
+        std::lock_guard lock(mu);
+        calls.push_back(std::move(call));
+    }
+    vigil::ScopeControl control() {
+        return {
+            [this](const std::string& unit, int sig) -> vigil::Status {
+                // Catch2 asserts on the test's thread only: a wrong unit shows in calls.
+                if (unit != "vigil-session-5e55.scope") return note("wrong unit " + unit), vigil::err("no such unit");
+                note(sig == SIGKILL ? "SIGKILL" : sig == SIGCONT ? "SIGCONT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+                if (refuses_kill) return vigil::err("Access denied");
+                for (pid_t p : members) ::kill(p, sig);
+                return vigil::Ok{};
+            },
+            [this](const std::string&) -> vigil::Status {
+                note("freeze");
+                return vigil::Ok{};
+            },
+            [this](const std::string& cgroup) -> std::optional<size_t> {
+                if (cgroup != "/user.slice/user-1000.slice/vigil-session-5e55.scope") return std::nullopt;
+                return std::count_if(members.begin(), members.end(), running);
+            }};
+    }
+};
+
+LiveSession scoped(pid_t pid) {
+    LiveSession s = session_of(pid);
+    s.scope = "/user.slice/user-1000.slice/vigil-session-5e55.scope";
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("terminator kills, through the scope, a process that left the session's tree", "[sessions]") {
+    // What setsid and a double fork leave: a process in no relation to the
+    // session's process, but in its scope; it ignores SIGHUP and SIGTERM.
+    pid_t shell = spawn_waiting(false, false);
+    pid_t escaped = spawn_waiting(true, true);
+    FakeScope scope({shell, escaped});
+    TerminatorSettings s = quick();
+    s.scopes = scope.control();
+    SessionTerminator term(s);
+    auto r = end_and_wait(term, scoped(shell));
+    reap(shell);
+    reap(escaped);
+    CHECK(r.ended);
+    CHECK(r.survivors == 0);
+    CHECK(r.scope == "vigil-session-5e55.scope");
+    CHECK(r.scope_processes == 2);
+    CHECK(r.signals == std::vector<int>{SIGHUP, SIGTERM, SIGKILL});
+    CHECK(r.summary == "SIGHUP→SIGTERM→SIGKILL, 1 process (scope vigil-session-5e55.scope: 2)");
+    // Frozen before the kill, so nothing in it forks in between.
+    CHECK(scope.calls == std::vector<std::string>{"SIGHUP", "SIGCONT", "SIGTERM", "SIGCONT", "freeze", "SIGKILL"});
+}
+
+TEST_CASE("terminator counts what stays in a scope it cannot kill as survivors", "[sessions]") {
+    pid_t shell = spawn_waiting(false, false);
+    pid_t escaped = spawn_waiting(true, true);
+    FakeScope scope({shell, escaped}, true);
+    TerminatorSettings s = quick();
+    s.scopes = scope.control();
+    SessionTerminator term(s);
+    auto r = end_and_wait(term, scoped(shell));
+    reap(shell);
+    CHECK_FALSE(r.ended);
+    CHECK(r.survivors == 1);
+    CHECK_THAT(r.summary, Catch::EndsWith("(scope vigil-session-5e55.scope: 2); 1 process survived SIGKILL"));
+    ::kill(escaped, SIGKILL);
+    reap(escaped);
+}
+
+TEST_CASE("terminator ends the scope of a session whose own process is gone", "[sessions]") {
+    pid_t shell = spawn_waiting(false, false);
+    LiveSession s = scoped(shell);
+    ::kill(shell, SIGKILL);
+    reap(shell);
+    pid_t escaped = spawn_waiting(false, false);
+    FakeScope scope({escaped});
+    TerminatorSettings settings = quick();
+    settings.scopes = scope.control();
+    SessionTerminator term(settings);
+    auto r = end_and_wait(term, s);
+    reap(escaped);
+    CHECK(r.ended);
+    CHECK(r.processes == 0);
+    CHECK(r.signals == std::vector<int>{SIGHUP});
+}
+
+TEST_CASE("terminator leaves alone a scope that is not a session's", "[sessions]") {
+    pid_t shell = spawn_waiting(false, false);
+    LiveSession s = session_of(shell);
+    s.scope = "/system.slice/ssh.service";  // never the daemon's own cgroup
+    bool asked = false;
+    TerminatorSettings settings = quick();
+    settings.scopes.kill = [&](const std::string&, int) -> vigil::Status {
+        asked = true;
+        return vigil::Ok{};
+    };
+    SessionTerminator term(settings);
+    auto r = end_and_wait(term, s);
+    reap(shell);
+    CHECK_FALSE(asked);
+    CHECK(r.scope.empty());
+    CHECK(r.summary == "SIGHUP, 1 process");
 }
 
 TEST_CASE("session_tty finds the pty of a process down the tree", "[sessions]") {
