@@ -35,12 +35,18 @@ std::optional<uid_t> uid_of(const std::string& user) {
     return found->pw_uid;
 }
 
-// Gives s a scope its processes cannot leave (session_scope.h). Not for
-// sudo and su: they run inside their caller's session, whose scope is not
-// theirs to end. Runs before the answer to pam_open_session, so before
-// sshd forks the shell: every process of the session starts inside.
-void place(LiveSession& s) {
+// Gives s a scope its processes cannot leave (session_scope.h): the logind
+// scope it is in, or, with contain, one of its own. Not for sudo and su:
+// they run inside their caller's session, whose scope is not theirs to end.
+// Runs before the answer to pam_open_session, so before sshd forks the
+// shell: every process of the session starts inside.
+void place(LiveSession& s, bool contain) {
     if (subject_is_invoker(s.service) || !systemd_manages_pids()) return;
+    if (auto now = cgroup_of(s.pid); now && is_logind_scope(unit_of_cgroup(*now))) {
+        s.scope = *now;
+        return;
+    }
+    if (!contain) return;
     auto uid = uid_of(s.user);
     if (!uid) {
         log_warn("sessions: {} has no uid; its session is not put in a scope", s.user);
@@ -144,7 +150,7 @@ void SessionWatch::opened(const DecisionRecord& r) {
     if (grants_) {
         for (const ActiveGrant& g : grants_->list(s.user)) s.grant_ids.push_back(g.id);
     }
-    if (settings_.contain) place(s);
+    place(s, settings_.contain);
     auto added = registry_.add(std::move(s));
     if (!added) {
         log_error("sessions: cannot register the session of pid {}: {}", q.peer ? q.peer->pid : 0,

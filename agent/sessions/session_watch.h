@@ -41,7 +41,7 @@ namespace vigil {
 struct SessionWatchSettings {
     std::chrono::seconds warn_before{120};  // the tty warning's lead time before session_max
     std::chrono::seconds deny_grace{10};    // after a re-decision flips to deny
-    bool contain = false;                   // [sessions] contain: see place_session()
+    bool contain = false;                   // [sessions] contain: a scope where logind gave none
 };
 
 // Writes a session_end record for s to the trail.
