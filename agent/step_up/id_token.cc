@@ -1,15 +1,13 @@
 #include "id_token.h"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <iterator>
-#include <memory>
 #include <nlohmann/json.hpp>
 
-#include "es256_der.h"
+#include "jws.h"
 #include "timestamp.h"
 
 namespace vigil {
@@ -17,25 +15,18 @@ namespace vigil {
 namespace {
 
 using Json = nlohmann::json;
+
+// The provider signs with a private key whose public half is in its JWKS.
+const JwsRules kIdTokenRules{"ID token", kMaxIdTokenBytes, {"RS256", "ES256"}};
 using Clock = std::chrono::system_clock;
 using std::chrono::seconds;
 
-constexpr size_t kShownMax = 64;
 // Times past this (year 5138) are nonsense, and would overflow time_point.
 constexpr double kLatestTime = 1e11;
 
-// Untrusted text (from the token) made safe for a one-line message: printable
-// ASCII only, and short.
-std::string shown(std::string_view text) {
-    std::string out;
-    for (unsigned char c : text.substr(0, kShownMax)) out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-    if (text.size() > kShownMax) out += "...";
-    return out;
-}
-
 std::string shown_list(const std::vector<std::string>& items) {
     std::string out;
-    for (const std::string& item : items) out += (out.empty() ? "" : ", ") + shown(item);
+    for (const std::string& item : items) out += (out.empty() ? "" : ", ") + shown_claim(item);
     return "[" + out + "]";
 }
 
@@ -49,77 +40,10 @@ std::string string_member(const Json& j, const char* name) {
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-struct CompactJws {
-    std::string_view header, payload, signature;
-    std::string_view signing_input() const { return {header.data(), header.size() + 1 + payload.size()}; }
-};
-
-Result<CompactJws> split(std::string_view token) {
-    if (token.size() > kMaxIdTokenBytes) return err(fmt::format("ID token: larger than {} bytes", kMaxIdTokenBytes));
-    size_t a = token.find('.');
-    size_t b = a == std::string_view::npos ? a : token.find('.', a + 1);
-    if (b == std::string_view::npos || token.find('.', b + 1) != std::string_view::npos) {
-        return err("ID token: not three base64url parts separated by dots");
-    }
-    return CompactJws{token.substr(0, a), token.substr(a + 1, b - a - 1), token.substr(b + 1)};
-}
-
-Result<Json> decode_object(std::string_view part, const char* what) {
-    auto bytes = base64url_decode(part);
-    if (!bytes) return err(fmt::format("ID token: {} is not base64url", what));
-    Json j = Json::parse(*bytes, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return err(fmt::format("ID token: {} is not a JSON object", what));
-    return j;
-}
-
-Result<JwsHeader> check_header(const Json& h) {
-    auto alg = h.find("alg");
-    if (alg == h.end() || !alg->is_string()) return err("ID token: header has no alg");
-    std::string name = alg->get<std::string>();
-    if (name == "none") return err("ID token: alg none is not accepted (the token is unsigned)");
-    if (name != "RS256" && name != "ES256") {
-        return err(fmt::format("ID token: alg {} is not accepted (only RS256 and ES256)", shown(name)));
-    }
-    // RFC 7515 §4.1.11: a recipient must refuse extensions it does not know.
-    if (h.contains("crit")) return err("ID token: header lists crit extensions, which vigil does not implement");
-    if (h.contains("kid") && !h["kid"].is_string()) return err("ID token: kid is not a string");
-    return JwsHeader{std::move(name), string_member(h, "kid")};
-}
-
-struct MdCtxFree {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
-
-bool signature_verifies(const JwksKey& key, std::string_view signing_input, std::string_view signature) {
-    std::string der;
-    if (key.alg == "ES256") {
-        auto converted = posture::es256_to_der(signature);
-        if (!converted) return false;
-        der = std::move(*converted);
-        signature = der;
-    }
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    return ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.pkey.get()) == 1 &&
-           EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
-                            reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size()) == 1;
-}
-
-Status check_signature(const CompactJws& jws, const JwsHeader& header, const Jwks& keys) {
-    const JwksKey* key = keys.find(header.kid, header.alg);
-    if (key == nullptr) {
-        return err(
-            fmt::format("ID token: no {} key with kid \"{}\" in the provider's JWKS", header.alg, shown(header.kid)));
-    }
-    auto signature = base64url_decode(jws.signature);
-    if (!signature || !signature_verifies(*key, jws.signing_input(), *signature)) {
-        return err("ID token: signature does not verify");
-    }
-    return Ok{};
-}
-
 Status check_issuer(const Json& claims, const std::string& issuer) {
     std::string iss = string_member(claims, "iss");
-    if (iss != issuer) return err(fmt::format("ID token: iss \"{}\" is not the issuer \"{}\"", shown(iss), issuer));
+    if (iss != issuer)
+        return err(fmt::format("ID token: iss \"{}\" is not the issuer \"{}\"", shown_claim(iss), issuer));
     return Ok{};
 }
 
@@ -139,7 +63,7 @@ Status check_audience(const Json& claims, const std::string& client_id) {
     // Several audiences: only the authorized party may use the token.
     std::string azp = string_member(claims, "azp");
     if ((aud.size() > 1 || claims.contains("azp")) && azp != client_id) {
-        return err(fmt::format("ID token: azp \"{}\" is not client_id {}", shown(azp), client_id));
+        return err(fmt::format("ID token: azp \"{}\" is not client_id {}", shown_claim(azp), client_id));
     }
     return Ok{};
 }
@@ -212,7 +136,7 @@ Status check_second_factor(const std::vector<std::string>& amr, const std::strin
     std::string why = fmt::format("ID token: amr {} shows no second factor (accept_amr: {})", shown_list(amr),
                                   s.accept_amr.empty() ? "none" : join(s.accept_amr));
     if (!s.accept_acr.empty()) {
-        why += fmt::format(", and acr \"{}\" is not in accept_acr ({})", shown(acr), join(s.accept_acr));
+        why += fmt::format(", and acr \"{}\" is not in accept_acr ({})", shown_claim(acr), join(s.accept_acr));
     }
     return err(why);
 }
@@ -237,8 +161,8 @@ Result<std::string> check_user(const Json& claims, const std::string& user_claim
     if (!it->is_string()) return err(fmt::format("ID token: {} (user_claim) is not a string", user_claim));
     std::string user = it->get<std::string>();
     if (expected.empty() || user != expected) {
-        return err(fmt::format("ID token: {} \"{}\" (user_claim) is not the local user {}{}", user_claim, shown(user),
-                               expected, old_default_hint(claims, user_claim, expected)));
+        return err(fmt::format("ID token: {} \"{}\" (user_claim) is not the local user {}{}", user_claim,
+                               shown_claim(user), expected, old_default_hint(claims, user_claim, expected)));
     }
     return user;
 }
@@ -287,21 +211,17 @@ std::string user_claim_warning(const DeviceFlowSettings& s) {
 }
 
 Result<JwsHeader> read_jws_header(std::string_view token) {
-    auto jws = split(token);
+    auto jws = parse_jws(token, kIdTokenRules);
     if (!jws) return jws.error();
-    auto header = decode_object(jws->header, "header");
-    if (!header) return header.error();
-    return check_header(*header);
+    return JwsHeader{jws->alg, jws->kid};
 }
 
 Result<IdTokenClaims> verify_id_token(std::string_view token, const Jwks& keys, const DeviceFlowSettings& s,
                                       const std::string& expected_user, Clock::time_point now) {
-    auto jws = split(token);
+    auto jws = parse_jws(token, kIdTokenRules);
     if (!jws) return jws.error();
-    auto header = read_jws_header(token);
-    if (!header) return header.error();
-    if (Status st = check_signature(*jws, *header, keys); !st) return st.error();
-    auto claims = decode_object(jws->payload, "payload");
+    if (Status st = verify_jws_signature(*jws, keys, kIdTokenRules); !st) return st.error();
+    auto claims = jws_payload(*jws, kIdTokenRules);
     if (!claims) return claims.error();
     return check_claims(*claims, s, expected_user, now);
 }
